@@ -1,0 +1,40 @@
+//! What happened: audit events and in-app notifications.
+
+use super::App;
+use crate::auth::{Actor, Role};
+use crate::error::{DomainError, Result};
+use crate::ids::Email;
+use crate::model::{AuditEvent, Notification, Page};
+
+impl App {
+    /// Audit events of the organisation, newest first (user_admin, org_admin).
+    ///
+    /// # Errors
+    /// `Forbidden`; `Invalid{limit}`; `Malformed{cursor}`.
+    pub async fn audit_log(
+        &self,
+        actor: &Actor,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<AuditEvent>> {
+        actor.require(&[Role::UserAdmin, Role::OrgAdmin])?;
+        if limit == 0 || limit > 500 {
+            return Err(DomainError::invalid(
+                "limit",
+                "limit must be between 1 and 500",
+            ));
+        }
+        self.store.audit(&actor.org, limit, cursor).await
+    }
+
+    /// The caller's in-app notifications, newest first (any authenticated user).
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    pub async fn notifications(&self, actor: &Actor) -> Result<Vec<Notification>> {
+        let Ok(email) = Email::parse(&actor.email) else {
+            return Ok(Vec::new());
+        };
+        self.store.notifications(&actor.org, &email, 100).await
+    }
+}

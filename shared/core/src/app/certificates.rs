@@ -1,0 +1,206 @@
+//! Certificates: read, revoke, delete a pending order, send the issuance link again.
+
+use serde_json::json;
+
+use super::ordering::Delivery;
+use super::{with_summary, App};
+use crate::auth::{Actor, Role};
+use crate::error::{DomainError, Result};
+use crate::ids::Serial;
+use crate::lifecycle::{transition, Action};
+use crate::model::{CertStatus, Certificate, Profile, RevocationReason};
+use crate::ports::{Mail, Write};
+
+/// A certificate with its profile.
+#[derive(Debug, Clone)]
+pub struct CertificateDetail {
+    /// The certificate.
+    pub certificate: Certificate,
+    /// Its profile.
+    pub profile: Profile,
+}
+
+impl App {
+    /// One certificate (user_admin, rights_admin).
+    ///
+    /// # Errors
+    /// `NotFound` for unknown or foreign serials.
+    pub async fn get_certificate(
+        &self,
+        actor: &Actor,
+        serial: &Serial,
+    ) -> Result<CertificateDetail> {
+        actor.require(&[Role::UserAdmin, Role::RightsAdmin])?;
+        let certificate = self.scoped_certificate(&actor.org, serial).await?;
+        let profile = self
+            .scoped_profile(&actor.org, certificate.profile_id)
+            .await?;
+        Ok(CertificateDetail {
+            certificate,
+            profile,
+        })
+    }
+
+    /// Writes a changed certificate together with its profile's new summary, retrying
+    /// once when only the profile moved on (e.g. an edit of master data meanwhile).
+    pub(crate) async fn commit_certificate_change(
+        &self,
+        old: &Certificate,
+        new: Option<Certificate>,
+        extra: Vec<Write>,
+    ) -> Result<()> {
+        for attempt in 0..3 {
+            let profile = self.scoped_profile(&old.org, old.profile_id).await?;
+            let mut certs = self.store.certificates_of(&old.org, old.profile_id).await?;
+            if !certs
+                .iter()
+                .any(|c| c.serial == old.serial && c.version == old.version)
+            {
+                return Err(DomainError::StaleVersion(
+                    "the certificate was changed meanwhile; reload and try again".into(),
+                ));
+            }
+            certs.retain(|c| c.serial != old.serial);
+            let mut writes = match &new {
+                Some(c) => {
+                    certs.push(c.clone());
+                    vec![Write::PutCertificate {
+                        cert: c.clone(),
+                        expected: Some(old.version),
+                    }]
+                }
+                None => vec![Write::DeleteCertificate {
+                    serial: old.serial.clone(),
+                    expected: old.version,
+                }],
+            };
+            writes.push(Write::PutProfile {
+                profile: with_summary(&profile, &certs),
+                expected: Some(profile.version),
+            });
+            writes.extend(extra.iter().cloned());
+            match self.store.commit(writes).await {
+                Err(DomainError::StaleVersion(_)) if attempt < 2 => continue,
+                r => return r,
+            }
+        }
+        Err(DomainError::StaleVersion(
+            "too many concurrent changes; try again".into(),
+        ))
+    }
+
+    /// Revokes an issued certificate (terminal) and mails the contact (user_admin).
+    ///
+    /// # Errors
+    /// `Conflict` unless the certificate is issued and unexpired.
+    pub async fn revoke(
+        &self,
+        actor: &Actor,
+        serial: &Serial,
+        reason: RevocationReason,
+    ) -> Result<Certificate> {
+        actor.require(&[Role::UserAdmin])?;
+        let cert = self.scoped_certificate(&actor.org, serial).await?;
+        let now = self.now();
+        transition(cert.status_at(now), Action::Revoke)?;
+        let mut new = cert.clone();
+        new.status = CertStatus::Revoked;
+        new.revoked_at = Some(now);
+        new.revoked_by = Some(actor.audit_name());
+        new.revocation_reason = Some(reason);
+        new.version += 1;
+        let event = self.audit(
+            &actor.org,
+            &actor.audit_name(),
+            "certificate.revoke",
+            serial.to_string(),
+            json!({ "reason": reason.as_str() }),
+        );
+        self.commit_certificate_change(&cert, Some(new.clone()), vec![Write::Audit(event)])
+            .await?;
+        let profile = self.scoped_profile(&actor.org, cert.profile_id).await?;
+        self.send_after_commit(Some(Mail {
+            to: profile.contact_email.to_string(),
+            subject: "Your certificate has been revoked".into(),
+            text: format!(
+                "The certificate \"{}\" (serial {}) of {} has been revoked.\nReason: {}.\n\
+                 A revoked certificate cannot be reactivated; your administrator can order a new one.\n",
+                cert.snapshot.name,
+                serial,
+                cert.snapshot.organisation_name,
+                reason.as_str()
+            ),
+            links: vec![],
+        }))
+        .await;
+        Ok(new)
+    }
+
+    /// Deletes a pending order (user_admin).
+    ///
+    /// # Errors
+    /// `Conflict` for any certificate that is not pending.
+    pub async fn delete_order(&self, actor: &Actor, serial: &Serial) -> Result<()> {
+        actor.require(&[Role::UserAdmin])?;
+        let cert = self.scoped_certificate(&actor.org, serial).await?;
+        transition(cert.status_at(self.now()), Action::Delete)?;
+        let event = self.audit(
+            &actor.org,
+            &actor.audit_name(),
+            "certificate.delete",
+            serial.to_string(),
+            json!({ "profile_id": cert.profile_id }),
+        );
+        self.commit_certificate_change(&cert, None, vec![Write::Audit(event)])
+            .await
+    }
+
+    /// Makes a new issuance secret (the old one stops working) and delivers it by the
+    /// order's issuing method (user_admin).
+    ///
+    /// # Errors
+    /// `Conflict` unless pending, or for `api` issuing which has no link.
+    pub async fn resend_link(
+        &self,
+        actor: &Actor,
+        serial: &Serial,
+    ) -> Result<(Certificate, Delivery)> {
+        actor.require(&[Role::UserAdmin])?;
+        let org = self.org_of(actor).await?;
+        let cert = self.scoped_certificate(&org.cvr, serial).await?;
+        transition(cert.status_at(self.now()), Action::ResendLink)?;
+        let profile = self.scoped_profile(&org.cvr, cert.profile_id).await?;
+        let ann = self.announce(&profile, &org, &cert);
+        let Some(secret) = ann.secret else {
+            return Err(DomainError::Conflict(
+                "certificates issued over the API have no issuance link".into(),
+            ));
+        };
+        let mut new = cert.clone();
+        new.secret_hash = Some(secret.hash.clone());
+        new.version += 1;
+        let mut writes = vec![
+            Write::PutCertificate {
+                cert: new.clone(),
+                expected: Some(cert.version),
+            },
+            Write::PutSecret {
+                secret,
+                expected: None,
+            },
+            Write::Audit(self.audit(
+                &org.cvr,
+                &actor.audit_name(),
+                "certificate.issuance_link",
+                serial.to_string(),
+                json!({ "issuing": cert.snapshot.issuing.as_str() }),
+            )),
+        ];
+        if let Some(n) = ann.notification {
+            writes.push(Write::Notify(n));
+        }
+        self.store.commit(writes).await?;
+        self.send_after_commit(ann.mail).await;
+        Ok((new, ann.delivery))
+    }
+}

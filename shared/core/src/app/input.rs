@@ -1,0 +1,309 @@
+//! Request inputs as clients send them, and their validation into domain values.
+//!
+//! Validation collects every field error at once, so a form can show them all.
+
+use serde::{Deserialize, Deserializer};
+
+use crate::error::{DomainError, FieldError, Result};
+use crate::ids::{CertEmail, DisplayName, Ean, Email, PNumber, ProfileName, SeNumber};
+use crate::model::{
+    CertKind, Identification, IssuingMethod, KeyAlgorithm, Organisation, P12Format, SystemRights,
+};
+
+/// Body of "create certificate profile and order certificate".
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileInput {
+    /// `organisation` or `system`.
+    #[serde(rename = "type")]
+    pub kind: CertKind,
+    /// Profile name (CN).
+    pub name: String,
+    /// Contact email.
+    pub contact_email: String,
+    /// Email in the certificate.
+    #[serde(default)]
+    pub certificate_email: Option<String>,
+    /// Contact name.
+    #[serde(default)]
+    pub contact_name: Option<String>,
+    /// P number.
+    #[serde(default)]
+    pub p_number: Option<String>,
+    /// SE number.
+    #[serde(default)]
+    pub se_number: Option<String>,
+    /// EAN number.
+    #[serde(default)]
+    pub ean: Option<String>,
+    /// Rights.
+    #[serde(default)]
+    pub system_rights: SystemRights,
+    /// Seal generation.
+    #[serde(default)]
+    pub seal_generation: bool,
+    /// Method of identification (default `user_login`).
+    #[serde(default)]
+    pub identification: Option<Identification>,
+    /// Issuing method (default: the first allowed for the identification).
+    #[serde(default)]
+    pub issuing: Option<IssuingMethod>,
+    /// Publish to the directory.
+    #[serde(default)]
+    pub publish: bool,
+    /// Key algorithm for server-side keys.
+    #[serde(default)]
+    pub key_algorithm: KeyAlgorithm,
+    /// Default PKCS#12 format.
+    #[serde(default)]
+    pub p12_format: P12Format,
+}
+
+/// Profile fields after validation.
+#[derive(Debug, Clone)]
+pub(crate) struct ValidProfile {
+    pub kind: CertKind,
+    pub name: ProfileName,
+    pub contact_email: Email,
+    pub certificate_email: Option<CertEmail>,
+    pub contact_name: Option<DisplayName>,
+    pub p_number: Option<PNumber>,
+    pub se_number: Option<SeNumber>,
+    pub ean: Option<Ean>,
+    pub system_rights: SystemRights,
+    pub seal_generation: bool,
+    pub identification: Identification,
+    pub issuing: IssuingMethod,
+    pub publish: bool,
+    pub key_algorithm: KeyAlgorithm,
+    pub p12_format: P12Format,
+}
+
+/// Collects field errors while parsing.
+#[derive(Default)]
+pub(crate) struct Errors(Vec<FieldError>);
+
+impl Errors {
+    pub fn field<T>(&mut self, field: &str, r: std::result::Result<T, String>) -> Option<T> {
+        r.map_err(|m| self.0.push(FieldError::new(field, m))).ok()
+    }
+    pub fn opt<T>(
+        &mut self,
+        field: &str,
+        v: Option<&str>,
+        parse: impl Fn(&str) -> std::result::Result<T, String>,
+    ) -> Option<T> {
+        v.and_then(|s| self.field(field, parse(s)))
+    }
+    pub fn push(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, message));
+    }
+    /// Like `finish`, ignoring errors on one field that the caller does not change.
+    pub fn finish_except(mut self, field: &str) -> Result<()> {
+        self.0.retain(|e| e.field != field);
+        self.finish()
+    }
+    pub fn finish(self) -> Result<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Invalid(self.0))
+        }
+    }
+}
+
+/// The organisation-dependent rules of DESIGN §3 for the optional fields and rights.
+pub(crate) fn check_org_rules(
+    e: &mut Errors,
+    org: &Organisation,
+    kind: CertKind,
+    p: Option<&PNumber>,
+    se: Option<&SeNumber>,
+    ean: Option<&Ean>,
+    rights: &SystemRights,
+    seal: bool,
+) {
+    if kind == CertKind::Organisation && !org.settings.organisation_certificates_enabled {
+        e.push(
+            "type",
+            "the organisation has not enabled organisation certificates",
+        );
+    }
+    match p {
+        Some(_) if org.p_numbers.len() < 2 => e.push(
+            "p_number",
+            "a P number can only be chosen when the organisation has several",
+        ),
+        Some(p) if !org.p_numbers.contains(p) => {
+            e.push("p_number", "the P number is not one of the organisation's")
+        }
+        _ => {}
+    }
+    match se {
+        Some(_) if org.se_numbers.len() < 2 => e.push(
+            "se_number",
+            "an SE number can only be chosen when the organisation has several",
+        ),
+        Some(s) if !org.se_numbers.contains(s) => e.push(
+            "se_number",
+            "the SE number is not one of the organisation's",
+        ),
+        _ => {}
+    }
+    if ean.is_some() && !org.settings.nemhandel_enabled {
+        e.push(
+            "ean",
+            "an EAN number needs NemHandel to be enabled for the organisation",
+        );
+    }
+    if rights.local_idp && !org.settings.local_idp_enabled {
+        e.push(
+            "system_rights.local_idp",
+            "the organisation has not activated Local IdP",
+        );
+    }
+    if kind == CertKind::Organisation && (rights.administration_api || rights.issuance_api) {
+        e.push(
+            "system_rights",
+            "API services (administration_api, issuance_api) need a system certificate",
+        );
+    }
+    if seal {
+        if kind == CertKind::System {
+            e.push(
+                "seal_generation",
+                "only organisation certificates can generate seals",
+            );
+        } else if !org.settings.seal_generation_allowed {
+            e.push(
+                "seal_generation",
+                "the organisation does not allow seal generation",
+            );
+        }
+    }
+}
+
+impl ProfileInput {
+    /// Validates every field against the organisation's rules.
+    pub(crate) fn validate(&self, org: &Organisation) -> Result<ValidProfile> {
+        let mut e = Errors::default();
+        let name = e.field("name", ProfileName::parse(&self.name));
+        let contact_email = e.field("contact_email", Email::parse(&self.contact_email));
+        let certificate_email = e.opt(
+            "certificate_email",
+            self.certificate_email.as_deref(),
+            CertEmail::parse,
+        );
+        let contact_name = e.opt(
+            "contact_name",
+            self.contact_name.as_deref(),
+            DisplayName::parse,
+        );
+        let p_number = e.opt("p_number", self.p_number.as_deref(), PNumber::parse);
+        let se_number = e.opt("se_number", self.se_number.as_deref(), SeNumber::parse);
+        let ean = e.opt("ean", self.ean.as_deref(), Ean::parse);
+        check_org_rules(
+            &mut e,
+            org,
+            self.kind,
+            p_number.as_ref(),
+            se_number.as_ref(),
+            ean.as_ref(),
+            &self.system_rights,
+            self.seal_generation,
+        );
+        let identification = self.identification.unwrap_or(Identification::UserLogin);
+        let allowed = identification.allowed_issuing();
+        let issuing = self.issuing.unwrap_or(allowed[0]);
+        if !allowed.contains(&issuing) {
+            let names: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+            e.push(
+                "issuing",
+                format!(
+                    "with identification {} the issuing method must be {}",
+                    identification.as_str(),
+                    names.join(" or ")
+                ),
+            );
+        }
+        e.finish()?;
+        // Every Option below is Some: a None pushed an error and `finish` returned it.
+        let (Some(name), Some(contact_email)) = (name, contact_email) else {
+            return Err(DomainError::Internal("validation lost a field".into()));
+        };
+        Ok(ValidProfile {
+            kind: self.kind,
+            name,
+            contact_email,
+            certificate_email,
+            contact_name,
+            p_number,
+            se_number,
+            ean,
+            system_rights: self.system_rights,
+            seal_generation: self.seal_generation,
+            identification,
+            issuing,
+            publish: self.publish,
+            key_algorithm: self.key_algorithm,
+            p12_format: self.p12_format,
+        })
+    }
+}
+
+/// `Some(None)` for an explicit `null`, `None` for an absent field.
+fn nullable<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Body of PATCH master data: absent fields stay, `null` clears an optional field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MasterDataPatch {
+    /// The version the client edited (409 when stale).
+    pub version: u64,
+    /// Profile name (CN of future certificates).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Contact email.
+    #[serde(default)]
+    pub contact_email: Option<String>,
+    /// Email in the certificate.
+    #[serde(default, deserialize_with = "nullable")]
+    pub certificate_email: Option<Option<String>>,
+    /// Contact name.
+    #[serde(default, deserialize_with = "nullable")]
+    pub contact_name: Option<Option<String>>,
+    /// P number.
+    #[serde(default, deserialize_with = "nullable")]
+    pub p_number: Option<Option<String>>,
+    /// SE number.
+    #[serde(default, deserialize_with = "nullable")]
+    pub se_number: Option<Option<String>>,
+    /// EAN number.
+    #[serde(default, deserialize_with = "nullable")]
+    pub ean: Option<Option<String>>,
+    /// Publish to the directory.
+    #[serde(default)]
+    pub publish: Option<bool>,
+}
+
+/// Body of PATCH organisation settings: absent switches stay.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    /// Organisation certificates enabled.
+    #[serde(default)]
+    pub organisation_certificates_enabled: Option<bool>,
+    /// Seal generation allowed.
+    #[serde(default)]
+    pub seal_generation_allowed: Option<bool>,
+    /// Local IdP activated.
+    #[serde(default)]
+    pub local_idp_enabled: Option<bool>,
+    /// NemHandel enabled.
+    #[serde(default)]
+    pub nemhandel_enabled: Option<bool>,
+}

@@ -1,0 +1,17 @@
+//! orgcert domain: organisations, certificate profiles, certificates and their lifecycle.
+//!
+//! No AWS, HTTP or SQL type appears here: adapters implement the [`ports`] and the
+//! [`app::App`] use cases orchestrate them.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod lifecycle;
+pub mod model;
+pub mod ports;
+pub mod secrets;
+
+pub use error::{DomainError, FieldError};

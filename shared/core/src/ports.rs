@@ -1,0 +1,239 @@
+//! Ports: one small trait per capability, each with a written contract.
+//!
+//! Adapters live elsewhere (`orgcert-local`: SQLite, key file, files, outbox; later AWS).
+
+use async_trait::async_trait;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::ids::{Cvr, Email, Serial};
+use crate::model::{
+    AuditEvent, CertKind, CertStatus, Certificate, IdempotencyRecord, IssuanceSecret, KeyAlgorithm,
+    Notification, Organisation, P12Format, Page, Profile,
+};
+
+/// Filters of the profile list. Results are ordered by lower-cased name, then id.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProfileQuery {
+    /// Case-insensitive substring of name, contact/certificate email, contact name, id or latest serial.
+    pub q: Option<String>,
+    /// Effective status of the latest certificate.
+    pub status: Option<CertStatus>,
+    /// Certificate type.
+    pub kind: Option<CertKind>,
+    /// Page size (1..=200).
+    pub limit: u32,
+    /// Opaque cursor from a previous page.
+    pub cursor: Option<String>,
+    /// Instant used to derive `expired`.
+    pub now: Option<OffsetDateTime>,
+}
+
+/// One write of an atomic batch. `expected` is the version the stored item must have
+/// (`None`: the item must not exist); the item is written with the version it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// Create or update an organisation.
+    PutOrganisation {
+        /// The new state.
+        org: Organisation,
+        /// Required stored version.
+        expected: Option<u64>,
+    },
+    /// Create or update a profile.
+    PutProfile {
+        /// The new state.
+        profile: Profile,
+        /// Required stored version.
+        expected: Option<u64>,
+    },
+    /// Create or update a certificate.
+    PutCertificate {
+        /// The new state.
+        cert: Certificate,
+        /// Required stored version.
+        expected: Option<u64>,
+    },
+    /// Remove a certificate (pending orders only; the use case checks the lifecycle).
+    DeleteCertificate {
+        /// Which.
+        serial: Serial,
+        /// Required stored version.
+        expected: u64,
+    },
+    /// Create or update an issuance secret.
+    PutSecret {
+        /// The new state.
+        secret: IssuanceSecret,
+        /// Required stored version.
+        expected: Option<u64>,
+    },
+    /// Append an audit event.
+    Audit(AuditEvent),
+    /// Append an in-app notification.
+    Notify(Notification),
+    /// Record an idempotency key (must not exist yet).
+    Idempotency(IdempotencyRecord),
+}
+
+/// Persistence of every domain record.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Organisation by CVR.
+    ///
+    /// # Errors
+    /// `Unavailable` when the backend cannot be reached.
+    async fn organisation(&self, cvr: &Cvr) -> Result<Option<Organisation>>;
+    /// All organisations (local tooling; small).
+    async fn organisations(&self) -> Result<Vec<Organisation>>;
+    /// Profile by id within an organisation (`None` for another organisation's id).
+    async fn profile(&self, org: &Cvr, id: Uuid) -> Result<Option<Profile>>;
+    /// Profile list page.
+    ///
+    /// # Errors
+    /// `Malformed{field: "cursor"}` for a cursor this store did not produce.
+    async fn profiles(&self, org: &Cvr, query: &ProfileQuery) -> Result<Page<Profile>>;
+    /// Certificate by serial in any organisation; callers scope it.
+    async fn certificate(&self, serial: &Serial) -> Result<Option<Certificate>>;
+    /// Certificates of a profile, oldest order first.
+    async fn certificates_of(&self, org: &Cvr, profile: Uuid) -> Result<Vec<Certificate>>;
+    /// Issuance secret by hash.
+    async fn secret(&self, hash: &str) -> Result<Option<IssuanceSecret>>;
+    /// One-time-code secret by its reference.
+    async fn secret_by_reference(&self, reference: &str) -> Result<Option<IssuanceSecret>>;
+    /// Audit events, newest first.
+    ///
+    /// # Errors
+    /// `Malformed{field: "cursor"}` for a foreign cursor.
+    async fn audit(&self, org: &Cvr, limit: u32, cursor: Option<&str>) -> Result<Page<AuditEvent>>;
+    /// Notifications for one user, newest first (at most `limit`).
+    async fn notifications(
+        &self,
+        org: &Cvr,
+        recipient: &Email,
+        limit: u32,
+    ) -> Result<Vec<Notification>>;
+    /// Idempotency record.
+    async fn idempotency(&self, org: &Cvr, key: &str) -> Result<Option<IdempotencyRecord>>;
+    /// Applies every write or none.
+    ///
+    /// # Errors
+    /// `StaleVersion` when any `expected` version does not match (including "must not
+    /// exist" for an existing item); `Unavailable` when the backend fails; nothing is
+    /// written in either case.
+    async fn commit(&self, writes: Vec<Write>) -> Result<()>;
+}
+
+/// What goes into an issued certificate (besides the CA's own URLs and policies).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertSpec {
+    /// Serial assigned at order time.
+    pub serial: Serial,
+    /// Certificate type.
+    pub kind: CertKind,
+    /// Organisation CVR.
+    pub cvr: Cvr,
+    /// Organisation name (O=).
+    pub organisation_name: String,
+    /// Profile UUID (serialNumber=UI:DK-O:G:<uuid>).
+    pub profile_id: Uuid,
+    /// CN.
+    pub common_name: String,
+    /// rfc822Name SAN.
+    pub email: Option<String>,
+    /// qcStatement legal person.
+    pub seal: bool,
+    /// Validity start.
+    pub not_before: OffsetDateTime,
+    /// Validity end.
+    pub not_after: OffsetDateTime,
+}
+
+/// Where the subject key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// Generate a key pair and wrap it in a PKCS#12 with this password.
+    Generate {
+        /// Key algorithm.
+        algorithm: KeyAlgorithm,
+        /// PKCS#12 format.
+        format: P12Format,
+        /// PKCS#12 password (never stored).
+        password: String,
+    },
+    /// The holder's PKCS#10 request (PEM or base64 DER).
+    Csr(String),
+}
+
+/// An issued certificate with, for server-side keys, its PKCS#12.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedMaterial {
+    /// PEM of the certificate.
+    pub certificate_pem: String,
+    /// PEM of the chain above it (the CA).
+    pub chain_pem: String,
+    /// SHA-256 of the DER, lowercase hex.
+    pub fingerprint: String,
+    /// Subject DN text.
+    pub subject: String,
+    /// PKCS#12 (server-side keys only).
+    pub pkcs12: Option<Vec<u8>>,
+}
+
+/// The certificate authority seam (key file or KMS behind it).
+#[async_trait]
+pub trait CertificateAuthority: Send + Sync {
+    /// The CA certificate, PEM.
+    fn ca_pem(&self) -> String;
+    /// The CA certificate, DER.
+    fn ca_der(&self) -> Vec<u8>;
+    /// Checks a CSR without issuing.
+    ///
+    /// # Errors
+    /// `Invalid{field: "csr"}` for garbage, a bad signature, weak or unsupported keys.
+    fn check_csr(&self, csr: &str) -> Result<()>;
+    /// Builds and signs a certificate.
+    ///
+    /// # Errors
+    /// `Invalid` for a spec or CSR that breaks the profile (checked before signing);
+    /// `Unavailable` when the signer fails.
+    async fn issue(&self, spec: CertSpec, key: KeySource) -> Result<IssuedMaterial>;
+}
+
+/// Object storage for PKCS#12 files, behind expiring links.
+#[async_trait]
+pub trait Objects: Send + Sync {
+    /// Stores bytes under `key` (overwrites).
+    ///
+    /// # Errors
+    /// `Unavailable` when the backend fails.
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<()>;
+    /// A link that downloads the object until `now + ttl`.
+    async fn presign(&self, key: &str, ttl: Duration, now: OffsetDateTime) -> Result<String>;
+    /// Removes an object; a missing object is not an error.
+    async fn delete(&self, key: &str) -> Result<()>;
+}
+
+/// A mail to one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// Recipient.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// Links in the body, for tooling.
+    pub links: Vec<String>,
+}
+
+/// Outgoing mail.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends one mail.
+    ///
+    /// # Errors
+    /// `Unavailable` when it could not be handed over.
+    async fn send(&self, mail: &Mail) -> Result<()>;
+}
