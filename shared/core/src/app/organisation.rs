@@ -87,7 +87,17 @@ impl App {
     pub async fn add_organisation(&self, new: NewOrganisation) -> Result<Organisation> {
         let mut e = Errors::default();
         let cvr = e.field("cvr", Cvr::parse(&new.cvr));
-        let name = e.field("name", DisplayName::parse(&new.name));
+        // The name becomes the subject O=, whose upper bound is 64 (RFC 5280 ub-organization-name).
+        let name = e.field(
+            "name",
+            DisplayName::parse(&new.name).and_then(|n| {
+                if n.as_str().chars().count() > 64 {
+                    Err("organisation name must be at most 64 characters".into())
+                } else {
+                    Ok(n)
+                }
+            }),
+        );
         let p_numbers: Vec<PNumber> = new
             .p_numbers
             .iter()

@@ -1,0 +1,149 @@
+//! Who is calling: bearer JWTs verified in-process (embedded default), or claims an
+//! upstream authorizer already verified (API Gateway, later).
+
+use axum::http::request::Parts;
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use orgcert_core::auth::{Actor, Role};
+use orgcert_core::ids::Cvr;
+use orgcert_core::DomainError;
+use serde::{Deserialize, Serialize};
+
+/// Turns a request into an actor.
+pub trait Authenticator: Send + Sync {
+    /// The caller.
+    ///
+    /// # Errors
+    /// `Unauthenticated` for missing, malformed, badly signed or expired credentials.
+    fn authenticate(&self, parts: &Parts) -> Result<Actor, DomainError>;
+}
+
+/// The claims orgcert reads (API.md "Authentication").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Subject.
+    pub sub: String,
+    /// Email.
+    pub email: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Organisation CVR.
+    pub org: String,
+    /// Roles.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Issued at (unix seconds).
+    pub iat: i64,
+    /// Expiry (unix seconds).
+    pub exp: i64,
+}
+
+impl Claims {
+    /// The actor these claims describe.
+    ///
+    /// # Errors
+    /// `Unauthenticated` when `org` is not a valid CVR or `email` is empty.
+    pub fn into_actor(self) -> Result<Actor, DomainError> {
+        let org = Cvr::parse(&self.org).map_err(|m| {
+            DomainError::Unauthenticated(format!("the token's org claim is invalid: {m}"))
+        })?;
+        if self.email.trim().is_empty() {
+            return Err(DomainError::Unauthenticated(
+                "the token has no email claim".into(),
+            ));
+        }
+        Ok(Actor {
+            subject: self.sub,
+            email: self.email,
+            name: self.name,
+            org,
+            roles: self.roles.iter().filter_map(|r| Role::parse(r)).collect(),
+        })
+    }
+}
+
+/// The issuer name of locally minted tokens.
+pub const LOCAL_ISSUER: &str = "orgcert-local";
+/// The audience of orgcert tokens.
+pub const AUDIENCE: &str = "orgcert";
+
+/// ES256 bearer tokens verified with a local public key.
+pub struct JwtAuthenticator {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl JwtAuthenticator {
+    /// Verifier for tokens signed by the key whose SubjectPublicKeyInfo PEM is given.
+    ///
+    /// # Errors
+    /// `Internal` for an unusable key.
+    pub fn from_public_pem(pem: &str, issuer: &str, audience: &str) -> Result<Self, DomainError> {
+        let key = DecodingKey::from_ec_pem(pem.as_bytes())
+            .map_err(|e| DomainError::Internal(format!("JWT verification key: {e}")))?;
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 30;
+        Ok(Self { key, validation })
+    }
+}
+
+/// The bearer token of a request.
+///
+/// # Errors
+/// `Unauthenticated` when absent or not a Bearer token.
+pub fn bearer(parts: &Parts) -> Result<&str, DomainError> {
+    let h = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| {
+            DomainError::Unauthenticated("missing Authorization: Bearer token".into())
+        })?;
+    let s = h
+        .to_str()
+        .map_err(|_| DomainError::Unauthenticated("malformed Authorization header".into()))?;
+    match s.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(DomainError::Unauthenticated(
+            "the Authorization header must be `Bearer <token>`".into(),
+        )),
+    }
+}
+
+impl Authenticator for JwtAuthenticator {
+    fn authenticate(&self, parts: &Parts) -> Result<Actor, DomainError> {
+        let token = bearer(parts)?;
+        let data = decode::<Claims>(token, &self.key, &self.validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            DomainError::Unauthenticated(match e.kind() {
+                K::ExpiredSignature => "the token has expired".into(),
+                K::InvalidSignature => "the token's signature is invalid".into(),
+                K::InvalidIssuer => "the token's issuer is not accepted".into(),
+                K::InvalidAudience => "the token's audience is not accepted".into(),
+                other => format!("the token is invalid ({other:?})"),
+            })
+        })?;
+        data.claims.into_actor()
+    }
+}
+
+/// Mints an ES256 token with the PKCS#8 PEM private key (local CLI and tests).
+///
+/// # Errors
+/// `Internal` for an unusable key.
+pub fn mint_token(pkcs8_pem: &str, claims: &Claims) -> Result<String, DomainError> {
+    let key = EncodingKey::from_ec_pem(pkcs8_pem.as_bytes())
+        .map_err(|e| DomainError::Internal(format!("JWT signing key: {e}")))?;
+    encode(&Header::new(Algorithm::ES256), claims, &key)
+        .map_err(|e| DomainError::Internal(format!("JWT signing: {e}")))
+}

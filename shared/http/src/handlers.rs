@@ -1,0 +1,454 @@
+//! One handler per operation: parse, call the use case, render.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use orgcert_core::app::{
+    IdempotencyKey, IssueRequest, IssueResult, MasterDataPatch, ProfileInput, SettingsPatch,
+};
+use orgcert_core::auth::Actor;
+use orgcert_core::ids::Serial;
+use orgcert_core::model::{CertKind, CertStatus, RevocationReason, SystemRights};
+use orgcert_core::ports::ProfileQuery;
+use orgcert_core::DomainError;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::json::JsonBody;
+use crate::problem::{ApiError, ApiResult};
+use crate::routes::Operation;
+use crate::{views, HttpState};
+
+/// The authenticated caller.
+pub struct Caller(pub Actor);
+
+impl FromRequestParts<HttpState> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, ApiError> {
+        Ok(Caller(state.auth.authenticate(parts)?))
+    }
+}
+
+fn malformed(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError(DomainError::Malformed {
+        field: Some(field.into()),
+        message: message.into(),
+    })
+}
+
+fn profile_id(s: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(s).map_err(|_| malformed("id", "the profile id must be a UUID"))
+}
+
+fn serial(s: &str) -> ApiResult<Serial> {
+    Serial::parse(s).map_err(|m| malformed("serial", m))
+}
+
+fn idempotency(
+    headers: &HeaderMap,
+    op: Operation,
+    path: &str,
+    body: &[u8],
+) -> ApiResult<Option<IdempotencyKey>> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .map_err(|_| malformed("Idempotency-Key", "must be visible ASCII"))?
+        .to_owned();
+    let mut h = Sha256::new();
+    h.update(op.name().as_bytes());
+    h.update(b"\n");
+    h.update(path.as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    Ok(Some(IdempotencyKey {
+        key,
+        request_hash: hex::encode(h.finalize()),
+    }))
+}
+
+fn created(v: Value, replayed: bool) -> Response {
+    let mut r = (StatusCode::CREATED, Json(v)).into_response();
+    if replayed {
+        r.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    r
+}
+
+fn order_response(state: &HttpState, r: &orgcert_core::app::OrderResult) -> Response {
+    let replayed = matches!(r.delivery, orgcert_core::app::Delivery::Replayed);
+    created(views::order(r, state.app.clock.now()), replayed)
+}
+
+fn reject_unknown(q: &HashMap<String, String>, known: &[&str]) -> ApiResult<()> {
+    match q.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(malformed(
+            k,
+            format!(
+                "unknown query parameter; expected one of {}",
+                known.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn limit(q: &HashMap<String, String>, default: u32) -> ApiResult<u32> {
+    q.get("limit").map_or(Ok(default), |l| {
+        l.parse()
+            .map_err(|_| malformed("limit", "limit must be a positive integer"))
+    })
+}
+
+pub(crate) async fn get_organisation(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(views::organisation(
+        &s.app.get_organisation(&a).await?,
+    )))
+}
+
+pub(crate) async fn update_settings(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    body: JsonBody<SettingsPatch>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(views::organisation(
+        &s.app.update_settings(&a, body.value).await?,
+    )))
+}
+
+pub(crate) async fn create_profile(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    headers: HeaderMap,
+    body: JsonBody<ProfileInput>,
+) -> ApiResult<Response> {
+    let idem = idempotency(
+        &headers,
+        Operation::CreateProfile,
+        "/v1/profiles",
+        &body.raw,
+    )?;
+    let r = s.app.create_profile(&a, body.value, idem).await?;
+    Ok(order_response(&s, &r))
+}
+
+pub(crate) async fn list_profiles(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    reject_unknown(&q, &["q", "status", "type", "limit", "cursor"])?;
+    let status = match q.get("status").map(String::as_str) {
+        None | Some("") => None,
+        Some(v) => Some(serde_json::from_value::<CertStatus>(json!(v)).map_err(|_| {
+            malformed(
+                "status",
+                "status must be pending, issued, revoked or expired",
+            )
+        })?),
+    };
+    let kind = match q.get("type").map(String::as_str) {
+        None | Some("") => None,
+        Some(v) => Some(
+            serde_json::from_value::<CertKind>(json!(v))
+                .map_err(|_| malformed("type", "type must be organisation or system"))?,
+        ),
+    };
+    let query = ProfileQuery {
+        q: q.get("q")
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| v.trim().to_owned()),
+        status,
+        kind,
+        limit: limit(&q, 50)?,
+        cursor: q.get("cursor").filter(|c| !c.is_empty()).cloned(),
+        now: None,
+    };
+    let page = s.app.list_profiles(&a, query).await?;
+    let now = s.app.clock.now();
+    let items: Vec<Value> = page.items.iter().map(|p| views::profile(p, now)).collect();
+    Ok(Json(
+        json!({ "items": items, "next_cursor": page.next_cursor }),
+    ))
+}
+
+pub(crate) async fn export_profiles(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+) -> ApiResult<Response> {
+    let profiles = s.app.export_profiles(&a).await?;
+    let body = crate::export::profiles_csv(&profiles, s.app.clock.now())
+        .map_err(|e| ApiError(DomainError::Internal(format!("csv: {e}"))))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/csv; charset=utf-8; header=present",
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"certificate-profiles.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+pub(crate) async fn get_profile(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (p, certs) = s.app.get_profile(&a, profile_id(&id)?).await?;
+    let now = s.app.clock.now();
+    let certs: Vec<Value> = certs
+        .iter()
+        .rev()
+        .map(|c| views::certificate(c, now))
+        .collect();
+    Ok(Json(
+        json!({ "profile": views::profile(&p, now), "certificates": certs }),
+    ))
+}
+
+pub(crate) async fn update_profile(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    body: JsonBody<MasterDataPatch>,
+) -> ApiResult<Json<Value>> {
+    let p = s
+        .app
+        .update_master_data(&a, profile_id(&id)?, body.value)
+        .await?;
+    Ok(Json(views::profile(&p, s.app.clock.now())))
+}
+
+pub(crate) async fn put_system_rights(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    body: JsonBody<SystemRights>,
+) -> ApiResult<Json<Value>> {
+    let p = s
+        .app
+        .set_system_rights(&a, profile_id(&id)?, body.value)
+        .await?;
+    Ok(Json(views::profile(&p, s.app.clock.now())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SealBody {
+    enabled: bool,
+}
+
+pub(crate) async fn put_seal_generation(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    body: JsonBody<SealBody>,
+) -> ApiResult<Json<Value>> {
+    let p = s
+        .app
+        .set_seal_generation(&a, profile_id(&id)?, body.value.enabled)
+        .await?;
+    Ok(Json(views::profile(&p, s.app.clock.now())))
+}
+
+pub(crate) async fn order_certificate(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let pid = profile_id(&id)?;
+    let idem = idempotency(&headers, Operation::OrderCertificate, &id, b"")?;
+    let r = s.app.order_certificate(&a, pid, idem).await?;
+    Ok(order_response(&s, &r))
+}
+
+pub(crate) async fn get_certificate(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Path(sn): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let d = s.app.get_certificate(&a, &serial(&sn)?).await?;
+    let mut v = views::certificate(&d.certificate, s.app.clock.now());
+    if d.certificate.certificate_pem.is_some() {
+        v["chain_pem"] = json!(s.app.ca.ca_pem());
+    }
+    Ok(Json(v))
+}
+
+pub(crate) async fn renew_certificate(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Path(sn): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let serial = serial(&sn)?;
+    let idem = idempotency(&headers, Operation::RenewCertificate, serial.as_str(), b"")?;
+    let r = s.app.renew(&a, &serial, idem).await?;
+    Ok(order_response(&s, &r))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RevokeBody {
+    #[serde(default)]
+    reason: Option<RevocationReason>,
+}
+
+pub(crate) async fn revoke_certificate(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Path(sn): Path<String>,
+    body: JsonBody<RevokeBody>,
+) -> ApiResult<Json<Value>> {
+    let reason = body.value.reason.unwrap_or(RevocationReason::Unspecified);
+    let c = s.app.revoke(&a, &serial(&sn)?, reason).await?;
+    Ok(Json(views::certificate(&c, s.app.clock.now())))
+}
+
+pub(crate) async fn delete_certificate(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Path(sn): Path<String>,
+) -> ApiResult<StatusCode> {
+    s.app.delete_order(&a, &serial(&sn)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn send_issuance_link(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Path(sn): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let (c, d) = s.app.resend_link(&a, &serial(&sn)?).await?;
+    let mut obj = Map::new();
+    obj.insert(
+        "certificate".into(),
+        views::certificate(&c, s.app.clock.now()),
+    );
+    views::delivery(&mut obj, &d);
+    Ok(Json(Value::Object(obj)))
+}
+
+pub(crate) async fn get_issuance(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Path(token): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let i = s.app.inspect_issuance(&a, &token).await?;
+    let c = &i.certificate;
+    Ok(Json(json!({
+        "serial": c.serial, "type": c.snapshot.kind, "name": c.snapshot.name,
+        "cvr": i.cvr, "organisation": i.organisation_name,
+        "contact_email": i.profile.contact_email, "certificate_email": c.snapshot.certificate_email,
+        "seal_generation": c.snapshot.seal_generation, "key_algorithm": c.snapshot.key_algorithm,
+        "p12_format": c.snapshot.p12_format, "p12_formats": ["modern", "legacy"],
+        "renewal_of": c.renewal_of, "terms": i.terms, "expires_at": views::rfc3339(i.expires_at),
+    })))
+}
+
+fn issued(s: &HttpState, r: IssueResult) -> Response {
+    let v = json!({
+        "serial": r.certificate.serial,
+        "status": r.certificate.status_at(s.app.clock.now()).as_str(),
+        "not_before": r.certificate.not_before.map(views::rfc3339),
+        "not_after": r.certificate.not_after.map(views::rfc3339),
+        "fingerprint_sha256": r.certificate.fingerprint,
+        "certificate_pem": r.certificate_pem,
+        "chain_pem": r.chain_pem,
+        "password": r.password,
+        "download_url": r.download_url,
+    });
+    created(v, false)
+}
+
+pub(crate) async fn issue_certificate(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Path(token): Path<String>,
+    body: JsonBody<IssueRequest>,
+) -> ApiResult<Response> {
+    let r = s.app.issue_with_link(&a, &token, body.value).await?;
+    Ok(issued(&s, r))
+}
+
+pub(crate) async fn redeem_issuance(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    body: JsonBody<IssueRequest>,
+) -> ApiResult<Response> {
+    let r = s.app.redeem(&a, body.value).await?;
+    Ok(issued(&s, r))
+}
+
+pub(crate) async fn list_notifications(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+) -> ApiResult<Json<Value>> {
+    let items = s.app.notifications(&a).await?;
+    let unread = items.iter().filter(|n| !n.read).count();
+    Ok(Json(json!({ "items": items, "unread": unread })))
+}
+
+pub(crate) async fn list_audit(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    reject_unknown(&q, &["limit", "cursor"])?;
+    let page = s
+        .app
+        .audit_log(
+            &a,
+            limit(&q, 100)?,
+            q.get("cursor")
+                .map(String::as_str)
+                .filter(|c| !c.is_empty()),
+        )
+        .await?;
+    Ok(Json(
+        json!({ "items": page.items, "next_cursor": page.next_cursor }),
+    ))
+}
+
+pub(crate) async fn ca_pem(State(s): State<HttpState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        s.app.ca.ca_pem(),
+    )
+        .into_response()
+}
+
+pub(crate) async fn ca_cer(State(s): State<HttpState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/pkix-cert")],
+        s.app.ca.ca_der(),
+    )
+        .into_response()
+}
+
+pub(crate) async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
+}
+
+pub(crate) async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}

@@ -1,0 +1,129 @@
+//! The route table: one enum of operations, shared by API Gateway (infra) and the local server.
+
+/// HTTP method of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// PATCH
+    Patch,
+    /// DELETE
+    Delete,
+}
+
+impl Method {
+    /// Upper-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+        }
+    }
+}
+
+macro_rules! operations {
+    ($($(#[$m:meta])* $op:ident = ($method:ident, $path:literal, $name:literal, $summary:literal),)*) => {
+        /// One operation of the API; in AWS, one Lambda function each.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Operation { $($(#[$m])* $op,)* }
+
+        impl Operation {
+            /// Every operation, in table order.
+            pub const ALL: &'static [Operation] = &[$(Operation::$op,)*];
+            /// HTTP method.
+            pub fn method(self) -> Method { match self { $(Operation::$op => Method::$method,)* } }
+            /// Path template with `{param}` segments (axum and API Gateway syntax).
+            pub fn path(self) -> &'static str { match self { $(Operation::$op => $path,)* } }
+            /// kebab-case name, also the Lambda function's name.
+            pub fn name(self) -> &'static str { match self { $(Operation::$op => $name,)* } }
+            /// One-line summary (OpenAPI).
+            pub fn summary(self) -> &'static str { match self { $(Operation::$op => $summary,)* } }
+            /// The operation with this kebab-case name.
+            pub fn from_name(name: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|o| o.name() == name)
+            }
+        }
+    };
+}
+
+operations! {
+    /// GET /v1/organisation
+    GetOrganisation = (Get, "/v1/organisation", "get-organisation", "The caller's organisation: CVR, name, settings, P and SE numbers"),
+    /// PATCH /v1/organisation/settings
+    UpdateSettings = (Patch, "/v1/organisation/settings", "update-settings", "Change the organisation's certificate settings (org_admin)"),
+    /// POST /v1/profiles
+    CreateProfile = (Post, "/v1/profiles", "create-profile", "Create a certificate profile and order its first certificate"),
+    /// GET /v1/profiles
+    ListProfiles = (Get, "/v1/profiles", "list-profiles", "List and search certificate profiles"),
+    /// GET /v1/profiles/export.csv
+    ExportProfiles = (Get, "/v1/profiles/export.csv", "export-profiles", "Export certificate profiles as CSV (RFC 4180)"),
+    /// GET /v1/profiles/{id}
+    GetProfile = (Get, "/v1/profiles/{id}", "get-profile", "A certificate profile with its settings and certificates"),
+    /// PATCH /v1/profiles/{id}
+    UpdateProfile = (Patch, "/v1/profiles/{id}", "update-profile", "Edit master data (requires the current version)"),
+    /// PUT /v1/profiles/{id}/system-rights
+    PutSystemRights = (Put, "/v1/profiles/{id}/system-rights", "put-system-rights", "Set system rights (API services, Local IdP)"),
+    /// PUT /v1/profiles/{id}/seal-generation
+    PutSealGeneration = (Put, "/v1/profiles/{id}/seal-generation", "put-seal-generation", "Turn seal generation on or off"),
+    /// POST /v1/profiles/{id}/certificates
+    OrderCertificate = (Post, "/v1/profiles/{id}/certificates", "order-certificate", "Order a new certificate under the profile"),
+    /// GET /v1/certificates/{serial}
+    GetCertificate = (Get, "/v1/certificates/{serial}", "get-certificate", "A certificate: status, dates, subject, fingerprint, PEM once issued"),
+    /// POST /v1/certificates/{serial}/renew
+    RenewCertificate = (Post, "/v1/certificates/{serial}/renew", "renew-certificate", "Renew: a new pending certificate under the same profile"),
+    /// POST /v1/certificates/{serial}/revoke
+    RevokeCertificate = (Post, "/v1/certificates/{serial}/revoke", "revoke-certificate", "Revoke an issued certificate (terminal)"),
+    /// DELETE /v1/certificates/{serial}
+    DeleteCertificate = (Delete, "/v1/certificates/{serial}", "delete-certificate", "Delete a pending certificate order"),
+    /// POST /v1/certificates/{serial}/issuance-link
+    SendIssuanceLink = (Post, "/v1/certificates/{serial}/issuance-link", "send-issuance-link", "Send the issuance link (or a new one-time code) again"),
+    /// POST /v1/issuance/redeem
+    RedeemIssuance = (Post, "/v1/issuance/redeem", "redeem-issuance", "Issue with a reference number and one-time code"),
+    /// GET /v1/issuance/{token}
+    GetIssuance = (Get, "/v1/issuance/{token}", "get-issuance", "What an issuance link will issue"),
+    /// POST /v1/issuance/{token}
+    IssueCertificate = (Post, "/v1/issuance/{token}", "issue-certificate", "Accept the terms and issue (server-side key or CSR)"),
+    /// GET /v1/notifications
+    ListNotifications = (Get, "/v1/notifications", "list-notifications", "The caller's in-app notifications"),
+    /// GET /v1/audit
+    ListAudit = (Get, "/v1/audit", "list-audit", "Audit events of the organisation, newest first"),
+    /// GET /public/ca.pem
+    CaPem = (Get, "/public/ca.pem", "get-ca-pem", "The CA certificate (PEM)"),
+    /// GET /public/ca.cer
+    CaCer = (Get, "/public/ca.cer", "get-ca-cer", "The CA certificate (DER)"),
+    /// GET /openapi.json
+    OpenApi = (Get, "/openapi.json", "get-openapi", "This OpenAPI 3.1 document"),
+    /// GET /healthz
+    Healthz = (Get, "/healthz", "healthz", "Liveness"),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_and_routes_are_unique() {
+        let names: HashSet<_> = Operation::ALL.iter().map(|o| o.name()).collect();
+        assert_eq!(names.len(), Operation::ALL.len());
+        let routes: HashSet<_> = Operation::ALL
+            .iter()
+            .map(|o| (o.method(), o.path()))
+            .collect();
+        assert_eq!(routes.len(), Operation::ALL.len());
+        for o in Operation::ALL {
+            assert_eq!(Operation::from_name(o.name()), Some(*o));
+            assert!(o
+                .name()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'-'));
+        }
+    }
+}
