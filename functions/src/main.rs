@@ -1,1 +1,229 @@
-fn main() {}
+//! `orgcert`: the embedded default's server and CLI (API.md "CLI of the local binary").
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use orgcert_core::app::NewOrganisation;
+use orgcert_core::clock::SystemClock;
+use orgcert_core::model::OrgSettings;
+use orgcert_core::DomainError;
+use orgcert_functions::local::{self, LocalConfig, DEMO_CVR, DEMO_USERS};
+use time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "orgcert",
+    version,
+    about = "Certificate lifecycle for organisations (embedded default)"
+)]
+struct Cli {
+    /// Data dir: database, CA key, objects, outbox.
+    #[arg(
+        long,
+        global = true,
+        env = "ORGCERT_DATA_DIR",
+        default_value = "./.orgcert"
+    )]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (first start creates the CA, the token key and a demo organisation).
+    Serve {
+        /// Listen address.
+        #[arg(long, env = "ORGCERT_ADDR", default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
+    /// Print a bearer token for the local server.
+    Token {
+        /// Organisation CVR.
+        #[arg(long)]
+        org: String,
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// Roles, comma separated (user_admin, rights_admin, org_admin); none: a plain user.
+        #[arg(long, value_delimiter = ',')]
+        role: Vec<String>,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 12)]
+        hours: i64,
+    },
+    /// Organisations.
+    Org {
+        #[command(subcommand)]
+        command: OrgCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Add an organisation.
+    Add {
+        /// CVR number.
+        #[arg(long)]
+        cvr: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// P number (repeatable).
+        #[arg(long = "p-number")]
+        p_numbers: Vec<String>,
+        /// SE number (repeatable).
+        #[arg(long = "se-number")]
+        se_numbers: Vec<String>,
+    },
+}
+
+fn describe(e: &DomainError) -> String {
+    match e {
+        DomainError::Invalid(errs) => errs
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => other.to_string(),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let listen = match &cli.command {
+        Command::Serve { addr } => addr.clone(),
+        _ => std::env::var("ORGCERT_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into()),
+    };
+    let cfg = LocalConfig::from_env(cli.data_dir.clone(), &listen)?;
+    match cli.command {
+        Command::Token {
+            org,
+            email,
+            role,
+            name,
+            hours,
+        } => {
+            let keys = local::load_token_keys(&cfg.data_dir).map_err(|e| describe(&e))?;
+            let roles: Vec<&str> = role
+                .iter()
+                .map(String::as_str)
+                .filter(|r| !r.is_empty())
+                .collect();
+            if let Some(bad) = roles
+                .iter()
+                .find(|r| orgcert_core::auth::Role::parse(r).is_none())
+            {
+                return Err(format!(
+                    "unknown role {bad:?} (user_admin, rights_admin, org_admin)"
+                ));
+            }
+            let token = keys
+                .token(&org, &email, &name, &roles, Duration::hours(hours))
+                .map_err(|e| describe(&e))?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Org {
+            command:
+                OrgCommand::Add {
+                    cvr,
+                    name,
+                    p_numbers,
+                    se_numbers,
+                },
+        } => {
+            let l = local::open(&cfg, Arc::new(SystemClock))
+                .await
+                .map_err(|e| describe(&e))?;
+            let org = l
+                .state
+                .app
+                .add_organisation(NewOrganisation {
+                    cvr,
+                    name,
+                    p_numbers,
+                    se_numbers,
+                    settings: OrgSettings {
+                        organisation_certificates_enabled: true,
+                        seal_generation_allowed: false,
+                        local_idp_enabled: false,
+                        nemhandel_enabled: false,
+                    },
+                })
+                .await
+                .map_err(|e| describe(&e))?;
+            println!("added organisation {} ({})", org.cvr, org.name);
+            Ok(())
+        }
+        Command::Serve { addr } => serve(cfg, &addr).await,
+    }
+}
+
+async fn serve(cfg: LocalConfig, addr: &str) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let l = local::open(&cfg, Arc::new(SystemClock))
+        .await
+        .map_err(|e| describe(&e))?;
+    let router = local::router(&l);
+    println!("orgcert is listening on {}", cfg.public_url);
+    println!("data dir: {}", cfg.data_dir.display());
+    if l.created_demo {
+        println!("created the demo organisation {DEMO_CVR}");
+    }
+    println!("\nTokens (valid 12 hours) for the demo organisation {DEMO_CVR}:");
+    for (label, email, name, roles) in DEMO_USERS {
+        let t = l
+            .tokens
+            .token(DEMO_CVR, email, name, roles, Duration::hours(12))
+            .map_err(|e| describe(&e))?;
+        println!(
+            "  {label} <{email}>:\n    export TOKEN_{}={t}",
+            label.to_ascii_uppercase().replace(' ', "_")
+        );
+    }
+    println!(
+        "\nTry: curl -H \"Authorization: Bearer $TOKEN_USER_ADMIN\" {}/v1/organisation",
+        cfg.public_url
+    );
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|e| format!("server: {e}"))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ORGCERT_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("orgcert: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("orgcert: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

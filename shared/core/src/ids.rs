@@ -61,7 +61,7 @@ impl Cvr {
         let d = digits(s, 8, "CVR number")?;
         const W: [u32; 8] = [2, 7, 6, 5, 4, 3, 2, 1];
         let sum: u32 = d.iter().zip(W).map(|(a, w)| a * w).sum();
-        if sum % 11 != 0 || d[0] == 0 {
+        if !sum.is_multiple_of(11) || d[0] == 0 {
             return Err("CVR number fails the modulus 11 check".into());
         }
         Ok(Self(s.to_owned()))
@@ -225,7 +225,7 @@ impl Serial {
             .to_ascii_lowercase();
         if h.is_empty()
             || h.len() > 40
-            || h.len() % 2 != 0
+            || !h.len().is_multiple_of(2)
             || !h.bytes().all(|b| b.is_ascii_hexdigit())
         {
             return Err("serial must be an even number of hex digits, at most 40".into());

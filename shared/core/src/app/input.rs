@@ -113,6 +113,7 @@ impl Errors {
 }
 
 /// The organisation-dependent rules of DESIGN §3 for the optional fields and rights.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn check_org_rules(
     e: &mut Errors,
     org: &Organisation,

@@ -1,0 +1,5 @@
+//! Composition roots. `local` wires the embedded default: SQLite, a CA key file, files
+//! with signed links and a mail outbox, around the shared router.
+#![forbid(unsafe_code)]
+
+pub mod local;

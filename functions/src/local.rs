@@ -1,0 +1,412 @@
+//! The embedded default: everything in one data dir, one process.
+
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use orgcert_core::app::{App, Config, NewOrganisation};
+use orgcert_core::clock::Clock;
+use orgcert_core::model::OrgSettings;
+use orgcert_core::ports::Store;
+use orgcert_core::DomainError;
+use orgcert_http::auth::{mint_token, Claims, JwtAuthenticator, AUDIENCE, LOCAL_ISSUER};
+use orgcert_http::{ApiError, HttpState};
+use orgcert_local::{FsObjects, OutboxMailer, SqliteStore};
+use orgcert_pki::port::PkiAuthority;
+use orgcert_pki::{
+    create_ca_certificate, Authority, CaSigner, CaSubject, KeyAlgorithm, KeyFileSigner,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::{Duration, OffsetDateTime};
+
+/// Settings of the embedded default (API.md "Configuration").
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    /// Data dir (`ORGCERT_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Base of links (`ORGCERT_PUBLIC_URL`).
+    pub public_url: String,
+    /// Base written into certificates (`ORGCERT_PKI_URL`).
+    pub pki_url: String,
+    /// Key algorithm of a CA created on first start (`ORGCERT_CA_KEY_ALGORITHM`).
+    pub ca_key_algorithm: KeyAlgorithm,
+}
+
+impl LocalConfig {
+    /// Reads the environment; `listen` gives the default public URL.
+    ///
+    /// # Errors
+    /// A message for an unknown CA key algorithm.
+    pub fn from_env(data_dir: PathBuf, listen: &str) -> Result<Self, String> {
+        let public_url = std::env::var("ORGCERT_PUBLIC_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let pki_url = std::env::var("ORGCERT_PKI_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| public_url.clone());
+        let ca_key_algorithm = match std::env::var("ORGCERT_CA_KEY_ALGORITHM").as_deref() {
+            Err(_) | Ok("") | Ok("rsa-3072") => KeyAlgorithm::Rsa3072,
+            Ok("ecdsa-p256") => KeyAlgorithm::EcdsaP256,
+            Ok("ecdsa-p384") => KeyAlgorithm::EcdsaP384,
+            Ok(other) => return Err(format!("ORGCERT_CA_KEY_ALGORITHM: unknown algorithm {other:?} (rsa-3072, ecdsa-p256, ecdsa-p384)")),
+        };
+        Ok(Self {
+            data_dir,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            pki_url: pki_url.trim_end_matches('/').to_owned(),
+            ca_key_algorithm,
+        })
+    }
+}
+
+/// The ES256 key that signs local bearer tokens.
+pub struct TokenKeys {
+    pkcs8_pem: String,
+    public_pem: String,
+    jwks: Value,
+}
+
+impl TokenKeys {
+    /// A bearer token for a user of an organisation.
+    ///
+    /// # Errors
+    /// `Internal` when signing fails.
+    pub fn token(
+        &self,
+        org: &str,
+        email: &str,
+        name: &str,
+        roles: &[&str],
+        ttl: Duration,
+    ) -> Result<String, DomainError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        mint_token(
+            &self.pkcs8_pem,
+            &Claims {
+                sub: email.to_owned(),
+                email: email.to_owned(),
+                name: name.to_owned(),
+                org: org.to_owned(),
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                iss: LOCAL_ISSUER.into(),
+                aud: AUDIENCE.into(),
+                iat: now,
+                exp: now + ttl.whole_seconds(),
+            },
+        )
+    }
+    /// The JWKS document.
+    pub fn jwks(&self) -> &Value {
+        &self.jwks
+    }
+}
+
+/// The composed embedded service.
+pub struct Local {
+    /// Router state (use cases + authenticator).
+    pub state: HttpState,
+    /// Mail outbox.
+    pub outbox: Arc<OutboxMailer>,
+    /// Objects with signed links.
+    pub objects: Arc<FsObjects>,
+    /// Token keys.
+    pub tokens: Arc<TokenKeys>,
+    /// Store (for tooling).
+    pub store: Arc<SqliteStore>,
+    /// Whether the demo organisation was created by this start.
+    pub created_demo: bool,
+}
+
+fn internal(what: &str) -> impl Fn(std::io::Error) -> DomainError + '_ {
+    move |e| DomainError::Internal(format!("{what}: {e}"))
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), DomainError> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(internal("writing a key file"))?;
+    f.write_all(text.as_bytes())
+        .map_err(internal("writing a key file"))
+}
+
+/// Loads the CA key and certificate from the data dir, creating them on first start.
+fn load_or_create_ca(cfg: &LocalConfig, now: OffsetDateTime) -> Result<Authority, DomainError> {
+    let key_path = cfg.data_dir.join("ca.key");
+    let cert_path = cfg.data_dir.join("ca.pem");
+    let pki = |e: orgcert_pki::PkiError| DomainError::Internal(format!("CA: {e}"));
+    let signer = if key_path.exists() {
+        KeyFileSigner::from_pkcs8_pem(
+            &fs::read_to_string(&key_path).map_err(internal("reading ca.key"))?,
+        )
+        .map_err(pki)?
+    } else {
+        let s = KeyFileSigner::generate(cfg.ca_key_algorithm).map_err(pki)?;
+        write_private(&key_path, &s.to_pkcs8_pem())?;
+        let _ = fs::remove_file(&cert_path);
+        s
+    };
+    let signer: Arc<dyn CaSigner> = Arc::new(signer);
+    let der = if cert_path.exists() {
+        let text = fs::read_to_string(&cert_path).map_err(internal("reading ca.pem"))?;
+        pem_der(&text)
+            .ok_or_else(|| DomainError::Internal("ca.pem is not a PEM certificate".into()))?
+    } else {
+        let subject = CaSubject {
+            common_name: "orgcert Demo CA".into(),
+            organisation: "orgcert".into(),
+            country: "DK".into(),
+        };
+        let der = create_ca_certificate(
+            signer.as_ref(),
+            &subject,
+            now - Duration::minutes(5),
+            now + Duration::days(20 * 365),
+        )
+        .map_err(pki)?;
+        fs::write(&cert_path, orgcert_pki::to_pem("CERTIFICATE", &der))
+            .map_err(internal("writing ca.pem"))?;
+        der
+    };
+    Authority::new(signer, der, &cfg.pki_url, Authority::default_policies()).map_err(pki)
+}
+
+fn pem_der(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let body: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
+}
+
+/// Loads the token key, creating it on first start.
+pub fn load_token_keys(data_dir: &Path) -> Result<TokenKeys, DomainError> {
+    let path = data_dir.join("jwt.key");
+    let signer = if path.exists() {
+        KeyFileSigner::from_pkcs8_pem(
+            &fs::read_to_string(&path).map_err(internal("reading jwt.key"))?,
+        )
+    } else {
+        let s = KeyFileSigner::generate(KeyAlgorithm::EcdsaP256)
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        write_private(&path, &s.to_pkcs8_pem())?;
+        Ok(s)
+    }
+    .map_err(|e| DomainError::Internal(format!("jwt.key: {e}")))?;
+    let spki = signer.public_key_spki_der();
+    let public_pem = orgcert_pki::to_pem("PUBLIC KEY", &spki);
+    // P-256 SPKI ends with the uncompressed point 04 || x || y (RFC 5480).
+    let point = &spki[spki.len() - 65..];
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let jwks = json!({ "keys": [{ "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig",
+        "x": b64(&point[1..33]), "y": b64(&point[33..65]) }] });
+    Ok(TokenKeys {
+        pkcs8_pem: signer.to_pkcs8_pem(),
+        public_pem,
+        jwks,
+    })
+}
+
+/// The demo organisation created on first start.
+pub fn demo_organisation() -> NewOrganisation {
+    NewOrganisation {
+        cvr: DEMO_CVR.into(),
+        name: "Demo Organisation ApS".into(),
+        p_numbers: vec!["1000000001".into(), "1000000002".into()],
+        se_numbers: vec!["12345674".into(), "23456780".into()],
+        settings: OrgSettings {
+            organisation_certificates_enabled: true,
+            seal_generation_allowed: true,
+            local_idp_enabled: false,
+            nemhandel_enabled: true,
+        },
+    }
+}
+
+/// An organisation like the demo one, with another CVR and name (tests, tooling).
+pub fn demo_organisation_with(cvr: &str, name: &str) -> NewOrganisation {
+    NewOrganisation {
+        cvr: cvr.into(),
+        name: name.into(),
+        ..demo_organisation()
+    }
+}
+
+/// CVR of the demo organisation (passes the modulus 11 check).
+pub const DEMO_CVR: &str = "12345674";
+
+/// The demo users: (label, email, name, roles).
+pub const DEMO_USERS: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "user admin",
+        "ulla.admin@demo-org.dk",
+        "Ulla Admin",
+        &["user_admin"],
+    ),
+    (
+        "rights admin",
+        "rikke.rights@demo-org.dk",
+        "Rikke Rights",
+        &["rights_admin"],
+    ),
+    (
+        "org admin",
+        "ole.org@demo-org.dk",
+        "Ole Org",
+        &["org_admin"],
+    ),
+    (
+        "demo contact",
+        "carl.contact@demo-org.dk",
+        "Carl Contact",
+        &[],
+    ),
+];
+
+/// Opens (or creates) the data dir and composes the service.
+///
+/// # Errors
+/// `Internal`/`Unavailable` when the data dir, keys or database cannot be used.
+pub async fn open(cfg: &LocalConfig, clock: Arc<dyn Clock>) -> Result<Local, DomainError> {
+    fs::create_dir_all(&cfg.data_dir).map_err(internal("creating the data dir"))?;
+    let _ = fs::set_permissions(&cfg.data_dir, fs::Permissions::from_mode(0o700));
+    let now = clock.now();
+    let dir = cfg.data_dir.clone();
+    let ca_cfg = cfg.clone();
+    // Key generation (RSA-3072) is CPU work: keep it off the async workers.
+    let (authority, tokens) = tokio::task::spawn_blocking(move || {
+        Ok::<_, DomainError>((load_or_create_ca(&ca_cfg, now)?, load_token_keys(&dir)?))
+    })
+    .await
+    .map_err(|e| DomainError::Internal(e.to_string()))??;
+    let store = Arc::new(SqliteStore::open(&cfg.data_dir.join("orgcert.db"))?);
+    let objects = Arc::new(FsObjects::new(&cfg.data_dir, &cfg.public_url)?);
+    let outbox = Arc::new(OutboxMailer::new(&cfg.data_dir)?);
+    let app = App {
+        store: store.clone(),
+        ca: Arc::new(PkiAuthority::new(Arc::new(authority))),
+        objects: objects.clone(),
+        mailer: outbox.clone(),
+        clock,
+        config: Config::new(cfg.public_url.clone()),
+    };
+    let created_demo = if store.organisations().await?.is_empty() {
+        app.add_organisation(demo_organisation()).await?;
+        true
+    } else {
+        false
+    };
+    let auth = Arc::new(JwtAuthenticator::from_public_pem(
+        &tokens.public_pem,
+        LOCAL_ISSUER,
+        AUDIENCE,
+    )?);
+    Ok(Local {
+        state: HttpState { app, auth },
+        outbox,
+        objects,
+        tokens: Arc::new(tokens),
+        store,
+        created_demo,
+    })
+}
+
+#[derive(Clone)]
+struct LocalState {
+    objects: Arc<FsObjects>,
+    outbox: Arc<OutboxMailer>,
+    tokens: Arc<TokenKeys>,
+    clock: Arc<dyn Clock>,
+}
+
+#[derive(Deserialize)]
+struct LinkQuery {
+    expires: Option<i64>,
+    sig: Option<String>,
+}
+
+async fn object(
+    State(s): State<LocalState>,
+    UrlPath(key): UrlPath<String>,
+    Query(q): Query<LinkQuery>,
+) -> Response {
+    let (Some(expires), Some(sig)) = (q.expires, q.sig) else {
+        return ApiError(DomainError::Forbidden("the link is not signed".into())).into_response();
+    };
+    match s.objects.verify(&key, expires, &sig, s.clock.now()).await {
+        Ok(bytes) => {
+            let name = key
+                .rsplit('/')
+                .next()
+                .unwrap_or("certificate.p12")
+                .to_owned();
+            (
+                [
+                    (header::CONTENT_TYPE, "application/x-pkcs12".to_owned()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{name}\""),
+                    ),
+                    (header::CACHE_CONTROL, "no-store".to_owned()),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
+        Err(e) => {
+            use orgcert_local::LinkError as L;
+            let (status, err) = match &e {
+                L::Expired => (StatusCode::GONE, DomainError::Gone(e.to_string())),
+                L::NotFound => (StatusCode::NOT_FOUND, DomainError::NotFound("download")),
+                L::Unavailable(m) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    DomainError::Unavailable(m.clone()),
+                ),
+                _ => (StatusCode::FORBIDDEN, DomainError::Forbidden(e.to_string())),
+            };
+            let mut r = ApiError(err).into_response();
+            *r.status_mut() = status;
+            r
+        }
+    }
+}
+
+async fn outbox(State(s): State<LocalState>) -> Response {
+    Json(json!(s.outbox.list())).into_response()
+}
+
+async fn jwks(State(s): State<LocalState>) -> Json<Value> {
+    Json(s.tokens.jwks().clone())
+}
+
+/// The full local router: the shared API plus the local-only routes.
+pub fn router(local: &Local) -> Router {
+    let ls = LocalState {
+        objects: local.objects.clone(),
+        outbox: local.outbox.clone(),
+        tokens: local.tokens.clone(),
+        clock: local.state.app.clock.clone(),
+    };
+    let extra = Router::new()
+        .route("/_local/objects/{*key}", get(object))
+        .route("/_local/outbox", get(outbox))
+        .route("/_local/jwks.json", get(jwks))
+        .with_state(ls);
+    orgcert_http::router(local.state.clone()).merge(extra)
+}

@@ -1,0 +1,729 @@
+//! [`SqliteStore`]: the embedded [`Store`] on one SQLite file (WAL, busy timeout,
+//! foreign keys), shared with other processes such as the CLI.
+
+mod schema;
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension};
+use rusqlite::{Transaction, TransactionBehavior};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
+use uuid::Uuid;
+
+use orgcert_core::error::{DomainError, Result};
+use orgcert_core::ids::{Cvr, Email, Serial};
+use orgcert_core::model::{
+    AuditEvent, CertStatus, Certificate, IdempotencyRecord, IssuanceSecret, Notification,
+    Organisation, Page, Profile, SecretKind,
+};
+use orgcert_core::ports::{ProfileQuery, Store, Write};
+
+/// How long a statement waits for another process's write lock before `Unavailable`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Upper bound of any page, whatever the caller asks.
+const MAX_PAGE: u32 = 1000;
+/// Separates the fields of `search_text`; control characters never occur in the fields
+/// (the newtypes refuse them), so a search cannot match across two fields.
+const FIELD_SEP: &str = "\u{1f}";
+
+/// UTC, nine fractional digits, `Z`: fixed width, so SQL text order is time order.
+const TS: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
+
+/// The SQLite implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates its schema.
+    ///
+    /// Blocking: call it at startup, or inside `spawn_blocking`.
+    ///
+    /// # Errors
+    /// `Unavailable` when the file cannot be opened or stays locked; `Internal` for a
+    /// schema newer than this build or any other SQLite failure.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                DomainError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let mut conn = Connection::open(path).map_err(sql_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(sql_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(DomainError::Internal(format!(
+                "{}: SQLite refused WAL mode (got {mode})",
+                path.display()
+            )));
+        }
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(sql_err)?;
+        schema::migrate(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` on the connection in the blocking pool: rusqlite must never block an
+    /// async worker.
+    async fn with_conn<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            // A panic inside `f` already rolled back its transaction (Drop), so the
+            // connection is consistent and a poisoned lock can be reused.
+            let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| DomainError::Internal(format!("store task failed: {e}")))?
+    }
+}
+
+/// Maps SQLite errors to the domain: lock contention and I/O trouble are retryable.
+pub(crate) fn sql_err(e: rusqlite::Error) -> DomainError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            DomainError::Unavailable(format!("database is busy: {e}"))
+        }
+        Some(
+            ErrorCode::CannotOpen
+            | ErrorCode::DiskFull
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::ReadOnly,
+        ) => DomainError::Unavailable(format!("database cannot be used: {e}")),
+        Some(ErrorCode::ConstraintViolation) => {
+            DomainError::Internal(format!("a write broke a database constraint: {e}"))
+        }
+        _ => DomainError::Internal(format!("sqlite: {e}")),
+    }
+}
+
+/// The fixed-width text form of a timestamp.
+fn ts(t: OffsetDateTime) -> Result<String> {
+    t.to_offset(UtcOffset::UTC)
+        .format(TS)
+        .map_err(|e| DomainError::Internal(format!("cannot format timestamp {t}: {e}")))
+}
+
+fn ts_opt(t: Option<OffsetDateTime>) -> Result<Option<String>> {
+    t.map(ts).transpose()
+}
+
+fn to_doc<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| DomainError::Internal(format!("cannot encode: {e}")))
+}
+
+fn from_doc<T: DeserializeOwned>(doc: &str) -> Result<T> {
+    serde_json::from_str(doc)
+        .map_err(|e| DomainError::Internal(format!("corrupt record in the database: {e}")))
+}
+
+fn version(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(|_| DomainError::Internal(format!("version {v} out of range")))
+}
+
+fn clamp(limit: u32) -> i64 {
+    i64::from(limit.clamp(1, MAX_PAGE))
+}
+
+/// Lower-cased searchable fields of a profile (DESIGN §6 search), one separator apart.
+fn search_text(p: &Profile) -> String {
+    let id = p.id.to_string();
+    let mut fields: Vec<&str> = vec![p.name.as_str(), p.contact_email.as_str(), &id];
+    if let Some(e) = &p.certificate_email {
+        fields.push(e.as_str());
+    }
+    if let Some(n) = &p.contact_name {
+        fields.push(n.as_str());
+    }
+    if let Some(l) = &p.latest {
+        fields.push(l.serial.as_str());
+    }
+    fields.join(FIELD_SEP).to_lowercase()
+}
+
+fn malformed_cursor() -> DomainError {
+    DomainError::Malformed {
+        field: Some("cursor".into()),
+        message: "the cursor is not one this service produced".into(),
+    }
+}
+
+/// Position after the last profile of a page.
+#[derive(Serialize, Deserialize)]
+struct ProfileCursor {
+    /// `name_lower`.
+    n: String,
+    /// Profile id.
+    i: Uuid,
+}
+
+fn encode_profile_cursor(name_lower: String, id: Uuid) -> Result<String> {
+    let json = to_doc(&ProfileCursor {
+        n: name_lower,
+        i: id,
+    })?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
+}
+
+fn decode_profile_cursor(c: &str) -> Result<ProfileCursor> {
+    let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| malformed_cursor())?;
+    serde_json::from_slice(&bytes).map_err(|_| malformed_cursor())
+}
+
+fn encode_seq_cursor(seq: i64) -> String {
+    URL_SAFE_NO_PAD.encode(seq.to_string())
+}
+
+fn decode_seq_cursor(c: &str) -> Result<i64> {
+    let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| malformed_cursor())?;
+    std::str::from_utf8(&bytes)
+        .ok()
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|s| s.parse::<i64>().ok())
+        .filter(|n| *n > 0)
+        .ok_or_else(malformed_cursor)
+}
+
+/// Checks the stored version against the expected one; `stored` is `None` when the
+/// item is absent (or belongs to another organisation, which counts as absent).
+fn check(item: &str, expected: Option<u64>, stored: Option<i64>) -> Result<()> {
+    let stored = stored.map(|v| v as u64);
+    if expected == stored {
+        return Ok(());
+    }
+    Err(DomainError::StaleVersion(match (expected, stored) {
+        (None, Some(_)) => format!("{item} already exists"),
+        (Some(e), None) => format!("{item} (version {e}) no longer exists"),
+        (Some(e), Some(s)) => {
+            format!("{item} was changed by someone else (version {s} is current, expected {e})")
+        }
+        (None, None) => unreachable!("equal above"),
+    }))
+}
+
+/// Stored version of an item that belongs to `org`. A row of another organisation is
+/// never overwritten: it reads as present when the write creates (`expected: None`)
+/// and as absent when it updates.
+fn scoped_version(
+    tx: &Transaction<'_>,
+    sql: &str,
+    key: &str,
+    org: &Cvr,
+    expected: Option<u64>,
+) -> Result<Option<i64>> {
+    let row: Option<(String, i64)> = tx
+        .query_row(sql, params![key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(sql_err)?;
+    Ok(match row {
+        Some((o, v)) if o == org.as_str() => Some(v),
+        // -1 matches no expected version, so `check` refuses a create.
+        Some(_) if expected.is_none() => Some(-1),
+        _ => None,
+    })
+}
+
+fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
+    match write {
+        Write::PutOrganisation { org, expected } => {
+            let key = org.cvr.as_str();
+            let stored: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM organisations WHERE cvr = ?1",
+                    params![key],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql_err)?;
+            check(&format!("organisation {key}"), *expected, stored)?;
+            tx.execute(
+                "INSERT INTO organisations (cvr, version, doc) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (cvr) DO UPDATE SET version = excluded.version, doc = excluded.doc",
+                params![key, version(org.version)?, to_doc(org)?],
+            )
+            .map_err(sql_err)?;
+        }
+        Write::PutProfile {
+            profile: p,
+            expected,
+        } => {
+            let id = p.id.to_string();
+            let stored = scoped_version(
+                tx,
+                "SELECT org, version FROM profiles WHERE id = ?1",
+                &id,
+                &p.org,
+                *expected,
+            )?;
+            check(&format!("certificate profile {id}"), *expected, stored)?;
+            let latest_status = p.latest.as_ref().map(|l| l.status.as_str());
+            let latest_not_after = ts_opt(p.latest.as_ref().and_then(|l| l.not_after))?;
+            tx.execute(
+                "INSERT INTO profiles (id, org, version, name_lower, search_text, kind,
+                                       latest_status, latest_not_after, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (id) DO UPDATE SET
+                    version = excluded.version, name_lower = excluded.name_lower,
+                    search_text = excluded.search_text, kind = excluded.kind,
+                    latest_status = excluded.latest_status,
+                    latest_not_after = excluded.latest_not_after, doc = excluded.doc",
+                params![
+                    id,
+                    p.org.as_str(),
+                    version(p.version)?,
+                    p.name.as_str().to_lowercase(),
+                    search_text(p),
+                    p.kind.as_str(),
+                    latest_status,
+                    latest_not_after,
+                    to_doc(p)?,
+                ],
+            )
+            .map_err(sql_err)?;
+        }
+        Write::PutCertificate { cert: c, expected } => {
+            let serial = c.serial.as_str();
+            let stored = scoped_version(
+                tx,
+                "SELECT org, version FROM certificates WHERE serial = ?1",
+                serial,
+                &c.org,
+                *expected,
+            )?;
+            check(&format!("certificate {serial}"), *expected, stored)?;
+            tx.execute(
+                "INSERT INTO certificates (serial, org, profile_id, status, ordered_at,
+                                           not_after, version, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (serial) DO UPDATE SET
+                    profile_id = excluded.profile_id, status = excluded.status,
+                    ordered_at = excluded.ordered_at, not_after = excluded.not_after,
+                    version = excluded.version, doc = excluded.doc",
+                params![
+                    serial,
+                    c.org.as_str(),
+                    c.profile_id.to_string(),
+                    c.status.as_str(),
+                    ts(c.ordered_at)?,
+                    ts_opt(c.not_after)?,
+                    version(c.version)?,
+                    to_doc(c)?,
+                ],
+            )
+            .map_err(sql_err)?;
+        }
+        Write::DeleteCertificate { serial, expected } => {
+            let stored: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM certificates WHERE serial = ?1",
+                    params![serial.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql_err)?;
+            check(&format!("certificate {serial}"), Some(*expected), stored)?;
+            tx.execute(
+                "DELETE FROM certificates WHERE serial = ?1",
+                params![serial.as_str()],
+            )
+            .map_err(sql_err)?;
+        }
+        Write::PutSecret {
+            secret: s,
+            expected,
+        } => {
+            let stored: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM secrets WHERE hash = ?1",
+                    params![s.hash],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql_err)?;
+            check("the issuance secret", *expected, stored)?;
+            let reference = match &s.kind {
+                SecretKind::OneTimeCode { reference, .. } => Some(reference.as_str()),
+                SecretKind::Link => None,
+            };
+            if let Some(r) = reference {
+                let taken: Option<String> = tx
+                    .query_row(
+                        "SELECT hash FROM secrets WHERE reference = ?1 AND hash <> ?2",
+                        params![r, s.hash],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(sql_err)?;
+                if taken.is_some() {
+                    return Err(DomainError::StaleVersion(format!(
+                        "reference number {r} is already in use"
+                    )));
+                }
+            }
+            tx.execute(
+                "INSERT INTO secrets (hash, reference, serial, version, expires_at, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (hash) DO UPDATE SET
+                    reference = excluded.reference, serial = excluded.serial,
+                    version = excluded.version, expires_at = excluded.expires_at,
+                    doc = excluded.doc",
+                params![
+                    s.hash,
+                    reference,
+                    s.serial.as_str(),
+                    version(s.version)?,
+                    ts(s.expires_at)?,
+                    to_doc(s)?,
+                ],
+            )
+            .map_err(sql_err)?;
+        }
+        Write::Audit(e) => {
+            tx.execute(
+                "INSERT INTO audit (org, at, doc) VALUES (?1, ?2, ?3)",
+                params![e.org.as_str(), ts(e.at)?, to_doc(e)?],
+            )
+            .map_err(sql_err)?;
+        }
+        Write::Notify(n) => {
+            tx.execute(
+                "INSERT INTO notifications (org, recipient_lower, at, doc)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    n.org.as_str(),
+                    n.recipient.as_str().to_ascii_lowercase(),
+                    ts(n.at)?,
+                    to_doc(n)?,
+                ],
+            )
+            .map_err(sql_err)?;
+        }
+        Write::Idempotency(rec) => {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO idempotency (org, key, doc) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (org, key) DO NOTHING",
+                    params![rec.org.as_str(), rec.key, to_doc(rec)?],
+                )
+                .map_err(sql_err)?;
+            if inserted == 0 {
+                return Err(DomainError::StaleVersion(
+                    "the idempotency key was already used".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn commit_all(conn: &mut Connection, writes: &[Write]) -> Result<()> {
+    // IMMEDIATE takes the write lock up front (waiting up to the busy timeout), so the
+    // version checks and the writes see one consistent state.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_err)?;
+    for w in writes {
+        // On error `tx` is dropped, which rolls everything back.
+        apply(&tx, w)?;
+    }
+    tx.commit().map_err(|e| match e.sqlite_error_code() {
+        // Deferred foreign keys are checked here: a profile of an unknown organisation
+        // or a certificate of an unknown profile is a caller bug.
+        Some(ErrorCode::ConstraintViolation) => DomainError::Internal(format!(
+            "the batch references an organisation or profile that does not exist: {e}"
+        )),
+        _ => sql_err(e),
+    })
+}
+
+fn query_docs<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sql_err)?;
+    let docs = stmt
+        .query_map(params, |r| r.get::<_, String>(0))
+        .map_err(sql_err)?
+        .collect::<rusqlite::Result<Vec<String>>>()
+        .map_err(sql_err)?;
+    docs.iter().map(|d| from_doc(d)).collect()
+}
+
+fn query_doc<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<T>> {
+    let doc: Option<String> = conn
+        .prepare_cached(sql)
+        .map_err(sql_err)?
+        .query_row(params, |r| r.get(0))
+        .optional()
+        .map_err(sql_err)?;
+    doc.as_deref().map(from_doc).transpose()
+}
+
+fn list_profiles(conn: &Connection, org: &Cvr, q: &ProfileQuery) -> Result<Page<Profile>> {
+    let mut sql = String::from("SELECT name_lower, id, doc FROM profiles WHERE org = ?");
+    let mut args: Vec<Value> = vec![Value::Text(org.as_str().to_owned())];
+    if let Some(text) = q.q.as_deref().filter(|t| !t.is_empty()) {
+        // instr() is a plain substring test: `%`, `_` and `\` in the query are literal,
+        // with no LIKE escaping to get wrong. Both sides are lower-cased by Rust, so
+        // case folding covers Æ/Ø/Å too, not only ASCII as LIKE would.
+        sql.push_str(" AND instr(search_text, ?) > 0");
+        args.push(Value::Text(text.to_lowercase()));
+    }
+    if let Some(kind) = q.kind {
+        sql.push_str(" AND kind = ?");
+        args.push(Value::Text(kind.as_str().to_owned()));
+    }
+    if let Some(status) = q.status {
+        let now = ts(q.now.unwrap_or_else(OffsetDateTime::now_utc))?;
+        // Effective status (model::effective_status): issued and past not_after = expired.
+        match status {
+            CertStatus::Expired => {
+                sql.push_str(
+                    " AND latest_status = 'issued' AND latest_not_after IS NOT NULL AND latest_not_after < ?",
+                );
+                args.push(Value::Text(now));
+            }
+            CertStatus::Issued => {
+                sql.push_str(
+                    " AND latest_status = 'issued' AND (latest_not_after IS NULL OR latest_not_after >= ?)",
+                );
+                args.push(Value::Text(now));
+            }
+            other => {
+                sql.push_str(" AND latest_status = ?");
+                args.push(Value::Text(other.as_str().to_owned()));
+            }
+        }
+    }
+    if let Some(c) = q.cursor.as_deref() {
+        let c = decode_profile_cursor(c)?;
+        sql.push_str(" AND (name_lower, id) > (?, ?)");
+        args.push(Value::Text(c.n));
+        args.push(Value::Text(c.i.to_string()));
+    }
+    let limit = clamp(q.limit);
+    sql.push_str(" ORDER BY name_lower, id LIMIT ?");
+    // One row more than the page tells whether another page exists.
+    args.push(Value::Integer(limit + 1));
+
+    let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+    let rows = stmt
+        .query_map(params_from_iter(args), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .map_err(sql_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql_err)?;
+    let more = rows.len() as i64 > limit;
+    let mut items = Vec::with_capacity(rows.len());
+    let mut last = None;
+    for (name_lower, id, doc) in rows.into_iter().take(limit as usize) {
+        items.push(from_doc::<Profile>(&doc)?);
+        last = Some((name_lower, id));
+    }
+    let next_cursor = match (more, last) {
+        (true, Some((n, id))) => {
+            let id = Uuid::parse_str(&id)
+                .map_err(|e| DomainError::Internal(format!("corrupt profile id {id}: {e}")))?;
+            Some(encode_profile_cursor(n, id)?)
+        }
+        _ => None,
+    };
+    Ok(Page { items, next_cursor })
+}
+
+fn list_audit(
+    conn: &Connection,
+    org: &Cvr,
+    limit: u32,
+    cursor: Option<i64>,
+) -> Result<Page<AuditEvent>> {
+    let limit = clamp(limit);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT seq, doc FROM audit WHERE org = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+        )
+        .map_err(sql_err)?;
+    let rows = stmt
+        .query_map(
+            params![org.as_str(), cursor.unwrap_or(i64::MAX), limit + 1],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        )
+        .map_err(sql_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql_err)?;
+    let more = rows.len() as i64 > limit;
+    let mut items = Vec::with_capacity(rows.len());
+    let mut last = None;
+    for (seq, doc) in rows.into_iter().take(limit as usize) {
+        items.push(from_doc(&doc)?);
+        last = Some(seq);
+    }
+    Ok(Page {
+        items,
+        next_cursor: last.filter(|_| more).map(encode_seq_cursor),
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn organisation(&self, cvr: &Cvr) -> Result<Option<Organisation>> {
+        let cvr = cvr.as_str().to_owned();
+        self.with_conn(move |c| {
+            query_doc(
+                c,
+                "SELECT doc FROM organisations WHERE cvr = ?1",
+                params![cvr],
+            )
+        })
+        .await
+    }
+
+    async fn organisations(&self) -> Result<Vec<Organisation>> {
+        self.with_conn(|c| query_docs(c, "SELECT doc FROM organisations ORDER BY cvr", []))
+            .await
+    }
+
+    async fn profile(&self, org: &Cvr, id: Uuid) -> Result<Option<Profile>> {
+        let org = org.as_str().to_owned();
+        self.with_conn(move |c| {
+            query_doc(
+                c,
+                "SELECT doc FROM profiles WHERE id = ?1 AND org = ?2",
+                params![id.to_string(), org],
+            )
+        })
+        .await
+    }
+
+    async fn profiles(&self, org: &Cvr, query: &ProfileQuery) -> Result<Page<Profile>> {
+        let org = org.clone();
+        let query = query.clone();
+        self.with_conn(move |c| list_profiles(c, &org, &query))
+            .await
+    }
+
+    async fn certificate(&self, serial: &Serial) -> Result<Option<Certificate>> {
+        let serial = serial.as_str().to_owned();
+        self.with_conn(move |c| {
+            query_doc(
+                c,
+                "SELECT doc FROM certificates WHERE serial = ?1",
+                params![serial],
+            )
+        })
+        .await
+    }
+
+    async fn certificates_of(&self, org: &Cvr, profile: Uuid) -> Result<Vec<Certificate>> {
+        let org = org.as_str().to_owned();
+        self.with_conn(move |c| {
+            query_docs(
+                c,
+                "SELECT doc FROM certificates WHERE profile_id = ?1 AND org = ?2
+                 ORDER BY ordered_at, serial",
+                params![profile.to_string(), org],
+            )
+        })
+        .await
+    }
+
+    async fn secret(&self, hash: &str) -> Result<Option<IssuanceSecret>> {
+        let hash = hash.to_owned();
+        self.with_conn(move |c| {
+            query_doc(c, "SELECT doc FROM secrets WHERE hash = ?1", params![hash])
+        })
+        .await
+    }
+
+    async fn secret_by_reference(&self, reference: &str) -> Result<Option<IssuanceSecret>> {
+        let reference = reference.to_owned();
+        self.with_conn(move |c| {
+            query_doc(
+                c,
+                "SELECT doc FROM secrets WHERE reference = ?1",
+                params![reference],
+            )
+        })
+        .await
+    }
+
+    async fn audit(&self, org: &Cvr, limit: u32, cursor: Option<&str>) -> Result<Page<AuditEvent>> {
+        let cursor = cursor.map(decode_seq_cursor).transpose()?;
+        let org = org.clone();
+        self.with_conn(move |c| list_audit(c, &org, limit, cursor))
+            .await
+    }
+
+    async fn notifications(
+        &self,
+        org: &Cvr,
+        recipient: &Email,
+        limit: u32,
+    ) -> Result<Vec<Notification>> {
+        // ASCII folding, as `Email::matches` compares.
+        let recipient = recipient.as_str().to_ascii_lowercase();
+        let org = org.as_str().to_owned();
+        let limit = i64::from(limit.min(MAX_PAGE));
+        self.with_conn(move |c| {
+            query_docs(
+                c,
+                "SELECT doc FROM notifications WHERE org = ?1 AND recipient_lower = ?2
+                 ORDER BY seq DESC LIMIT ?3",
+                params![org, recipient, limit],
+            )
+        })
+        .await
+    }
+
+    async fn idempotency(&self, org: &Cvr, key: &str) -> Result<Option<IdempotencyRecord>> {
+        let org = org.as_str().to_owned();
+        let key = key.to_owned();
+        self.with_conn(move |c| {
+            query_doc(
+                c,
+                "SELECT doc FROM idempotency WHERE org = ?1 AND key = ?2",
+                params![org, key],
+            )
+        })
+        .await
+    }
+
+    async fn commit(&self, writes: Vec<Write>) -> Result<()> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        self.with_conn(move |c| commit_all(c, &writes)).await
+    }
+}

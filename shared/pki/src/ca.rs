@@ -1,0 +1,187 @@
+//! The self-signed root CA certificate.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, IsCa, KeyIdMethod,
+    KeyUsagePurpose,
+};
+use time::OffsetDateTime;
+
+use crate::signer::{verify_cert_signature, RcgenSigner};
+use crate::validate::{self, UB_NAME};
+use crate::{random_serial, CaSigner, PkiError};
+
+/// The CA's subject; DESIGN §4 asks for at least C, O and CN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaSubject {
+    /// commonName, e.g. "orgcert Demo CA".
+    pub common_name: String,
+    /// organizationName.
+    pub organisation: String,
+    /// Two-letter ISO 3166 country code, e.g. "DK".
+    pub country: String,
+}
+
+/// Creates a self-signed root CA certificate (DER).
+///
+/// Profile: basicConstraints CA:true, pathLenConstraint 0 (critical); keyUsage keyCertSign and
+/// cRLSign (critical); subjectKeyIdentifier; random 127-bit serial; the given validity.
+///
+/// # Errors
+/// `InvalidSpec` (fields `country`, `organisation`, `common_name`, `validity`) before the
+/// signer is called; `Signer` if the signer fails or its signature does not verify.
+pub fn create_ca_certificate(
+    signer: &dyn CaSigner,
+    subject: &CaSubject,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> Result<Vec<u8>, PkiError> {
+    validate::country("country", &subject.country)?;
+    validate::text("organisation", &subject.organisation, UB_NAME)?;
+    validate::text("common_name", &subject.common_name, UB_NAME)?;
+    validate::validity(not_before, not_after)?;
+    let key = RcgenSigner::new(signer)?;
+
+    let mut dn = DistinguishedName::new();
+    // X.520 countryName is a PrintableString (RFC 5280 Appendix A.1).
+    dn.push(DnType::CountryName, printable(&subject.country)?);
+    dn.push(DnType::OrganizationName, subject.organisation.as_str());
+    dn.push(DnType::CommonName, subject.common_name.as_str());
+
+    let mut params = CertificateParams::default();
+    params.distinguished_name = dn;
+    // This root signs end-entity certificates only, so no CA may sit below it.
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    // RFC 5280 §4.2.1.3: keyCertSign for certificates, cRLSign for the CRL.
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.key_identifier_method = KeyIdMethod::PreSpecified(key.public().key_identifier());
+    params.serial_number = Some(random_serial().into());
+    params.not_before = not_before;
+    params.not_after = not_after;
+
+    let cert = params.self_signed(&key).map_err(|e| key.error(e))?;
+    verify_cert_signature(cert.der(), key.public().spki_der())?;
+    Ok(cert.der().to_vec())
+}
+
+pub(crate) fn printable(value: &str) -> Result<DnValue, PkiError> {
+    Ok(DnValue::PrintableString(value.try_into().map_err(|e| {
+        PkiError::encoding("not a PrintableString", e)
+    })?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::*;
+    use crate::{KeyAlgorithm, KeyFileSigner};
+    use x509_parser::extensions::ParsedExtension;
+    use x509_parser::parse_x509_certificate;
+
+    #[test]
+    fn ca_certificate_profile() {
+        for alg in [
+            KeyAlgorithm::Rsa3072,
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::EcdsaP384,
+        ] {
+            let signer = KeyFileSigner::generate(alg).unwrap();
+            let (nb, na) = ca_validity();
+            let der = create_ca_certificate(&signer, &ca_subject(), nb, na).unwrap();
+            let (_, cert) = parse_x509_certificate(&der).unwrap();
+            assert_eq!(cert.subject(), cert.issuer());
+            assert_eq!(
+                cert.subject().to_string(),
+                "C=DK, O=Orgcert Test A/S, CN=Orgcert Test Root CA"
+            );
+            let bc = cert.basic_constraints().unwrap().unwrap();
+            assert!(bc.critical && bc.value.ca);
+            assert_eq!(bc.value.path_len_constraint, Some(0));
+            let ku = cert.key_usage().unwrap().unwrap();
+            assert!(ku.critical);
+            assert!(ku.value.key_cert_sign() && ku.value.crl_sign());
+            assert!(!ku.value.digital_signature());
+            assert!(cert.iter_extensions().any(|e| matches!(
+                e.parsed_extension(),
+                ParsedExtension::SubjectKeyIdentifier(_)
+            )));
+            assert_eq!(cert.validity().not_before.timestamp(), nb.unix_timestamp());
+            assert_eq!(cert.validity().not_after.timestamp(), na.unix_timestamp());
+            assert!(cert.verify_signature(None).is_ok());
+            assert!(!cert.raw_serial().is_empty());
+            let expected_sig = match alg {
+                KeyAlgorithm::Rsa3072 => "1.2.840.113549.1.1.11",
+                KeyAlgorithm::EcdsaP256 => "1.2.840.10045.4.3.2",
+                KeyAlgorithm::EcdsaP384 => "1.2.840.10045.4.3.3",
+            };
+            assert_eq!(
+                cert.signature_algorithm.algorithm.to_id_string(),
+                expected_sig
+            );
+            // The country is a PrintableString, the rest UTF8String.
+            assert_eq!(attr_tags(cert.subject()), vec![0x13, 0x0c, 0x0c]);
+        }
+    }
+
+    #[test]
+    fn ca_subject_is_checked_before_signing() {
+        let signer = CountingSigner::new(KeyAlgorithm::EcdsaP256);
+        let (nb, na) = ca_validity();
+        let cases: [(&str, CaSubject); 3] = [
+            (
+                "country",
+                CaSubject {
+                    country: "Denmark".into(),
+                    ..ca_subject()
+                },
+            ),
+            (
+                "organisation",
+                CaSubject {
+                    organisation: String::new(),
+                    ..ca_subject()
+                },
+            ),
+            (
+                "common_name",
+                CaSubject {
+                    common_name: "x".repeat(65),
+                    ..ca_subject()
+                },
+            ),
+        ];
+        for (field, subject) in cases {
+            match create_ca_certificate(&signer, &subject, nb, na) {
+                Err(PkiError::InvalidSpec { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            create_ca_certificate(&signer, &ca_subject(), na, nb),
+            Err(PkiError::InvalidSpec {
+                field: "validity",
+                ..
+            })
+        ));
+        assert_eq!(signer.calls(), 0);
+    }
+
+    #[test]
+    fn signer_failure_is_reported_as_such() {
+        let signer = CountingSigner::failing(KeyAlgorithm::EcdsaP256);
+        let (nb, na) = ca_validity();
+        match create_ca_certificate(&signer, &ca_subject(), nb, na) {
+            Err(PkiError::Signer(msg)) => assert!(msg.contains("HSM unavailable"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bad_signature_is_caught_before_the_certificate_leaves() {
+        let signer = CountingSigner::corrupting(KeyAlgorithm::EcdsaP256);
+        let (nb, na) = ca_validity();
+        assert!(matches!(
+            create_ca_certificate(&signer, &ca_subject(), nb, na),
+            Err(PkiError::Signer(_))
+        ));
+    }
+}

@@ -1,0 +1,137 @@
+//! Hand-written DER for the extensions rcgen has no builder for.
+
+use rcgen::CustomExtension;
+use yasna::models::ObjectIdentifier;
+use yasna::Tag;
+
+use crate::PkiError;
+
+const OID_CERTIFICATE_POLICIES: &[u64] = &[2, 5, 29, 32];
+const OID_AUTHORITY_INFO_ACCESS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
+const OID_AD_OCSP: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1];
+const OID_AD_CA_ISSUERS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 2];
+const OID_QC_STATEMENTS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 3];
+/// id-qcs-pkixQCSyntax-v2 (RFC 3739 §3.2.6.1).
+const OID_QCS_PKIX_QC_SYNTAX_V2: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 11, 2];
+/// id-etsi-qcs-semanticsId-Legal (ETSI EN 319 412-1 §5.1.3).
+const OID_SEMANTICS_ID_LEGAL: &[u64] = &[0, 4, 0, 194121, 1, 2];
+
+/// GeneralName uniformResourceIdentifier tag (RFC 5280 §4.2.1.6).
+const GENERAL_NAME_URI: u64 = 6;
+
+/// Parses a dotted OID (`0.4.0.2042.1.1`) following X.660's first-arc rules.
+pub(crate) fn parse_oid(text: &str) -> Result<Vec<u64>, PkiError> {
+    let bad = |reason: &str| PkiError::spec("policies", format!("{text:?}: {reason}"));
+    let arcs = text
+        .split('.')
+        .map(|a| {
+            if a.is_empty()
+                || !a.bytes().all(|b| b.is_ascii_digit())
+                || (a.len() > 1 && a.starts_with('0'))
+            {
+                Err(bad("not a dotted decimal object identifier"))
+            } else {
+                a.parse::<u64>().map_err(|_| bad("arc out of range"))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    match arcs.as_slice() {
+        [first, second, ..] if *first <= 2 && (*first == 2 || *second < 40) => Ok(arcs),
+        [_, _, ..] => Err(bad("invalid first arcs")),
+        _ => Err(bad("an object identifier needs at least two arcs")),
+    }
+}
+
+/// certificatePolicies (RFC 5280 §4.2.1.4) with bare policy identifiers and no qualifiers:
+/// qualifiers are optional and RFC 5280 discourages them.
+pub(crate) fn certificate_policies(policies: &[Vec<u64>]) -> CustomExtension {
+    let der = yasna::construct_der(|w| {
+        w.write_sequence(|w| {
+            for oid in policies {
+                w.next().write_sequence(|w| {
+                    w.next().write_oid(&ObjectIdentifier::from_slice(oid));
+                });
+            }
+        })
+    });
+    CustomExtension::from_oid_content(OID_CERTIFICATE_POLICIES, der)
+}
+
+/// authorityInfoAccess (RFC 5280 §4.2.2.1) with one OCSP and one caIssuers URI; non-critical
+/// as the RFC requires.
+pub(crate) fn authority_info_access(ocsp_url: &str, ca_issuers_url: &str) -> CustomExtension {
+    let der = yasna::construct_der(|w| {
+        w.write_sequence(|w| {
+            for (method, url) in [(OID_AD_OCSP, ocsp_url), (OID_AD_CA_ISSUERS, ca_issuers_url)] {
+                w.next().write_sequence(|w| {
+                    w.next().write_oid(&ObjectIdentifier::from_slice(method));
+                    w.next()
+                        .write_tagged_implicit(Tag::context(GENERAL_NAME_URI), |w| {
+                            w.write_ia5_string(url)
+                        });
+                });
+            }
+        })
+    });
+    CustomExtension::from_oid_content(OID_AUTHORITY_INFO_ACCESS, der)
+}
+
+/// qcStatements (RFC 3739 §3.2.6) holding only the legal-person semantics identifier:
+/// `QCStatement { id-qcs-pkixQCSyntax-v2, SemanticsInformation { id-etsi-qcs-semanticsId-Legal } }`.
+/// Deliberately no QcCompliance/QcType/QcSSCD: we claim no EU-qualified status (DESIGN §4).
+pub(crate) fn qc_statements_legal_person() -> CustomExtension {
+    let der = yasna::construct_der(|w| {
+        w.write_sequence(|w| {
+            w.next().write_sequence(|w| {
+                w.next()
+                    .write_oid(&ObjectIdentifier::from_slice(OID_QCS_PKIX_QC_SYNTAX_V2));
+                w.next().write_sequence(|w| {
+                    w.next()
+                        .write_oid(&ObjectIdentifier::from_slice(OID_SEMANTICS_ID_LEGAL));
+                });
+            });
+        })
+    });
+    CustomExtension::from_oid_content(OID_QC_STATEMENTS, der)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_oid_accepts_policies_and_refuses_junk() {
+        assert_eq!(
+            parse_oid("0.4.0.2042.1.1").unwrap(),
+            vec![0, 4, 0, 2042, 1, 1]
+        );
+        assert_eq!(
+            parse_oid("1.2.208.169.1.1.1.3.7").unwrap(),
+            vec![1, 2, 208, 169, 1, 1, 1, 3, 7]
+        );
+        assert_eq!(parse_oid("2.999.1").unwrap(), vec![2, 999, 1]);
+        for bad in [
+            "", "1", "1..2", "1.2.x", "3.1", "1.40", "01.2", "1.2.", " 1.2",
+        ] {
+            assert!(parse_oid(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn qc_statements_der_is_exact() {
+        let ext = qc_statements_legal_person();
+        // SEQ { SEQ { OID 1.3.6.1.5.5.7.11.2, SEQ { OID 0.4.0.194121.1.2 } } }
+        let expected = hex::decode(concat!(
+            "3017",
+            "3015",
+            "0608",
+            "2b06010505070b02",
+            "3009",
+            "0607",
+            "04008bec490102"
+        ))
+        .unwrap();
+        assert_eq!(ext.content(), expected.as_slice());
+        assert!(!ext.criticality());
+    }
+}

@@ -1,0 +1,807 @@
+//! Organisation and system certificates (DESIGN §4 "Certificate profile") and the issuing
+//! authority.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rcgen::{
+    CertificateParams, CrlDistributionPoint, CustomExtension, DistinguishedName, DnType, IsCa,
+    Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, SanType,
+};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use x509_parser::extensions::ParsedExtension;
+use x509_parser::parse_x509_certificate;
+
+use crate::ca::printable;
+use crate::ext;
+use crate::key::RcgenPublicKey;
+use crate::signer::{verify_cert_signature, RcgenSigner};
+use crate::validate::{self, UB_NAME};
+use crate::{to_pem, CaSigner, PkiError, SubjectPublicKey};
+
+/// X.520 organizationIdentifier (ETSI EN 319 412-1 §5.1.4).
+const OID_ORGANIZATION_IDENTIFIER: &[u64] = &[2, 5, 4, 97];
+/// X.520 serialNumber.
+const OID_SERIAL_NUMBER: &[u64] = &[2, 5, 4, 5];
+
+/// Which certificate type is issued; only the key usage differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CertKind {
+    /// Organisation certificate (signing, including non-repudiation).
+    Organisation,
+    /// System certificate (machine-to-machine: TLS client, signing, decryption).
+    System,
+}
+
+/// Everything that varies between leaf certificates; the rest comes from the [`Authority`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafSpec {
+    /// Big-endian positive serial from a CSPRNG (8..=20 octets, ≥ 64 bits of entropy).
+    pub serial: Vec<u8>,
+    /// Organisation or system certificate.
+    pub kind: CertKind,
+    /// The organisation's CVR number, 8 digits.
+    pub cvr: String,
+    /// The organisation's name (subject O), at most 64 characters.
+    pub organisation_name: String,
+    /// The certificate profile's UUID, text form.
+    pub profile_id: String,
+    /// The profile name (subject CN), at most 64 characters (else `InvalidSpec{field:"name"}`).
+    pub common_name: String,
+    /// Optional ASCII email, written as an rfc822Name SAN.
+    pub email: Option<String>,
+    /// Seal generation: adds the qcStatement with the legal-person semantics identifier.
+    pub seal: bool,
+    /// Start of validity.
+    pub not_before: OffsetDateTime,
+    /// End of validity (the caller passes not_before + 1095 days − 1 s).
+    pub not_after: OffsetDateTime,
+}
+
+/// An issued certificate in the forms callers store and return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedCert {
+    /// The certificate, DER.
+    pub der: Vec<u8>,
+    /// The certificate, PEM (`CERTIFICATE`).
+    pub pem: String,
+    /// SHA-256 over the DER, lowercase hex.
+    pub sha256_fingerprint: String,
+}
+
+/// The issuing CA: its signer, certificate, URLs and policies.
+pub struct Authority {
+    signer: Arc<dyn CaSigner>,
+    ca_der: Vec<u8>,
+    ca_pem: String,
+    /// The CA public key, checked against the signer once, in `new`.
+    ca_key: SubjectPublicKey,
+    ca_not_before: i64,
+    ca_not_after: i64,
+    /// Pre-built extensions shared by every leaf: certificatePolicies and AIA.
+    shared_extensions: Vec<CustomExtension>,
+    crl_url: String,
+    pki_base_url: String,
+    policies: Vec<String>,
+}
+
+impl fmt::Debug for Authority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authority")
+            .field("algorithm", &self.signer.algorithm())
+            .field("pki_base_url", &self.pki_base_url)
+            .field("policies", &self.policies)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authority {
+    /// Binds a signer to its CA certificate. URLs (RFC 5280 §4.2.2.1, §4.2.1.13):
+    /// caIssuers `{base}/public/ca.cer`, OCSP `{base}/ocsp`, CRL `{base}/public/crl`.
+    ///
+    /// # Errors
+    /// `InvalidSpec` (`pki_base_url`, `policies`) for bad configuration; `Signer` if the
+    /// signer's public key is not the CA certificate's; `Encoding` if the CA certificate does
+    /// not parse, is not a CA with a subjectKeyIdentifier, or its subject cannot be
+    /// reproduced byte-for-byte as the issuer of new certificates.
+    pub fn new(
+        signer: Arc<dyn CaSigner>,
+        ca_cert_der: Vec<u8>,
+        pki_base_url: &str,
+        policies: Vec<String>,
+    ) -> Result<Self, PkiError> {
+        let base = check_base_url(pki_base_url)?;
+        if policies.is_empty() {
+            return Err(PkiError::spec(
+                "policies",
+                "at least one policy OID is required",
+            ));
+        }
+        let policy_oids = policies
+            .iter()
+            .map(|p| ext::parse_oid(p))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let (_, ca) = parse_x509_certificate(&ca_cert_der)
+            .map_err(|e| PkiError::encoding("CA certificate does not parse", e))?;
+        let is_ca = ca
+            .basic_constraints()
+            .ok()
+            .flatten()
+            .is_some_and(|bc| bc.value.ca);
+        if !is_ca {
+            return Err(PkiError::Encoding(
+                "CA certificate lacks basicConstraints CA:true".into(),
+            ));
+        }
+        // RFC 5280 §4.2.1.1: the AKI of every leaf must carry the CA's SKI.
+        let has_ski = ca.iter_extensions().any(|e| {
+            matches!(
+                e.parsed_extension(),
+                ParsedExtension::SubjectKeyIdentifier(_)
+            )
+        });
+        if !has_ski {
+            return Err(PkiError::Encoding(
+                "CA certificate lacks a subjectKeyIdentifier".into(),
+            ));
+        }
+        let ca_key = SubjectPublicKey::from_spki_der(ca.public_key().raw)
+            .map_err(|e| PkiError::Signer(format!("CA certificate key: {e}")))?;
+        let signer_key = RcgenSigner::new(signer.as_ref())?;
+        if signer_key.public().spki_der() != ca_key.spki_der() {
+            return Err(PkiError::Signer(
+                "the signer's public key does not match the CA certificate".into(),
+            ));
+        }
+        check_issuer_name_round_trip(&ca_cert_der, ca.subject().as_raw())?;
+
+        let shared_extensions = vec![
+            ext::certificate_policies(&policy_oids),
+            ext::authority_info_access(&format!("{base}/ocsp"), &format!("{base}/public/ca.cer")),
+        ];
+        Ok(Self {
+            ca_pem: to_pem("CERTIFICATE", &ca_cert_der),
+            ca_key,
+            ca_not_before: ca.validity().not_before.timestamp(),
+            ca_not_after: ca.validity().not_after.timestamp(),
+            ca_der: ca_cert_der,
+            signer,
+            shared_extensions,
+            crl_url: format!("{base}/public/crl"),
+            pki_base_url: base,
+            policies,
+        })
+    }
+
+    /// The OCES3 policy OIDs: `0.4.0.2042.1.1` (ETSI NCP) and `1.2.208.169.1.1.1.3.7`.
+    pub fn default_policies() -> Vec<String> {
+        vec!["0.4.0.2042.1.1".into(), "1.2.208.169.1.1.1.3.7".into()]
+    }
+
+    /// The CA certificate, DER.
+    pub fn ca_der(&self) -> &[u8] {
+        &self.ca_der
+    }
+
+    /// The CA certificate, PEM.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The CA signer (also signs CRLs and OCSP responses elsewhere).
+    pub fn signer(&self) -> &Arc<dyn CaSigner> {
+        &self.signer
+    }
+
+    /// The PKI base URL, without a trailing slash.
+    pub fn pki_base_url(&self) -> &str {
+        &self.pki_base_url
+    }
+
+    /// The certificate policy OIDs written into every leaf.
+    pub fn policies(&self) -> &[String] {
+        &self.policies
+    }
+
+    /// Checks `spec` against the profile without signing anything (the pre-signing lint).
+    ///
+    /// # Errors
+    /// `InvalidSpec` with the field at fault: `serial`, `cvr`, `organisation_name`,
+    /// `profile_id`, `name`, `email` or `validity`.
+    pub fn check_spec(&self, spec: &LeafSpec) -> Result<(), PkiError> {
+        validate::serial(&spec.serial)?;
+        validate::cvr(&spec.cvr)?;
+        validate::text("organisation_name", &spec.organisation_name, UB_NAME)?;
+        validate::uuid("profile_id", &spec.profile_id)?;
+        validate::text("name", &spec.common_name, UB_NAME)?;
+        if let Some(email) = &spec.email {
+            validate::email(email)?;
+        }
+        validate::validity(spec.not_before, spec.not_after)?;
+        // A leaf outliving its CA would fail path validation (RFC 5280 §6.1.3 (a)(2)) before
+        // it expires; refuse rather than silently shorten it.
+        if spec.not_before.unix_timestamp() < self.ca_not_before
+            || spec.not_after.unix_timestamp() > self.ca_not_after
+        {
+            return Err(PkiError::spec(
+                "validity",
+                "must lie within the CA certificate's validity",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Issues a leaf certificate for `key`: validates `spec` before the signer is called,
+    /// then builds, signs and verifies the certificate.
+    ///
+    /// # Errors
+    /// `InvalidSpec` as in [`Authority::check_spec`]; `Signer` if signing fails or the
+    /// signature does not verify; `Encoding` on an internal encoding failure.
+    pub fn issue(&self, spec: &LeafSpec, key: &SubjectPublicKey) -> Result<IssuedCert, PkiError> {
+        self.check_spec(spec)?;
+        let serial = validate::serial(&spec.serial)?;
+
+        let mut params = CertificateParams::default();
+        params.distinguished_name = leaf_subject(spec)?;
+        params.serial_number = Some(serial.into());
+        params.not_before = spec.not_before;
+        params.not_after = spec.not_after;
+        // ExplicitNoCa writes basicConstraints CA:false (critical) and the subjectKeyIdentifier.
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = key_usages(spec.kind, key.algorithm().is_rsa());
+        params.key_identifier_method = KeyIdMethod::PreSpecified(key.key_identifier());
+        // The AKI is copied from the CA certificate's SKI (rcgen reads it in from_ca_cert_der).
+        params.use_authority_key_identifier_extension = true;
+        params.crl_distribution_points = vec![CrlDistributionPoint {
+            uris: vec![self.crl_url.clone()],
+        }];
+        if let Some(email) = &spec.email {
+            let mailbox = email
+                .as_str()
+                .try_into()
+                .map_err(|e| PkiError::spec("email", format!("not an IA5String: {e}")))?;
+            params.subject_alt_names = vec![SanType::Rfc822Name(mailbox)];
+        }
+        params.custom_extensions = self.shared_extensions.clone();
+        if spec.seal {
+            params
+                .custom_extensions
+                .push(ext::qc_statements_legal_person());
+        }
+
+        let signing_key = RcgenSigner::checked(self.signer.as_ref(), self.ca_key.clone());
+        let issuer = Issuer::from_ca_cert_der(&self.ca_der.as_slice().into(), &signing_key)
+            .map_err(|e| PkiError::encoding("CA certificate", e))?;
+        let cert = params
+            .signed_by(&RcgenPublicKey(key), &issuer)
+            .map_err(|e| signing_key.error(e))?;
+        let der = cert.der().to_vec();
+        verify_cert_signature(&der, self.ca_key.spki_der())?;
+        Ok(IssuedCert {
+            pem: to_pem("CERTIFICATE", &der),
+            sha256_fingerprint: hex::encode(Sha256::digest(&der)),
+            der,
+        })
+    }
+}
+
+/// `C=DK, organizationIdentifier=NTRDK-<CVR>, O=<org>, serialNumber=UI:DK-O:G:<uuid>, CN=<name>`.
+/// C and serialNumber are PrintableString as X.520 mandates; the rest UTF8String
+/// (RFC 5280 §4.1.2.6 prefers UTF8String for DirectoryString).
+fn leaf_subject(spec: &LeafSpec) -> Result<DistinguishedName, PkiError> {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CountryName, printable("DK")?);
+    dn.push(
+        DnType::CustomDnType(OID_ORGANIZATION_IDENTIFIER.to_vec()),
+        format!("NTRDK-{}", spec.cvr),
+    );
+    dn.push(DnType::OrganizationName, spec.organisation_name.as_str());
+    dn.push(
+        DnType::CustomDnType(OID_SERIAL_NUMBER.to_vec()),
+        printable(&format!("UI:DK-O:G:{}", spec.profile_id))?,
+    );
+    dn.push(DnType::CommonName, spec.common_name.as_str());
+    Ok(dn)
+}
+
+/// DESIGN §4 key usage. RFC 5480 §3 forbids keyEncipherment for EC keys, so EC
+/// certificates drop it.
+fn key_usages(kind: CertKind, rsa: bool) -> Vec<KeyUsagePurpose> {
+    use KeyUsagePurpose::{ContentCommitment, DigitalSignature, KeyEncipherment};
+    match (kind, rsa) {
+        (CertKind::Organisation, true) => {
+            vec![DigitalSignature, ContentCommitment, KeyEncipherment]
+        }
+        (CertKind::System, true) => vec![DigitalSignature, KeyEncipherment],
+        (CertKind::Organisation, false) => vec![DigitalSignature, ContentCommitment],
+        (CertKind::System, false) => vec![DigitalSignature],
+    }
+}
+
+/// An http(s) URL of ASCII characters that can be joined with paths; no trailing slash.
+fn check_base_url(url: &str) -> Result<String, PkiError> {
+    let bad = |reason: &str| Err(PkiError::spec("pki_base_url", reason.to_string()));
+    let trimmed = url.trim_end_matches('/');
+    let Some((scheme, rest)) = trimmed.split_once("://") else {
+        return bad("must be an absolute http:// or https:// URL");
+    };
+    if !matches!(scheme, "http" | "https") {
+        return bad("must use http or https");
+    }
+    if rest.is_empty() || rest.starts_with('/') {
+        return bad("must name a host");
+    }
+    // The URL goes into IA5String URIs (RFC 5280 §4.2.1.6); keep it to visible ASCII.
+    if !trimmed.bytes().all(|b| b.is_ascii_graphic()) || trimmed.contains(['?', '#']) {
+        return bad("must be visible ASCII without query or fragment");
+    }
+    Ok(trimmed.to_string())
+}
+
+/// rcgen re-encodes the issuer name from the parsed CA subject. Chaining compares names
+/// (RFC 5280 §7.1) and some verifiers compare bytes, so prove once, with a throwaway key,
+/// that the re-encoding is byte-identical.
+fn check_issuer_name_round_trip(ca_der: &[u8], ca_subject_raw: &[u8]) -> Result<(), PkiError> {
+    let throwaway = KeyPair::generate().map_err(|e| PkiError::encoding("key generation", e))?;
+    let issuer = Issuer::from_ca_cert_der(&ca_der.into(), &throwaway)
+        .map_err(|e| PkiError::encoding("CA subject is not supported", e))?;
+    let probe = CertificateParams::default()
+        .signed_by(&throwaway, &issuer)
+        .map_err(|e| PkiError::encoding("probe certificate", e))?;
+    let (_, probe) = parse_x509_certificate(probe.der())
+        .map_err(|e| PkiError::encoding("probe certificate", e))?;
+    if probe.issuer().as_raw() != ca_subject_raw {
+        return Err(PkiError::Encoding(
+            "CA subject cannot be reproduced byte-for-byte as an issuer name".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::*;
+    use crate::{generate_key, KeyAlgorithm, KeyFileSigner};
+    use x509_parser::certificate::X509Certificate;
+    use x509_parser::extensions::GeneralName;
+
+    fn uri(name: &GeneralName<'_>) -> String {
+        match name {
+            GeneralName::URI(u) => u.to_string(),
+            other => panic!("not a URI: {other:?}"),
+        }
+    }
+
+    fn ku_flags(cert: &X509Certificate<'_>) -> (bool, bool, bool, bool) {
+        let ku = cert.key_usage().unwrap().unwrap();
+        assert!(ku.critical, "key usage must be critical");
+        let v = ku.value;
+        assert!(
+            !v.key_cert_sign() && !v.crl_sign() && !v.key_agreement() && !v.data_encipherment()
+        );
+        (
+            v.digital_signature(),
+            v.non_repudiation(),
+            v.key_encipherment(),
+            v.key_agreement(),
+        )
+    }
+
+    #[test]
+    fn key_usage_per_kind_and_key_type() {
+        let authority = test_authority(KeyAlgorithm::EcdsaP256);
+        let rsa = generate_key(KeyAlgorithm::Rsa3072).unwrap();
+        let ec256 = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
+        let ec384 = generate_key(KeyAlgorithm::EcdsaP384).unwrap();
+        let cases = [
+            (CertKind::Organisation, &rsa, (true, true, true)),
+            (CertKind::System, &rsa, (true, false, true)),
+            (CertKind::Organisation, &ec256, (true, true, false)),
+            (CertKind::System, &ec256, (true, false, false)),
+            (CertKind::Organisation, &ec384, (true, true, false)),
+            (CertKind::System, &ec384, (true, false, false)),
+        ];
+        for (kind, key, (ds, nr, ke)) in cases {
+            let spec = LeafSpec {
+                kind,
+                ..leaf_spec()
+            };
+            let issued = authority.issue(&spec, key.public()).unwrap();
+            let (_, cert) = parse_x509_certificate(&issued.der).unwrap();
+            let got = ku_flags(&cert);
+            assert_eq!(
+                (got.0, got.1, got.2),
+                (ds, nr, ke),
+                "{kind:?} {:?}",
+                key.public()
+            );
+            assert!(cert.extended_key_usage().unwrap().is_none(), "no EKU");
+        }
+    }
+
+    #[test]
+    fn leaf_profile_is_exact() {
+        let authority = test_authority(KeyAlgorithm::Rsa3072);
+        let key = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
+        let spec = leaf_spec();
+        let issued = authority.issue(&spec, key.public()).unwrap();
+        let (rest, cert) = parse_x509_certificate(&issued.der).unwrap();
+        assert!(rest.is_empty());
+
+        // Subject, in order, with string types.
+        assert_eq!(
+            cert.subject()
+                .to_string_with_registry(oid_registry())
+                .unwrap(),
+            format!(
+                "C=DK, organizationIdentifier=NTRDK-12345678, O=Æblegrød ApS, \
+                 serialNumber=UI:DK-O:G:{}, CN=Æbler & Pærer signering",
+                spec.profile_id
+            )
+        );
+        // PrintableString = 0x13, UTF8String = 0x0c.
+        assert_eq!(
+            attr_tags(cert.subject()),
+            vec![0x13, 0x0c, 0x0c, 0x13, 0x0c]
+        );
+        assert_eq!(
+            cert.issuer().as_raw(),
+            ca_subject_raw(authority.ca_der()).as_slice()
+        );
+
+        assert_eq!(cert.raw_serial(), spec.serial.as_slice());
+        assert_eq!(
+            cert.validity().not_before.timestamp(),
+            spec.not_before.unix_timestamp()
+        );
+        assert_eq!(
+            cert.validity().not_after.timestamp(),
+            spec.not_after.unix_timestamp()
+        );
+        assert_eq!(cert.public_key().raw, key.public().spki_der());
+        assert_eq!(
+            cert.signature_algorithm.algorithm.to_id_string(),
+            "1.2.840.113549.1.1.11"
+        );
+
+        let bc = cert.basic_constraints().unwrap().unwrap();
+        assert!(bc.critical && !bc.value.ca);
+
+        let mut seen = Vec::new();
+        for ext in cert.extensions() {
+            seen.push(ext.oid.to_id_string());
+            match ext.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(ski) => {
+                    assert!(!ext.critical);
+                    // RFC 7093 method 1.
+                    let raw = cert.public_key().subject_public_key.data.as_ref();
+                    assert_eq!(ski.0, &Sha256::digest(raw)[..20]);
+                }
+                ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                    assert!(!ext.critical);
+                    let ca_ski = ca_ski(authority.ca_der());
+                    assert_eq!(aki.key_identifier.as_ref().unwrap().0, ca_ski.as_slice());
+                }
+                ParsedExtension::CertificatePolicies(policies) => {
+                    assert!(!ext.critical);
+                    let oids: Vec<String> = policies
+                        .iter()
+                        .map(|p| p.policy_id.to_id_string())
+                        .collect();
+                    assert_eq!(oids, Authority::default_policies());
+                    assert!(policies.iter().all(|p| p.policy_qualifiers.is_none()));
+                }
+                ParsedExtension::AuthorityInfoAccess(aia) => {
+                    assert!(!ext.critical);
+                    let got: Vec<(String, String)> = aia
+                        .iter()
+                        .map(|ad| (ad.access_method.to_id_string(), uri(&ad.access_location)))
+                        .collect();
+                    assert_eq!(
+                        got,
+                        vec![
+                            (
+                                "1.3.6.1.5.5.7.48.1".into(),
+                                "http://pki.example.dk/ocsp".into()
+                            ),
+                            (
+                                "1.3.6.1.5.5.7.48.2".into(),
+                                "http://pki.example.dk/public/ca.cer".into()
+                            ),
+                        ]
+                    );
+                }
+                ParsedExtension::CRLDistributionPoints(dps) => {
+                    assert!(!ext.critical);
+                    let text = format!("{:?}", dps.points);
+                    assert!(text.contains("http://pki.example.dk/public/crl"), "{text}");
+                    assert_eq!(dps.points.len(), 1);
+                }
+                ParsedExtension::SubjectAlternativeName(san) => {
+                    assert!(!ext.critical);
+                    assert_eq!(
+                        san.general_names,
+                        vec![GeneralName::RFC822Name("signering@aeblegroed.dk")]
+                    );
+                }
+                ParsedExtension::KeyUsage(_) | ParsedExtension::BasicConstraints(_) => {}
+                other => {
+                    // qcStatements is unknown to x509-parser; check its bytes.
+                    assert_eq!(ext.oid.to_id_string(), "1.3.6.1.5.5.7.1.3", "{other:?}");
+                    assert!(!ext.critical);
+                    assert_eq!(ext.value, ext::qc_statements_legal_person().content());
+                }
+            }
+        }
+        seen.sort();
+        let mut expected = vec![
+            "2.5.29.35",
+            "2.5.29.17",
+            "2.5.29.15",
+            "2.5.29.31",
+            "2.5.29.14",
+            "2.5.29.19",
+            "2.5.29.32",
+            "1.3.6.1.5.5.7.1.1",
+            "1.3.6.1.5.5.7.1.3",
+        ];
+        expected.sort();
+        assert_eq!(seen, expected);
+
+        assert_eq!(
+            issued.sha256_fingerprint,
+            hex::encode(Sha256::digest(&issued.der))
+        );
+        assert_eq!(issued.sha256_fingerprint.len(), 64);
+        assert!(issued.pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
+        assert_eq!(
+            pem::parse(&issued.pem).unwrap().contents(),
+            issued.der.as_slice()
+        );
+    }
+
+    #[test]
+    fn no_seal_means_no_qc_statements_and_no_email_means_no_san() {
+        let authority = test_authority(KeyAlgorithm::EcdsaP256);
+        let key = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
+        let spec = LeafSpec {
+            seal: false,
+            email: None,
+            ..leaf_spec()
+        };
+        let issued = authority.issue(&spec, key.public()).unwrap();
+        let (_, cert) = parse_x509_certificate(&issued.der).unwrap();
+        let oids: Vec<String> = cert
+            .extensions()
+            .iter()
+            .map(|e| e.oid.to_id_string())
+            .collect();
+        assert!(!oids.contains(&"1.3.6.1.5.5.7.1.3".to_string()));
+        assert!(!oids.contains(&"2.5.29.17".to_string()));
+    }
+
+    #[test]
+    fn invalid_specs_are_refused_before_the_signer_is_called() {
+        let signer = Arc::new(CountingSigner::new(KeyAlgorithm::EcdsaP256));
+        let authority = counting_authority(signer.clone());
+        let calls_after_setup = signer.calls();
+        let key = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
+        let base = leaf_spec();
+        let cases: Vec<(&str, LeafSpec)> = vec![
+            (
+                "name",
+                LeafSpec {
+                    common_name: "x".repeat(65),
+                    ..base.clone()
+                },
+            ),
+            (
+                "name",
+                LeafSpec {
+                    common_name: String::new(),
+                    ..base.clone()
+                },
+            ),
+            (
+                "email",
+                LeafSpec {
+                    email: Some("søren@example.dk".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "serial",
+                LeafSpec {
+                    serial: vec![],
+                    ..base.clone()
+                },
+            ),
+            (
+                "serial",
+                LeafSpec {
+                    serial: vec![0; 16],
+                    ..base.clone()
+                },
+            ),
+            (
+                "serial",
+                LeafSpec {
+                    serial: vec![0xff; 20],
+                    ..base.clone()
+                },
+            ),
+            (
+                "cvr",
+                LeafSpec {
+                    cvr: "1234".into(),
+                    ..base.clone()
+                },
+            ),
+            (
+                "organisation_name",
+                LeafSpec {
+                    organisation_name: "o".repeat(65),
+                    ..base.clone()
+                },
+            ),
+            (
+                "profile_id",
+                LeafSpec {
+                    profile_id: "not-a-uuid".into(),
+                    ..base.clone()
+                },
+            ),
+            (
+                "validity",
+                LeafSpec {
+                    not_after: base.not_before,
+                    ..base.clone()
+                },
+            ),
+            (
+                "validity",
+                LeafSpec {
+                    not_after: base.not_before + time::Duration::days(365 * 30),
+                    ..base.clone()
+                },
+            ),
+        ];
+        for (field, spec) in cases {
+            match authority.issue(&spec, key.public()) {
+                Err(PkiError::InvalidSpec { field: f, reason }) => {
+                    assert_eq!(f, field, "{reason}");
+                    assert!(!reason.is_empty());
+                }
+                other => panic!("{field}: expected InvalidSpec, got {other:?}"),
+            }
+        }
+        assert_eq!(
+            signer.calls(),
+            calls_after_setup,
+            "the signer must not be called"
+        );
+        // 64 characters is still fine, and that one does reach the signer.
+        let ok = LeafSpec {
+            common_name: "x".repeat(64),
+            ..base
+        };
+        authority.issue(&ok, key.public()).unwrap();
+        assert_eq!(signer.calls(), calls_after_setup + 1);
+    }
+
+    #[test]
+    fn the_error_message_is_readable() {
+        let authority = test_authority(KeyAlgorithm::EcdsaP256);
+        let key = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
+        let spec = LeafSpec {
+            common_name: "x".repeat(65),
+            ..leaf_spec()
+        };
+        let err = authority.issue(&spec, key.public()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid name: is 65 characters long; at most 64 are allowed"
+        );
+    }
+
+    #[test]
+    fn authority_refuses_a_foreign_signer_and_bad_configuration() {
+        let ca_signer = KeyFileSigner::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let (nb, na) = ca_validity();
+        let ca = crate::create_ca_certificate(&ca_signer, &ca_subject(), nb, na).unwrap();
+        let other: Arc<dyn CaSigner> =
+            Arc::new(KeyFileSigner::generate(KeyAlgorithm::EcdsaP256).unwrap());
+        assert!(matches!(
+            Authority::new(other, ca.clone(), BASE_URL, Authority::default_policies()),
+            Err(PkiError::Signer(_))
+        ));
+        let signer: Arc<dyn CaSigner> = Arc::new(ca_signer);
+        for url in [
+            "pki.example.dk",
+            "ftp://pki.example.dk",
+            "http://",
+            "http://a b.dk",
+        ] {
+            assert!(
+                matches!(
+                    Authority::new(
+                        signer.clone(),
+                        ca.clone(),
+                        url,
+                        Authority::default_policies()
+                    ),
+                    Err(PkiError::InvalidSpec {
+                        field: "pki_base_url",
+                        ..
+                    })
+                ),
+                "{url}"
+            );
+        }
+        assert!(matches!(
+            Authority::new(signer.clone(), ca.clone(), BASE_URL, vec!["1.2.x".into()]),
+            Err(PkiError::InvalidSpec {
+                field: "policies",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Authority::new(signer.clone(), ca.clone(), BASE_URL, vec![]),
+            Err(PkiError::InvalidSpec {
+                field: "policies",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Authority::new(signer.clone(), b"junk".to_vec(), BASE_URL, vec![]),
+            Err(PkiError::InvalidSpec { .. }) | Err(PkiError::Encoding(_))
+        ));
+        let with_slash = Authority::new(
+            signer,
+            ca.clone(),
+            "https://pki.example.dk/",
+            Authority::default_policies(),
+        )
+        .unwrap();
+        assert_eq!(with_slash.pki_base_url(), "https://pki.example.dk");
+        assert_eq!(with_slash.ca_der(), ca.as_slice());
+        assert!(with_slash
+            .ca_pem()
+            .starts_with("-----BEGIN CERTIFICATE-----"));
+    }
+
+    #[test]
+    fn authority_refuses_a_leaf_certificate_as_ca() {
+        let authority = test_authority(KeyAlgorithm::EcdsaP256);
+        let key = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
+        let leaf = authority.issue(&leaf_spec(), key.public()).unwrap();
+        assert!(matches!(
+            Authority::new(
+                authority.signer().clone(),
+                leaf.der,
+                BASE_URL,
+                Authority::default_policies()
+            ),
+            Err(PkiError::Encoding(_))
+        ));
+    }
+
+    #[test]
+    fn csr_key_of_other_rsa_size_gets_rsa_key_usage() {
+        let authority = test_authority(KeyAlgorithm::EcdsaP384);
+        let kp =
+            KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048).unwrap();
+        let csr = CertificateParams::default().serialize_request(&kp).unwrap();
+        let key = crate::parse_csr(csr.der()).unwrap();
+        let issued = authority.issue(&leaf_spec(), &key).unwrap();
+        let (_, cert) = parse_x509_certificate(&issued.der).unwrap();
+        assert!(ku_flags(&cert).2, "keyEncipherment for RSA");
+        assert_eq!(
+            cert.signature_algorithm.algorithm.to_id_string(),
+            "1.2.840.10045.4.3.3"
+        );
+    }
+}

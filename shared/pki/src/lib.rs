@@ -1,0 +1,83 @@
+//! X.509 building for orgcert: the CA signer seam, the root CA certificate, organisation and
+//! system certificates (DESIGN §4), CSR intake and PKCS#12 files.
+//!
+//! Time is always a parameter; nothing here reads the clock.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod ca;
+mod csr;
+mod error;
+mod ext;
+mod key;
+mod leaf;
+mod p12;
+pub mod port;
+mod signer;
+mod validate;
+
+#[cfg(test)]
+mod testutil;
+
+pub use ca::{create_ca_certificate, CaSubject};
+pub use csr::parse_csr;
+pub use error::PkiError;
+pub use key::{generate_key, GeneratedKey, KeyAlgorithm, SubjectKeyType, SubjectPublicKey};
+pub use leaf::{Authority, CertKind, IssuedCert, LeafSpec};
+pub use p12::{build_pkcs12, P12Format};
+pub use signer::{CaSigner, KeyFileSigner};
+
+use rand::RngCore;
+
+/// PEM-encodes `der` under `label` (RFC 7468), LF line endings, 64-character lines.
+pub fn to_pem(label: &str, der: &[u8]) -> String {
+    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    pem::encode_config(&pem::Pem::new(label, der.to_vec()), config)
+}
+
+/// A fresh certificate serial: 16 octets from the OS CSPRNG with the top bits fixed to `01`,
+/// so it is positive and always encodes to exactly 16 octets (126 random bits; RFC 5280
+/// §4.1.2.2 allows 20, CA/Browser Forum BR §7.1 asks for 64).
+pub fn random_serial() -> Vec<u8> {
+    let mut serial = vec![0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut serial);
+    serial[0] = (serial[0] & 0x3f) | 0x40;
+    serial
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_types_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Authority>();
+        check::<KeyFileSigner>();
+        check::<GeneratedKey>();
+        check::<SubjectPublicKey>();
+        check::<IssuedCert>();
+        check::<PkiError>();
+    }
+
+    #[test]
+    fn to_pem_wraps_at_64_with_lf() {
+        let text = to_pem("CERTIFICATE", &[0xab; 100]);
+        assert!(text.starts_with("-----BEGIN CERTIFICATE-----\n"));
+        assert!(text.ends_with("-----END CERTIFICATE-----\n"));
+        assert!(!text.contains('\r'));
+        assert!(text.lines().all(|l| l.len() <= 64));
+        assert_eq!(pem::parse(&text).unwrap().contents(), &[0xab; 100]);
+    }
+
+    #[test]
+    fn random_serials_are_positive_distinct_and_16_octets() {
+        let a = random_serial();
+        let b = random_serial();
+        assert_ne!(a, b);
+        for s in [a, b] {
+            assert_eq!(s.len(), 16);
+            assert_eq!(s[0] & 0xc0, 0x40);
+        }
+    }
+}

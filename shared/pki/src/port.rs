@@ -1,0 +1,157 @@
+//! The core's `CertificateAuthority` port, implemented over an [`Authority`].
+//!
+//! Signing is synchronous (rcgen's `SigningKey`), and a KMS signer blocks on the network,
+//! so issuance runs on the blocking pool, never on an async worker.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine;
+use orgcert_core::model;
+use orgcert_core::ports::{CertSpec, CertificateAuthority, IssuedMaterial, KeySource};
+use orgcert_core::DomainError;
+
+use crate::{
+    build_pkcs12, generate_key, parse_csr, Authority, CertKind, KeyAlgorithm, LeafSpec, P12Format,
+    PkiError,
+};
+
+/// The CA seam used by the use cases.
+pub struct PkiAuthority {
+    inner: Arc<Authority>,
+}
+
+impl PkiAuthority {
+    /// Wraps an authority.
+    pub fn new(inner: Arc<Authority>) -> Self {
+        Self { inner }
+    }
+    /// The wrapped authority (CRL and OCSP need it).
+    pub fn authority(&self) -> &Arc<Authority> {
+        &self.inner
+    }
+}
+
+/// Maps PKI errors to domain errors: input problems name their field, signer failures are retryable.
+pub fn to_domain(e: PkiError) -> DomainError {
+    match e {
+        PkiError::InvalidCsr { reason } => {
+            DomainError::invalid("csr", format!("invalid CSR: {reason}"))
+        }
+        PkiError::WeakKey { reason } => {
+            DomainError::invalid("csr", format!("the CSR's key is too weak: {reason}"))
+        }
+        PkiError::UnsupportedKey { reason } => DomainError::invalid(
+            "csr",
+            format!("the CSR's key type is not supported: {reason}"),
+        ),
+        PkiError::InvalidSpec { field, reason } => DomainError::invalid(field, reason),
+        PkiError::Signer(m) => DomainError::Unavailable(format!("CA signer: {m}")),
+        other => DomainError::Internal(other.to_string()),
+    }
+}
+
+/// A CSR as text: PEM, or base64 of the DER.
+fn csr_bytes(csr: &str) -> Vec<u8> {
+    let t = csr.trim();
+    if t.starts_with("-----BEGIN") {
+        return t.as_bytes().to_vec();
+    }
+    let compact: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .unwrap_or_else(|_| t.as_bytes().to_vec())
+}
+
+fn key_algorithm(a: model::KeyAlgorithm) -> KeyAlgorithm {
+    match a {
+        model::KeyAlgorithm::Rsa3072 => KeyAlgorithm::Rsa3072,
+        model::KeyAlgorithm::EcdsaP256 => KeyAlgorithm::EcdsaP256,
+        model::KeyAlgorithm::EcdsaP384 => KeyAlgorithm::EcdsaP384,
+    }
+}
+
+fn issue_blocking(
+    ca: &Authority,
+    spec: CertSpec,
+    key: KeySource,
+) -> Result<IssuedMaterial, DomainError> {
+    let leaf = LeafSpec {
+        serial: spec.serial.to_bytes(),
+        kind: match spec.kind {
+            model::CertKind::Organisation => CertKind::Organisation,
+            model::CertKind::System => CertKind::System,
+        },
+        cvr: spec.cvr.to_string(),
+        organisation_name: spec.organisation_name,
+        profile_id: spec.profile_id.to_string(),
+        common_name: spec.common_name.clone(),
+        email: spec.email,
+        seal: spec.seal,
+        not_before: spec.not_before,
+        not_after: spec.not_after,
+    };
+    // Check the profile before generating a key or spending a signature.
+    ca.check_spec(&leaf).map_err(to_domain)?;
+    let (issued, pkcs12) = match key {
+        KeySource::Csr(text) => {
+            let public = parse_csr(&csr_bytes(&text)).map_err(to_domain)?;
+            (ca.issue(&leaf, &public).map_err(to_domain)?, None)
+        }
+        KeySource::Generate {
+            algorithm,
+            format,
+            password,
+        } => {
+            let generated = generate_key(key_algorithm(algorithm)).map_err(to_domain)?;
+            let issued = ca.issue(&leaf, generated.public()).map_err(to_domain)?;
+            let format = match format {
+                model::P12Format::Modern => P12Format::Modern,
+                model::P12Format::Legacy => P12Format::Legacy,
+            };
+            let chain = vec![ca.ca_der().to_vec()];
+            let p12 = build_pkcs12(
+                &generated,
+                &issued.der,
+                &chain,
+                &password,
+                format,
+                &spec.common_name,
+            )
+            .map_err(to_domain)?;
+            (issued, Some(p12))
+        }
+    };
+    let subject = x509_parser::parse_x509_certificate(&issued.der)
+        .map(|(_, c)| c.subject().to_string())
+        .map_err(|e| DomainError::Internal(format!("issued certificate does not parse: {e}")))?;
+    Ok(IssuedMaterial {
+        certificate_pem: issued.pem,
+        chain_pem: ca.ca_pem().to_owned(),
+        fingerprint: issued.sha256_fingerprint,
+        subject,
+        pkcs12,
+    })
+}
+
+#[async_trait]
+impl CertificateAuthority for PkiAuthority {
+    fn ca_pem(&self) -> String {
+        self.inner.ca_pem().to_owned()
+    }
+
+    fn ca_der(&self) -> Vec<u8> {
+        self.inner.ca_der().to_vec()
+    }
+
+    fn check_csr(&self, csr: &str) -> Result<(), DomainError> {
+        parse_csr(&csr_bytes(csr)).map(|_| ()).map_err(to_domain)
+    }
+
+    async fn issue(&self, spec: CertSpec, key: KeySource) -> Result<IssuedMaterial, DomainError> {
+        let ca = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || issue_blocking(&ca, spec, key))
+            .await
+            .map_err(|e| DomainError::Internal(format!("issuance task: {e}")))?
+    }
+}

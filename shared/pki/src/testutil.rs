@@ -1,0 +1,160 @@
+//! Shared fixtures for unit tests: a counting signer, a test CA and a sample spec.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use time::{Duration, OffsetDateTime};
+use x509_parser::extensions::ParsedExtension;
+use x509_parser::parse_x509_certificate;
+use x509_parser::x509::X509Name;
+
+use crate::*;
+
+pub(crate) const BASE_URL: &str = "http://pki.example.dk";
+
+/// Counts sign() calls; can fail or corrupt signatures on purpose.
+pub(crate) struct CountingSigner {
+    inner: KeyFileSigner,
+    calls: AtomicUsize,
+    mode: Mode,
+}
+
+#[derive(PartialEq)]
+enum Mode {
+    Honest,
+    Failing,
+    Corrupting,
+}
+
+impl CountingSigner {
+    pub(crate) fn new(alg: KeyAlgorithm) -> Self {
+        Self::with(alg, Mode::Honest)
+    }
+    pub(crate) fn failing(alg: KeyAlgorithm) -> Self {
+        Self::with(alg, Mode::Failing)
+    }
+    pub(crate) fn corrupting(alg: KeyAlgorithm) -> Self {
+        Self::with(alg, Mode::Corrupting)
+    }
+    fn with(alg: KeyAlgorithm, mode: Mode) -> Self {
+        Self {
+            inner: KeyFileSigner::generate(alg).unwrap(),
+            calls: AtomicUsize::new(0),
+            mode,
+        }
+    }
+    pub(crate) fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+impl CaSigner for CountingSigner {
+    fn algorithm(&self) -> KeyAlgorithm {
+        self.inner.algorithm()
+    }
+    fn public_key_spki_der(&self) -> Vec<u8> {
+        self.inner.public_key_spki_der()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, PkiError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        match self.mode {
+            Mode::Honest => self.inner.sign(message),
+            Mode::Failing => Err(PkiError::Signer("HSM unavailable".into())),
+            Mode::Corrupting => {
+                let mut sig = self.inner.sign(&[message, b"x"].concat())?;
+                sig.reverse();
+                Ok(sig)
+            }
+        }
+    }
+}
+
+pub(crate) fn ca_subject() -> CaSubject {
+    CaSubject {
+        common_name: "Orgcert Test Root CA".into(),
+        organisation: "Orgcert Test A/S".into(),
+        country: "DK".into(),
+    }
+}
+
+pub(crate) fn t0() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap() // 2026-01-01T00:00:00Z
+}
+
+pub(crate) fn ca_validity() -> (OffsetDateTime, OffsetDateTime) {
+    (t0() - Duration::days(1), t0() + Duration::days(365 * 20))
+}
+
+pub(crate) fn counting_authority(signer: Arc<CountingSigner>) -> Authority {
+    let (nb, na) = ca_validity();
+    let ca = create_ca_certificate(signer.as_ref(), &ca_subject(), nb, na).unwrap();
+    Authority::new(signer, ca, BASE_URL, Authority::default_policies()).unwrap()
+}
+
+pub(crate) fn test_authority(alg: KeyAlgorithm) -> Authority {
+    let signer = KeyFileSigner::generate(alg).unwrap();
+    let (nb, na) = ca_validity();
+    let ca = create_ca_certificate(&signer, &ca_subject(), nb, na).unwrap();
+    Authority::new(
+        Arc::new(signer),
+        ca,
+        BASE_URL,
+        Authority::default_policies(),
+    )
+    .unwrap()
+}
+
+pub(crate) fn leaf_spec() -> LeafSpec {
+    LeafSpec {
+        serial: random_serial(),
+        kind: CertKind::Organisation,
+        cvr: "12345678".into(),
+        organisation_name: "Æblegrød ApS".into(),
+        profile_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
+        common_name: "Æbler & Pærer signering".into(),
+        email: Some("signering@aeblegroed.dk".into()),
+        seal: true,
+        not_before: t0(),
+        not_after: t0() + Duration::days(1095) - Duration::seconds(1),
+    }
+}
+
+/// The DER tag of each subject attribute value, in order.
+pub(crate) fn attr_tags(name: &X509Name<'_>) -> Vec<u32> {
+    name.iter_attributes()
+        .map(|a| a.attr_value().tag().0)
+        .collect()
+}
+
+pub(crate) fn ca_subject_raw(ca_der: &[u8]) -> Vec<u8> {
+    let (_, ca) = parse_x509_certificate(ca_der).unwrap();
+    ca.subject().as_raw().to_vec()
+}
+
+pub(crate) fn ca_ski(ca_der: &[u8]) -> Vec<u8> {
+    let (_, ca) = parse_x509_certificate(ca_der).unwrap();
+    let ski = ca
+        .iter_extensions()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+            _ => None,
+        });
+    ski.unwrap()
+}
+
+/// x509-parser's registry plus organizationIdentifier, for readable subject strings.
+pub(crate) fn oid_registry() -> &'static x509_parser::oid_registry::OidRegistry<'static> {
+    use std::sync::OnceLock;
+    static REGISTRY: OnceLock<x509_parser::oid_registry::OidRegistry<'static>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let mut reg = x509_parser::oid_registry::OidRegistry::default().with_x509();
+        reg.insert(
+            x509_parser::oid_registry::Oid::from(&[2, 5, 4, 97]).unwrap(),
+            x509_parser::oid_registry::OidEntry::new(
+                "organizationIdentifier",
+                "organizationIdentifier",
+            ),
+        );
+        reg
+    })
+}

@@ -1,0 +1,647 @@
+//! Every item of the bad-input list gets a precise 4xx problem+json, and nothing is written.
+
+use orgcert_core::app::NewOrganisation;
+use orgcert_core::model::OrgSettings;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::process::Command;
+use time::Duration;
+
+use crate::helpers::*;
+
+async fn counts(app: &TestApp) -> (usize, usize) {
+    let p = app.get("/v1/profiles?limit=200", &app.admin()).await;
+    let a = app.get("/v1/audit?limit=500", &app.admin()).await;
+    (
+        p.body["items"].as_array().unwrap().len(),
+        a.body["items"].as_array().unwrap().len(),
+    )
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn malformed_bodies_name_the_field_and_write_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let before = counts(&app).await;
+    app.raw(
+        Method::POST,
+        "/v1/profiles",
+        &admin,
+        "{\"type\": \"organisation\",",
+    )
+    .await
+    .problem(400, None);
+    app.raw(Method::POST, "/v1/profiles", &admin, "[1,2]")
+        .await
+        .problem(400, None);
+    app.raw(
+        Method::POST,
+        "/v1/profiles",
+        &admin,
+        r#"{"type":"organisation","name":7,"contact_email":"a@b.dk"}"#,
+    )
+    .await
+    .problem(400, Some("name"));
+    app.raw(
+        Method::POST,
+        "/v1/profiles",
+        &admin,
+        r#"{"type":"organisation","name":"x","contact_email":"a@b.dk","publish":"yes"}"#,
+    )
+    .await
+    .problem(400, Some("publish"));
+    app.raw(
+        Method::POST,
+        "/v1/profiles",
+        &admin,
+        r#"{"type":"organisation","name":"x","contact_email":"a@b.dk","colour":"red"}"#,
+    )
+    .await
+    .problem(400, Some("colour"));
+    app.raw(
+        Method::POST,
+        "/v1/profiles",
+        &admin,
+        r#"{"type":"person","name":"x","contact_email":"a@b.dk"}"#,
+    )
+    .await
+    .problem(400, Some("type"));
+    app.raw(
+        Method::POST,
+        "/v1/profiles",
+        &admin,
+        r#"{"name":"x","contact_email":"a@b.dk"}"#,
+    )
+    .await
+    .problem(400, Some("type"));
+    app.raw(
+        Method::POST,
+        "/v1/profiles",
+        &admin,
+        r#"{"type":"system","name":"x","contact_email":"a@b.dk","system_rights":{"root":true}}"#,
+    )
+    .await
+    .problem(400, Some("system_rights.root"));
+    let huge = format!(
+        r#"{{"type":"system","name":"{}","contact_email":"a@b.dk"}}"#,
+        "x".repeat(300_000)
+    );
+    app.raw(Method::POST, "/v1/profiles", &admin, &huge)
+        .await
+        .problem(400, None);
+    let wrong_ct = app
+        .http
+        .post(format!("{}/v1/profiles", app.base))
+        .bearer_auth(&admin)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_ct.status(), 400);
+    app.get("/v1/profiles?status=bogus", &admin)
+        .await
+        .problem(400, Some("status"));
+    app.get("/v1/profiles?limit=0", &admin)
+        .await
+        .problem(422, Some("limit"));
+    app.get("/v1/profiles?limit=x", &admin)
+        .await
+        .problem(400, Some("limit"));
+    app.get("/v1/profiles?cursor=not-a-cursor", &admin)
+        .await
+        .problem(400, Some("cursor"));
+    app.get("/v1/profiles?sort=name", &admin)
+        .await
+        .problem(400, Some("sort"));
+    app.get("/v1/profiles/not-a-uuid", &admin)
+        .await
+        .problem(400, Some("id"));
+    app.get("/v1/certificates/xyz", &admin)
+        .await
+        .problem(400, Some("serial"));
+    app.get("/v1/nothing", &admin).await.problem(404, None);
+    assert_eq!(counts(&app).await, before);
+}
+
+#[tokio::test]
+async fn invalid_values_are_422_on_their_field() {
+    let app = spawn_app().await;
+    let before = counts(&app).await;
+    for (fields, field) in [
+        (json!({ "name": "x".repeat(65) }), "name"),
+        (json!({ "name": "" }), "name"),
+        (json!({ "contact_name": "y".repeat(201) }), "contact_name"),
+        (json!({ "contact_email": "not-an-email" }), "contact_email"),
+        (
+            json!({ "contact_email": format!("{}@demo-org.dk", "a".repeat(70)) }),
+            "contact_email",
+        ),
+        (
+            json!({ "certificate_email": "søren@demo-org.dk" }),
+            "certificate_email",
+        ),
+        (json!({ "p_number": "12345" }), "p_number"),
+        (json!({ "p_number": "1999999999" }), "p_number"),
+        (json!({ "se_number": "1234567x" }), "se_number"),
+        (json!({ "ean": "5790001330584" }), "ean"),
+        (
+            json!({ "identification": "api", "issuing": "email" }),
+            "issuing",
+        ),
+        (
+            json!({ "identification": "user_login", "issuing": "api" }),
+            "issuing",
+        ),
+        (
+            json!({ "type": "system", "seal_generation": true }),
+            "seal_generation",
+        ),
+        (
+            json!({ "system_rights": { "local_idp": true } }),
+            "system_rights.local_idp",
+        ),
+    ] {
+        app.create(fields.clone()).await.problem(422, Some(field));
+    }
+    // Every error at once.
+    let many = app
+        .create(json!({ "name": "", "contact_email": "x", "ean": "1" }))
+        .await;
+    many.problem(422, Some("name"))
+        .problem(422, Some("contact_email"))
+        .problem(422, Some("ean"));
+    assert_eq!(counts(&app).await, before);
+}
+
+#[tokio::test]
+async fn organisation_rules_for_optional_fields() {
+    let app = spawn_app().await;
+    // An organisation with one P and one SE number, no NemHandel, no seals.
+    app.local
+        .state
+        .app
+        .add_organisation(NewOrganisation {
+            cvr: "25313763".into(),
+            name: "Small ApS".into(),
+            p_numbers: vec!["1000000009".into()],
+            se_numbers: vec!["25313763".into()],
+            settings: OrgSettings {
+                organisation_certificates_enabled: true,
+                seal_generation_allowed: false,
+                local_idp_enabled: false,
+                nemhandel_enabled: false,
+            },
+        })
+        .await
+        .unwrap();
+    let small = app.token_in("25313763", "admin@small.dk", &["user_admin"]);
+    let base = json!({ "type": "organisation", "name": "x", "contact_email": "c@small.dk", "issuing": "direct" });
+    for (k, v, field) in [
+        ("p_number", json!("1000000009"), "p_number"),
+        ("se_number", json!("25313763"), "se_number"),
+        ("ean", json!("5790001330583"), "ean"),
+        ("seal_generation", json!(true), "seal_generation"),
+    ] {
+        let mut b = base.clone();
+        b[k] = v;
+        app.post("/v1/profiles", &small, b)
+            .await
+            .problem(422, Some(field));
+    }
+    app.post("/v1/profiles", &small, base.clone()).await.ok(201);
+    // Invalid CVRs never reach the store.
+    let bad = app
+        .local
+        .state
+        .app
+        .add_organisation(NewOrganisation {
+            cvr: "12345678".into(),
+            name: "Bad".into(),
+            p_numbers: vec![],
+            se_numbers: vec![],
+            settings: OrgSettings {
+                organisation_certificates_enabled: true,
+                seal_generation_allowed: false,
+                local_idp_enabled: false,
+                nemhandel_enabled: false,
+            },
+        })
+        .await;
+    assert!(
+        matches!(bad, Err(orgcert_core::DomainError::Invalid(ref e)) if e[0].field == "cvr"),
+        "{bad:?}"
+    );
+    // A token whose org claim is not a CVR.
+    let t = app.token_in("12345678", ADMIN, &["user_admin"]);
+    app.get("/v1/organisation", &t).await.problem(401, None);
+}
+
+#[tokio::test]
+async fn illegal_transitions_are_409_and_change_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin();
+    let c = app.create(json!({ "key_algorithm": "ecdsa-p256" })).await;
+    let c = c.ok(201).clone();
+    let url = s(&c["issuance_url"]);
+    let serial = s(&c["certificate"]["serial"]);
+    app.post(
+        &format!("/v1/certificates/{serial}/revoke"),
+        &admin,
+        json!({}),
+    )
+    .await
+    .problem(409, None);
+    app.post(
+        &format!("/v1/certificates/{serial}/renew"),
+        &admin,
+        json!({}),
+    )
+    .await
+    .problem(409, None);
+    app.issue_via(&url, json!({ "accept_terms": true }))
+        .await
+        .ok(201);
+    app.issue_via(&url, json!({ "accept_terms": true }))
+        .await
+        .problem(409, None); // issue twice / reuse token
+    app.delete(&format!("/v1/certificates/{serial}"), &admin)
+        .await
+        .problem(409, None); // delete issued
+    app.post(
+        &format!("/v1/certificates/{serial}/issuance-link"),
+        &admin,
+        json!({}),
+    )
+    .await
+    .problem(409, None);
+    app.post(
+        &format!("/v1/certificates/{serial}/revoke"),
+        &admin,
+        json!({ "reason": "keyCompromise" }),
+    )
+    .await
+    .ok(200);
+    let before = counts(&app).await;
+    app.post(
+        &format!("/v1/certificates/{serial}/revoke"),
+        &admin,
+        json!({ "reason": "keyCompromise" }),
+    )
+    .await
+    .problem(409, None);
+    app.post(
+        &format!("/v1/certificates/{serial}/renew"),
+        &admin,
+        json!({}),
+    )
+    .await
+    .problem(409, None);
+    app.post(
+        &format!("/v1/certificates/{serial}/revoke"),
+        &admin,
+        json!({ "reason": "because" }),
+    )
+    .await
+    .problem(400, Some("reason"));
+    assert_eq!(counts(&app).await, before);
+    let got = app.get(&format!("/v1/certificates/{serial}"), &admin).await;
+    assert_eq!(got.ok(200)["revocation_reason"], "keyCompromise");
+}
+
+#[tokio::test]
+async fn roles_scoping_and_tokens() {
+    let app = spawn_app().await;
+    let c = app.create(json!({})).await;
+    let c = c.ok(201).clone();
+    let pid = s(&c["profile"]["id"]);
+    let serial = s(&c["certificate"]["serial"]);
+    let url = s(&c["issuance_url"]);
+    let before = counts(&app).await;
+
+    // Wrong role: 403.
+    let rights = app.rights();
+    app.post(
+        "/v1/profiles",
+        &rights,
+        json!({ "type": "system", "name": "x", "contact_email": CONTACT }),
+    )
+    .await
+    .problem(403, None);
+    app.post(
+        &format!("/v1/certificates/{serial}/revoke"),
+        &rights,
+        json!({}),
+    )
+    .await
+    .problem(403, None);
+    app.patch(
+        "/v1/organisation/settings",
+        &app.admin(),
+        json!({ "nemhandel_enabled": false }),
+    )
+    .await
+    .problem(403, None);
+    app.get("/v1/profiles", &app.contact())
+        .await
+        .problem(403, None);
+    assert_eq!(
+        app.get(&format!("/v1/profiles/{pid}"), &rights)
+            .await
+            .status,
+        200
+    );
+
+    // Not the contact: 403 on the issuance link; nothing consumed.
+    let other = app.token("someone.else@demo-org.dk", &[]);
+    let token = link_token(&url);
+    app.get(&format!("/v1/issuance/{token}"), &other)
+        .await
+        .problem(403, None);
+    app.post(
+        &format!("/v1/issuance/{token}"),
+        &other,
+        json!({ "accept_terms": true }),
+    )
+    .await
+    .problem(403, None);
+    app.issue_via(&url, json!({}))
+        .await
+        .problem(422, Some("accept_terms"));
+    app.issue_via(&url, json!({ "accept_terms": false }))
+        .await
+        .problem(422, Some("accept_terms"));
+    app.get("/v1/issuance/unknown-token", &app.contact())
+        .await
+        .problem(404, None);
+
+    // Another organisation's ids: 404, never 403.
+    app.local
+        .state
+        .app
+        .add_organisation(orgcert_functions::local::demo_organisation_with(
+            "25313763",
+            "Other A/S",
+        ))
+        .await
+        .unwrap();
+    let foreign = app.token_in("25313763", "admin@other.dk", &["user_admin"]);
+    app.get(&format!("/v1/profiles/{pid}"), &foreign)
+        .await
+        .problem(404, None);
+    app.get(&format!("/v1/certificates/{serial}"), &foreign)
+        .await
+        .problem(404, None);
+    app.post(
+        &format!("/v1/certificates/{serial}/renew"),
+        &foreign,
+        json!({}),
+    )
+    .await
+    .problem(404, None);
+    app.delete(&format!("/v1/certificates/{serial}"), &foreign)
+        .await
+        .problem(404, None);
+    app.patch(
+        &format!("/v1/profiles/{pid}"),
+        &foreign,
+        json!({ "version": 1, "name": "hijack" }),
+    )
+    .await
+    .problem(404, None);
+    let foreign_contact = app.token_in("25313763", CONTACT, &[]);
+    app.get(&format!("/v1/issuance/{token}"), &foreign_contact)
+        .await
+        .problem(404, None);
+    assert!(app.get("/v1/profiles", &foreign).await.body["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Authentication: none, garbage, expired, signed by another key.
+    app.call(Method::GET, "/v1/profiles", None, None, &[])
+        .await
+        .problem(401, None);
+    app.get("/v1/profiles", "garbage").await.problem(401, None);
+    let expired = app
+        .tokens
+        .token(
+            "12345674",
+            ADMIN,
+            "x",
+            &["user_admin"],
+            Duration::minutes(-5),
+        )
+        .unwrap();
+    let e = app.get("/v1/profiles", &expired).await;
+    e.problem(401, None);
+    assert!(s(&e.body["detail"]).contains("expired"));
+    let other_app = spawn_app_with(orgcert_pki::KeyAlgorithm::EcdsaP256).await;
+    app.get("/v1/profiles", &other_app.admin())
+        .await
+        .problem(401, None);
+
+    assert_eq!(counts(&app).await, before);
+    // The link still works for the right person.
+    app.issue_via(&url, json!({ "accept_terms": true }))
+        .await
+        .ok(201);
+}
+
+#[tokio::test]
+async fn stale_versions_are_409() {
+    let app = spawn_app().await;
+    let c = app
+        .create(json!({ "identification": "api", "issuing": "api" }))
+        .await;
+    let pid = s(&c.ok(201)["profile"]["id"]);
+    let v = c.body["profile"]["version"].as_u64().unwrap();
+    app.patch(
+        &format!("/v1/profiles/{pid}"),
+        &app.admin(),
+        json!({ "version": v + 5, "name": "n" }),
+    )
+    .await
+    .problem(409, None);
+    app.patch(
+        &format!("/v1/profiles/{pid}"),
+        &app.admin(),
+        json!({ "name": "n" }),
+    )
+    .await
+    .problem(400, Some("version"));
+    app.patch(
+        &format!("/v1/profiles/{pid}"),
+        &app.admin(),
+        json!({ "version": v, "ean": "123" }),
+    )
+    .await
+    .problem(422, Some("ean"));
+    let ok = app
+        .patch(
+            &format!("/v1/profiles/{pid}"),
+            &app.admin(),
+            json!({ "version": v, "name": "n" }),
+        )
+        .await;
+    assert_eq!(ok.ok(200)["name"], "n");
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn bad_csrs_are_422_on_csr_and_keep_the_link() {
+    let app = spawn_app().await;
+    let c = app.create(json!({})).await;
+    let url = s(&c.ok(201)["issuance_url"]);
+    let dir = tempfile::tempdir().unwrap();
+    openssl(
+        dir.path(),
+        &[
+            "req", "-new", "-newkey", "rsa:1024", "-nodes", "-keyout", "weak.key", "-subj",
+            "/CN=weak", "-out", "weak.csr",
+        ],
+    );
+    openssl(
+        dir.path(),
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ec.key",
+            "-subj",
+            "/CN=ok",
+            "-out",
+            "ec.csr",
+        ],
+    );
+    let weak = std::fs::read_to_string(dir.path().join("weak.csr")).unwrap();
+    let good = std::fs::read_to_string(dir.path().join("ec.csr")).unwrap();
+    // Flip one character in the signature part (end of the base64 body).
+    let mut lines: Vec<String> = good.lines().map(str::to_owned).collect();
+    let n = lines.len() - 2;
+    let last = lines[n].clone();
+    let flipped: String = last
+        .chars()
+        .enumerate()
+        .map(|(i, ch)| {
+            if i == 2 {
+                if ch == 'A' {
+                    'B'
+                } else {
+                    'A'
+                }
+            } else {
+                ch
+            }
+        })
+        .collect();
+    lines[n] = flipped;
+    let tampered = lines.join("\n") + "\n";
+    for csr in [
+        "garbage",
+        "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+        weak.as_str(),
+        tampered.as_str(),
+    ] {
+        let a = app
+            .issue_via(&url, json!({ "accept_terms": true, "csr": csr }))
+            .await;
+        a.problem(422, Some("csr"));
+    }
+    app.issue_via(
+        &url,
+        json!({ "accept_terms": true, "csr": good, "p12_format": "legacy" }),
+    )
+    .await
+    .problem(422, Some("p12_format"));
+    let ok = app
+        .issue_via(&url, json!({ "accept_terms": true, "csr": good }))
+        .await;
+    let ok = ok.ok(201);
+    assert!(ok["password"].is_null() && ok["download_url"].is_null());
+}
+
+#[tokio::test]
+async fn wrong_one_time_codes_lock_the_order() {
+    let app = spawn_app().await;
+    let c = app
+        .create(json!({ "identification": "one_time_code" }))
+        .await;
+    let c = c.ok(201).clone();
+    let (code, reference) = (s(&c["one_time_code"]), s(&c["reference"]));
+    let contact = app.contact();
+    app.post(
+        "/v1/issuance/redeem",
+        &contact,
+        json!({ "reference": "0000000000", "code": code, "accept_terms": true }),
+    )
+    .await
+    .problem(404, None);
+    app.post(
+        "/v1/issuance/redeem",
+        &contact,
+        json!({ "accept_terms": true }),
+    )
+    .await
+    .problem(422, Some("reference"));
+    for i in 0..4 {
+        let a = app
+            .post(
+                "/v1/issuance/redeem",
+                &contact,
+                json!({ "reference": reference, "code": "WRONGCODE", "accept_terms": true }),
+            )
+            .await;
+        a.problem(422, Some("code"));
+        assert!(s(&a.body["detail"]).contains(&format!("{} attempts left", 4 - i)));
+    }
+    app.post(
+        "/v1/issuance/redeem",
+        &contact,
+        json!({ "reference": reference, "code": "WRONGCODE", "accept_terms": true }),
+    )
+    .await
+    .problem(423, None);
+    app.post(
+        "/v1/issuance/redeem",
+        &contact,
+        json!({ "reference": reference, "code": code, "accept_terms": true }),
+    )
+    .await
+    .problem(423, None);
+    // A new code from the administrator works.
+    let serial = s(&c["certificate"]["serial"]);
+    let again = app
+        .post(
+            &format!("/v1/certificates/{serial}/issuance-link"),
+            &app.admin(),
+            json!({}),
+        )
+        .await;
+    let again = again.ok(200).clone();
+    let ok = app
+        .post("/v1/issuance/redeem", &contact, json!({ "reference": s(&again["reference"]), "code": s(&again["one_time_code"]), "accept_terms": true, "csr": null }))
+        .await;
+    assert_eq!(ok.status, 201, "{ok:?}");
+}

@@ -1,0 +1,5 @@
+//! API integration tests over HTTP against an in-process server with a temp data dir.
+mod bad_input;
+mod helpers;
+mod interop;
+mod lifecycle;
