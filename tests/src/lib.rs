@@ -1,1 +1,5 @@
+//! orgcert integration tests: shared suites and helpers for the test binaries in `tests/`.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
+pub mod conformance;

@@ -3,6 +3,7 @@
 //!
 //! Everything lives in one data directory, so the local server and the CLI share it.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 mod fsutil;
 pub mod objects;

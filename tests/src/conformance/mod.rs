@@ -108,8 +108,7 @@ pub fn pending(profile: &Profile, ordered_at: OffsetDateTime) -> Certificate {
         snapshot: ProfileSnapshot {
             kind: profile.kind,
             name: profile.name.clone(),
-            organisation_name: DisplayName::parse("Eksempel Rådgivning A/S")
-                .expect("fixture name"),
+            organisation_name: DisplayName::parse("Eksempel Rådgivning A/S").expect("fixture name"),
             certificate_email: profile.certificate_email.clone(),
             seal_generation: profile.seal_generation,
             system_rights: profile.system_rights,

@@ -207,7 +207,7 @@ fn decode_seq_cursor(c: &str) -> Result<i64> {
 }
 
 /// Checks the stored version against the expected one; `stored` is `None` when the
-/// item is absent (or belongs to another organisation, which counts as absent).
+/// item is absent (see `scoped_version` for items of another organisation).
 fn check(item: &str, expected: Option<u64>, stored: Option<i64>) -> Result<()> {
     let stored = stored.map(|v| v as u64);
     if expected == stored {
