@@ -333,6 +333,7 @@ struct LocalState {
     outbox: Arc<OutboxMailer>,
     tokens: Arc<TokenKeys>,
     clock: Arc<dyn Clock>,
+    store: Arc<SqliteStore>,
 }
 
 #[derive(Deserialize)]
@@ -391,6 +392,91 @@ async fn outbox(State(s): State<LocalState>) -> Response {
     Json(json!(s.outbox.list())).into_response()
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    org: String,
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+/// Local-only sign-in for the browser pages: a token for a user of the data dir.
+async fn login(State(s): State<LocalState>, body: axum::body::Bytes) -> Response {
+    let parsed: Result<LoginBody, _> = serde_json::from_slice(&body);
+    let b = match parsed {
+        Ok(b) => b,
+        Err(e) => {
+            return ApiError(DomainError::Malformed {
+                field: None,
+                message: e.to_string(),
+            })
+            .into_response()
+        }
+    };
+    if let Some(bad) = b
+        .roles
+        .iter()
+        .find(|r| orgcert_core::auth::Role::parse(r).is_none())
+    {
+        return ApiError(DomainError::invalid("roles", format!("unknown role {bad}")))
+            .into_response();
+    }
+    if orgcert_core::ids::Email::parse(&b.email).is_err() {
+        return ApiError(DomainError::invalid("email", "not an email address")).into_response();
+    }
+    let roles: Vec<&str> = b.roles.iter().map(String::as_str).collect();
+    match s
+        .tokens
+        .token(&b.org, &b.email, &b.name, &roles, Duration::hours(8))
+    {
+        Ok(t) => (
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(json!({ "token": t, "expires_in": 8 * 3600 })),
+        )
+            .into_response(),
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+/// The users the local sign-in page offers: the demo administrators of each organisation
+/// and the contacts of its profiles.
+async fn users(State(s): State<LocalState>) -> Response {
+    let orgs = match s.store.organisations().await {
+        Ok(o) => o,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let mut out = Vec::new();
+    for org in orgs {
+        for (label, email, name, roles) in DEMO_USERS.iter().filter(|u| !u.3.is_empty()) {
+            out.push(json!({ "org": org.cvr, "organisation": org.name, "email": email, "name": name, "roles": roles, "label": label }));
+        }
+        let query = orgcert_core::ports::ProfileQuery {
+            limit: 200,
+            ..Default::default()
+        };
+        let mut contacts: Vec<String> = match s.store.profiles(&org.cvr, &query).await {
+            Ok(p) => p
+                .items
+                .iter()
+                .map(|p| p.contact_email.to_string().to_ascii_lowercase())
+                .collect(),
+            Err(e) => return ApiError(e).into_response(),
+        };
+        if org.cvr.as_str() == DEMO_CVR {
+            contacts.push(DEMO_USERS[3].1.to_owned());
+        }
+        contacts.sort();
+        contacts.dedup();
+        for c in contacts {
+            out.push(json!({ "org": org.cvr, "organisation": org.name, "email": c, "name": "", "roles": [], "label": "contact" }));
+        }
+    }
+    Json(json!({ "users": out })).into_response()
+}
+
 async fn jwks(State(s): State<LocalState>) -> Json<Value> {
     Json(s.tokens.jwks().clone())
 }
@@ -402,11 +488,16 @@ pub fn router(local: &Local) -> Router {
         outbox: local.outbox.clone(),
         tokens: local.tokens.clone(),
         clock: local.state.app.clock.clone(),
+        store: local.store.clone(),
     };
     let extra = Router::new()
         .route("/_local/objects/{*key}", get(object))
         .route("/_local/outbox", get(outbox))
         .route("/_local/jwks.json", get(jwks))
+        .route("/_local/users", get(users))
+        .route("/_local/login", axum::routing::post(login))
         .with_state(ls);
-    orgcert_http::router(local.state.clone()).merge(extra)
+    orgcert_http::router(local.state.clone())
+        .merge(extra)
+        .merge(orgcert_web::routes())
 }

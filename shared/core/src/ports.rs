@@ -73,6 +73,15 @@ pub enum Write {
     Audit(AuditEvent),
     /// Append an in-app notification.
     Notify(Notification),
+    /// Mark a user's notifications read (`ids` empty: all of them).
+    MarkRead {
+        /// Organisation.
+        org: Cvr,
+        /// Whose notifications.
+        recipient: Email,
+        /// Which ones.
+        ids: Vec<Uuid>,
+    },
     /// Record an idempotency key (must not exist yet).
     Idempotency(IdempotencyRecord),
 }

@@ -408,6 +408,24 @@ pub(crate) async fn list_notifications(
     Ok(Json(json!({ "items": items, "unread": unread })))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReadBody {
+    #[serde(default)]
+    ids: Vec<Uuid>,
+}
+
+pub(crate) async fn mark_notifications_read(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    body: JsonBody<ReadBody>,
+) -> ApiResult<Json<Value>> {
+    s.app.mark_notifications_read(&a, body.value.ids).await?;
+    let items = s.app.notifications(&a).await?;
+    let unread = items.iter().filter(|n| !n.read).count();
+    Ok(Json(json!({ "items": items, "unread": unread })))
+}
+
 pub(crate) async fn list_audit(
     State(s): State<HttpState>,
     Caller(a): Caller,

@@ -58,6 +58,7 @@ fn method_router(op: Operation) -> MethodRouter<HttpState> {
         O::GetIssuance => routing::get(h::get_issuance),
         O::IssueCertificate => routing::post(h::issue_certificate),
         O::ListNotifications => routing::get(h::list_notifications),
+        O::MarkNotificationsRead => routing::post(h::mark_notifications_read),
         O::ListAudit => routing::get(h::list_audit),
         O::CaPem => routing::get(h::ca_pem),
         O::CaCer => routing::get(h::ca_cer),

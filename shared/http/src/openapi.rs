@@ -92,6 +92,12 @@ fn shape(
             true,
         ),
         O::ListNotifications => (None, &[], ("200", json_of("Notifications")), true),
+        O::MarkNotificationsRead => (
+            Some("MarkRead"),
+            &[],
+            ("200", json_of("Notifications")),
+            true,
+        ),
         O::ListAudit => (
             None,
             &["limit", "cursor"],
@@ -284,6 +290,8 @@ fn schemas() -> Value {
             "certificate_pem": s("string"), "chain_pem": s("string"),
             "password": { "type": ["string", "null"], "description": "shown once; absent with a CSR" },
             "download_url": { "type": ["string", "null"], "description": "short-lived link to the .p12" } } },
+        "MarkRead": { "type": "object", "additionalProperties": false, "properties": {
+            "ids": { "type": "array", "maxItems": 500, "items": { "type": "string", "format": "uuid" } } } },
         "Notifications": { "type": "object", "properties": { "unread": s("integer"), "items": { "type": "array", "items": { "type": "object" } } } },
         "AuditPage": { "type": "object", "properties": { "items": { "type": "array", "items": { "type": "object", "properties": {
             "id": s("string"), "at": s("string"), "actor": s("string"), "action": s("string"), "target": s("string"), "detail": {} } } },

@@ -92,6 +92,8 @@ operations! {
     IssueCertificate = (Post, "/v1/issuance/{token}", "issue-certificate", "Accept the terms and issue (server-side key or CSR)"),
     /// GET /v1/notifications
     ListNotifications = (Get, "/v1/notifications", "list-notifications", "The caller's in-app notifications"),
+    /// POST /v1/notifications/read
+    MarkNotificationsRead = (Post, "/v1/notifications/read", "mark-notifications-read", "Mark the caller's notifications read (all, or the given ids)"),
     /// GET /v1/audit
     ListAudit = (Get, "/v1/audit", "list-audit", "Audit events of the organisation, newest first"),
     /// GET /public/ca.pem

@@ -97,6 +97,12 @@ async fn full_lifecycle_walk() {
         .unwrap()
         .iter()
         .any(|n| n["subject"] == "Download a system certificate" && n["link"] == link.as_str()));
+    let unread = notes["unread"].as_u64().unwrap();
+    let read = app
+        .post("/v1/notifications/read", &contact, json!({}))
+        .await;
+    assert_eq!(read.ok(200)["unread"], 0);
+    assert!(unread >= 1);
     let admin_notes = app.get("/v1/notifications", &admin).await;
     assert_eq!(admin_notes.ok(200)["items"].as_array().unwrap().len(), 0);
     let sys = app

@@ -5,6 +5,8 @@ use crate::auth::{Actor, Role};
 use crate::error::{DomainError, Result};
 use crate::ids::Email;
 use crate::model::{AuditEvent, Notification, Page};
+use crate::ports::Write;
+use uuid::Uuid;
 
 impl App {
     /// Audit events of the organisation, newest first (user_admin, org_admin).
@@ -36,5 +38,25 @@ impl App {
             return Ok(Vec::new());
         };
         self.store.notifications(&actor.org, &email, 100).await
+    }
+
+    /// Marks the caller's notifications read (`ids` empty: all).
+    ///
+    /// # Errors
+    /// `Invalid{ids}` for more than 500 ids; `Unavailable`.
+    pub async fn mark_notifications_read(&self, actor: &Actor, ids: Vec<Uuid>) -> Result<()> {
+        if ids.len() > 500 {
+            return Err(DomainError::invalid("ids", "at most 500 ids at a time"));
+        }
+        let Ok(recipient) = Email::parse(&actor.email) else {
+            return Ok(());
+        };
+        self.store
+            .commit(vec![Write::MarkRead {
+                org: actor.org.clone(),
+                recipient,
+                ids,
+            }])
+            .await
     }
 }

@@ -420,6 +420,25 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
             )
             .map_err(sql_err)?;
         }
+        Write::MarkRead {
+            org,
+            recipient,
+            ids,
+        } => {
+            // The read flag lives in the JSON document; json_set keeps the rest intact.
+            let sql = "UPDATE notifications SET doc = json_set(doc, '$.read', json('true'))
+                       WHERE org = ?1 AND recipient_lower = ?2
+                         AND (?3 IS NULL OR json_extract(doc, '$.id') = ?3)";
+            let rcpt = recipient.as_str().to_ascii_lowercase();
+            if ids.is_empty() {
+                tx.execute(sql, params![org.as_str(), rcpt, Option::<String>::None])
+                    .map_err(sql_err)?;
+            }
+            for id in ids {
+                tx.execute(sql, params![org.as_str(), rcpt, Some(id.to_string())])
+                    .map_err(sql_err)?;
+            }
+        }
         Write::Idempotency(rec) => {
             let inserted = tx
                 .execute(
