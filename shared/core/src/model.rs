@@ -398,6 +398,9 @@ pub struct Certificate {
     pub revoked_by: Option<String>,
     /// Why.
     pub revocation_reason: Option<RevocationReason>,
+    /// Renewal-reminder thresholds (days) already sent for this certificate.
+    #[serde(default)]
+    pub reminders_sent: Vec<u32>,
     /// Optimistic version.
     pub version: u64,
 }
@@ -515,4 +518,59 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Opaque cursor for the next page.
     pub next_cursor: Option<String>,
+}
+
+/// The state of one CRL scope (the full CRL, or one partition).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrlState {
+    /// `full` or `p<n>`.
+    pub name: String,
+    /// The last cRLNumber issued for this scope (monotonic, RFC 5280 §5.2.3).
+    pub number: u64,
+    /// thisUpdate of the current CRL.
+    #[serde(with = "time::serde::rfc3339")]
+    pub this_update: OffsetDateTime,
+    /// nextUpdate of the current CRL.
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_update: OffsetDateTime,
+    /// Revoked entries in it.
+    pub entries: u64,
+    /// Optimistic version.
+    pub version: u64,
+}
+
+/// Pre-signed OCSP responses of one certificate (one per CertID hash algorithm).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OcspRecord {
+    /// The certificate.
+    pub serial: Serial,
+    /// Status the responses state (`issued` = good, or `revoked`).
+    pub status: CertStatus,
+    /// DER OCSPResponse for a SHA-1 CertID (OpenSSL's default).
+    #[serde(with = "b64")]
+    pub sha1: Vec<u8>,
+    /// DER OCSPResponse for a SHA-256 CertID.
+    #[serde(with = "b64")]
+    pub sha256: Vec<u8>,
+    /// thisUpdate of the responses.
+    #[serde(with = "time::serde::rfc3339")]
+    pub this_update: OffsetDateTime,
+    /// nextUpdate of the responses.
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_update: OffsetDateTime,
+}
+
+mod b64 {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let t = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(t)
+            .map_err(serde::de::Error::custom)
+    }
 }

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use crate::error::Result;
 use crate::ids::{Cvr, Email, Serial};
 use crate::model::{
-    AuditEvent, CertKind, CertStatus, Certificate, IdempotencyRecord, IssuanceSecret, KeyAlgorithm,
-    Notification, Organisation, P12Format, Page, Profile,
+    AuditEvent, CertKind, CertStatus, Certificate, CrlState, IdempotencyRecord, IssuanceSecret,
+    KeyAlgorithm, Notification, OcspRecord, Organisation, P12Format, Page, Profile,
 };
 
 /// Filters of the profile list. Results are ordered by lower-cased name, then id.
@@ -28,6 +28,21 @@ pub struct ProfileQuery {
     pub cursor: Option<String>,
     /// Instant used to derive `expired`.
     pub now: Option<OffsetDateTime>,
+}
+
+/// Criteria of a public directory lookup (at least one is set; all given must match).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DirectoryQuery {
+    /// Exact serial.
+    pub serial: Option<Serial>,
+    /// Profile UUID.
+    pub profile_id: Option<Uuid>,
+    /// Organisation CVR.
+    pub cvr: Option<Cvr>,
+    /// Certificate email (case-insensitive, exact).
+    pub email: Option<String>,
+    /// At most this many (1..=100).
+    pub limit: u32,
 }
 
 /// One write of an atomic batch. `expected` is the version the stored item must have
@@ -82,6 +97,20 @@ pub enum Write {
         /// Which ones.
         ids: Vec<Uuid>,
     },
+    /// Create or advance a CRL scope's state.
+    PutCrlState {
+        /// The new state.
+        state: CrlState,
+        /// Required stored version.
+        expected: Option<u64>,
+    },
+    /// Store a certificate's pre-signed OCSP responses (replaces any).
+    PutOcsp(OcspRecord),
+    /// Remove an issuance secret (housekeeping).
+    DeleteSecret {
+        /// Its hash.
+        hash: String,
+    },
     /// Record an idempotency key (must not exist yet).
     Idempotency(IdempotencyRecord),
 }
@@ -125,6 +154,42 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<Notification>>;
     /// Idempotency record.
     async fn idempotency(&self, org: &Cvr, key: &str) -> Result<Option<IdempotencyRecord>>;
+    /// Revoked certificates of every organisation (the CRL's entries).
+    async fn revoked_certificates(&self) -> Result<Vec<Certificate>>;
+    /// Certificates with this stored status, any organisation, in serial order (OCSP refresh).
+    ///
+    /// # Errors
+    /// `Malformed{cursor}` for a foreign cursor.
+    async fn certificates_by_status(
+        &self,
+        status: CertStatus,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Certificate>>;
+    /// Issued certificates with `after < not_after <= until`, soonest first (expiry index:
+    /// the cost follows the certificates returned, not all certificates).
+    ///
+    /// # Errors
+    /// `Malformed{cursor}` for a foreign cursor.
+    async fn expiring(
+        &self,
+        after: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Certificate>>;
+    /// The state of a CRL scope.
+    async fn crl_state(&self, name: &str) -> Result<Option<CrlState>>;
+    /// A certificate's pre-signed OCSP responses.
+    async fn ocsp_record(&self, serial: &Serial) -> Result<Option<OcspRecord>>;
+    /// Published, non-pending certificates matching every given criterion (any organisation).
+    async fn directory(&self, query: &DirectoryQuery) -> Result<Vec<Certificate>>;
+    /// Issuance secrets that expired before `before` (housekeeping), at most `limit`.
+    async fn expired_secrets(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<IssuanceSecret>>;
     /// Applies every write or none.
     ///
     /// # Errors
@@ -222,6 +287,10 @@ pub trait Objects: Send + Sync {
     async fn presign(&self, key: &str, ttl: Duration, now: OffsetDateTime) -> Result<String>;
     /// Removes an object; a missing object is not an error.
     async fn delete(&self, key: &str) -> Result<()>;
+    /// Reads an object (`None` when absent).
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Removes the objects under `prefix` last written before `older_than`; returns how many.
+    async fn purge(&self, prefix: &str, older_than: OffsetDateTime) -> Result<usize>;
 }
 
 /// A mail to one recipient.

@@ -274,6 +274,29 @@ impl Objects for FsObjects {
         .map_err(|e| DomainError::Internal(format!("object task failed: {e}")))?
         .map_err(|e| unavailable(&what, e))
     }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.path_of(key)?;
+        let what = format!("cannot read object {key}");
+        tokio::task::spawn_blocking(move || match std::fs::read(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            other => other.map(Some),
+        })
+        .await
+        .map_err(|e| DomainError::Internal(format!("object task failed: {e}")))?
+        .map_err(|e| unavailable(&what, e))
+    }
+
+    async fn purge(&self, prefix: &str, older_than: OffsetDateTime) -> Result<usize> {
+        let dir = self.path_of(prefix.trim_end_matches('/'))?;
+        tokio::task::spawn_blocking(move || match sweep(&dir, older_than) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(0),
+            other => other,
+        })
+        .await
+        .map_err(|e| DomainError::Internal(format!("housekeeping task failed: {e}")))?
+        .map_err(|e| unavailable("cannot clean up objects", e))
+    }
 }
 
 #[cfg(test)]

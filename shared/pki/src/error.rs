@@ -30,6 +30,13 @@ pub enum PkiError {
         /// What is wrong with it.
         reason: String,
     },
+    /// An OCSP request is malformed or asks for something this responder does not support
+    /// (answer `malformedRequest`, RFC 6960 §2.3).
+    #[error("invalid OCSP request: {reason}")]
+    InvalidOcsp {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The CA signer failed or is misconfigured.
     #[error("CA signer error: {0}")]
     Signer(String),
@@ -48,6 +55,12 @@ impl PkiError {
 
     pub(crate) fn unsupported(reason: impl Into<String>) -> Self {
         Self::UnsupportedKey {
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn ocsp(reason: impl Into<String>) -> Self {
+        Self::InvalidOcsp {
             reason: reason.into(),
         }
     }

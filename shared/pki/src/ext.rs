@@ -16,6 +16,9 @@ const OID_QCS_PKIX_QC_SYNTAX_V2: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 11, 2];
 /// id-etsi-qcs-semanticsId-Legal (ETSI EN 319 412-1 §5.1.3).
 const OID_SEMANTICS_ID_LEGAL: &[u64] = &[0, 4, 0, 194121, 1, 2];
 
+/// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1).
+const OID_OCSP_NOCHECK: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1, 5];
+
 /// GeneralName uniformResourceIdentifier tag (RFC 5280 §4.2.1.6).
 const GENERAL_NAME_URI: u64 = 6;
 
@@ -93,6 +96,12 @@ pub(crate) fn qc_statements_legal_person() -> CustomExtension {
         })
     });
     CustomExtension::from_oid_content(OID_QC_STATEMENTS, der)
+}
+
+/// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1): `NULL`, non-critical. Tells clients not to
+/// check the delegated responder's own revocation status.
+pub(crate) fn ocsp_nocheck() -> CustomExtension {
+    CustomExtension::from_oid_content(OID_OCSP_NOCHECK, vec![0x05, 0x00])
 }
 
 #[cfg(test)]

@@ -57,6 +57,9 @@ pub struct LeafSpec {
     pub not_before: OffsetDateTime,
     /// End of validity (the caller passes not_before + 1095 days − 1 s).
     pub not_after: OffsetDateTime,
+    /// The CRL distribution point (RFC 5280 §4.2.1.13), e.g. a partition's
+    /// [`Authority::crl_url`]; `None` means the full CRL, `{base}/public/crl`.
+    pub crl_url: Option<String>,
 }
 
 /// An issued certificate in the forms callers store and return.
@@ -79,6 +82,10 @@ pub struct Authority {
     ca_key: SubjectPublicKey,
     ca_not_before: i64,
     ca_not_after: i64,
+    /// The CA subject, DER, exactly as in its certificate (OCSP issuerNameHash).
+    ca_subject_der: Vec<u8>,
+    /// The CA's subjectKeyIdentifier, copied into the AKI of CRLs (RFC 5280 §5.2.1).
+    ca_ski: Vec<u8>,
     /// Pre-built extensions shared by every leaf: certificatePolicies and AIA.
     shared_extensions: Vec<CustomExtension>,
     crl_url: String,
@@ -136,17 +143,15 @@ impl Authority {
             ));
         }
         // RFC 5280 §4.2.1.1: the AKI of every leaf must carry the CA's SKI.
-        let has_ski = ca.iter_extensions().any(|e| {
-            matches!(
-                e.parsed_extension(),
-                ParsedExtension::SubjectKeyIdentifier(_)
-            )
-        });
-        if !has_ski {
-            return Err(PkiError::Encoding(
-                "CA certificate lacks a subjectKeyIdentifier".into(),
-            ));
-        }
+        let ca_ski = ca
+            .iter_extensions()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(k) => Some(k.0.to_vec()),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                PkiError::Encoding("CA certificate lacks a subjectKeyIdentifier".into())
+            })?;
         let ca_key = SubjectPublicKey::from_spki_der(ca.public_key().raw)
             .map_err(|e| PkiError::Signer(format!("CA certificate key: {e}")))?;
         let signer_key = RcgenSigner::new(signer.as_ref())?;
@@ -166,6 +171,8 @@ impl Authority {
             ca_key,
             ca_not_before: ca.validity().not_before.timestamp(),
             ca_not_after: ca.validity().not_after.timestamp(),
+            ca_subject_der: ca.subject().as_raw().to_vec(),
+            ca_ski,
             ca_der: ca_cert_der,
             signer,
             shared_extensions,
@@ -205,11 +212,26 @@ impl Authority {
         &self.policies
     }
 
+    /// The CA public key, as checked against the signer in [`Authority::new`].
+    pub(crate) fn ca_key(&self) -> &SubjectPublicKey {
+        &self.ca_key
+    }
+
+    /// The CA subject name, DER.
+    pub(crate) fn ca_subject_der(&self) -> &[u8] {
+        &self.ca_subject_der
+    }
+
+    /// The CA's subjectKeyIdentifier.
+    pub(crate) fn ca_ski(&self) -> &[u8] {
+        &self.ca_ski
+    }
+
     /// Checks `spec` against the profile without signing anything (the pre-signing lint).
     ///
     /// # Errors
     /// `InvalidSpec` with the field at fault: `serial`, `cvr`, `organisation_name`,
-    /// `profile_id`, `name`, `email` or `validity`.
+    /// `profile_id`, `name`, `email`, `validity` or `crl_url`.
     pub fn check_spec(&self, spec: &LeafSpec) -> Result<(), PkiError> {
         validate::serial(&spec.serial)?;
         validate::cvr(&spec.cvr)?;
@@ -219,11 +241,23 @@ impl Authority {
         if let Some(email) = &spec.email {
             validate::email(email)?;
         }
-        validate::validity(spec.not_before, spec.not_after)?;
-        // A leaf outliving its CA would fail path validation (RFC 5280 §6.1.3 (a)(2)) before
-        // it expires; refuse rather than silently shorten it.
-        if spec.not_before.unix_timestamp() < self.ca_not_before
-            || spec.not_after.unix_timestamp() > self.ca_not_after
+        if let Some(url) = &spec.crl_url {
+            check_http_url("crl_url", url)?;
+        }
+        self.check_within_ca(spec.not_before, spec.not_after)
+    }
+
+    /// `validity` must be well-ordered and lie within the CA's: a certificate outliving its
+    /// CA would fail path validation (RFC 5280 §6.1.3 (a)(2)) before it expires; refuse
+    /// rather than silently shorten it.
+    pub(crate) fn check_within_ca(
+        &self,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Result<(), PkiError> {
+        validate::validity(not_before, not_after)?;
+        if not_before.unix_timestamp() < self.ca_not_before
+            || not_after.unix_timestamp() > self.ca_not_after
         {
             return Err(PkiError::spec(
                 "validity",
@@ -255,7 +289,7 @@ impl Authority {
         // The AKI is copied from the CA certificate's SKI (rcgen reads it in from_ca_cert_der).
         params.use_authority_key_identifier_extension = true;
         params.crl_distribution_points = vec![CrlDistributionPoint {
-            uris: vec![self.crl_url.clone()],
+            uris: vec![spec.crl_url.clone().unwrap_or_else(|| self.crl_url.clone())],
         }];
         if let Some(email) = &spec.email {
             let mailbox = email
@@ -271,6 +305,16 @@ impl Authority {
                 .push(ext::qc_statements_legal_person());
         }
 
+        self.sign_certificate(&params, key)
+    }
+
+    /// Signs `params` for `key` with the CA signer and checks the signature before the
+    /// certificate leaves.
+    pub(crate) fn sign_certificate(
+        &self,
+        params: &CertificateParams,
+        key: &SubjectPublicKey,
+    ) -> Result<IssuedCert, PkiError> {
         let signing_key = RcgenSigner::checked(self.signer.as_ref(), self.ca_key.clone());
         let issuer = Issuer::from_ca_cert_der(&self.ca_der.as_slice().into(), &signing_key)
             .map_err(|e| PkiError::encoding("CA certificate", e))?;
@@ -322,9 +366,16 @@ fn key_usages(kind: CertKind, rsa: bool) -> Vec<KeyUsagePurpose> {
 
 /// An http(s) URL of ASCII characters that can be joined with paths; no trailing slash.
 fn check_base_url(url: &str) -> Result<String, PkiError> {
-    let bad = |reason: &str| Err(PkiError::spec("pki_base_url", reason.to_string()));
     let trimmed = url.trim_end_matches('/');
-    let Some((scheme, rest)) = trimmed.split_once("://") else {
+    check_http_url("pki_base_url", trimmed)?;
+    Ok(trimmed.to_string())
+}
+
+/// An absolute http(s) URL of visible ASCII without query or fragment, as distribution
+/// points and access locations carry (RFC 5280 §4.2.1.6: IA5String URIs).
+pub(crate) fn check_http_url(field: &'static str, url: &str) -> Result<(), PkiError> {
+    let bad = |reason: &str| Err(PkiError::spec(field, reason.to_string()));
+    let Some((scheme, rest)) = url.split_once("://") else {
         return bad("must be an absolute http:// or https:// URL");
     };
     if !matches!(scheme, "http" | "https") {
@@ -334,10 +385,10 @@ fn check_base_url(url: &str) -> Result<String, PkiError> {
         return bad("must name a host");
     }
     // The URL goes into IA5String URIs (RFC 5280 §4.2.1.6); keep it to visible ASCII.
-    if !trimmed.bytes().all(|b| b.is_ascii_graphic()) || trimmed.contains(['?', '#']) {
+    if !url.bytes().all(|b| b.is_ascii_graphic()) || url.contains(['?', '#']) {
         return bad("must be visible ASCII without query or fragment");
     }
-    Ok(trimmed.to_string())
+    Ok(())
 }
 
 /// rcgen re-encodes the issuer name from the parsed CA subject. Chaining compares names
@@ -668,6 +719,20 @@ mod tests {
                     ..base.clone()
                 },
             ),
+            (
+                "crl_url",
+                LeafSpec {
+                    crl_url: Some("pki.example.dk/public/crl/p1".into()),
+                    ..base.clone()
+                },
+            ),
+            (
+                "crl_url",
+                LeafSpec {
+                    crl_url: Some("http://pki.example.dk/crl?p=1".into()),
+                    ..base.clone()
+                },
+            ),
         ];
         for (field, spec) in cases {
             match authority.issue(&spec, key.public()) {
@@ -690,6 +755,37 @@ mod tests {
         };
         authority.issue(&ok, key.public()).unwrap();
         assert_eq!(signer.calls(), calls_after_setup + 1);
+    }
+
+    #[test]
+    fn crl_url_points_the_distribution_point_at_a_partition() {
+        let authority = test_authority(KeyAlgorithm::EcdsaP256);
+        let key = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
+        let url = authority.crl_url(Some("p3"));
+        let spec = LeafSpec {
+            crl_url: Some(url.clone()),
+            ..leaf_spec()
+        };
+        let issued = authority.issue(&spec, key.public()).unwrap();
+        let (_, cert) = parse_x509_certificate(&issued.der).unwrap();
+        let uris: Vec<String> = cert
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::CRLDistributionPoints(dps) => Some(dps),
+                _ => None,
+            })
+            .unwrap()
+            .points
+            .iter()
+            .flat_map(|p| match &p.distribution_point {
+                Some(x509_parser::extensions::DistributionPointName::FullName(names)) => {
+                    names.iter().map(uri).collect::<Vec<_>>()
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(uris, vec![url]);
     }
 
     #[test]

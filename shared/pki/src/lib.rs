@@ -1,16 +1,18 @@
 //! X.509 building for orgcert: the CA signer seam, the root CA certificate, organisation and
-//! system certificates (DESIGN §4), CSR intake and PKCS#12 files.
+//! system certificates (DESIGN §4), CSR intake and PKCS#12 files, CRLs and OCSP (DESIGN §5).
 //!
 //! Time is always a parameter; nothing here reads the clock.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod ca;
+mod crl;
 mod csr;
 mod error;
 mod ext;
 mod key;
 mod leaf;
+mod ocsp;
 mod p12;
 pub mod port;
 mod signer;
@@ -20,10 +22,15 @@ mod validate;
 mod testutil;
 
 pub use ca::{create_ca_certificate, CaSubject};
+pub use crl::{CrlSpec, RevokedEntry};
 pub use csr::parse_csr;
 pub use error::PkiError;
 pub use key::{generate_key, GeneratedKey, KeyAlgorithm, SubjectKeyType, SubjectPublicKey};
 pub use leaf::{Authority, CertKind, IssuedCert, LeafSpec};
+pub use ocsp::{
+    cert_id_for, ocsp_error_response, parse_ocsp_request, CertIdInfo, OcspCertStatus,
+    OcspErrorStatus, OcspHash, OcspRequestInfo, OcspSigner,
+};
 pub use p12::{build_pkcs12, P12Format};
 pub use signer::{CaSigner, KeyFileSigner};
 
@@ -58,6 +65,8 @@ mod tests {
         check::<SubjectPublicKey>();
         check::<IssuedCert>();
         check::<PkiError>();
+        check::<OcspSigner>();
+        check::<CrlSpec>();
     }
 
     #[test]

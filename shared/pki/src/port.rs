@@ -46,6 +46,10 @@ pub fn to_domain(e: PkiError) -> DomainError {
             format!("the CSR's key type is not supported: {reason}"),
         ),
         PkiError::InvalidSpec { field, reason } => DomainError::invalid(field, reason),
+        PkiError::InvalidOcsp { reason } => DomainError::Malformed {
+            field: Some("ocsp_request".into()),
+            message: reason,
+        },
         PkiError::Signer(m) => DomainError::Unavailable(format!("CA signer: {m}")),
         other => DomainError::Internal(other.to_string()),
     }
@@ -90,6 +94,7 @@ fn issue_blocking(
         seal: spec.seal,
         not_before: spec.not_before,
         not_after: spec.not_after,
+        crl_url: None,
     };
     // Check the profile before generating a key or spending a signature.
     ca.check_spec(&leaf).map_err(to_domain)?;

@@ -1,6 +1,6 @@
 //! Shared fixtures for unit tests: a counting signer, a test CA and a sample spec.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
@@ -16,10 +16,11 @@ pub(crate) const BASE_URL: &str = "http://pki.example.dk";
 pub(crate) struct CountingSigner {
     inner: KeyFileSigner,
     calls: AtomicUsize,
-    mode: Mode,
+    mode: AtomicU8,
 }
 
-#[derive(PartialEq)]
+#[derive(PartialEq, Clone, Copy)]
+#[repr(u8)]
 enum Mode {
     Honest,
     Failing,
@@ -40,11 +41,19 @@ impl CountingSigner {
         Self {
             inner: KeyFileSigner::generate(alg).unwrap(),
             calls: AtomicUsize::new(0),
-            mode,
+            mode: AtomicU8::new(mode as u8),
         }
     }
     pub(crate) fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
+    }
+    /// From now on every signature fails (e.g. after the CA certificate was made).
+    pub(crate) fn start_failing(&self) {
+        self.mode.store(Mode::Failing as u8, Ordering::SeqCst);
+    }
+    /// From now on every signature is wrong.
+    pub(crate) fn start_corrupting(&self) {
+        self.mode.store(Mode::Corrupting as u8, Ordering::SeqCst);
     }
 }
 
@@ -57,10 +66,11 @@ impl CaSigner for CountingSigner {
     }
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, PkiError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        match self.mode {
-            Mode::Honest => self.inner.sign(message),
-            Mode::Failing => Err(PkiError::Signer("HSM unavailable".into())),
-            Mode::Corrupting => {
+        let mode = self.mode.load(Ordering::SeqCst);
+        match mode {
+            m if m == Mode::Honest as u8 => self.inner.sign(message),
+            m if m == Mode::Failing as u8 => Err(PkiError::Signer("HSM unavailable".into())),
+            _ => {
                 let mut sig = self.inner.sign(&[message, b"x"].concat())?;
                 sig.reverse();
                 Ok(sig)
@@ -116,6 +126,7 @@ pub(crate) fn leaf_spec() -> LeafSpec {
         seal: true,
         not_before: t0(),
         not_after: t0() + Duration::days(1095) - Duration::seconds(1),
+        crl_url: None,
     }
 }
 

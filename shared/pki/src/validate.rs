@@ -82,16 +82,23 @@ pub(crate) fn serial(serial: &[u8]) -> Result<Vec<u8>, PkiError> {
             format!("must carry at least {MIN_SERIAL_OCTETS} random octets"),
         ));
     }
+    serial_magnitude("serial", serial)
+}
+
+/// RFC 5280 §4.1.2.2 without our entropy minimum (for serials named in CRLs and OCSP, which
+/// may be older than this code): positive, non-zero, at most 20 octets once DER-encoded.
+/// Returns the minimal big-endian magnitude.
+pub(crate) fn serial_magnitude(field: &'static str, serial: &[u8]) -> Result<Vec<u8>, PkiError> {
     let start = serial
         .iter()
         .position(|b| *b != 0)
-        .ok_or_else(|| PkiError::spec("serial", "must be a positive, non-zero integer"))?;
+        .ok_or_else(|| PkiError::spec(field, "must be a positive, non-zero integer"))?;
     let magnitude = &serial[start..];
     // DER adds a 0x00 octet when the top bit is set, to keep the INTEGER positive.
     let encoded = magnitude.len() + usize::from(magnitude[0] & 0x80 != 0);
     if encoded > MAX_SERIAL_OCTETS {
         return Err(PkiError::spec(
-            "serial",
+            field,
             format!("encodes to {encoded} octets; at most {MAX_SERIAL_OCTETS} are allowed"),
         ));
     }
@@ -194,6 +201,10 @@ mod tests {
         assert!(serial(&[0x7f; 20]).is_ok());
         assert!(serial(&[0x80; 20]).is_err(), "21 octets once DER-encoded");
         assert!(serial(&[0x80; 19]).is_ok());
+        // Without the entropy minimum, short serials are fine (CRL entries, OCSP).
+        assert_eq!(serial_magnitude("entries", &[0, 5]).unwrap(), vec![5]);
+        assert!(serial_magnitude("entries", &[0]).is_err());
+        assert!(serial_magnitude("entries", &[0x80; 20]).is_err());
     }
 
     #[test]

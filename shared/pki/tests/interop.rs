@@ -1,5 +1,5 @@
-//! Someone else's verifier: issued certificates and PKCS#12 files are checked with OpenSSL,
-//! Java keytool and (when `PKILINT_BIN` names its bin directory) pkilint.
+//! Someone else's verifier: issued certificates, PKCS#12 files, CRLs and OCSP responses are
+//! checked with OpenSSL, Java keytool and (when `PKILINT_BIN` names its bin directory) pkilint.
 //!
 //! Missing tools skip their checks, unless `ORGCERT_REQUIRE_TOOLS=1`, which turns a missing
 //! tool into a failure (CI sets it). `ORGCERT_PKI_ARTIFACTS=<dir>` keeps the files written.
@@ -10,8 +10,10 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use orgcert_pki::{
-    build_pkcs12, create_ca_certificate, generate_key, parse_csr, Authority, CaSigner, CaSubject,
-    CertKind, KeyAlgorithm, KeyFileSigner, LeafSpec, P12Format, SubjectKeyType,
+    build_pkcs12, create_ca_certificate, generate_key, ocsp_error_response, parse_csr,
+    parse_ocsp_request, Authority, CaSigner, CaSubject, CertKind, CrlSpec, IssuedCert,
+    KeyAlgorithm, KeyFileSigner, LeafSpec, OcspCertStatus, OcspErrorStatus, OcspHash, OcspSigner,
+    P12Format, RevokedEntry, SubjectKeyType, SubjectPublicKey,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -149,6 +151,7 @@ fn spec(kind: CertKind, seal: bool, now: OffsetDateTime) -> LeafSpec {
         seal,
         not_before: now - Duration::minutes(1),
         not_after: now - Duration::minutes(1) + Duration::days(1095) - Duration::seconds(1),
+        crl_url: None,
     }
 }
 
@@ -485,4 +488,582 @@ fn openssl_csrs_are_certified() {
         openssl_verify(&ca_path, &leaf_path);
         println!("openssl verify CSR {label}: OK");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// CRLs (RFC 5280 §5) and OCSP (RFC 6960)
+// ---------------------------------------------------------------------------------------
+
+fn stdout_and_stderr(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Issues a system certificate whose CRL distribution point is `crl_url` (None: the full CRL).
+fn issue_leaf(
+    authority: &Authority,
+    now: OffsetDateTime,
+    crl_url: Option<String>,
+) -> (IssuedCert, Vec<u8>) {
+    let key = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
+    let spec = LeafSpec {
+        crl_url,
+        ..spec(CertKind::System, false, now)
+    };
+    let issued = authority.issue(&spec, key.public()).unwrap();
+    (issued, spec.serial)
+}
+
+fn crl_spec(now: OffsetDateTime, entries: Vec<RevokedEntry>, partition: Option<String>) -> CrlSpec {
+    CrlSpec {
+        number: 7,
+        this_update: now - Duration::minutes(1),
+        next_update: now + Duration::days(7),
+        entries,
+        partition,
+    }
+}
+
+fn revoked(serial: &[u8], now: OffsetDateTime, reason_code: u8) -> RevokedEntry {
+    RevokedEntry {
+        serial: serial.to_vec(),
+        revoked_at: now - Duration::minutes(2),
+        reason_code,
+    }
+}
+
+/// `openssl verify -crl_check`; returns (success, combined output).
+fn openssl_verify_crl(ca: &Path, crl_pem: &Path, leaf: &Path) -> (bool, String) {
+    let out = run(
+        "openssl",
+        [
+            OsStr::new("verify"),
+            OsStr::new("-crl_check"),
+            OsStr::new("-CAfile"),
+            ca.as_os_str(),
+            OsStr::new("-CRLfile"),
+            crl_pem.as_os_str(),
+            leaf.as_os_str(),
+        ],
+    );
+    (out.status.success(), stdout_and_stderr(&out))
+}
+
+fn assert_revoked(ca: &Path, crl_pem: &Path, leaf: &Path) {
+    let (ok, out) = openssl_verify_crl(ca, crl_pem, leaf);
+    assert!(!ok && out.contains("certificate revoked"), "{out}");
+}
+
+fn assert_not_revoked(ca: &Path, crl_pem: &Path, leaf: &Path) {
+    let (ok, out) = openssl_verify_crl(ca, crl_pem, leaf);
+    assert!(ok && out.trim_end().ends_with(": OK"), "{out}");
+}
+
+fn run_crl_lint(bin: &Path, label: &str, crl: &Path) {
+    let tool = bin.join("lint_crl");
+    if !tool.is_file() {
+        assert!(!tools_required(), "{} is missing", tool.display());
+        eprintln!("SKIP lint_crl: not in PKILINT_BIN");
+        return;
+    }
+    let out = run(
+        tool,
+        [
+            OsStr::new("lint"),
+            OsStr::new("-t"),
+            OsStr::new("CRL"),
+            OsStr::new("-p"),
+            OsStr::new("PKIX"),
+            OsStr::new("-s"),
+            OsStr::new("ERROR"),
+            crl.as_os_str(),
+        ],
+    );
+    println!(
+        "pkilint crl {label}: exit {}",
+        out.status.code().unwrap_or(-1)
+    );
+    assert!(out.status.success(), "lint_crl on {label}\n{}", text(&out));
+}
+
+/// The `openssl crl -text` block of the entry with `serial` (up to the next entry).
+fn crl_entry_text<'a>(crl_text: &'a str, serial: &[u8]) -> &'a str {
+    let needle = format!("Serial Number: {}", hex::encode_upper(serial));
+    let start = crl_text
+        .find(&needle)
+        .unwrap_or_else(|| panic!("{needle} not in\n{crl_text}"));
+    let rest = &crl_text[start + needle.len()..];
+    let end = rest
+        .find("Serial Number:")
+        .or_else(|| rest.find("Signature Algorithm"))
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+fn check_crl(ca_alg: KeyAlgorithm) {
+    if !available("openssl", &["version"]) {
+        return;
+    }
+    let pkilint = pkilint_bin();
+    let dir = Scratch::new(&format!("crl-{ca_alg}"));
+    let dir = dir.path();
+    let now = OffsetDateTime::now_utc();
+    let authority = authority(ca_alg, now);
+    let ca = write(dir, "ca.pem", authority.ca_pem());
+
+    // Full CRL: three revoked leaves, one good.
+    let (key_compromise, kc_serial) = issue_leaf(&authority, now, None);
+    let (unspecified, un_serial) = issue_leaf(&authority, now, None);
+    let (superseded, su_serial) = issue_leaf(&authority, now, None);
+    let (good, _) = issue_leaf(&authority, now, None);
+    let crl = authority
+        .sign_crl(&crl_spec(
+            now,
+            vec![
+                revoked(&kc_serial, now, 1),
+                revoked(&un_serial, now, 0),
+                revoked(&su_serial, now, 4),
+            ],
+            None,
+        ))
+        .unwrap();
+    let crl_der = write(dir, "crl.der", &crl);
+    let crl_pem = write(dir, "crl.pem", orgcert_pki::to_pem("X509 CRL", &crl));
+
+    let out = run(
+        "openssl",
+        [
+            OsStr::new("crl"),
+            OsStr::new("-in"),
+            crl_der.as_os_str(),
+            OsStr::new("-inform"),
+            OsStr::new("DER"),
+            OsStr::new("-CAfile"),
+            ca.as_os_str(),
+            OsStr::new("-noout"),
+        ],
+    );
+    assert!(
+        out.status.success() && stdout_and_stderr(&out).contains("verify OK"),
+        "openssl crl -CAfile\n{}",
+        text(&out)
+    );
+    let out = run(
+        "openssl",
+        [
+            OsStr::new("crl"),
+            OsStr::new("-in"),
+            crl_der.as_os_str(),
+            OsStr::new("-inform"),
+            OsStr::new("DER"),
+            OsStr::new("-noout"),
+            OsStr::new("-text"),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let crl_text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(crl_text.contains("Version 2 (0x1)"), "{crl_text}");
+    assert!(
+        crl_text.contains("X509v3 CRL Number: \n                7\n"),
+        "{crl_text}"
+    );
+    assert!(
+        crl_text.contains("X509v3 Authority Key Identifier"),
+        "{crl_text}"
+    );
+    assert!(crl_entry_text(&crl_text, &kc_serial).contains("Key Compromise"));
+    assert!(crl_entry_text(&crl_text, &su_serial).contains("Superseded"));
+    // RFC 5280 §5.3.1: no reasonCode extension at all for unspecified.
+    let unspecified_entry = crl_entry_text(&crl_text, &un_serial);
+    assert!(
+        !unspecified_entry.contains("Reason Code") && !unspecified_entry.contains("Unspecified"),
+        "{unspecified_entry}"
+    );
+    println!("openssl crl {ca_alg}: verify OK, reasons as expected");
+
+    for (name, leaf) in [
+        ("key-compromise", &key_compromise),
+        ("unspecified", &unspecified),
+        ("superseded", &superseded),
+    ] {
+        let path = write(dir, &format!("{name}.pem"), &leaf.pem);
+        assert_revoked(&ca, &crl_pem, &path);
+    }
+    let good_path = write(dir, "good.pem", &good.pem);
+    assert_not_revoked(&ca, &crl_pem, &good_path);
+    println!("openssl verify -crl_check {ca_alg}: revoked and good as expected");
+
+    // Partitioned CRL: critical issuingDistributionPoint equal to the leaves' CRL DP.
+    let partition = authority.crl_url(Some("p1"));
+    let (p_revoked, p_serial) = issue_leaf(&authority, now, Some(partition.clone()));
+    let (p_good, _) = issue_leaf(&authority, now, Some(partition.clone()));
+    let p_crl = authority
+        .sign_crl(&crl_spec(
+            now,
+            vec![revoked(&p_serial, now, 1)],
+            Some(partition.clone()),
+        ))
+        .unwrap();
+    let p_crl_der = write(dir, "crl-p1.der", &p_crl);
+    let p_crl_pem = write(dir, "crl-p1.pem", orgcert_pki::to_pem("X509 CRL", &p_crl));
+    let out = run(
+        "openssl",
+        [
+            OsStr::new("crl"),
+            OsStr::new("-in"),
+            p_crl_der.as_os_str(),
+            OsStr::new("-inform"),
+            OsStr::new("DER"),
+            OsStr::new("-noout"),
+            OsStr::new("-text"),
+        ],
+    );
+    let p_text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        p_text.contains("X509v3 Issuing Distribution Point: critical")
+            && p_text.contains(&format!("URI:{partition}"))
+            && p_text.contains("Only User Certificates"),
+        "{p_text}"
+    );
+    let p_revoked_path = write(dir, "p1-revoked.pem", &p_revoked.pem);
+    let p_good_path = write(dir, "p1-good.pem", &p_good.pem);
+    assert_revoked(&ca, &p_crl_pem, &p_revoked_path);
+    assert_not_revoked(&ca, &p_crl_pem, &p_good_path);
+    // The partition does not cover a certificate pointing at the full CRL (RFC 5280
+    // §6.3.3 (b)): OpenSSL reports the scope mismatch rather than calling it good.
+    let (ok, out) = openssl_verify_crl(&ca, &p_crl_pem, &good_path);
+    assert!(!ok && out.contains("different CRL scope"), "{out}");
+    println!("openssl verify -crl_check {ca_alg} partition: scoped as expected");
+
+    if let Some(bin) = &pkilint {
+        run_crl_lint(bin, &format!("{ca_alg} full"), &crl_der);
+        run_crl_lint(bin, &format!("{ca_alg} partition"), &p_crl_der);
+    }
+}
+
+#[test]
+fn rsa_3072_ca_crls_verify_with_openssl_and_pkilint() {
+    check_crl(KeyAlgorithm::Rsa3072);
+}
+
+#[test]
+fn p256_ca_crls_verify_with_openssl_and_pkilint() {
+    check_crl(KeyAlgorithm::EcdsaP256);
+}
+
+/// `openssl ocsp -reqout`: a request made by OpenSSL, not by us.
+fn openssl_ocsp_request(
+    dir: &Path,
+    label: &str,
+    ca: &Path,
+    leaf: &Path,
+    extra: &[&str],
+) -> PathBuf {
+    let req = dir.join(format!("{label}-req.der"));
+    // The digest option must come before -cert.
+    let mut args = vec![OsStr::new("ocsp")];
+    args.extend(extra.iter().map(OsStr::new));
+    args.extend([
+        OsStr::new("-issuer"),
+        ca.as_os_str(),
+        OsStr::new("-cert"),
+        leaf.as_os_str(),
+        OsStr::new("-reqout"),
+        req.as_os_str(),
+    ]);
+    let out = run("openssl", args);
+    assert!(out.status.success(), "openssl ocsp -reqout\n{}", text(&out));
+    req
+}
+
+/// `openssl ocsp -respin` with the request (nonce check) and CA as trust anchor; returns the
+/// combined output after asserting that the response verifies.
+fn openssl_ocsp_verify(ca: &Path, req: &Path, resp: &Path) -> String {
+    let out = run(
+        "openssl",
+        [
+            OsStr::new("ocsp"),
+            OsStr::new("-respin"),
+            resp.as_os_str(),
+            OsStr::new("-reqin"),
+            req.as_os_str(),
+            OsStr::new("-issuer"),
+            ca.as_os_str(),
+            OsStr::new("-CAfile"),
+            ca.as_os_str(),
+            OsStr::new("-resp_text"),
+        ],
+    );
+    let all = stdout_and_stderr(&out);
+    // OpenSSL reports a nonce mismatch but still says "Response verify OK" and exits 0.
+    assert!(
+        out.status.success()
+            && all.contains("Response verify OK")
+            && !all.contains("Nonce Verify error")
+            && !all.contains("WARNING"),
+        "openssl ocsp -respin\n{}",
+        text(&out)
+    );
+    all
+}
+
+/// OpenSSL's own status lookup: it builds the CertID for `leaf` (with `digest`) and must find
+/// the SingleResponse for it, so our echoed CertID matches byte-for-byte where it matters.
+fn openssl_ocsp_status(ca: &Path, leaf: &Path, resp: &Path, digest: &[&str]) -> String {
+    let mut args = vec![OsStr::new("ocsp")];
+    args.extend(digest.iter().map(OsStr::new));
+    args.extend([
+        OsStr::new("-issuer"),
+        ca.as_os_str(),
+        OsStr::new("-cert"),
+        leaf.as_os_str(),
+        OsStr::new("-no_nonce"),
+        OsStr::new("-respin"),
+        resp.as_os_str(),
+        OsStr::new("-CAfile"),
+        ca.as_os_str(),
+    ]);
+    let out = run("openssl", args);
+    assert!(
+        out.status.success(),
+        "openssl ocsp -cert -respin\n{}",
+        text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn run_ocsp_lint(bin: &Path, label: &str, resp: &Path) {
+    let tool = bin.join("lint_ocsp_response");
+    if !tool.is_file() {
+        assert!(!tools_required(), "{} is missing", tool.display());
+        eprintln!("SKIP lint_ocsp_response: not in PKILINT_BIN");
+        return;
+    }
+    let out = run(
+        tool,
+        [
+            OsStr::new("lint"),
+            OsStr::new("-s"),
+            OsStr::new("ERROR"),
+            resp.as_os_str(),
+        ],
+    );
+    println!(
+        "pkilint ocsp {label}: exit {}",
+        out.status.code().unwrap_or(-1)
+    );
+    assert!(
+        out.status.success(),
+        "lint_ocsp_response on {label}\n{}",
+        text(&out)
+    );
+}
+
+fn check_ocsp(ca_alg: KeyAlgorithm) {
+    if !available("openssl", &["version"]) {
+        return;
+    }
+    let pkilint = pkilint_bin();
+    let dir = Scratch::new(&format!("ocsp-{ca_alg}"));
+    let dir = dir.path();
+    let now = OffsetDateTime::now_utc();
+    let authority = authority(ca_alg, now);
+    let ca = write(dir, "ca.pem", authority.ca_pem());
+    let (leaf, serial) = issue_leaf(&authority, now, None);
+    let leaf_path = write(dir, "leaf.pem", &leaf.pem);
+
+    // The delegated responder: a key of the other family than the CA's.
+    let responder_alg = if ca_alg.is_rsa() {
+        KeyAlgorithm::EcdsaP256
+    } else {
+        KeyAlgorithm::Rsa3072
+    };
+    let responder_key = KeyFileSigner::generate(responder_alg).unwrap();
+    let responder_public =
+        SubjectPublicKey::from_spki_der(&responder_key.public_key_spki_der()).unwrap();
+    let responder_cert = authority
+        .issue_ocsp_responder(
+            &responder_public,
+            orgcert_pki::random_serial(),
+            now - Duration::minutes(5),
+            now + Duration::days(30),
+        )
+        .unwrap();
+    let responder_path = write(dir, "responder.pem", &responder_cert.pem);
+    if let Some(bin) = &pkilint {
+        run_pkilint(
+            bin,
+            &format!("OCSP responder {ca_alg}"),
+            &responder_path,
+            false,
+        );
+        run_chain_lint(
+            bin,
+            &format!("OCSP responder {ca_alg}"),
+            &ca,
+            &responder_path,
+        );
+    }
+    let signers = [
+        ("ca", OcspSigner::ca(&authority)),
+        (
+            "delegated",
+            OcspSigner::delegated(
+                &authority,
+                responder_cert.der.clone(),
+                Arc::new(responder_key),
+            )
+            .unwrap(),
+        ),
+    ];
+
+    let requests: [(&str, &[&str], OcspHash, bool); 3] = [
+        ("sha1", &[], OcspHash::Sha1, true),
+        ("sha256", &["-sha256"], OcspHash::Sha256, true),
+        ("no-nonce", &["-no_nonce"], OcspHash::Sha1, false),
+    ];
+    let revoked_at = now - Duration::hours(1);
+    let statuses = [
+        ("good", OcspCertStatus::Good, "Cert Status: good"),
+        (
+            "revoked",
+            OcspCertStatus::Revoked {
+                revoked_at,
+                reason_code: Some(1),
+            },
+            "Revocation Reason: keyCompromise (0x1)",
+        ),
+        ("unknown", OcspCertStatus::Unknown, "Cert Status: unknown"),
+    ];
+    let leaf_name = leaf_path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    for (req_label, extra, hash, with_nonce) in requests {
+        let req = openssl_ocsp_request(dir, req_label, &ca, &leaf_path, extra);
+        let info = parse_ocsp_request(&std::fs::read(&req).unwrap()).unwrap();
+        assert_eq!(info.cert_ids.len(), 1);
+        let id = &info.cert_ids[0];
+        assert_eq!(id.hash_algorithm, hash);
+        assert_eq!(id.serial, serial);
+        assert_eq!(*id, orgcert_pki::cert_id_for(&serial, hash, &authority));
+        assert_eq!(info.nonce.is_some(), with_nonce, "{req_label}");
+        for (signer_label, signer) in &signers {
+            assert!(signer.is_our_issuer(id));
+            for (status_label, status, expected) in &statuses {
+                let label = format!("{ca_alg} {signer_label} {req_label} {status_label}");
+                let resp = signer
+                    .sign_response(
+                        id,
+                        status,
+                        now,
+                        now - Duration::minutes(1),
+                        now + Duration::days(4),
+                        info.nonce.as_deref(),
+                    )
+                    .unwrap();
+                let resp_path = write(
+                    dir,
+                    &format!("{signer_label}-{req_label}-{status_label}-resp.der"),
+                    &resp,
+                );
+                let out = openssl_ocsp_verify(&ca, &req, &resp_path);
+                assert!(out.contains(expected), "{label}: {expected}\n{out}");
+                if *status_label == "revoked" {
+                    assert!(out.contains("Cert Status: revoked"), "{label}\n{out}");
+                }
+                let summary = openssl_ocsp_status(&ca, &leaf_path, &resp_path, extra);
+                assert!(
+                    summary.contains(&format!("{leaf_name}: {status_label}")),
+                    "{label}\n{summary}"
+                );
+                if *status_label == "revoked" {
+                    assert!(
+                        summary.contains("Reason: keyCompromise"),
+                        "{label}\n{summary}"
+                    );
+                }
+                if let Some(bin) = &pkilint {
+                    run_ocsp_lint(bin, &label, &resp_path);
+                }
+            }
+            println!("openssl ocsp {ca_alg} {signer_label} {req_label}: Response verify OK");
+        }
+    }
+
+    // OpenSSL does compare nonces: a response echoing another nonce is reported.
+    let req = openssl_ocsp_request(dir, "nonce-check", &ca, &leaf_path, &[]);
+    let info = parse_ocsp_request(&std::fs::read(&req).unwrap()).unwrap();
+    let mut other_nonce = info.nonce.clone().unwrap();
+    other_nonce[0] ^= 0xff;
+    let resp = signers[0]
+        .1
+        .sign_response(
+            &info.cert_ids[0],
+            &OcspCertStatus::Good,
+            now,
+            now,
+            now + Duration::days(1),
+            Some(&other_nonce),
+        )
+        .unwrap();
+    let resp_path = write(dir, "wrong-nonce-resp.der", &resp);
+    let out = stdout_and_stderr(&run(
+        "openssl",
+        [
+            OsStr::new("ocsp"),
+            OsStr::new("-respin"),
+            resp_path.as_os_str(),
+            OsStr::new("-reqin"),
+            req.as_os_str(),
+            OsStr::new("-CAfile"),
+            ca.as_os_str(),
+        ],
+    ));
+    assert!(out.contains("Nonce Verify error"), "{out}");
+
+    // Unsigned error responses.
+    let err = write(
+        dir,
+        "malformed-resp.der",
+        ocsp_error_response(OcspErrorStatus::MalformedRequest),
+    );
+    let out = run(
+        "openssl",
+        [
+            OsStr::new("ocsp"),
+            OsStr::new("-respin"),
+            err.as_os_str(),
+            OsStr::new("-resp_text"),
+            OsStr::new("-noverify"),
+        ],
+    );
+    let all = stdout_and_stderr(&out);
+    assert!(
+        all.contains("malformedrequest (1)") || all.contains("malformedRequest (1)"),
+        "{all}"
+    );
+    if let Some(bin) = &pkilint {
+        run_ocsp_lint(bin, "malformedRequest", &err);
+    }
+}
+
+#[test]
+fn rsa_3072_ca_ocsp_responses_verify_with_openssl_and_pkilint() {
+    check_ocsp(KeyAlgorithm::Rsa3072);
+}
+
+#[test]
+fn p256_ca_ocsp_responses_verify_with_openssl_and_pkilint() {
+    check_ocsp(KeyAlgorithm::EcdsaP256);
 }

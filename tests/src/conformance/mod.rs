@@ -132,6 +132,7 @@ pub fn pending(profile: &Profile, ordered_at: OffsetDateTime) -> Certificate {
         revoked_at: None,
         revoked_by: None,
         revocation_reason: None,
+        reminders_sent: Vec::new(),
         version: 1,
     }
 }

@@ -232,6 +232,7 @@ impl App {
             revoked_at: None,
             revoked_by: None,
             revocation_reason: None,
+            reminders_sent: Vec::new(),
             version: 1,
         }
     }

@@ -25,10 +25,10 @@ use uuid::Uuid;
 use orgcert_core::error::{DomainError, Result};
 use orgcert_core::ids::{Cvr, Email, Serial};
 use orgcert_core::model::{
-    AuditEvent, CertStatus, Certificate, IdempotencyRecord, IssuanceSecret, Notification,
-    Organisation, Page, Profile, SecretKind,
+    AuditEvent, CertStatus, Certificate, CrlState, IdempotencyRecord, IssuanceSecret, Notification,
+    OcspRecord, Organisation, Page, Profile, SecretKind,
 };
-use orgcert_core::ports::{ProfileQuery, Store, Write};
+use orgcert_core::ports::{DirectoryQuery, ProfileQuery, Store, Write};
 
 /// How long a statement waits for another process's write lock before `Unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -439,6 +439,35 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
                     .map_err(sql_err)?;
             }
         }
+        Write::PutCrlState { state, expected } => {
+            let stored: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM crl_state WHERE name = ?1",
+                    params![state.name],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql_err)?;
+            check(&format!("CRL {}", state.name), *expected, stored)?;
+            tx.execute(
+                "INSERT INTO crl_state (name, version, doc) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET version = excluded.version, doc = excluded.doc",
+                params![state.name, version(state.version)?, to_doc(state)?],
+            )
+            .map_err(sql_err)?;
+        }
+        Write::PutOcsp(rec) => {
+            tx.execute(
+                "INSERT INTO ocsp (serial, doc) VALUES (?1, ?2)
+                 ON CONFLICT (serial) DO UPDATE SET doc = excluded.doc",
+                params![rec.serial.as_str(), to_doc(rec)?],
+            )
+            .map_err(sql_err)?;
+        }
+        Write::DeleteSecret { hash } => {
+            tx.execute("DELETE FROM secrets WHERE hash = ?1", params![hash])
+                .map_err(sql_err)?;
+        }
         Write::Idempotency(rec) => {
             let inserted = tx
                 .execute(
@@ -734,6 +763,173 @@ impl Store for SqliteStore {
                 c,
                 "SELECT doc FROM idempotency WHERE org = ?1 AND key = ?2",
                 params![org, key],
+            )
+        })
+        .await
+    }
+
+    async fn revoked_certificates(&self) -> Result<Vec<Certificate>> {
+        self.with_conn(|c| {
+            query_docs(
+                c,
+                "SELECT doc FROM certificates WHERE status = 'revoked' ORDER BY serial",
+                [],
+            )
+        })
+        .await
+    }
+
+    async fn certificates_by_status(
+        &self,
+        status: CertStatus,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Certificate>> {
+        let after = match cursor {
+            Some(c) => Serial::parse(
+                &String::from_utf8(URL_SAFE_NO_PAD.decode(c).map_err(|_| malformed_cursor())?)
+                    .map_err(|_| malformed_cursor())?,
+            )
+            .map_err(|_| malformed_cursor())?
+            .to_string(),
+            None => String::new(),
+        };
+        let limit = clamp(limit);
+        self.with_conn(move |c| {
+            let rows: Vec<(String, String)> = c
+                .prepare_cached(
+                    "SELECT serial, doc FROM certificates WHERE status = ?1 AND serial > ?2
+                     ORDER BY serial LIMIT ?3",
+                )
+                .map_err(sql_err)?
+                .query_map(params![status.as_str(), after, limit + 1], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .map_err(sql_err)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(sql_err)?;
+            let more = rows.len() as i64 > limit;
+            let mut items = Vec::new();
+            let mut last = None;
+            for (serial, doc) in rows.into_iter().take(limit as usize) {
+                items.push(from_doc(&doc)?);
+                last = Some(serial);
+            }
+            Ok(Page {
+                items,
+                next_cursor: last.filter(|_| more).map(|s| URL_SAFE_NO_PAD.encode(s)),
+            })
+        })
+        .await
+    }
+
+    async fn expiring(
+        &self,
+        after: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Certificate>> {
+        // Cursor: the (not_after, serial) of the last row, as JSON.
+        let (from_na, from_serial) = match cursor {
+            Some(c) => {
+                let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| malformed_cursor())?;
+                serde_json::from_slice::<(String, String)>(&bytes)
+                    .map_err(|_| malformed_cursor())?
+            }
+            None => (ts(after)?, String::new()),
+        };
+        let until = ts(until)?;
+        let after = ts(after)?;
+        let limit = clamp(limit);
+        self.with_conn(move |c| {
+            let rows: Vec<(String, String, String)> = c
+                .prepare_cached(
+                    "SELECT not_after, serial, doc FROM certificates
+                     WHERE status = 'issued' AND not_after > ?1 AND not_after <= ?2
+                       AND (not_after > ?3 OR (not_after = ?3 AND serial > ?4))
+                     ORDER BY not_after, serial LIMIT ?5",
+                )
+                .map_err(sql_err)?
+                .query_map(
+                    params![after, until, from_na, from_serial, limit + 1],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .map_err(sql_err)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(sql_err)?;
+            let more = rows.len() as i64 > limit;
+            let mut items = Vec::new();
+            let mut last = None;
+            for (na, serial, doc) in rows.into_iter().take(limit as usize) {
+                items.push(from_doc(&doc)?);
+                last = Some((na, serial));
+            }
+            let next_cursor = match last.filter(|_| more) {
+                Some(k) => Some(URL_SAFE_NO_PAD.encode(to_doc(&k)?)),
+                None => None,
+            };
+            Ok(Page { items, next_cursor })
+        })
+        .await
+    }
+
+    async fn crl_state(&self, name: &str) -> Result<Option<CrlState>> {
+        let name = name.to_owned();
+        self.with_conn(move |c| {
+            query_doc(
+                c,
+                "SELECT doc FROM crl_state WHERE name = ?1",
+                params![name],
+            )
+        })
+        .await
+    }
+
+    async fn ocsp_record(&self, serial: &Serial) -> Result<Option<OcspRecord>> {
+        let serial = serial.as_str().to_owned();
+        self.with_conn(move |c| {
+            query_doc(c, "SELECT doc FROM ocsp WHERE serial = ?1", params![serial])
+        })
+        .await
+    }
+
+    async fn directory(&self, query: &DirectoryQuery) -> Result<Vec<Certificate>> {
+        let q = query.clone();
+        self.with_conn(move |c| {
+            query_docs(
+                c,
+                "SELECT doc FROM certificates
+                 WHERE status != 'pending' AND json_extract(doc, '$.snapshot.publish') = 1
+                   AND (?1 IS NULL OR serial = ?1)
+                   AND (?2 IS NULL OR profile_id = ?2)
+                   AND (?3 IS NULL OR org = ?3)
+                   AND (?4 IS NULL OR lower(json_extract(doc, '$.snapshot.certificate_email')) = ?4)
+                 ORDER BY ordered_at DESC, serial LIMIT ?5",
+                params![
+                    q.serial.as_ref().map(|s| s.as_str().to_owned()),
+                    q.profile_id.map(|p| p.to_string()),
+                    q.cvr.as_ref().map(|c| c.as_str().to_owned()),
+                    q.email.as_ref().map(|e| e.to_ascii_lowercase()),
+                    i64::from(q.limit.clamp(1, 100)),
+                ],
+            )
+        })
+        .await
+    }
+
+    async fn expired_secrets(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<IssuanceSecret>> {
+        let before = ts(before)?;
+        let limit = clamp(limit);
+        self.with_conn(move |c| {
+            query_docs(
+                c,
+                "SELECT doc FROM secrets WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2",
+                params![before, limit],
             )
         })
         .await

@@ -85,6 +85,19 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (org, key)
     );
     "#,
+    // 2: revocation status (CRL scopes, pre-signed OCSP responses).
+    r#"
+    CREATE TABLE crl_state (
+        name    TEXT PRIMARY KEY NOT NULL,
+        version INTEGER NOT NULL,
+        doc     TEXT NOT NULL
+    );
+    CREATE TABLE ocsp (
+        serial TEXT PRIMARY KEY NOT NULL,
+        doc    TEXT NOT NULL
+    );
+    CREATE INDEX certificates_by_status_serial ON certificates(status, serial);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -91,6 +91,7 @@ fn cert(p: &Profile, serial: &str, ordered_at: OffsetDateTime) -> Certificate {
         revoked_at: None,
         revoked_by: None,
         revocation_reason: None,
+        reminders_sent: Vec::new(),
         version: 1,
     }
 }
