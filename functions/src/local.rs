@@ -38,6 +38,24 @@ pub struct LocalConfig {
     pub pki_url: String,
     /// Key algorithm of a CA created on first start (`ORGCERT_CA_KEY_ALGORITHM`).
     pub ca_key_algorithm: KeyAlgorithm,
+    /// Sign OCSP responses with a delegated responder certificate (`ORGCERT_OCSP_SIGNER`).
+    pub ocsp_delegated: bool,
+    /// Number of CRL partitions (`ORGCERT_CRL_PARTITIONS`, 0 = none).
+    pub crl_partitions: u32,
+    /// CRL validity in hours (`ORGCERT_CRL_VALIDITY_HOURS`).
+    pub crl_validity_hours: u32,
+    /// Renewal reminder thresholds in days (`ORGCERT_REMINDER_DAYS`, e.g. `90,30,7`).
+    pub reminder_days: Vec<u32>,
+}
+
+fn env_num<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}: not a number: {v:?}")),
+        _ => Ok(default),
+    }
 }
 
 impl LocalConfig {
@@ -60,12 +78,61 @@ impl LocalConfig {
             Ok("ecdsa-p384") => KeyAlgorithm::EcdsaP384,
             Ok(other) => return Err(format!("ORGCERT_CA_KEY_ALGORITHM: unknown algorithm {other:?} (rsa-3072, ecdsa-p256, ecdsa-p384)")),
         };
+        let ocsp_delegated = match std::env::var("ORGCERT_OCSP_SIGNER").as_deref() {
+            Err(_) | Ok("") | Ok("delegated") => true,
+            Ok("ca") => false,
+            Ok(other) => {
+                return Err(format!(
+                    "ORGCERT_OCSP_SIGNER: {other:?} is not ca or delegated"
+                ))
+            }
+        };
+        let crl_validity_hours = env_num("ORGCERT_CRL_VALIDITY_HOURS", 24u32)?;
+        if crl_validity_hours == 0 || crl_validity_hours > 240 {
+            return Err(
+                "ORGCERT_CRL_VALIDITY_HOURS must be 1..=240 (DESIGN §5: at most 10 days)".into(),
+            );
+        }
+        let reminder_days = match std::env::var("ORGCERT_REMINDER_DAYS") {
+            Ok(v) if !v.trim().is_empty() => v
+                .split(',')
+                .map(|d| {
+                    d.trim().parse::<u32>().map_err(|_| {
+                        format!("ORGCERT_REMINDER_DAYS: {d:?} is not a number of days")
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => vec![90, 30, 7],
+        };
         Ok(Self {
             data_dir,
             public_url: public_url.trim_end_matches('/').to_owned(),
             pki_url: pki_url.trim_end_matches('/').to_owned(),
             ca_key_algorithm,
+            ocsp_delegated,
+            crl_partitions: env_num("ORGCERT_CRL_PARTITIONS", 0u32)?,
+            crl_validity_hours,
+            reminder_days,
         })
+    }
+
+    /// Defaults for a data dir and URLs (tests and tools).
+    pub fn new(
+        data_dir: PathBuf,
+        public_url: &str,
+        pki_url: &str,
+        ca_key_algorithm: KeyAlgorithm,
+    ) -> Self {
+        Self {
+            data_dir,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            pki_url: pki_url.trim_end_matches('/').to_owned(),
+            ca_key_algorithm,
+            ocsp_delegated: true,
+            crl_partitions: 0,
+            crl_validity_hours: 24,
+            reminder_days: vec![90, 30, 7],
+        }
     }
 }
 
@@ -194,6 +261,54 @@ fn pem_der(text: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
+/// A delegated OCSP responder (RFC 6960 §4.2.2.2): a fresh P-256 key held in memory and a
+/// one-year certificate with id-kp-OCSPSigning and ocsp-nocheck, made at each start.
+fn delegated_responder(
+    authority: &Authority,
+    now: OffsetDateTime,
+) -> Result<orgcert_pki::OcspSigner, DomainError> {
+    let pki = |e: orgcert_pki::PkiError| DomainError::Internal(format!("OCSP responder: {e}"));
+    let key = KeyFileSigner::generate(KeyAlgorithm::EcdsaP256).map_err(pki)?;
+    let public =
+        orgcert_pki::SubjectPublicKey::from_spki_der(&key.public_key_spki_der()).map_err(pki)?;
+    let cert = authority
+        .issue_ocsp_responder(
+            &public,
+            orgcert_pki::random_serial(),
+            now - Duration::minutes(5),
+            now + Duration::days(365),
+        )
+        .map_err(pki)?;
+    orgcert_pki::OcspSigner::delegated(authority, cert.der, Arc::new(key)).map_err(pki)
+}
+
+/// Rebuilds the CRL in the background shortly after a revocation (coalescing bursts).
+#[derive(Default)]
+pub struct CrlRebuilder {
+    notify: Arc<tokio::sync::Notify>,
+}
+
+impl CrlRebuilder {
+    fn start(&self, app: App) {
+        let notify = self.notify.clone();
+        tokio::spawn(async move {
+            loop {
+                notify.notified().await;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                if let Err(e) = app.rebuild_crls(app.clock.now()).await {
+                    tracing::warn!(error = %e, "CRL rebuild after revocation failed; the crl-refresh job will retry");
+                }
+            }
+        });
+    }
+}
+
+impl orgcert_core::ports::StatusEvents for CrlRebuilder {
+    fn crl_stale(&self) {
+        self.notify.notify_one();
+    }
+}
+
 /// Loads the token key, creating it on first start.
 pub fn load_token_keys(data_dir: &Path) -> Result<TokenKeys, DomainError> {
     let path = data_dir.join("jwt.key");
@@ -298,14 +413,26 @@ pub async fn open(cfg: &LocalConfig, clock: Arc<dyn Clock>) -> Result<Local, Dom
     let store = Arc::new(SqliteStore::open(&cfg.data_dir.join("orgcert.db"))?);
     let objects = Arc::new(FsObjects::new(&cfg.data_dir, &cfg.public_url)?);
     let outbox = Arc::new(OutboxMailer::new(&cfg.data_dir)?);
+    let authority = Arc::new(authority);
+    let mut ca = PkiAuthority::new(authority.clone());
+    if cfg.ocsp_delegated {
+        ca = ca.with_ocsp_signer(delegated_responder(&authority, now)?);
+    }
+    let mut config = Config::new(cfg.public_url.clone());
+    config.crl_partitions = cfg.crl_partitions;
+    config.crl_validity = Duration::hours(i64::from(cfg.crl_validity_hours));
+    config.reminder_days = cfg.reminder_days.clone();
+    let events = Arc::new(CrlRebuilder::default());
     let app = App {
         store: store.clone(),
-        ca: Arc::new(PkiAuthority::new(Arc::new(authority))),
+        ca: Arc::new(ca),
         objects: objects.clone(),
         mailer: outbox.clone(),
         clock,
-        config: Config::new(cfg.public_url.clone()),
+        events: events.clone(),
+        config,
     };
+    events.start(app.clone());
     let created_demo = if store.organisations().await?.is_empty() {
         app.add_organisation(demo_organisation()).await?;
         true
@@ -318,7 +445,7 @@ pub async fn open(cfg: &LocalConfig, clock: Arc<dyn Clock>) -> Result<Local, Dom
         AUDIENCE,
     )?);
     Ok(Local {
-        state: HttpState { app, auth },
+        state: HttpState::new(app, auth),
         outbox,
         objects,
         tokens: Arc::new(tokens),
@@ -334,6 +461,7 @@ struct LocalState {
     tokens: Arc<TokenKeys>,
     clock: Arc<dyn Clock>,
     store: Arc<SqliteStore>,
+    app: App,
 }
 
 #[derive(Deserialize)]
@@ -477,6 +605,41 @@ async fn users(State(s): State<LocalState>) -> Response {
     Json(json!({ "users": out })).into_response()
 }
 
+#[derive(Deserialize)]
+struct JobQuery {
+    now: Option<String>,
+}
+
+/// Runs a scheduled job now (or as of `?now=RFC3339`).
+async fn job(
+    State(s): State<LocalState>,
+    UrlPath(name): UrlPath<String>,
+    Query(q): Query<JobQuery>,
+) -> Response {
+    let Some(job) = orgcert_core::app::Job::from_name(&name) else {
+        return ApiError(DomainError::NotFound("job")).into_response();
+    };
+    let now = match q
+        .now
+        .as_deref()
+        .map(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339))
+    {
+        None => s.clock.now(),
+        Some(Ok(t)) => t,
+        Some(Err(_)) => {
+            return ApiError(DomainError::Malformed {
+                field: Some("now".into()),
+                message: "now must be an RFC 3339 time".into(),
+            })
+            .into_response()
+        }
+    };
+    match s.app.run_job(job, now).await {
+        Ok(r) => Json(json!(r)).into_response(),
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
 async fn jwks(State(s): State<LocalState>) -> Json<Value> {
     Json(s.tokens.jwks().clone())
 }
@@ -489,6 +652,7 @@ pub fn router(local: &Local) -> Router {
         tokens: local.tokens.clone(),
         clock: local.state.app.clock.clone(),
         store: local.store.clone(),
+        app: local.state.app.clone(),
     };
     let extra = Router::new()
         .route("/_local/objects/{*key}", get(object))
@@ -496,6 +660,7 @@ pub fn router(local: &Local) -> Router {
         .route("/_local/jwks.json", get(jwks))
         .route("/_local/users", get(users))
         .route("/_local/login", axum::routing::post(login))
+        .route("/_local/jobs/{name}", axum::routing::post(job))
         .with_state(ls);
     orgcert_http::router(local.state.clone())
         .merge(extra)

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use orgcert_core::app::NewOrganisation;
+use orgcert_core::app::{App, Job, NewOrganisation};
 use orgcert_core::clock::SystemClock;
 use orgcert_core::model::OrgSettings;
 use orgcert_core::DomainError;
@@ -58,10 +58,27 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         hours: i64,
     },
+    /// Scheduled jobs.
+    Job {
+        #[command(subcommand)]
+        command: JobCommand,
+    },
     /// Organisations.
     Org {
         #[command(subcommand)]
         command: OrgCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobCommand {
+    /// Run a job once: renewal-reminders, crl-refresh or housekeeping.
+    Run {
+        /// The job.
+        name: String,
+        /// Run as of this time (RFC 3339), e.g. to test reminders.
+        #[arg(long)]
+        now: Option<String>,
     },
 }
 
@@ -161,6 +178,35 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("added organisation {} ({})", org.cvr, org.name);
             Ok(())
         }
+        Command::Job {
+            command: JobCommand::Run { name, now },
+        } => {
+            let job = Job::from_name(&name).ok_or_else(|| {
+                let names: Vec<&str> = Job::ALL.iter().map(|j| j.name()).collect();
+                format!("unknown job {name:?} ({})", names.join(", "))
+            })?;
+            let now = match now {
+                Some(t) => {
+                    time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                        .map_err(|e| format!("--now must be RFC 3339: {e}"))?
+                }
+                None => time::OffsetDateTime::now_utc(),
+            };
+            let l = local::open(&cfg, Arc::new(SystemClock))
+                .await
+                .map_err(|e| describe(&e))?;
+            let report = l
+                .state
+                .app
+                .run_job(job, now)
+                .await
+                .map_err(|e| describe(&e))?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            Ok(())
+        }
         Command::Serve { addr } => serve(cfg, &addr).await,
     }
 }
@@ -195,12 +241,43 @@ async fn serve(cfg: LocalConfig, addr: &str) -> Result<(), String> {
     );
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| format!("server: {e}"))
+    spawn_schedules(l.state.app.clone());
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| format!("server: {e}"))
+}
+
+/// In-process timers (EventBridge schedules in AWS): CRL refresh and housekeeping hourly,
+/// renewal reminders daily. Each job is idempotent, so a restart that reruns one is harmless.
+fn spawn_schedules(app: App) {
+    for (job, every) in [
+        (Job::CrlRefresh, std::time::Duration::from_secs(3600)),
+        (Job::Housekeeping, std::time::Duration::from_secs(3600)),
+        (
+            Job::RenewalReminders,
+            std::time::Duration::from_secs(24 * 3600),
+        ),
+    ] {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                match app.run_job(job, app.clock.now()).await {
+                    Ok(r) => tracing::info!(job = job.name(), detail = %r.detail, "job ran"),
+                    Err(e) => {
+                        tracing::warn!(job = job.name(), error = %e, "job failed; it runs again at the next tick")
+                    }
+                }
+            }
+        });
+    }
 }
 
 fn main() -> ExitCode {

@@ -109,12 +109,7 @@ async fn issuance(alg: &str, ca: KeyAlgorithm, n: usize) -> Vec<Duration> {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let cfg = LocalConfig {
-        data_dir: dir.path().to_path_buf(),
-        public_url: base.clone(),
-        pki_url: "http://pki.example.dk".into(),
-        ca_key_algorithm: ca,
-    };
+    let cfg = LocalConfig::new(dir.path().to_path_buf(), &base, "http://pki.example.dk", ca);
     let l = local::open(&cfg, Arc::new(SystemClock)).await.unwrap();
     let router = local::router(&l);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

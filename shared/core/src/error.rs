@@ -56,6 +56,9 @@ pub enum DomainError {
     /// Too many wrong one-time codes; the order is locked.
     #[error("locked: {0}")]
     Locked(String),
+    /// Too many requests from this client; retry later.
+    #[error("throttled: {0}")]
+    Throttled(String),
     /// A dependency (store, signer, object store, mailer) is unavailable; safe to retry.
     #[error("unavailable: {0}")]
     Unavailable(String),

@@ -222,6 +222,8 @@ pub struct CertSpec {
     pub not_before: OffsetDateTime,
     /// Validity end.
     pub not_after: OffsetDateTime,
+    /// CRL partition the certificate's CRL distribution point names (None: the full CRL).
+    pub crl_partition: Option<u32>,
 }
 
 /// Where the subject key comes from.
@@ -255,6 +257,74 @@ pub struct IssuedMaterial {
     pub pkcs12: Option<Vec<u8>>,
 }
 
+/// A CRL entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedRef {
+    /// Serial.
+    pub serial: Serial,
+    /// Revocation time.
+    pub revoked_at: OffsetDateTime,
+    /// Reason (unspecified is written without a reasonCode, RFC 5280 §5.3.1).
+    pub reason: crate::model::RevocationReason,
+}
+
+/// CertID hash algorithms (RFC 6960 §4.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OcspHash {
+    /// SHA-1 (OpenSSL's default).
+    Sha1,
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+/// A parsed OCSP request, as far as the responder needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcspQuery {
+    /// Serial of the (first) certificate asked about.
+    pub serial: Serial,
+    /// CertID hash algorithm.
+    pub hash: OcspHash,
+    /// Whether the CertID names our CA.
+    pub ours: bool,
+    /// How many certificates the request asks about.
+    pub count: usize,
+    /// The request nonce, if any.
+    pub nonce: Option<Vec<u8>>,
+}
+
+/// A certificate's status as OCSP states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OcspStatus {
+    /// Issued and not revoked.
+    Good,
+    /// Revoked.
+    Revoked {
+        /// When.
+        at: OffsetDateTime,
+        /// Why.
+        reason: crate::model::RevocationReason,
+    },
+    /// Not a certificate this CA issued.
+    Unknown,
+}
+
+/// Unsigned OCSP error answers (RFC 6960 §4.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OcspFailure {
+    /// The request could not be parsed.
+    Malformed,
+    /// The responder cannot answer for this CA.
+    Unauthorized,
+    /// Try again later (signer unavailable).
+    TryLater,
+    /// Internal error.
+    Internal,
+}
+
 /// The certificate authority seam (key file or KMS behind it).
 #[async_trait]
 pub trait CertificateAuthority: Send + Sync {
@@ -273,6 +343,55 @@ pub trait CertificateAuthority: Send + Sync {
     /// `Invalid` for a spec or CSR that breaks the profile (checked before signing);
     /// `Unavailable` when the signer fails.
     async fn issue(&self, spec: CertSpec, key: KeySource) -> Result<IssuedMaterial>;
+    /// Signs a CRL: the full one (`partition: None`) or one partition (critical IDP).
+    ///
+    /// # Errors
+    /// `Unavailable` when the signer fails.
+    async fn sign_crl(
+        &self,
+        number: u64,
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+        entries: Vec<RevokedRef>,
+        partition: Option<u32>,
+    ) -> Result<Vec<u8>>;
+    /// Parses a DER OCSP request.
+    ///
+    /// # Errors
+    /// The OCSP failure to answer with (malformed).
+    fn parse_ocsp(&self, der: &[u8]) -> std::result::Result<OcspQuery, OcspFailure>;
+    /// Signs one OCSP response for `serial` under a CertID of `hash`.
+    ///
+    /// # Errors
+    /// `Unavailable` when the signer fails.
+    #[allow(clippy::too_many_arguments)]
+    async fn sign_ocsp(
+        &self,
+        serial: &Serial,
+        hash: OcspHash,
+        status: OcspStatus,
+        produced_at: OffsetDateTime,
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+        nonce: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>>;
+    /// An unsigned OCSP error response.
+    fn ocsp_failure(&self, failure: OcspFailure) -> Vec<u8>;
+}
+
+/// Side effects that follow a status change but need not finish inside the request:
+/// the embedded default rebuilds the CRL in the background; AWS relies on its schedule.
+pub trait StatusEvents: Send + Sync {
+    /// A certificate was revoked: the CRL is stale.
+    fn crl_stale(&self);
+}
+
+/// No background work (tests, tools, the AWS shape where a schedule rebuilds the CRL).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoEvents;
+
+impl StatusEvents for NoEvents {
+    fn crl_stale(&self) {}
 }
 
 /// Object storage for PKCS#12 files, behind expiring links.

@@ -463,6 +463,162 @@ pub(crate) async fn ca_cer(State(s): State<HttpState>) -> Response {
         .into_response()
 }
 
+fn der(content_type: &'static str, bytes: Vec<u8>, cache: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, cache),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+pub(crate) async fn crl(State(s): State<HttpState>) -> ApiResult<Response> {
+    Ok(der(
+        "application/pkix-crl",
+        s.app.crl(None).await?,
+        "public, max-age=300",
+    ))
+}
+
+pub(crate) async fn crl_partition(
+    State(s): State<HttpState>,
+    Path(p): Path<String>,
+) -> ApiResult<Response> {
+    let p: u32 = p
+        .parse()
+        .map_err(|_| ApiError(DomainError::NotFound("CRL partition")))?;
+    Ok(der(
+        "application/pkix-crl",
+        s.app.crl(Some(p)).await?,
+        "public, max-age=300",
+    ))
+}
+
+fn ocsp_answer(bytes: Vec<u8>) -> Response {
+    // RFC 5019 §6: responses may be cached by HTTP caches; ours are short-lived.
+    der("application/ocsp-response", bytes, "public, max-age=60")
+}
+
+pub(crate) async fn ocsp_get(State(s): State<HttpState>, Path(request): Path<String>) -> Response {
+    use base64::Engine;
+    // RFC 6960 A.1: GET {url}/{url-encoding of base-64 encoding of the DER OCSPRequest}.
+    let b64: String = request.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&b64)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(&b64))
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&b64))
+        .unwrap_or_default();
+    ocsp_answer(s.app.ocsp(&bytes).await)
+}
+
+pub(crate) async fn ocsp_post(
+    State(s): State<HttpState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let ct_ok = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|ct| ct.starts_with("application/ocsp-request"));
+    if !ct_ok || body.len() > 64 * 1024 {
+        return ocsp_answer(s.app.ocsp(&[]).await);
+    }
+    ocsp_answer(s.app.ocsp(&body).await)
+}
+
+fn directory_view(
+    c: &orgcert_core::model::Certificate,
+    base: &str,
+    now: time::OffsetDateTime,
+) -> Value {
+    let v = views::certificate(c, now);
+    json!({
+        "serial": c.serial, "profile_id": c.profile_id, "name": c.snapshot.name, "type": c.snapshot.kind,
+        "cvr": c.org, "organisation": c.snapshot.organisation_name, "email": c.snapshot.certificate_email,
+        "status": v["status"], "not_before": v["not_before"], "not_after": v["not_after"],
+        "revoked_at": v["revoked_at"], "revocation_reason": v["revocation_reason"],
+        "pem_url": format!("{base}/public/certificates/{}/certificate.pem", c.serial),
+        "der_url": format!("{base}/public/certificates/{}/certificate.cer", c.serial),
+    })
+}
+
+pub(crate) async fn public_certificates(
+    State(s): State<HttpState>,
+    parts: Parts,
+) -> ApiResult<Json<Value>> {
+    s.directory_limit.check(&parts)?;
+    let Query(q) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+        .map_err(|_| malformed("query", "the query string could not be read"))?;
+    reject_unknown(&q, &["email", "uuid", "cvr", "serial"])?;
+    let val = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let query = orgcert_core::ports::DirectoryQuery {
+        serial: val("serial")
+            .map(|v| Serial::parse(v).map_err(|m| malformed("serial", m)))
+            .transpose()?,
+        profile_id: val("uuid")
+            .map(|v| {
+                Uuid::parse_str(v).map_err(|_| malformed("uuid", "uuid must be a profile UUID"))
+            })
+            .transpose()?,
+        cvr: val("cvr")
+            .map(|v| orgcert_core::ids::Cvr::parse(v).map_err(|m| malformed("cvr", m)))
+            .transpose()?,
+        email: val("email")
+            .map(|v| {
+                orgcert_core::ids::Email::parse(v)
+                    .map(|e| e.to_string())
+                    .map_err(|m| malformed("email", m))
+            })
+            .transpose()?,
+        limit: 50,
+    };
+    let items = s.app.directory(query).await?;
+    let now = s.app.clock.now();
+    let base = s.app.config.public_url.clone();
+    Ok(Json(
+        json!({ "items": items.iter().map(|c| directory_view(c, &base, now)).collect::<Vec<_>>() }),
+    ))
+}
+
+pub(crate) async fn public_certificate_file(
+    State(s): State<HttpState>,
+    parts: Parts,
+    Path((sn, file)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    s.directory_limit.check(&parts)?;
+    let cert = s.app.directory_certificate(&serial(&sn)?).await?;
+    let pem = cert.certificate_pem.unwrap_or_default();
+    let disposition = |name: &str| format!("attachment; filename=\"{}-{name}\"", cert.serial);
+    match file.as_str() {
+        "certificate.pem" => Ok((
+            [
+                (header::CONTENT_TYPE, "application/x-pem-file".to_owned()),
+                (header::CONTENT_DISPOSITION, disposition("certificate.pem")),
+            ],
+            pem,
+        )
+            .into_response()),
+        "certificate.cer" => {
+            use base64::Engine;
+            let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .map_err(|e| ApiError(DomainError::Internal(format!("stored PEM: {e}"))))?;
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "application/pkix-cert".to_owned()),
+                    (header::CONTENT_DISPOSITION, disposition("certificate.cer")),
+                ],
+                der,
+            )
+                .into_response())
+        }
+        _ => Err(ApiError(DomainError::NotFound("file"))),
+    }
+}
+
 pub(crate) async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod export;
 mod handlers;
 pub mod json;
+pub mod limit;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
@@ -33,6 +34,19 @@ pub struct HttpState {
     pub app: App,
     /// Credential verification.
     pub auth: Arc<dyn Authenticator>,
+    /// Rate limit of the public directory.
+    pub directory_limit: Arc<limit::Limiter>,
+}
+
+impl HttpState {
+    /// State with the default directory limit (5 requests/s per client, bursts of 20).
+    pub fn new(app: App, auth: Arc<dyn Authenticator>) -> Self {
+        Self {
+            app,
+            auth,
+            directory_limit: Arc::new(limit::Limiter::per_second(5, 20)),
+        }
+    }
 }
 
 fn method_router(op: Operation) -> MethodRouter<HttpState> {
@@ -62,6 +76,12 @@ fn method_router(op: Operation) -> MethodRouter<HttpState> {
         O::ListAudit => routing::get(h::list_audit),
         O::CaPem => routing::get(h::ca_pem),
         O::CaCer => routing::get(h::ca_cer),
+        O::GetCrl => routing::get(h::crl),
+        O::GetCrlPartition => routing::get(h::crl_partition),
+        O::OcspGet => routing::get(h::ocsp_get),
+        O::OcspPost => routing::post(h::ocsp_post),
+        O::PublicCertificates => routing::get(h::public_certificates),
+        O::PublicCertificateFile => routing::get(h::public_certificate_file),
         O::OpenApi => routing::get(h::openapi),
         O::Healthz => routing::get(h::healthz),
     }

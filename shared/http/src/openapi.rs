@@ -122,6 +122,48 @@ fn shape(
             ),
             false,
         ),
+        O::GetCrl | O::GetCrlPartition => (
+            None,
+            &[],
+            (
+                "200",
+                json!({ "application/pkix-crl": { "schema": { "type": "string", "contentMediaType": "application/pkix-crl" } } }),
+            ),
+            false,
+        ),
+        O::OcspGet => (
+            None,
+            &[],
+            (
+                "200",
+                json!({ "application/ocsp-response": { "schema": { "type": "string", "contentMediaType": "application/ocsp-response" } } }),
+            ),
+            false,
+        ),
+        O::OcspPost => (
+            Some("OcspRequest"),
+            &[],
+            (
+                "200",
+                json!({ "application/ocsp-response": { "schema": { "type": "string", "contentMediaType": "application/ocsp-response" } } }),
+            ),
+            false,
+        ),
+        O::PublicCertificates => (
+            None,
+            &["email", "uuid", "cvr", "serial"],
+            ("200", json_of("Directory")),
+            false,
+        ),
+        O::PublicCertificateFile => (
+            None,
+            &[],
+            (
+                "200",
+                json!({ "application/x-pem-file": { "schema": { "type": "string" } }, "application/pkix-cert": { "schema": { "type": "string" } } }),
+            ),
+            false,
+        ),
         O::OpenApi => (
             None,
             &[],
@@ -161,7 +203,7 @@ fn operation(op: Operation) -> Value {
         .path()
         .split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": { "type": "string" } }))
+        .map(|p| json!({ "name": p.trim_start_matches('*'), "in": "path", "required": true, "schema": { "type": "string" } }))
         .collect();
     params.extend(query.iter().map(|q| query_param(q)));
     if matches!(
@@ -198,7 +240,9 @@ fn operation(op: Operation) -> Value {
         "parameters": params,
         "responses": responses,
     });
-    if let Some(b) = body {
+    if op == Operation::OcspPost {
+        o["requestBody"] = json!({ "required": true, "content": { "application/ocsp-request": { "schema": { "type": "string", "contentMediaType": "application/ocsp-request" } } } });
+    } else if let Some(b) = body {
         o["requestBody"] = json!({ "required": !matches!(op, Operation::RevokeCertificate), "content": { "application/json": { "schema": r(b) } } });
     }
     o["security"] = if secured {
@@ -290,6 +334,11 @@ fn schemas() -> Value {
             "certificate_pem": s("string"), "chain_pem": s("string"),
             "password": { "type": ["string", "null"], "description": "shown once; absent with a CSR" },
             "download_url": { "type": ["string", "null"], "description": "short-lived link to the .p12" } } },
+        "Directory": { "type": "object", "properties": { "items": { "type": "array", "items": { "type": "object", "properties": {
+            "serial": s("string"), "profile_id": s("string"), "name": s("string"), "type": s("string"), "cvr": s("string"),
+            "organisation": s("string"), "email": nullable("string"), "status": s("string"), "not_before": nullable("string"),
+            "not_after": nullable("string"), "revoked_at": nullable("string"), "revocation_reason": nullable("string"),
+            "pem_url": s("string"), "der_url": s("string") } } } } },
         "MarkRead": { "type": "object", "additionalProperties": false, "properties": {
             "ids": { "type": "array", "maxItems": 500, "items": { "type": "string", "format": "uuid" } } } },
         "Notifications": { "type": "object", "properties": { "unread": s("integer"), "items": { "type": "array", "items": { "type": "object" } } } },
@@ -303,8 +352,9 @@ fn schemas() -> Value {
 pub fn document() -> Value {
     let mut paths: Map<String, Value> = Map::new();
     for op in Operation::ALL {
+        // OpenAPI path templates have no catch-all: `{*request}` is written `{request}`.
         let entry = paths
-            .entry(op.path().to_owned())
+            .entry(op.path().replace("{*", "{"))
             .or_insert_with(|| json!({}));
         let m = match op.method() {
             Method::Get => "get",
@@ -336,7 +386,7 @@ mod tests {
         let doc = document();
         for op in Operation::ALL {
             let m = op.method().as_str().to_ascii_lowercase();
-            let o = &doc["paths"][op.path()][&m];
+            let o = &doc["paths"][&op.path().replace("{*", "{")][&m];
             assert_eq!(o["operationId"], op.name(), "{op:?}");
         }
         // Every $ref resolves.

@@ -60,6 +60,11 @@ impl ApiError {
             ),
             E::Gone(_) => (StatusCode::GONE, "gone", "No longer valid"),
             E::Locked(_) => (StatusCode::LOCKED, "locked", "Locked"),
+            E::Throttled(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "throttled",
+                "Too many requests",
+            ),
             E::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -111,7 +116,8 @@ impl IntoResponse for ApiError {
             | E::Conflict(m)
             | E::StaleVersion(m)
             | E::Gone(m)
-            | E::Locked(m) => (m.clone(), &[]),
+            | E::Locked(m)
+            | E::Throttled(m) => (m.clone(), &[]),
         };
         let body = Problem {
             kind: format!("urn:orgcert:problem:{slug}"),
@@ -129,7 +135,7 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE || status == StatusCode::TOO_MANY_REQUESTS {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         }
         resp

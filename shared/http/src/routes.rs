@@ -100,6 +100,18 @@ operations! {
     CaPem = (Get, "/public/ca.pem", "get-ca-pem", "The CA certificate (PEM)"),
     /// GET /public/ca.cer
     CaCer = (Get, "/public/ca.cer", "get-ca-cer", "The CA certificate (DER)"),
+    /// GET /public/crl
+    GetCrl = (Get, "/public/crl", "get-crl", "The current full CRL (DER)"),
+    /// GET /public/crl/{partition}
+    GetCrlPartition = (Get, "/public/crl/{partition}", "get-crl-partition", "One CRL partition (DER, critical issuing distribution point)"),
+    /// GET /ocsp/{request}
+    OcspGet = (Get, "/ocsp/{*request}", "ocsp-get", "OCSP over GET: base64 of the DER request (RFC 6960 appendix A.1)"),
+    /// POST /ocsp
+    OcspPost = (Post, "/ocsp", "ocsp-post", "OCSP over POST: DER application/ocsp-request (RFC 6960 appendix A.1)"),
+    /// GET /public/certificates
+    PublicCertificates = (Get, "/public/certificates", "public-certificates", "Public directory: published certificates by email, profile UUID, CVR or serial"),
+    /// GET /public/certificates/{serial}/{file}
+    PublicCertificateFile = (Get, "/public/certificates/{serial}/{file}", "public-certificate-file", "A published certificate as certificate.pem or certificate.cer"),
     /// GET /openapi.json
     OpenApi = (Get, "/openapi.json", "get-openapi", "This OpenAPI 3.1 document"),
     /// GET /healthz

@@ -7,24 +7,37 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use base64::Engine;
+use orgcert_core::ids::Serial;
 use orgcert_core::model;
-use orgcert_core::ports::{CertSpec, CertificateAuthority, IssuedMaterial, KeySource};
+use orgcert_core::ports::{
+    CertSpec, CertificateAuthority, IssuedMaterial, KeySource, OcspFailure, OcspHash as Hash,
+    OcspQuery, OcspStatus, RevokedRef,
+};
 use orgcert_core::DomainError;
+use time::OffsetDateTime;
 
 use crate::{
-    build_pkcs12, generate_key, parse_csr, Authority, CertKind, KeyAlgorithm, LeafSpec, P12Format,
-    PkiError,
+    build_pkcs12, cert_id_for, generate_key, ocsp_error_response, parse_csr, parse_ocsp_request,
+    Authority, CertKind, CrlSpec, KeyAlgorithm, LeafSpec, OcspCertStatus, OcspErrorStatus,
+    OcspHash, OcspSigner, P12Format, PkiError, RevokedEntry,
 };
 
 /// The CA seam used by the use cases.
 pub struct PkiAuthority {
     inner: Arc<Authority>,
+    ocsp: OcspSigner,
 }
 
 impl PkiAuthority {
-    /// Wraps an authority.
+    /// Wraps an authority; OCSP responses are signed by the CA key.
     pub fn new(inner: Arc<Authority>) -> Self {
-        Self { inner }
+        let ocsp = OcspSigner::ca(&inner);
+        Self { inner, ocsp }
+    }
+    /// Signs OCSP responses with a delegated responder instead of the CA key.
+    pub fn with_ocsp_signer(mut self, ocsp: OcspSigner) -> Self {
+        self.ocsp = ocsp;
+        self
     }
     /// The wrapped authority (CRL and OCSP need it).
     pub fn authority(&self) -> &Arc<Authority> {
@@ -94,7 +107,7 @@ fn issue_blocking(
         seal: spec.seal,
         not_before: spec.not_before,
         not_after: spec.not_after,
-        crl_url: None,
+        crl_url: spec.crl_partition.map(|p| ca.crl_url(Some(&p.to_string()))),
     };
     // Check the profile before generating a key or spending a signature.
     ca.check_spec(&leaf).map_err(to_domain)?;
@@ -155,8 +168,117 @@ impl CertificateAuthority for PkiAuthority {
 
     async fn issue(&self, spec: CertSpec, key: KeySource) -> Result<IssuedMaterial, DomainError> {
         let ca = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || issue_blocking(&ca, spec, key))
+        blocking(move || issue_blocking(&ca, spec, key)).await
+    }
+
+    async fn sign_crl(
+        &self,
+        number: u64,
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+        entries: Vec<RevokedRef>,
+        partition: Option<u32>,
+    ) -> Result<Vec<u8>, DomainError> {
+        let ca = Arc::clone(&self.inner);
+        blocking(move || {
+            let spec = CrlSpec {
+                number,
+                this_update,
+                next_update,
+                entries: entries
+                    .into_iter()
+                    .map(|e| RevokedEntry {
+                        serial: e.serial.to_bytes(),
+                        revoked_at: e.revoked_at,
+                        reason_code: e.reason.code(),
+                    })
+                    .collect(),
+                partition: partition.map(|p| ca.crl_url(Some(&p.to_string()))),
+            };
+            ca.sign_crl(&spec).map_err(to_domain)
+        })
+        .await
+    }
+
+    fn parse_ocsp(&self, der: &[u8]) -> Result<OcspQuery, OcspFailure> {
+        let req = parse_ocsp_request(der).map_err(|_| OcspFailure::Malformed)?;
+        let first = req.cert_ids.first().ok_or(OcspFailure::Malformed)?;
+        let hash = match first.hash_algorithm {
+            OcspHash::Sha1 => Hash::Sha1,
+            OcspHash::Sha256 => Hash::Sha256,
+            OcspHash::Sha384 => Hash::Sha384,
+            OcspHash::Sha512 => Hash::Sha512,
+        };
+        // Serials longer than 20 octets are not ours (RFC 5280 §4.1.2.2); answer unknown.
+        let serial = Serial::from_bytes(&first.serial);
+        Ok(OcspQuery {
+            serial,
+            hash,
+            ours: self.ocsp.is_our_issuer(first),
+            count: req.cert_ids.len(),
+            nonce: req.nonce,
+        })
+    }
+
+    async fn sign_ocsp(
+        &self,
+        serial: &Serial,
+        hash: Hash,
+        status: OcspStatus,
+        produced_at: OffsetDateTime,
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+        nonce: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, DomainError> {
+        let id = cert_id_for(&serial.to_bytes(), hash_of(hash), &self.inner);
+        let ocsp = self.ocsp.clone();
+        let status = match status {
+            OcspStatus::Good => OcspCertStatus::Good,
+            OcspStatus::Unknown => OcspCertStatus::Unknown,
+            OcspStatus::Revoked { at, reason } => OcspCertStatus::Revoked {
+                revoked_at: at,
+                reason_code: Some(reason.code()),
+            },
+        };
+        blocking(move || {
+            ocsp.sign_response(
+                &id,
+                &status,
+                produced_at,
+                this_update,
+                next_update,
+                nonce.as_deref(),
+            )
+            .map_err(to_domain)
+        })
+        .await
+    }
+
+    fn ocsp_failure(&self, failure: OcspFailure) -> Vec<u8> {
+        ocsp_error_response(match failure {
+            OcspFailure::Malformed => OcspErrorStatus::MalformedRequest,
+            OcspFailure::Unauthorized => OcspErrorStatus::Unauthorized,
+            OcspFailure::TryLater => OcspErrorStatus::TryLater,
+            OcspFailure::Internal => OcspErrorStatus::InternalError,
+        })
+    }
+}
+
+fn hash_of(h: Hash) -> OcspHash {
+    match h {
+        Hash::Sha1 => OcspHash::Sha1,
+        Hash::Sha256 => OcspHash::Sha256,
+        Hash::Sha384 => OcspHash::Sha384,
+        Hash::Sha512 => OcspHash::Sha512,
+    }
+}
+
+fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, DomainError> + Send + 'static,
+) -> impl std::future::Future<Output = Result<T, DomainError>> {
+    async move {
+        tokio::task::spawn_blocking(f)
             .await
-            .map_err(|e| DomainError::Internal(format!("issuance task: {e}")))?
+            .map_err(|e| DomainError::Internal(format!("signing task: {e}")))?
     }
 }

@@ -84,17 +84,27 @@ pub async fn spawn_app_with(ca: KeyAlgorithm) -> TestApp {
 }
 
 pub async fn spawn_in(dir: TempDir, ca: KeyAlgorithm) -> TestApp {
+    spawn_configured(dir, ca, |_| {}).await
+}
+
+/// Spawns with a configuration tweak (CRL partitions, OCSP signer, reminder days...).
+pub async fn spawn_configured(
+    dir: TempDir,
+    ca: KeyAlgorithm,
+    tweak: impl FnOnce(&mut LocalConfig),
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let cfg = LocalConfig {
-        data_dir: PathBuf::from(dir.path()),
-        public_url: base.clone(),
-        // pkilint treats loopback URLs as internal names: certificates carry a public-suffix name.
-        pki_url: "http://pki.example.dk".into(),
-        ca_key_algorithm: ca,
-    };
+    // pkilint treats loopback URLs as internal names: certificates carry a public-suffix name.
+    let mut cfg = LocalConfig::new(
+        PathBuf::from(dir.path()),
+        &base,
+        "http://pki.example.dk",
+        ca,
+    );
+    tweak(&mut cfg);
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
     let l = local::open(&cfg, clock.clone()).await.expect("open local");
     let router = local::router(&l);

@@ -293,6 +293,7 @@ impl App {
             seal: cert.snapshot.seal_generation && cert.snapshot.kind == CertKind::Organisation,
             not_before: now,
             not_after: now + validity(),
+            crl_partition: self.crl_partition_of(&cert.serial),
         };
         let (key, password) = match &req.csr {
             Some(csr) => (KeySource::Csr(csr.clone()), None),
@@ -360,6 +361,7 @@ impl App {
                 other => other,
             });
         }
+        self.status_changed(&new, false).await;
         let download_url = match &material.pkcs12 {
             Some(_) => Some(
                 self.objects

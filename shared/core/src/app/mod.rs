@@ -4,15 +4,19 @@ mod activity;
 mod certificates;
 mod input;
 mod issuance;
+mod jobs;
 mod ordering;
 mod organisation;
 mod profiles;
+mod status;
 
 pub use certificates::CertificateDetail;
 pub use input::{MasterDataPatch, ProfileInput, SettingsPatch};
 pub use issuance::{IssuanceInfo, IssueRequest, IssueResult};
+pub use jobs::{Job, JobReport};
 pub use ordering::{Delivery, IdempotencyKey, OrderResult};
 pub use organisation::NewOrganisation;
+pub use status::DirectoryEntry;
 
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -23,7 +27,7 @@ use crate::clock::Clock;
 use crate::error::{DomainError, Result};
 use crate::ids::{Cvr, Serial};
 use crate::model::{AuditEvent, Certificate, LatestCertificate, Organisation, Profile};
-use crate::ports::{CertificateAuthority, Mailer, Objects, Store};
+use crate::ports::{CertificateAuthority, Mailer, Objects, StatusEvents, Store};
 
 /// Settings of the use cases.
 #[derive(Debug, Clone)]
@@ -36,6 +40,16 @@ pub struct Config {
     pub download_ttl: Duration,
     /// Wrong one-time codes before the order locks.
     pub max_code_attempts: u32,
+    /// nextUpdate − thisUpdate of CRLs (DESIGN §5: at most 10 days).
+    pub crl_validity: Duration,
+    /// Number of CRL partitions (0: only the full CRL).
+    pub crl_partitions: u32,
+    /// nextUpdate − thisUpdate of pre-signed OCSP responses.
+    pub ocsp_validity: Duration,
+    /// Pre-signed OCSP responses older than this are re-signed by the refresh job.
+    pub ocsp_refresh_after: Duration,
+    /// Renewal reminder thresholds in days.
+    pub reminder_days: Vec<u32>,
 }
 
 impl Config {
@@ -46,6 +60,11 @@ impl Config {
             issuance_ttl: Duration::days(14),
             download_ttl: Duration::minutes(10),
             max_code_attempts: 5,
+            crl_validity: Duration::hours(24),
+            crl_partitions: 0,
+            ocsp_validity: Duration::days(3),
+            ocsp_refresh_after: Duration::days(1),
+            reminder_days: vec![90, 30, 7],
         }
     }
 }
@@ -68,6 +87,8 @@ pub struct App {
     pub mailer: Arc<dyn Mailer>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Background follow-ups of status changes.
+    pub events: Arc<dyn StatusEvents>,
     /// Settings.
     pub config: Config,
 }
@@ -119,6 +140,20 @@ impl App {
         }
     }
 
+    /// The CRL partition a serial belongs to, when CRLs are partitioned.
+    pub fn crl_partition_of(&self, serial: &Serial) -> Option<u32> {
+        let n = self.config.crl_partitions;
+        (n > 0).then(|| {
+            let b = serial.to_bytes();
+            let tail = b
+                .iter()
+                .rev()
+                .take(4)
+                .fold(0u32, |acc, x| (acc << 8) | u32::from(*x));
+            tail % n
+        })
+    }
+
     fn issuance_url(&self, token: &str) -> String {
         format!("{}/issue/{}", self.config.public_url, token)
     }
@@ -146,4 +181,10 @@ pub(crate) fn with_summary(profile: &Profile, certs: &[Certificate]) -> Profile 
     p.latest = summarise(certs);
     p.version += 1;
     p
+}
+
+/// A date for mails: `2026-11-25`.
+pub(crate) fn fmt_date(t: OffsetDateTime) -> String {
+    let d = t.date();
+    format!("{}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }

@@ -1,0 +1,253 @@
+//! Scheduled work: renewal reminders, CRL/OCSP refresh, housekeeping. Every job takes
+//! `now`, so tests move time instead of sleeping.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::App;
+use crate::error::{DomainError, Result};
+use crate::ids::{Cvr, Email};
+use crate::model::{CertStatus, Certificate, Notification};
+use crate::ports::{Mail, Write};
+
+/// A scheduled job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    /// Daily digest mails for certificates nearing expiry.
+    RenewalReminders,
+    /// Rebuild CRLs and re-sign stale OCSP responses.
+    CrlRefresh,
+    /// Remove expired issuance secrets and PKCS#12 files.
+    Housekeeping,
+}
+
+impl Job {
+    /// Every job.
+    pub const ALL: [Job; 3] = [Job::RenewalReminders, Job::CrlRefresh, Job::Housekeeping];
+    /// kebab-case name (CLI, routes, Lambda functions).
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::RenewalReminders => "renewal-reminders",
+            Job::CrlRefresh => "crl-refresh",
+            Job::Housekeeping => "housekeeping",
+        }
+    }
+    /// The job with this name.
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|j| j.name() == s)
+    }
+}
+
+/// What a job run did.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct JobReport {
+    /// Job name.
+    pub job: &'static str,
+    /// The instant it ran for.
+    #[serde(with = "time::serde::rfc3339")]
+    pub now: OffsetDateTime,
+    /// Counts.
+    pub detail: serde_json::Value,
+}
+
+type DigestKey = (Cvr, String, u32);
+
+impl App {
+    /// Runs a job as of `now`.
+    ///
+    /// # Errors
+    /// `Unavailable` when a dependency fails part-way; a rerun continues where it stopped.
+    pub async fn run_job(&self, job: Job, now: OffsetDateTime) -> Result<JobReport> {
+        let detail = match job {
+            Job::RenewalReminders => self.renewal_reminders(now).await?,
+            Job::CrlRefresh => {
+                let crls = self.rebuild_crls(now).await?;
+                let ocsp = self.refresh_stale_ocsp(now).await?;
+                json!({ "crls": crls.iter().map(|c| json!({ "name": c.name, "number": c.number, "entries": c.entries })).collect::<Vec<_>>(), "ocsp_refreshed": ocsp })
+            }
+            Job::Housekeeping => self.housekeeping(now).await?,
+        };
+        Ok(JobReport {
+            job: job.name(),
+            now,
+            detail,
+        })
+    }
+
+    /// The threshold a certificate is due for: the smallest one it is within.
+    fn due_threshold(&self, cert: &Certificate, now: OffsetDateTime) -> Option<u32> {
+        let left = cert.not_after? - now;
+        let mut days = self.config.reminder_days.clone();
+        days.sort_unstable();
+        days.into_iter()
+            .find(|d| left <= time::Duration::days(i64::from(*d)))
+    }
+
+    /// One digest mail per contact per threshold, idempotent per (certificate, threshold):
+    /// the threshold is recorded on the certificate under its version, so a second or
+    /// concurrent run finds it recorded (or loses the write) and sends nothing.
+    async fn renewal_reminders(&self, now: OffsetDateTime) -> Result<serde_json::Value> {
+        let Some(max) = self.config.reminder_days.iter().max().copied() else {
+            return Ok(json!({ "mails": 0 }));
+        };
+        let until = now + time::Duration::days(i64::from(max));
+        let mut groups: BTreeMap<DigestKey, Vec<Certificate>> = BTreeMap::new();
+        let (mut scanned, mut renewed, mut already) = (0u64, 0u64, 0u64);
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .expiring(now, until, 500, cursor.as_deref())
+                .await?;
+            for cert in page.items {
+                scanned += 1;
+                let Some(t) = self.due_threshold(&cert, now) else {
+                    continue;
+                };
+                if cert.reminders_sent.iter().any(|s| *s <= t) {
+                    already += 1;
+                    continue;
+                }
+                let Some(profile) = self.store.profile(&cert.org, cert.profile_id).await? else {
+                    continue;
+                };
+                // Renewed: the profile's newest certificate is another, issued one.
+                if profile
+                    .latest
+                    .as_ref()
+                    .is_some_and(|l| l.serial != cert.serial && l.status == CertStatus::Issued)
+                {
+                    renewed += 1;
+                    continue;
+                }
+                let key = (cert.org.clone(), profile.contact_email.to_string(), t);
+                groups.entry(key).or_default().push(cert);
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let (mut mails, mut certificates) = (0u64, 0u64);
+        for ((org, contact, t), certs) in groups {
+            if let Some(n) = self.send_digest(&org, &contact, t, certs, now).await? {
+                mails += 1;
+                certificates += n;
+            }
+        }
+        Ok(
+            json!({ "scanned": scanned, "mails": mails, "certificates": certificates, "skipped_renewed": renewed, "already_sent": already }),
+        )
+    }
+
+    /// Marks the certificates and, if this run won, notifies and mails; returns how many
+    /// certificates the digest listed.
+    async fn send_digest(
+        &self,
+        org: &Cvr,
+        contact: &str,
+        t: u32,
+        mut certs: Vec<Certificate>,
+        now: OffsetDateTime,
+    ) -> Result<Option<u64>> {
+        for _ in 0..3 {
+            if certs.is_empty() {
+                return Ok(None);
+            }
+            let subject = format!("Your certificates expire within {t} days");
+            let mut text = format!("These certificates expire within {t} days. Ask your administrator to renew them:\n\n");
+            for c in &certs {
+                let na = c.not_after.map(super::fmt_date).unwrap_or_default();
+                text.push_str(&format!(
+                    "- {} (serial {}), {}, expires {na}\n",
+                    c.snapshot.name, c.serial, c.snapshot.organisation_name
+                ));
+            }
+            let mut writes: Vec<Write> = certs
+                .iter()
+                .map(|c| {
+                    let mut n = c.clone();
+                    n.reminders_sent.push(t);
+                    n.version += 1;
+                    Write::PutCertificate {
+                        cert: n,
+                        expected: Some(c.version),
+                    }
+                })
+                .collect();
+            if let Ok(recipient) = Email::parse(contact) {
+                writes.push(Write::Notify(Notification {
+                    id: Uuid::new_v4(),
+                    org: org.clone(),
+                    recipient,
+                    at: now,
+                    subject: subject.clone(),
+                    text: text.clone(),
+                    link: None,
+                    read: false,
+                }));
+            }
+            writes.push(Write::Audit(self.audit(org, "system", "certificate.renewal_reminder", contact.to_owned(), json!({ "days": t, "serials": certs.iter().map(|c| c.serial.to_string()).collect::<Vec<_>>() }))));
+            match self.store.commit(writes).await {
+                Ok(()) => {
+                    let n = certs.len() as u64;
+                    self.send_after_commit(Some(Mail {
+                        to: contact.to_owned(),
+                        subject,
+                        text,
+                        links: vec![],
+                    }))
+                    .await;
+                    return Ok(Some(n));
+                }
+                Err(DomainError::StaleVersion(_)) => {
+                    // Another run (or a revocation) changed some of them: keep those still due.
+                    let mut fresh = Vec::new();
+                    for c in &certs {
+                        if let Some(cur) = self.store.certificate(&c.serial).await? {
+                            if cur.status_at(now) == CertStatus::Issued
+                                && !cur.reminders_sent.iter().any(|s| *s <= t)
+                            {
+                                fresh.push(cur);
+                            }
+                        }
+                    }
+                    certs = fresh;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(None)
+    }
+
+    async fn housekeeping(&self, now: OffsetDateTime) -> Result<serde_json::Value> {
+        // Secrets are kept a day past expiry so that a late click still says "expired".
+        let mut secrets = 0u64;
+        loop {
+            let batch = self
+                .store
+                .expired_secrets(now - time::Duration::days(1), 100)
+                .await?;
+            if batch.is_empty() {
+                break;
+            }
+            secrets += batch.len() as u64;
+            self.store
+                .commit(
+                    batch
+                        .into_iter()
+                        .map(|s| Write::DeleteSecret { hash: s.hash })
+                        .collect(),
+                )
+                .await?;
+        }
+        let files = self
+            .objects
+            .purge("p12/", now - self.config.download_ttl)
+            .await?;
+        Ok(json!({ "secrets_deleted": secrets, "pkcs12_deleted": files }))
+    }
+}
