@@ -273,12 +273,11 @@ fn hash_of(h: Hash) -> OcspHash {
     }
 }
 
-fn blocking<T: Send + 'static>(
+/// Runs signing work on the blocking pool (a KMS signer blocks on the network).
+async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, DomainError> + Send + 'static,
-) -> impl std::future::Future<Output = Result<T, DomainError>> {
-    async move {
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| DomainError::Internal(format!("signing task: {e}")))?
-    }
+) -> Result<T, DomainError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DomainError::Internal(format!("signing task: {e}")))?
 }

@@ -125,6 +125,10 @@ pub async fn spawn_configured(
 }
 
 impl TestApp {
+    pub fn clock_now(&self) -> OffsetDateTime {
+        use orgcert_core::clock::Clock;
+        self.clock.now()
+    }
     pub fn token(&self, email: &str, roles: &[&str]) -> String {
         self.token_in(DEMO_CVR, email, roles)
     }

@@ -3,3 +3,4 @@ mod bad_input;
 mod helpers;
 mod interop;
 mod lifecycle;
+mod status;

@@ -118,6 +118,7 @@ impl App {
         );
         self.commit_certificate_change(&cert, Some(new.clone()), vec![Write::Audit(event)])
             .await?;
+        self.status_changed(&new, true).await;
         let profile = self.scoped_profile(&actor.org, cert.profile_id).await?;
         self.send_after_commit(Some(Mail {
             to: profile.contact_email.to_string(),

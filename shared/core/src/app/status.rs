@@ -291,10 +291,10 @@ impl App {
             && query.cvr.is_none()
             && query.email.is_none()
         {
-            return Err(DomainError::invalid(
-                "email",
-                "give at least one of email, uuid, cvr or serial",
-            ));
+            return Err(DomainError::Malformed {
+                field: Some("query".into()),
+                message: "give at least one of email, uuid, cvr or serial".into(),
+            });
         }
         query.limit = query.limit.clamp(1, 100);
         self.store.directory(&query).await
