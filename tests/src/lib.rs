@@ -4,3 +4,4 @@
 
 pub mod conformance;
 pub mod counting;
+pub mod counting;

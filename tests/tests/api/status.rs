@@ -532,7 +532,7 @@ async fn directory_shows_only_published_certificates() {
     assert_eq!(items[0]["serial"], pub_serial.as_str());
     assert_eq!(items[0]["status"], "issued");
     assert_eq!(
-        get(format!("cvr=12345674")).await.ok(200)["items"]
+        get("cvr=12345674".to_string()).await.ok(200)["items"]
             .as_array()
             .unwrap()
             .len(),

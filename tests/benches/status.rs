@@ -1,0 +1,303 @@
+//! Revocation-status figures: CRL build + sign time and size at 100,000 and 1,000,000
+//! entries, and OCSP responses per second on loopback under a load generator, side by side
+//! with `openssl ocsp` acting as responder over the same certificates.
+//!
+//! `cargo bench -p orgcert-tests --bench status` (release). Prints a table; asserts nothing
+//! about speed. `ORGCERT_BENCH_SECONDS` sets the load duration (default 5).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use orgcert_core::clock::SystemClock;
+use orgcert_core::ports::{Store, Write};
+use orgcert_functions::local::{self, LocalConfig};
+use orgcert_pki::{
+    create_ca_certificate, Authority, CaSigner, CaSubject, CrlSpec, KeyAlgorithm, KeyFileSigner,
+    RevokedEntry,
+};
+use orgcert_tests::conformance::{issued, pending, profile, summarised};
+use time::OffsetDateTime;
+
+fn crl_bench() {
+    println!("CRL build + sign (full CRL, one signature):");
+    for alg in [KeyAlgorithm::Rsa3072, KeyAlgorithm::EcdsaP256] {
+        let signer: Arc<dyn CaSigner> = Arc::new(KeyFileSigner::generate(alg).unwrap());
+        let now = OffsetDateTime::now_utc();
+        let subject = CaSubject {
+            common_name: "Bench CA".into(),
+            organisation: "orgcert".into(),
+            country: "DK".into(),
+        };
+        let der = create_ca_certificate(
+            signer.as_ref(),
+            &subject,
+            now - time::Duration::days(1),
+            now + time::Duration::days(3650),
+        )
+        .unwrap();
+        let ca = Authority::new(
+            signer,
+            der,
+            "http://pki.example.dk",
+            Authority::default_policies(),
+        )
+        .unwrap();
+        for n in [100_000usize, 1_000_000] {
+            let entries: Vec<RevokedEntry> = (0..n)
+                .map(|i| {
+                    let mut serial = orgcert_pki::random_serial();
+                    serial[12..16].copy_from_slice(&(i as u32).to_be_bytes());
+                    RevokedEntry {
+                        serial,
+                        revoked_at: now - time::Duration::seconds(i as i64 % 86_400),
+                        reason_code: [0u8, 1, 4, 5][i % 4],
+                    }
+                })
+                .collect();
+            let spec = CrlSpec {
+                number: 1,
+                this_update: now,
+                next_update: now + time::Duration::hours(24),
+                entries,
+                partition: None,
+            };
+            let start = Instant::now();
+            let crl = ca.sign_crl(&spec).unwrap();
+            let took = start.elapsed();
+            println!(
+                "  {:<10} CA, {:>9} entries: {:>8.0} ms, {:>6.1} MB",
+                alg.as_str(),
+                n,
+                took.as_secs_f64() * 1000.0,
+                crl.len() as f64 / 1e6
+            );
+        }
+    }
+}
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// POSTs the requests round-robin from `concurrency` tasks for `secs`; returns responses/s.
+async fn load(url: &str, requests: Arc<Vec<Vec<u8>>>, concurrency: usize, secs: u64) -> (f64, u64) {
+    let ok = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..concurrency {
+        let (client, url, requests, ok, errors) = (
+            client.clone(),
+            url.to_owned(),
+            requests.clone(),
+            ok.clone(),
+            errors.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut i = t;
+            while Instant::now() < deadline {
+                let body = requests[i % requests.len()].clone();
+                i += concurrency;
+                match client
+                    .post(&url)
+                    .header("content-type", "application/ocsp-request")
+                    .body(body)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status() == 200 => {
+                        if r.bytes().await.map(|b| b.len() > 5).unwrap_or(false) {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    (
+        ok.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64(),
+        errors.load(Ordering::Relaxed),
+    )
+}
+
+async fn ocsp_bench() {
+    let secs: u64 = std::env::var("ORGCERT_BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut cfg = LocalConfig::new(
+        d.join("data"),
+        &base,
+        "http://pki.example.dk",
+        KeyAlgorithm::Rsa3072,
+    );
+    cfg.ocsp_delegated = false; // same signer as the openssl responder below: the CA key
+    let l = local::open(&cfg, Arc::new(SystemClock)).await.unwrap();
+    let org = orgcert_core::ids::Cvr::parse(local::DEMO_CVR).unwrap();
+    let now = OffsetDateTime::now_utc();
+    // 1,000 certificates, every tenth revoked.
+    let mut writes = Vec::new();
+    let mut index = String::new();
+    let mut serials = Vec::new();
+    for i in 0..1000 {
+        let p = profile(&org, &format!("Bench {i}"));
+        let mut c = issued(&pending(&p, now), now);
+        let na = c.not_after.unwrap();
+        let exp = format!(
+            "{:02}{:02}{:02}{:02}{:02}{:02}Z",
+            na.year() % 100,
+            u8::from(na.month()),
+            na.day(),
+            na.hour(),
+            na.minute(),
+            na.second()
+        );
+        if i % 10 == 0 {
+            c.status = orgcert_core::model::CertStatus::Revoked;
+            c.revoked_at = Some(now);
+            c.revocation_reason = Some(orgcert_core::model::RevocationReason::KeyCompromise);
+            let rt = format!(
+                "{:02}{:02}{:02}{:02}{:02}{:02}Z",
+                now.year() % 100,
+                u8::from(now.month()),
+                now.day(),
+                now.hour(),
+                now.minute(),
+                now.second()
+            );
+            index.push_str(&format!(
+                "R\t{exp}\t{rt},keyCompromise\t{}\tunknown\t/CN=Bench {i}\n",
+                c.serial.as_str().to_uppercase()
+            ));
+        } else {
+            index.push_str(&format!(
+                "V\t{exp}\t\t{}\tunknown\t/CN=Bench {i}\n",
+                c.serial.as_str().to_uppercase()
+            ));
+        }
+        serials.push(c.serial.clone());
+        writes.push(Write::PutProfile {
+            profile: summarised(&p, &c),
+            expected: None,
+        });
+        writes.push(Write::PutCertificate {
+            cert: c,
+            expected: None,
+        });
+    }
+    l.store.commit(writes).await.unwrap();
+    let start = Instant::now();
+    let refreshed = l.state.app.refresh_stale_ocsp(now).await.unwrap();
+    println!(
+        "OCSP pre-signing: {refreshed} certificates × 2 CertID hashes in {:.0} ms",
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    let router = local::router(&l);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    std::fs::write(d.join("index.txt"), index).unwrap();
+    std::fs::write(d.join("ca.pem"), l.state.app.ca.ca_pem()).unwrap();
+    let mut requests = Vec::new();
+    for (i, s) in serials.iter().enumerate().take(200) {
+        let file = d.join(format!("req{i}.der"));
+        let st = Command::new("openssl")
+            .current_dir(d)
+            .args([
+                "ocsp",
+                "-issuer",
+                "ca.pem",
+                "-no_nonce",
+                "-serial",
+                &format!("0x{}", s.as_str()),
+                "-reqout",
+            ])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        requests.push(std::fs::read(&file).unwrap());
+    }
+    let requests = Arc::new(requests);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _openssl = Kill(
+        Command::new("openssl")
+            .current_dir(d)
+            .args([
+                "ocsp",
+                "-index",
+                "index.txt",
+                "-port",
+                &port.to_string(),
+                "-rsigner",
+                "ca.pem",
+                "-rkey",
+            ])
+            .arg(d.join("data/ca.key"))
+            .args(["-CA", "ca.pem", "-nmin", "60"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    println!("OCSP responses per second, POST over loopback, {secs} s each, 200 distinct requests, RSA-3072 CA key signing:");
+    let mut ours_best = 0.0f64;
+    let mut openssl_best = 0.0f64;
+    for c in [1usize, 8, 32] {
+        let (ours, e1) = load(&format!("{base}/ocsp"), requests.clone(), c, secs).await;
+        let (theirs, e2) = load(
+            &format!("http://127.0.0.1:{port}/"),
+            requests.clone(),
+            c,
+            secs,
+        )
+        .await;
+        ours_best = ours_best.max(ours);
+        openssl_best = openssl_best.max(theirs);
+        println!("  concurrency {c:>2}: orgcert {ours:>9.0}/s ({e1} errors)   openssl ocsp {theirs:>8.0}/s ({e2} errors)   ratio {:>6.1}×", ours / theirs.max(1.0));
+    }
+    println!(
+        "  best: orgcert {ours_best:.0}/s, openssl ocsp {openssl_best:.0}/s, ratio {:.1}×",
+        ours_best / openssl_best.max(1.0)
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    crl_bench();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(ocsp_bench());
+}
