@@ -4,4 +4,3 @@
 
 pub mod conformance;
 pub mod counting;
-pub mod counting;
