@@ -109,23 +109,22 @@ async fn load(url: &str, requests: Arc<Vec<Vec<u8>>>, concurrency: usize, secs: 
             while Instant::now() < deadline {
                 let body = requests[i % requests.len()].clone();
                 i += concurrency;
-                match client
+                let sent = client
                     .post(&url)
                     .header("content-type", "application/ocsp-request")
                     .body(body)
                     .send()
-                    .await
-                {
+                    .await;
+                let good = match sent {
                     Ok(r) if r.status() == 200 => {
-                        if r.bytes().await.map(|b| b.len() > 5).unwrap_or(false) {
-                            ok.fetch_add(1, Ordering::Relaxed);
-                        } else {
-                            errors.fetch_add(1, Ordering::Relaxed);
-                        }
+                        r.bytes().await.map(|b| b.len() > 5).unwrap_or(false)
                     }
-                    _ => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
+                    _ => false,
+                };
+                if good {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }));
