@@ -64,9 +64,28 @@ impl App {
         let detail = match job {
             Job::RenewalReminders => self.renewal_reminders(now).await?,
             Job::CrlRefresh => {
-                let crls = self.rebuild_crls(now).await?;
-                let ocsp = self.refresh_stale_ocsp(now).await?;
-                json!({ "crls": crls.iter().map(|c| json!({ "name": c.name, "number": c.number, "entries": c.entries })).collect::<Vec<_>>(), "ocsp_refreshed": ocsp })
+                // Cheap when nothing changed, so it can run every minute (the AWS schedule).
+                let crls = match self.crl_refresh_due(now).await? {
+                    true => self.rebuild_crls(now).await?,
+                    false => Vec::new(),
+                };
+                let ocsp = match self.ocsp_sweep_due(now).await? {
+                    Some(mark) => {
+                        let n = self.refresh_stale_ocsp(now).await?;
+                        self.store
+                            .commit(vec![Write::PutCrlState {
+                                state: mark.0,
+                                expected: mark.1,
+                            }])
+                            .await?;
+                        Some(n)
+                    }
+                    None => None,
+                };
+                json!({
+                    "crls_rebuilt": crls.iter().map(|c| json!({ "name": c.name, "number": c.number, "entries": c.entries })).collect::<Vec<_>>(),
+                    "ocsp_refreshed": ocsp,
+                })
             }
             Job::Housekeeping => self.housekeeping(now).await?,
         };
@@ -75,6 +94,41 @@ impl App {
             now,
             detail,
         })
+    }
+
+    /// A CRL rebuild is due when there is none, revocations changed, or half its validity passed.
+    async fn crl_refresh_due(&self, now: OffsetDateTime) -> Result<bool> {
+        let Some(state) = self.store.crl_state("full").await? else {
+            return Ok(true);
+        };
+        let revoked = self.store.revoked_certificates().await?.len() as u64;
+        let half = (state.next_update - state.this_update) / 2;
+        Ok(revoked != state.entries || now >= state.this_update + half)
+    }
+
+    /// The OCSP sweep runs at most every `ocsp_refresh_after / 24` (hourly by default); its
+    /// last run is kept as a pseudo CRL scope `ocsp-sweep`. Returns the marker to write.
+    async fn ocsp_sweep_due(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Option<(crate::model::CrlState, Option<u64>)>> {
+        let every = self.config.ocsp_refresh_after / 24;
+        let old = self.store.crl_state("ocsp-sweep").await?;
+        if old
+            .as_ref()
+            .is_some_and(|s| now >= s.this_update && now - s.this_update < every)
+        {
+            return Ok(None);
+        }
+        let mark = crate::model::CrlState {
+            name: "ocsp-sweep".into(),
+            number: old.as_ref().map_or(1, |s| s.number + 1),
+            this_update: now,
+            next_update: now + every,
+            entries: 0,
+            version: old.as_ref().map_or(1, |s| s.version + 1),
+        };
+        Ok(Some((mark, old.map(|s| s.version))))
     }
 
     /// The threshold a certificate is due for: the smallest one it is within.
