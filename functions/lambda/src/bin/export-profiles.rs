@@ -1,0 +1,4 @@
+//! Lambda function `export-profiles`: GET /v1/profiles/export.csv.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::ExportProfiles)
+}

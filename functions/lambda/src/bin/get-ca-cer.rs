@@ -1,0 +1,4 @@
+//! Lambda function `get-ca-cer`: GET /public/ca.cer.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::CaCer)
+}

@@ -1,0 +1,4 @@
+//! Lambda function `get-openapi`: GET /openapi.json.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::OpenApi)
+}

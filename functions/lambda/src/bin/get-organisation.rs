@@ -1,0 +1,4 @@
+//! Lambda function `get-organisation`: GET /v1/organisation.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::GetOrganisation)
+}

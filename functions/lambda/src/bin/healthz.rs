@@ -1,0 +1,4 @@
+//! Lambda function `healthz`: GET /healthz.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::Healthz)
+}

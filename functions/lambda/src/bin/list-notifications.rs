@@ -1,0 +1,4 @@
+//! Lambda function `list-notifications`: GET /v1/notifications.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::ListNotifications)
+}

@@ -1,0 +1,4 @@
+//! Lambda function `mark-notifications-read`: POST /v1/notifications/read.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::MarkNotificationsRead)
+}

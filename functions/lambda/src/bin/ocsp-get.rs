@@ -1,0 +1,4 @@
+//! Lambda function `ocsp-get`: GET /ocsp/{*request}.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::OcspGet)
+}

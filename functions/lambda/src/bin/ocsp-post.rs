@@ -1,0 +1,4 @@
+//! Lambda function `ocsp-post`: POST /ocsp.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::OcspPost)
+}

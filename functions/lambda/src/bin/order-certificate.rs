@@ -1,0 +1,4 @@
+//! Lambda function `order-certificate`: POST /v1/profiles/{id}/certificates.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::OrderCertificate)
+}

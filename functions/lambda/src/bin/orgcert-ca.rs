@@ -1,0 +1,69 @@
+//! CA bootstrap for the KMS key (not a Lambda function; run once per deployment):
+//!   orgcert-ca self-signed [--cn NAME] [--o ORG] [--c DK]   development root, stored in the table
+//!   orgcert-ca csr [--cn NAME] [--o ORG] [--c DK]           PEM request for an external root
+//!   orgcert-ca install FILE.pem                             the certificate the root issued
+//! Reads the same variables as the functions (infra/README.md).
+use std::process::ExitCode;
+
+use orgcert_aws::AwsConfig;
+use orgcert_pki::CaSubject;
+
+fn arg(args: &[String], flag: &str, default: &str) -> String {
+    args.windows(2).find(|w| w[0] == flag).map_or_else(|| default.to_owned(), |w| w[1].clone())
+}
+
+async fn run(args: Vec<String>) -> Result<(), String> {
+    let cfg = AwsConfig::from_env().map_err(|e| e.to_string())?;
+    let subject = CaSubject {
+        common_name: arg(&args, "--cn", "orgcert CA"),
+        organisation: arg(&args, "--o", "orgcert"),
+        country: arg(&args, "--c", "DK"),
+    };
+    match args.first().map(String::as_str) {
+        Some("self-signed") => {
+            let der = orgcert_aws::bootstrap_ca(&cfg, &subject).await.map_err(|e| e.to_string())?;
+            print!("{}", orgcert_pki::to_pem("CERTIFICATE", &der));
+            Ok(())
+        }
+        Some("csr") => {
+            print!("{}", orgcert_aws::ca_certificate_request(&cfg, &subject).await.map_err(|e| e.to_string())?);
+            Ok(())
+        }
+        Some("install") => {
+            let file = args.get(1).ok_or("install needs the certificate file")?;
+            let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+            let der = pem_body(&text).ok_or("the file holds no PEM certificate")?;
+            orgcert_aws::install_ca_certificate(&cfg, der).await.map_err(|e| e.to_string())
+        }
+        _ => Err("usage: orgcert-ca self-signed|csr [--cn NAME --o ORG --c CC] | install FILE.pem".into()),
+    }
+}
+
+fn pem_body(text: &str) -> Option<Vec<u8>> {
+    let b64: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(b64).ok()
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("orgcert-ca: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("orgcert-ca: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Lambda function `public-certificate-file`: GET /public/certificates/{serial}/{file}.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::PublicCertificateFile)
+}

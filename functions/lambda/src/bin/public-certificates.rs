@@ -1,0 +1,4 @@
+//! Lambda function `public-certificates`: GET /public/certificates.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::PublicCertificates)
+}

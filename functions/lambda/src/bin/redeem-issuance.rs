@@ -1,0 +1,4 @@
+//! Lambda function `redeem-issuance`: POST /v1/issuance/redeem.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::RedeemIssuance)
+}

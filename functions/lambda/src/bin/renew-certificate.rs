@@ -1,0 +1,4 @@
+//! Lambda function `renew-certificate`: POST /v1/certificates/{serial}/renew.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::RenewCertificate)
+}

@@ -1,0 +1,4 @@
+//! Lambda function `renewal-reminders`: the scheduled job, one run per EventBridge event.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::job_main(orgcert_core::app::Job::RenewalReminders)
+}

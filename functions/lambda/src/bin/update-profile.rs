@@ -1,0 +1,4 @@
+//! Lambda function `update-profile`: PATCH /v1/profiles/{id}.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::UpdateProfile)
+}

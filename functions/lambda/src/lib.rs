@@ -1,0 +1,151 @@
+//! AWS composition roots: every Lambda bin calls one function of this crate.
+//!
+//! HTTP functions serve the shared router for one [`Operation`] under `lambda_http`; API
+//! Gateway's JWT authorizer has already verified the token, so the caller is read from the
+//! request context's claims. Job functions run one [`Job`] per EventBridge event.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use lambda_http::request::RequestContext;
+use orgcert_aws::AwsConfig;
+use orgcert_core::app::Job;
+use orgcert_core::auth::Actor;
+use orgcert_core::clock::SystemClock;
+use orgcert_core::DomainError;
+use orgcert_http::auth::{Authenticator, Claims};
+use orgcert_http::{HttpState, Operation};
+
+/// Reads the claims API Gateway's JWT authorizer verified (HTTP API payload 2.0).
+pub struct ApiGatewayClaims;
+
+/// API Gateway flattens array claims to `[a b]` (or passes JSON text); accept both and commas.
+pub fn parse_roles(raw: &str) -> Vec<String> {
+    if let Ok(v) = serde_json::from_str::<Vec<String>>(raw) {
+        return v;
+    }
+    raw.trim_matches(|c| c == '[' || c == ']')
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .map(|r| r.trim_matches('"').to_owned())
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+impl Authenticator for ApiGatewayClaims {
+    fn authenticate(&self, parts: &axum_parts::Parts) -> Result<Actor, DomainError> {
+        let claims = match parts.extensions.get::<RequestContext>() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+                .authorizer
+                .as_ref()
+                .and_then(|a| a.jwt.as_ref())
+                .map(|j| &j.claims),
+            _ => None,
+        }
+        .ok_or_else(|| DomainError::Unauthenticated("no verified token claims in the request context".into()))?;
+        let get = |k: &str| claims.get(k).cloned().unwrap_or_default();
+        Claims {
+            sub: get("sub"),
+            email: get("email"),
+            name: get("name"),
+            org: get("org"),
+            roles: parse_roles(&get("roles")),
+            iss: get("iss"),
+            aud: get("aud"),
+            iat: 0,
+            exp: 0,
+        }
+        .into_actor()
+    }
+}
+
+/// `http::request::Parts`, named through lambda_http's re-export so both sides agree.
+mod axum_parts {
+    pub use lambda_http::http::request::Parts;
+}
+
+fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ORGCERT_LOG").unwrap_or_else(|_| "info".into()))
+        .without_time() // CloudWatch stamps each line
+        .try_init();
+}
+
+async fn compose() -> Result<orgcert_core::app::App, DomainError> {
+    let cfg = AwsConfig::from_env()?;
+    orgcert_aws::compose(&cfg, Arc::new(SystemClock)).await
+}
+
+/// Serves one operation as a Lambda function.
+///
+/// # Errors
+/// When the composition (configuration, CA certificate) or the runtime fails.
+pub async fn serve_http(op: Operation) -> Result<(), lambda_http::Error> {
+    let app = compose().await.map_err(|e| format!("{e}"))?;
+    let state = HttpState::new(app, Arc::new(ApiGatewayClaims));
+    lambda_http::run(orgcert_http::router_for(op, state)).await
+}
+
+/// Runs one scheduled job per event; `now` is the EventBridge event's `time` when present.
+///
+/// # Errors
+/// When the composition or the runtime fails; a failed job run is returned to Lambda so
+/// that EventBridge's retry policy applies.
+pub async fn serve_job(job: Job) -> Result<(), lambda_runtime::Error> {
+    let app = compose().await.map_err(|e| format!("{e}"))?;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        let app = app.clone();
+        async move {
+            let now = event
+                .payload
+                .get("time")
+                .and_then(|t| t.as_str())
+                .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+                .unwrap_or_else(|| app.clock.now());
+            let report = app.run_job(job, now).await.map_err(|e| format!("{} failed: {e}", job.name()))?;
+            tracing::info!(job = job.name(), detail = %report.detail, "job ran");
+            Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+        }
+    }))
+    .await
+}
+
+fn block_on<F: std::future::Future<Output = Result<(), E>>, E: std::fmt::Display>(f: F) -> ExitCode {
+    init_tracing();
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => match rt.block_on(f) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(error = %e, "function stopped");
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `main` of an HTTP function.
+pub fn http_main(op: Operation) -> ExitCode {
+    block_on(serve_http(op))
+}
+
+/// `main` of a job function.
+pub fn job_main(job: Job) -> ExitCode {
+    block_on(serve_job(job))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_in_every_shape_api_gateway_sends() {
+        assert_eq!(parse_roles("[user_admin rights_admin]"), ["user_admin", "rights_admin"]);
+        assert_eq!(parse_roles(r#"["org_admin"]"#), ["org_admin"]);
+        assert_eq!(parse_roles("user_admin,org_admin"), ["user_admin", "org_admin"]);
+        assert!(parse_roles("").is_empty());
+    }
+}
