@@ -12,7 +12,7 @@ import { AxeBuilder } from '@axe-core/playwright';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(here, '../../..');
-export const BIN = process.env.ORGCERT_BIN || join(ROOT, 'target/debug/orgcert');
+export const BIN = process.env.ORGCERT_BIN || join(process.env.CARGO_TARGET_DIR || join(ROOT, 'target'), 'debug/orgcert');
 export const ARTIFACTS = join(ROOT, 'tests/artifacts');
 export const SHOTS = join(ARTIFACTS, 'screenshots');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
