@@ -4,3 +4,5 @@
 
 pub mod conformance;
 pub mod counting;
+pub mod faults;
+pub mod moto;

@@ -42,7 +42,9 @@ impl Authenticator for ApiGatewayClaims {
                 .map(|j| &j.claims),
             _ => None,
         }
-        .ok_or_else(|| DomainError::Unauthenticated("no verified token claims in the request context".into()))?;
+        .ok_or_else(|| {
+            DomainError::Unauthenticated("no verified token claims in the request context".into())
+        })?;
         let get = |k: &str| claims.get(k).cloned().unwrap_or_default();
         Claims {
             sub: get("sub"),
@@ -66,7 +68,10 @@ mod axum_parts {
 
 fn init_tracing() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ORGCERT_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ORGCERT_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .without_time() // CloudWatch stamps each line
         .try_init();
 }
@@ -93,26 +98,42 @@ pub async fn serve_http(op: Operation) -> Result<(), lambda_http::Error> {
 /// that EventBridge's retry policy applies.
 pub async fn serve_job(job: Job) -> Result<(), lambda_runtime::Error> {
     let app = compose().await.map_err(|e| format!("{e}"))?;
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-        let app = app.clone();
-        async move {
-            let now = event
-                .payload
-                .get("time")
-                .and_then(|t| t.as_str())
-                .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
-                .unwrap_or_else(|| app.clock.now());
-            let report = app.run_job(job, now).await.map_err(|e| format!("{} failed: {e}", job.name()))?;
-            tracing::info!(job = job.name(), detail = %report.detail, "job ran");
-            Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
-        }
-    }))
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let app = app.clone();
+            async move {
+                let now = event
+                    .payload
+                    .get("time")
+                    .and_then(|t| t.as_str())
+                    .and_then(|t| {
+                        time::OffsetDateTime::parse(
+                            t,
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                        .ok()
+                    })
+                    .unwrap_or_else(|| app.clock.now());
+                let report = app
+                    .run_job(job, now)
+                    .await
+                    .map_err(|e| format!("{} failed: {e}", job.name()))?;
+                tracing::info!(job = job.name(), detail = %report.detail, "job ran");
+                Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+            }
+        },
+    ))
     .await
 }
 
-fn block_on<F: std::future::Future<Output = Result<(), E>>, E: std::fmt::Display>(f: F) -> ExitCode {
+fn block_on<F: std::future::Future<Output = Result<(), E>>, E: std::fmt::Display>(
+    f: F,
+) -> ExitCode {
     init_tracing();
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => match rt.block_on(f) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -143,9 +164,15 @@ mod tests {
 
     #[test]
     fn roles_in_every_shape_api_gateway_sends() {
-        assert_eq!(parse_roles("[user_admin rights_admin]"), ["user_admin", "rights_admin"]);
+        assert_eq!(
+            parse_roles("[user_admin rights_admin]"),
+            ["user_admin", "rights_admin"]
+        );
         assert_eq!(parse_roles(r#"["org_admin"]"#), ["org_admin"]);
-        assert_eq!(parse_roles("user_admin,org_admin"), ["user_admin", "org_admin"]);
+        assert_eq!(
+            parse_roles("user_admin,org_admin"),
+            ["user_admin", "org_admin"]
+        );
         assert!(parse_roles("").is_empty());
     }
 }

@@ -5,8 +5,14 @@
 //! uses fresh random CVRs, serials and hashes, so a suite can run again on a store that
 //! already holds data (a shared emulator table) without interference.
 
+pub mod mailer;
+pub mod objects;
+pub mod signer;
 pub mod store;
 
+pub use mailer::mailer_conformance;
+pub use objects::objects_conformance;
+pub use signer::signer_conformance;
 pub use store::store_conformance;
 
 use orgcert_core::ids::{Cvr, DisplayName, Email, ProfileName, Serial};

@@ -9,7 +9,9 @@ use orgcert_aws::AwsConfig;
 use orgcert_pki::CaSubject;
 
 fn arg(args: &[String], flag: &str, default: &str) -> String {
-    args.windows(2).find(|w| w[0] == flag).map_or_else(|| default.to_owned(), |w| w[1].clone())
+    args.windows(2)
+        .find(|w| w[0] == flag)
+        .map_or_else(|| default.to_owned(), |w| w[1].clone())
 }
 
 async fn run(args: Vec<String>) -> Result<(), String> {
@@ -21,21 +23,33 @@ async fn run(args: Vec<String>) -> Result<(), String> {
     };
     match args.first().map(String::as_str) {
         Some("self-signed") => {
-            let der = orgcert_aws::bootstrap_ca(&cfg, &subject).await.map_err(|e| e.to_string())?;
+            let der = orgcert_aws::bootstrap_ca(&cfg, &subject)
+                .await
+                .map_err(|e| e.to_string())?;
             print!("{}", orgcert_pki::to_pem("CERTIFICATE", &der));
             Ok(())
         }
         Some("csr") => {
-            print!("{}", orgcert_aws::ca_certificate_request(&cfg, &subject).await.map_err(|e| e.to_string())?);
+            print!(
+                "{}",
+                orgcert_aws::ca_certificate_request(&cfg, &subject)
+                    .await
+                    .map_err(|e| e.to_string())?
+            );
             Ok(())
         }
         Some("install") => {
             let file = args.get(1).ok_or("install needs the certificate file")?;
             let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
             let der = pem_body(&text).ok_or("the file holds no PEM certificate")?;
-            orgcert_aws::install_ca_certificate(&cfg, der).await.map_err(|e| e.to_string())
+            orgcert_aws::install_ca_certificate(&cfg, der)
+                .await
+                .map_err(|e| e.to_string())
         }
-        _ => Err("usage: orgcert-ca self-signed|csr [--cn NAME --o ORG --c CC] | install FILE.pem".into()),
+        _ => Err(
+            "usage: orgcert-ca self-signed|csr [--cn NAME --o ORG --c CC] | install FILE.pem"
+                .into(),
+        ),
     }
 }
 

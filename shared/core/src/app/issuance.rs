@@ -346,30 +346,46 @@ impl App {
             },
             Write::Audit(event),
         ];
+        // The link is made before the commit, so that a committed issuance always answers
+        // with its password and link.
+        let download_url = match &material.pkcs12 {
+            Some(_) => match self
+                .objects
+                .presign(&object_key, self.config.download_ttl, now)
+                .await
+            {
+                Ok(url) => Some(url),
+                Err(e) => {
+                    let _ = self.objects.delete(&object_key).await;
+                    return Err(e);
+                }
+            },
+            None => None,
+        };
         if let Err(e) = self
             .commit_certificate_change(&cert, Some(new.clone()), extra)
             .await
         {
-            // Nothing half-done: the order stays pending and the link works again.
-            if material.pkcs12.is_some() {
-                let _ = self.objects.delete(&object_key).await;
-            }
-            return Err(match e {
-                DomainError::StaleVersion(_) => {
-                    DomainError::Conflict("this certificate was issued or changed meanwhile".into())
+            // The answer of a commit can be lost after it took effect: look before undoing.
+            let committed = matches!(
+                self.store.certificate(&cert.serial).await,
+                Ok(Some(c)) if c.status == CertStatus::Issued && c.fingerprint == new.fingerprint
+            );
+            if !committed {
+                // Nothing half-done: the order stays pending and the link works again.
+                if material.pkcs12.is_some() {
+                    let _ = self.objects.delete(&object_key).await;
                 }
-                other => other,
-            });
+                return Err(match e {
+                    DomainError::StaleVersion(_) => DomainError::Conflict(
+                        "this certificate was issued or changed meanwhile".into(),
+                    ),
+                    other => other,
+                });
+            }
+            tracing::warn!(serial = %cert.serial, error = %e, "issuance committed although the store reported an error");
         }
         self.status_changed(&new, false).await;
-        let download_url = match &material.pkcs12 {
-            Some(_) => Some(
-                self.objects
-                    .presign(&object_key, self.config.download_ttl, now)
-                    .await?,
-            ),
-            None => None,
-        };
         Ok(IssueResult {
             certificate: new,
             certificate_pem: material.certificate_pem,

@@ -1,0 +1,238 @@
+//! The composition root of the AWS shape: the same [`App`] the embedded default builds,
+//! on DynamoDB, KMS, S3 and SES; plus the CA bootstrap.
+//!
+//! The CA certificate is an item of the table (`PK=CA`, `SK=CERT`, attribute `der`):
+//! it is small, read once per cold start with the rest of the configuration, and kept
+//! with the data it certifies. The KMS key never leaves KMS.
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use orgcert_core::app::{App, Config};
+use orgcert_core::clock::Clock;
+use orgcert_core::ports::NoEvents;
+use orgcert_core::DomainError;
+use orgcert_pki::port::PkiAuthority;
+use orgcert_pki::{create_ca_certificate, Authority, CaSigner, CaSubject};
+use time::{Duration, OffsetDateTime};
+
+use crate::config::{sdk_config, AwsConfig};
+use crate::error::sdk_error;
+use crate::kms::KmsSigner;
+use crate::s3::S3Objects;
+use crate::ses::SesMailer;
+use crate::store::keys::{CA_PK, CA_SK, PK, SK};
+use crate::store::DynamoStore;
+
+/// Validity of a development CA created by [`bootstrap_ca`].
+const DEV_CA_YEARS: i64 = 20;
+
+/// The composed AWS service, with typed handles on its adapters (jobs and tests need
+/// them; the use cases see only the ports in [`AwsApp::app`]).
+pub struct AwsApp {
+    /// The use cases.
+    pub app: App,
+    /// The DynamoDB store.
+    pub store: Arc<DynamoStore>,
+    /// The CA (KMS signer + CA certificate); CRL and OCSP jobs sign with it.
+    pub authority: Arc<Authority>,
+    /// The S3 objects.
+    pub objects: Arc<S3Objects>,
+    /// The SES mailer.
+    pub mailer: Arc<SesMailer>,
+    /// The configuration it was built from.
+    pub config: AwsConfig,
+}
+
+impl AwsApp {
+    /// Builds every adapter from `cfg` and loads the CA certificate from the table.
+    ///
+    /// Must run inside a multi-threaded tokio runtime (the KMS signer keeps its handle).
+    ///
+    /// # Errors
+    /// `Unavailable` when an AWS service cannot be reached; `Internal` for a missing or
+    /// mismatched CA certificate (run [`bootstrap_ca`] or [`install_ca_certificate`]).
+    pub async fn compose(cfg: &AwsConfig, clock: Arc<dyn Clock>) -> Result<Self, DomainError> {
+        let sdk = sdk_config(cfg).await;
+        let store = Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            &cfg.table,
+        ));
+        let signer: Arc<dyn CaSigner> =
+            Arc::new(KmsSigner::new(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id).await?);
+        let der = load_ca_certificate(&store).await?.ok_or_else(|| {
+            DomainError::Internal(format!(
+                "table {} holds no CA certificate: run the CA bootstrap first",
+                cfg.table
+            ))
+        })?;
+        let authority = Arc::new(
+            Authority::new(signer, der, &cfg.pki_url, Authority::default_policies())
+                .map_err(|e| DomainError::Internal(format!("CA: {e}")))?,
+        );
+        let objects = Arc::new(S3Objects::new(s3_client(&sdk, cfg), &cfg.bucket));
+        let mailer = Arc::new(SesMailer::new(
+            aws_sdk_sesv2::Client::new(&sdk),
+            &cfg.sender,
+        ));
+        let app = App {
+            store: store.clone(),
+            ca: Arc::new(PkiAuthority::new(authority.clone())),
+            objects: objects.clone(),
+            mailer: mailer.clone(),
+            clock,
+            // A schedule rebuilds the CRL on AWS; nothing runs in the background here.
+            events: Arc::new(NoEvents),
+            config: Config::new(cfg.public_url.clone()),
+        };
+        Ok(Self {
+            app,
+            store,
+            authority,
+            objects,
+            mailer,
+            config: cfg.clone(),
+        })
+    }
+}
+
+/// Builds the [`App`] from `cfg` (see [`AwsApp::compose`]).
+///
+/// # Errors
+/// As [`AwsApp::compose`].
+pub async fn compose(cfg: &AwsConfig, clock: Arc<dyn Clock>) -> Result<App, DomainError> {
+    Ok(AwsApp::compose(cfg, clock).await?.app)
+}
+
+/// The S3 client; an endpoint override (an emulator on 127.0.0.1) needs path-style URLs.
+pub fn s3_client(sdk: &aws_config::SdkConfig, cfg: &AwsConfig) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(cfg.endpoint_url.is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// The stored CA certificate (DER), if the bootstrap ran.
+///
+/// # Errors
+/// `Unavailable` when DynamoDB cannot be reached.
+pub async fn load_ca_certificate(store: &DynamoStore) -> Result<Option<Vec<u8>>, DomainError> {
+    let item = store.get(CA_PK.into(), CA_SK.into()).await?;
+    match item.as_ref().and_then(|i| i.get("der")) {
+        None => Ok(None),
+        Some(AttributeValue::B(b)) => Ok(Some(b.as_ref().to_vec())),
+        Some(_) => Err(DomainError::Internal(
+            "the CA item holds no DER certificate".into(),
+        )),
+    }
+}
+
+/// Stores `der` as the CA certificate unless one is stored already.
+async fn store_ca(store: &DynamoStore, der: &[u8], key_id: &str) -> Result<(), DomainError> {
+    let res = store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item(PK, AttributeValue::S(CA_PK.into()))
+        .item(SK, AttributeValue::S(CA_SK.into()))
+        .item("der", AttributeValue::B(Blob::new(der.to_vec())))
+        .item("kms_key_id", AttributeValue::S(key_id.into()))
+        .item(
+            "stored_at",
+            AttributeValue::S(OffsetDateTime::now_utc().unix_timestamp().to_string()),
+        )
+        .condition_expression("attribute_not_exists(PK)")
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(()),
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(PutItemError::ConditionalCheckFailedException(_))
+            ) =>
+        {
+            Err(DomainError::Conflict(
+                "a CA certificate is already stored; it is never replaced in place".into(),
+            ))
+        }
+        Err(e) => Err(sdk_error("DynamoDB PutItem (CA)", e)),
+    }
+}
+
+async fn signer_and_store(cfg: &AwsConfig) -> Result<(Arc<KmsSigner>, DynamoStore), DomainError> {
+    let sdk = sdk_config(cfg).await;
+    let signer = KmsSigner::new(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id).await?;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &cfg.table);
+    Ok((Arc::new(signer), store))
+}
+
+/// Development bootstrap: creates a self-signed root CA certificate for the KMS key
+/// (20 years) and stores it in the table; returns its DER.
+///
+/// # Errors
+/// `Conflict` when a CA certificate is stored already; `Invalid` for a bad subject;
+/// `Unavailable` when KMS or DynamoDB fail.
+pub async fn bootstrap_ca(cfg: &AwsConfig, subject: &CaSubject) -> Result<Vec<u8>, DomainError> {
+    let (signer, store) = signer_and_store(cfg).await?;
+    if load_ca_certificate(&store).await?.is_some() {
+        return Err(DomainError::Conflict(
+            "a CA certificate is already stored".into(),
+        ));
+    }
+    let now = OffsetDateTime::now_utc();
+    let subject = subject.clone();
+    let kms = signer.clone();
+    // The KMS signer blocks on its runtime: sign on the blocking pool.
+    let der = tokio::task::spawn_blocking(move || {
+        create_ca_certificate(
+            kms.as_ref(),
+            &subject,
+            now - Duration::minutes(5),
+            now + Duration::days(DEV_CA_YEARS * 365),
+        )
+    })
+    .await
+    .map_err(|e| DomainError::Internal(format!("CA bootstrap task: {e}")))?
+    .map_err(orgcert_pki::port::to_domain)?;
+    store_ca(&store, &der, signer.key_id()).await?;
+    Ok(der)
+}
+
+/// Production bootstrap, step 1: a PKCS#10 request (PEM) for the KMS key with `subject`,
+/// signed by KMS, for an external root to certify as a CA (basicConstraints CA:true
+/// requested). Step 2 is [`install_ca_certificate`] with the certificate it returns.
+///
+/// # Errors
+/// `Unavailable` when KMS fails; `Internal` when the request cannot be encoded.
+pub async fn ca_certificate_request(
+    cfg: &AwsConfig,
+    subject: &CaSubject,
+) -> Result<String, DomainError> {
+    let (signer, _) = signer_and_store(cfg).await?;
+    let subject = subject.clone();
+    tokio::task::spawn_blocking(move || crate::csr::ca_request(signer.as_ref(), &subject))
+        .await
+        .map_err(|e| DomainError::Internal(format!("CSR task: {e}")))?
+}
+
+/// Production bootstrap, step 2: stores a CA certificate issued for the KMS key by an
+/// external root, after checking that it certifies this key as a CA.
+///
+/// # Errors
+/// `Invalid{field: "certificate"}` when it does not match the key or is no CA
+/// certificate; `Conflict` when one is stored already; `Unavailable` on AWS failures.
+pub async fn install_ca_certificate(cfg: &AwsConfig, der: Vec<u8>) -> Result<(), DomainError> {
+    let (signer, store) = signer_and_store(cfg).await?;
+    let key_id = signer.key_id().to_owned();
+    Authority::new(
+        signer,
+        der.clone(),
+        &cfg.pki_url,
+        Authority::default_policies(),
+    )
+    .map_err(|e| DomainError::invalid("certificate", e.to_string()))?;
+    store_ca(&store, &der, &key_id).await
+}

@@ -1,0 +1,137 @@
+//! [`AwsConfig`]: the documented environment variables (infra/README.md "Configuration").
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use orgcert_core::DomainError;
+
+/// Region used with an endpoint override when no region is configured (emulators ignore it).
+const EMULATOR_REGION: &str = "us-east-1";
+
+/// Settings of the AWS shape, read by [`AwsConfig::from_env`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsConfig {
+    /// DynamoDB table (`ORGCERT_TABLE`).
+    pub table: String,
+    /// S3 bucket for PKCS#12 objects (`ORGCERT_BUCKET`).
+    pub bucket: String,
+    /// KMS key id, ARN or alias of the CA key (`ORGCERT_KMS_KEY_ID`).
+    pub kms_key_id: String,
+    /// Verified SES sender address (`ORGCERT_SENDER`).
+    pub sender: String,
+    /// Base of issuance links in mails and answers (`ORGCERT_PUBLIC_URL`).
+    pub public_url: String,
+    /// Base written into certificates: AIA, OCSP, CRL (`ORGCERT_PKI_URL`; default: public URL).
+    pub pki_url: String,
+    /// Endpoint override for every service (`ORGCERT_AWS_ENDPOINT_URL`), e.g. an emulator.
+    pub endpoint_url: Option<String>,
+    /// Region (`AWS_REGION` / `AWS_DEFAULT_REGION`, else the SDK's provider chain).
+    pub region: Option<String>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn required(name: &str) -> Result<String, DomainError> {
+    var(name).ok_or_else(|| DomainError::Internal(format!("{name} must be set (infra/README.md)")))
+}
+
+impl AwsConfig {
+    /// Reads the environment.
+    ///
+    /// # Errors
+    /// `Internal` naming the first required variable that is missing.
+    pub fn from_env() -> Result<Self, DomainError> {
+        let public_url = required("ORGCERT_PUBLIC_URL")?
+            .trim_end_matches('/')
+            .to_owned();
+        let pki_url = var("ORGCERT_PKI_URL")
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| public_url.clone());
+        Ok(Self {
+            table: required("ORGCERT_TABLE")?,
+            bucket: required("ORGCERT_BUCKET")?,
+            kms_key_id: required("ORGCERT_KMS_KEY_ID")?,
+            sender: required("ORGCERT_SENDER")?,
+            public_url,
+            pki_url,
+            endpoint_url: var("ORGCERT_AWS_ENDPOINT_URL"),
+            region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+        })
+    }
+}
+
+/// The shared SDK configuration: region, endpoint override, retries and timeouts.
+///
+/// Retries: standard mode, 4 attempts with exponential backoff and jitter for throttling,
+/// 5xx, transport errors and timeouts (the SDK only retries what is safe to repeat;
+/// DynamoDB transactions carry a client request token so a repeat is idempotent).
+/// Timeouts keep a Lambda well inside API Gateway's 29 s.
+///
+/// With an endpoint override and no `AWS_ACCESS_KEY_ID`, fixed dummy credentials are used
+/// (an emulator accepts any), so the credential chain never reaches for instance metadata.
+pub async fn sdk_config(cfg: &AwsConfig) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(4)
+                .with_initial_backoff(Duration::from_millis(50))
+                .with_max_backoff(Duration::from_secs(2)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(5))
+                .operation_timeout(Duration::from_secs(15))
+                .build(),
+        );
+    let region = cfg.region.clone().or_else(|| {
+        cfg.endpoint_url
+            .as_ref()
+            .map(|_| EMULATOR_REGION.to_owned())
+    });
+    if let Some(r) = region {
+        loader = loader.region(Region::new(r));
+    }
+    if let Some(url) = &cfg.endpoint_url {
+        loader = loader.endpoint_url(url);
+        if var("AWS_ACCESS_KEY_ID").is_none() {
+            loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "orgcert-emulator",
+                "orgcert-emulator-secret",
+                None,
+                None,
+                "orgcert-emulator",
+            ));
+        }
+    }
+    loader.load().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn endpoint_override_gets_a_region_and_credentials() {
+        let cfg = AwsConfig {
+            table: "t".into(),
+            bucket: "b".into(),
+            kms_key_id: "k".into(),
+            sender: "s@example.dk".into(),
+            public_url: "http://127.0.0.1:1".into(),
+            pki_url: "http://pki.example.dk".into(),
+            endpoint_url: Some("http://127.0.0.1:1".into()),
+            region: None,
+        };
+        let sdk = sdk_config(&cfg).await;
+        assert_eq!(sdk.region().map(|r| r.as_ref()), Some(EMULATOR_REGION));
+        assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:1"));
+    }
+}

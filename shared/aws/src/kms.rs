@@ -1,0 +1,193 @@
+//! [`KmsSigner`]: the CA key in KMS (`SIGN_VERIFY`), behind the synchronous
+//! [`CaSigner`] seam.
+//!
+//! `CaSigner::sign` is synchronous (rcgen's `SigningKey` is), and the SDK is async. The
+//! signer captures a runtime [`Handle`] when it is built and blocks on it inside `sign`.
+//! That is only allowed off the async workers: callers run signing inside
+//! `tokio::task::spawn_blocking` (as `orgcert_pki::port::PkiAuthority` does) or on a
+//! plain thread. Calling `sign` from an async task panics ("Cannot start a runtime from
+//! within a runtime"), by tokio's design.
+
+use std::fmt;
+use std::time::Duration;
+
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{KeyUsageType, MessageType, SigningAlgorithmSpec};
+use aws_sdk_kms::Client;
+use orgcert_core::DomainError;
+use orgcert_pki::{CaSigner, KeyAlgorithm, PkiError, SubjectPublicKey};
+use sha2::{Digest, Sha256, Sha384};
+use tokio::runtime::Handle;
+
+use crate::error::{is_transient_code, sdk_error};
+
+/// Largest message KMS signs with `MessageType=RAW`; longer ones are hashed here and
+/// sent as `DIGEST` (CRLs grow past it).
+pub const RAW_LIMIT: usize = 4096;
+
+/// Attempts of our own around the SDK's (which already retries throttling 4 times):
+/// KMS signing quotas are per account and region, so a burst gets a longer second wind.
+const THROTTLE_ATTEMPTS: u32 = 3;
+
+/// The CA signer over a KMS asymmetric key (ECC_NIST_P256, ECC_NIST_P384 or RSA_3072).
+pub struct KmsSigner {
+    client: Client,
+    key_id: String,
+    alg: KeyAlgorithm,
+    spki: Vec<u8>,
+    handle: Handle,
+}
+
+impl fmt::Debug for KmsSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KmsSigner")
+            .field("key_id", &self.key_id)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KmsSigner {
+    /// Fetches the key's public key and spec once (`GetPublicKey`) and caches them;
+    /// captures the current runtime for [`CaSigner::sign`].
+    ///
+    /// # Errors
+    /// `Unavailable` when KMS cannot be reached; `Internal` for a key that is not a
+    /// `SIGN_VERIFY` key of a supported spec, or whose public key does not parse.
+    pub async fn new(client: Client, key_id: impl Into<String>) -> Result<Self, DomainError> {
+        let key_id = key_id.into();
+        let out = client
+            .get_public_key()
+            .key_id(&key_id)
+            .send()
+            .await
+            .map_err(|e| sdk_error("KMS GetPublicKey", e))?;
+        if out.key_usage() != Some(&KeyUsageType::SignVerify) {
+            return Err(DomainError::Internal(format!(
+                "KMS key {key_id} is not a SIGN_VERIFY key ({:?})",
+                out.key_usage()
+            )));
+        }
+        // KeySpec; older endpoints (and emulators) only send the deprecated
+        // CustomerMasterKeySpec, which names the same specs.
+        #[allow(deprecated)]
+        let spec = out.key_spec().map(|k| k.as_str().to_owned()).or_else(|| {
+            out.customer_master_key_spec()
+                .map(|k| k.as_str().to_owned())
+        });
+        let alg = match spec.as_deref() {
+            Some("ECC_NIST_P256") => KeyAlgorithm::EcdsaP256,
+            Some("ECC_NIST_P384") => KeyAlgorithm::EcdsaP384,
+            Some("RSA_3072") => KeyAlgorithm::Rsa3072,
+            other => {
+                return Err(DomainError::Internal(format!(
+                "KMS key {key_id} has spec {other:?}; use ECC_NIST_P256, ECC_NIST_P384 or RSA_3072"
+            )))
+            }
+        };
+        let spki = out
+            .public_key()
+            .map(|b| b.as_ref().to_vec())
+            .ok_or_else(|| DomainError::Internal(format!("KMS key {key_id}: no public key")))?;
+        let parsed = SubjectPublicKey::from_spki_der(&spki)
+            .map_err(|e| DomainError::Internal(format!("KMS key {key_id}: public key: {e}")))?;
+        if parsed.algorithm() != alg {
+            return Err(DomainError::Internal(format!(
+                "KMS key {key_id}: spec {alg} but public key {}",
+                parsed.key_type()
+            )));
+        }
+        let wanted = signing_algorithm(alg);
+        if !out.signing_algorithms().contains(&wanted) {
+            return Err(DomainError::Internal(format!(
+                "KMS key {key_id} does not offer {wanted:?}"
+            )));
+        }
+        Ok(Self {
+            client,
+            key_id,
+            alg,
+            spki,
+            handle: Handle::current(),
+        })
+    }
+
+    /// The key id as configured.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// Signs `message` asynchronously (the same as [`CaSigner::sign`], for async callers).
+    ///
+    /// # Errors
+    /// `Signer` when KMS refuses or cannot be reached after retries.
+    pub async fn sign_async(&self, message: &[u8]) -> Result<Vec<u8>, PkiError> {
+        let (kind, payload) = if message.len() <= RAW_LIMIT {
+            (MessageType::Raw, message.to_vec())
+        } else {
+            // KMS takes at most 4096 bytes of message: hash it ourselves with the hash
+            // the signing algorithm names.
+            let digest = match self.alg {
+                KeyAlgorithm::EcdsaP384 => Sha384::digest(message).to_vec(),
+                KeyAlgorithm::EcdsaP256 | KeyAlgorithm::Rsa3072 => Sha256::digest(message).to_vec(),
+            };
+            (MessageType::Digest, digest)
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let res = self
+                .client
+                .sign()
+                .key_id(&self.key_id)
+                .message(Blob::new(payload.clone()))
+                .message_type(kind.clone())
+                .signing_algorithm(signing_algorithm(self.alg))
+                .send()
+                .await;
+            match res {
+                Ok(out) => {
+                    return out
+                        .signature()
+                        .map(|b| b.as_ref().to_vec())
+                        .ok_or_else(|| PkiError::Signer("KMS Sign returned no signature".into()))
+                }
+                Err(e) => {
+                    let throttled = e
+                        .as_service_error()
+                        .and_then(aws_sdk_kms::error::ProvideErrorMetadata::code)
+                        .is_some_and(is_transient_code);
+                    if throttled && attempt < THROTTLE_ATTEMPTS {
+                        tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+                        continue;
+                    }
+                    return Err(PkiError::Signer(sdk_error("KMS Sign", e).to_string()));
+                }
+            }
+        }
+    }
+}
+
+/// The KMS signing algorithm DESIGN §4 prescribes for a key algorithm.
+fn signing_algorithm(alg: KeyAlgorithm) -> SigningAlgorithmSpec {
+    match alg {
+        KeyAlgorithm::Rsa3072 => SigningAlgorithmSpec::RsassaPkcs1V15Sha256,
+        KeyAlgorithm::EcdsaP256 => SigningAlgorithmSpec::EcdsaSha256,
+        KeyAlgorithm::EcdsaP384 => SigningAlgorithmSpec::EcdsaSha384,
+    }
+}
+
+impl CaSigner for KmsSigner {
+    fn algorithm(&self) -> KeyAlgorithm {
+        self.alg
+    }
+
+    fn public_key_spki_der(&self) -> Vec<u8> {
+        self.spki.clone()
+    }
+
+    /// Blocks on the captured runtime: call from `spawn_blocking` or a plain thread only.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, PkiError> {
+        self.handle.block_on(self.sign_async(message))
+    }
+}

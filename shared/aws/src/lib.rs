@@ -1,0 +1,30 @@
+//! orgcert on AWS: the DynamoDB [`Store`](orgcert_core::ports::Store), the KMS
+//! [`CaSigner`](orgcert_pki::CaSigner), S3 [`Objects`](orgcert_core::ports::Objects), the
+//! SES [`Mailer`](orgcert_core::ports::Mailer), and the composition root that builds the
+//! same [`App`](orgcert_core::app::App) the embedded default builds, from documented
+//! environment variables (`infra/README.md`, "Configuration").
+//!
+//! No AWS type crosses into `core`: every SDK error is mapped here, once, to a
+//! [`DomainError`](orgcert_core::DomainError) kind (see [`error`]).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod compose;
+mod config;
+mod csr;
+pub mod error;
+mod kms;
+pub mod provision;
+mod s3;
+mod ses;
+mod store;
+
+pub use compose::{
+    bootstrap_ca, ca_certificate_request, compose, install_ca_certificate, load_ca_certificate,
+    s3_client, AwsApp,
+};
+pub use config::{sdk_config, AwsConfig};
+pub use kms::{KmsSigner, RAW_LIMIT};
+pub use s3::{S3Objects, MAX_LINK_TTL};
+pub use ses::SesMailer;
+pub use store::{DynamoStore, ReadStats, MAX_TRANSACTION_ITEMS};
