@@ -644,6 +644,21 @@ async fn jwks(State(s): State<LocalState>) -> Json<Value> {
     Json(s.tokens.jwks().clone())
 }
 
+/// Refuses peers that are not on this machine (when the server knows its peers).
+async fn loopback_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if peer.is_some_and(|ip| !ip.is_loopback()) {
+        return ApiError(DomainError::Forbidden(
+            "local-only route: use it from the machine the server runs on".into(),
+        ))
+        .into_response();
+    }
+    next.run(req).await
+}
+
 /// The full local router: the shared API plus the local-only routes.
 pub fn router(local: &Local) -> Router {
     let ls = LocalState {
@@ -654,15 +669,20 @@ pub fn router(local: &Local) -> Router {
         store: local.store.clone(),
         app: local.state.app.clone(),
     };
-    let extra = Router::new()
-        .route("/_local/objects/{*key}", get(object))
+    // Sign-in, the outbox (which holds issuance links) and jobs are for this machine only.
+    let machine_only = Router::new()
         .route("/_local/outbox", get(outbox))
-        .route("/_local/jwks.json", get(jwks))
         .route("/_local/users", get(users))
         .route("/_local/login", axum::routing::post(login))
         .route("/_local/jobs/{name}", axum::routing::post(job))
+        .layer(axum::middleware::from_fn(loopback_only))
+        .with_state(ls.clone());
+    let public = Router::new()
+        .route("/_local/objects/{*key}", get(object))
+        .route("/_local/jwks.json", get(jwks))
         .with_state(ls);
     orgcert_http::router(local.state.clone())
-        .merge(extra)
+        .merge(public)
+        .merge(machine_only)
         .merge(orgcert_web::routes())
 }

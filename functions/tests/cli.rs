@@ -344,3 +344,56 @@ async fn public_url_is_honoured_and_a_restart_keeps_the_data() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(key_mode.permissions().mode() & 0o777, 0o600);
 }
+
+/// This machine's own non-loopback address, if it has one (no packet is sent: UDP
+/// `connect` only selects the route).
+fn own_address() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("10.255.255.255:9").ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[tokio::test]
+async fn machine_only_routes_refuse_other_hosts() {
+    let Some(ip) = own_address() else {
+        eprintln!("no non-loopback address on this machine: skipping");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(dir.path())
+        .args(["--addr", &format!("0.0.0.0:{port}")])
+        .env("ORGCERT_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let local = format!("http://127.0.0.1:{port}");
+    wait_ready(&local).await;
+    let c = reqwest::Client::new();
+    let via_lan = c
+        .get(format!("http://{ip}:{port}/_local/outbox"))
+        .send()
+        .await;
+    let via_loopback = c
+        .get(format!("{local}/_local/outbox"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    let login_lan = c
+        .post(format!("http://{ip}:{port}/_local/login"))
+        .json(&json!({ "org": "12345674", "email": "x@demo-org.dk", "roles": ["user_admin"] }))
+        .send()
+        .await;
+    let health_lan = c.get(format!("http://{ip}:{port}/healthz")).send().await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(via_loopback, 200);
+    assert_eq!(via_lan.unwrap().status(), 403);
+    assert_eq!(login_lan.unwrap().status(), 403);
+    assert_eq!(health_lan.unwrap().status(), 200);
+}
