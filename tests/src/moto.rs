@@ -4,7 +4,9 @@
 //! `MOTO_SERVER` names the `moto_server` executable (`tests/aws/run` installs it into the
 //! project venv). Without it a test skips with a message, unless
 //! `ORGCERT_REQUIRE_TOOLS=1`, where it fails. The server runs with the test-only patches
-//! of `tests/aws/moto/sitecustomize.py` (KMS DIGEST signing, S3 presigned-link checks).
+//! of `tests/aws/moto/sitecustomize.py` (KMS DIGEST signing, S3 presigned-link checks
+//! with a settable clock, atomic DynamoDB writes, transaction undo log and client
+//! request tokens).
 //! Nothing here ever talks to anything but 127.0.0.1.
 
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
@@ -159,6 +161,30 @@ impl Moto {
             .await
             .expect("bootstrap CA");
         cfg
+    }
+
+    /// Sets the instant the presigned-link expiry check takes as "now" (the test-only
+    /// `POST /_orgcert/clock` of `tests/aws/moto/sitecustomize.py`); the check's clock
+    /// then runs on from there. Tests on a manual clock call it before fetching a link.
+    ///
+    /// # Panics
+    /// When the patched server does not accept it.
+    pub async fn set_clock(&self, now: time::OffsetDateTime) {
+        let resp = reqwest::Client::new()
+            .post(format!(
+                "{}/_orgcert/clock?now={}",
+                self.endpoint(),
+                now.unix_timestamp()
+            ))
+            .send()
+            .await
+            .expect("moto test clock");
+        assert_eq!(
+            resp.status().as_u16(),
+            204,
+            "the moto test clock patch is not loaded: {}",
+            self.log()
+        );
     }
 
     /// moto's view of every backend (`GET /moto-api/data.json`).

@@ -2,7 +2,8 @@
 //!
 //! HTTP functions serve the shared router for one [`Operation`] under `lambda_http`; API
 //! Gateway's JWT authorizer has already verified the token, so the caller is read from the
-//! request context's claims. Job functions run one [`Job`] per EventBridge event.
+//! request context's claims. Job functions run one [`Job`] per EventBridge event. The
+//! `web-console` function serves the browser pages (no AWS clients: they are in the binary).
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
@@ -91,6 +92,20 @@ pub async fn serve_http(op: Operation) -> Result<(), lambda_http::Error> {
     lambda_http::run(orgcert_http::router_for(op, state)).await
 }
 
+/// Serves the browser pages and their assets, signing in by OIDC (the AWS shape has no
+/// local sign-in). Cheap to start: no AWS client, no composition.
+///
+/// # Errors
+/// When `ORGCERT_WEB_AUTH` is not `oidc`, the OIDC settings are unusable, or the runtime
+/// fails.
+pub async fn serve_web() -> Result<(), lambda_http::Error> {
+    let cfg = orgcert_web::WebConfig::from_env().map_err(|e| format!("{e}"))?;
+    if cfg.auth == orgcert_web::AuthMode::Local {
+        return Err("ORGCERT_WEB_AUTH: must be oidc in the AWS shape (no local sign-in)".into());
+    }
+    lambda_http::run(orgcert_web::routes_with::<()>(cfg)).await
+}
+
 /// Runs one scheduled job per event; `now` is the EventBridge event's `time` when present.
 ///
 /// # Errors
@@ -151,6 +166,11 @@ fn block_on<F: std::future::Future<Output = Result<(), E>>, E: std::fmt::Display
 /// `main` of an HTTP function.
 pub fn http_main(op: Operation) -> ExitCode {
     block_on(serve_http(op))
+}
+
+/// `main` of the `web-console` function.
+pub fn web_main() -> ExitCode {
+    block_on(serve_web())
 }
 
 /// `main` of a job function.

@@ -1,12 +1,17 @@
 //! The SAM template in `infra/` serves exactly the route table: every operation has one
 //! function (named after it) with one HttpApi event of the same method and path, public
-//! routes skip the JWT authorizer, and every function has its tiny bin.
+//! routes skip the JWT authorizer, the `web-console` function serves exactly the pages'
+//! routes (`orgcert_web::ROUTES`, public, signing in against the authorizer's issuer), and
+//! every function has its tiny bin.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use orgcert_http::Operation;
 use serde_norway::Value;
+
+/// The function serving the browser pages.
+const WEB_CONSOLE: &str = "web-console";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -40,6 +45,8 @@ fn template_routes_equal_the_route_table() {
     let doc: Value = serde_norway::from_str(&text).expect("template parses");
     let resources = doc["Resources"].as_mapping().expect("Resources");
     let mut routes = BTreeSet::new();
+    let mut web_routes = BTreeSet::new();
+    let mut web_env = None;
     let mut names = BTreeSet::new();
     for (_, r) in resources {
         if r["Type"].as_str() != Some("AWS::Serverless::Function") {
@@ -51,14 +58,19 @@ fn template_routes_equal_the_route_table() {
         assert!(names.insert(name.clone()), "two functions named {name}");
         let code = props["CodeUri"].as_str().unwrap_or("");
         assert_eq!(code, format!("../target/lambda/{name}/"), "{name}: CodeUri");
+        let web = name == WEB_CONSOLE;
+        if web {
+            web_env = Some(props["Environment"]["Variables"].clone());
+        }
         for (_, ev) in props["Events"].as_mapping().into_iter().flatten() {
             if ev["Type"].as_str() == Some("HttpApi") {
                 let p = &ev["Properties"];
                 let method = p["Method"].as_str().unwrap().to_owned();
                 let path = p["Path"].as_str().unwrap().to_owned();
                 let public = p["Auth"]["Authorizer"].as_str() == Some("NONE");
+                let set = if web { &mut web_routes } else { &mut routes };
                 assert!(
-                    routes.insert((method, path, name.clone(), public)),
+                    set.insert((method, path, name.clone(), public)),
                     "duplicate route in {name}"
                 );
             }
@@ -92,6 +104,34 @@ fn template_routes_equal_the_route_table() {
     assert!(
         missing.is_empty() && extra.is_empty(),
         "template vs route table\nmissing: {missing:?}\nextra: {extra:?}"
+    );
+    // The pages: every page and asset path, public (they sign in themselves).
+    let expected_web: BTreeSet<(String, String, String, bool)> = orgcert_web::ROUTES
+        .iter()
+        .map(|p| {
+            (
+                "GET".to_owned(),
+                api_gateway_path(p),
+                WEB_CONSOLE.to_owned(),
+                true,
+            )
+        })
+        .collect();
+    let missing: Vec<_> = expected_web.difference(&web_routes).collect();
+    let extra: Vec<_> = web_routes.difference(&expected_web).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "template vs orgcert_web::ROUTES\nmissing: {missing:?}\nextra: {extra:?}"
+    );
+    // They sign in by OIDC against the issuer the JWT authorizer trusts.
+    let env = web_env.expect("web-console function");
+    assert_eq!(env["ORGCERT_WEB_AUTH"].as_str(), Some("oidc"));
+    let authorizer = &doc["Resources"]["HttpApi"]["Properties"]["Auth"]["Authorizers"]
+        ["OrgcertJwt"]["JwtConfiguration"];
+    assert_eq!(env["ORGCERT_OIDC_ISSUER"], authorizer["issuer"]);
+    assert!(
+        !env["ORGCERT_OIDC_CLIENT_ID"].is_null(),
+        "ORGCERT_OIDC_CLIENT_ID"
     );
     for job in ["renewal-reminders", "crl-refresh", "housekeeping"] {
         assert!(names.contains(job), "job function {job}");

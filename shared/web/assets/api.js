@@ -18,7 +18,7 @@ export class ApiError extends Error {
 
 /**
  * Calls the API. `opts`: `{ body, headers, raw, public }`. A 401 while signed in sends the
- * user to sign in again and back here.
+ * user to sign in again and back here (`auth.rejected`).
  */
 export async function api(method, path, opts = {}) {
   const headers = { Accept: 'application/json', ...(opts.headers || {}) };
@@ -36,7 +36,7 @@ export async function api(method, path, opts = {}) {
     throw new ApiError(0, { detail: t('error.network') });
   }
   if (resp.status === 401 && !opts.public) {
-    auth.signIn();
+    auth.rejected();
     throw new ApiError(401, { detail: t('error.signedOut') });
   }
   if (!resp.ok) {

@@ -1,5 +1,8 @@
-// Local sign-in (auth mode `local`): pick a demo user or a profile contact of an
-// organisation in the data dir; the token comes from POST /_local/login.
+// The sign-in page. Auth mode `local`: pick a demo user or a profile contact of an
+// organisation in the data dir; the token comes from POST /_local/login. Auth mode `oidc`:
+// `?next=` starts the login at the identity provider, `?code=&state=` (or `?error=`) is
+// its answer, `&rejected` (the API refused a brand-new token) asks before trying again;
+// without any the page offers a "Log in" button (e.g. after logging out).
 import { t } from './i18n.js';
 import { h, field, checkbox, alertBox, withBusy, newId } from './dom.js';
 import { api } from './api.js';
@@ -59,7 +62,62 @@ function otherUserForm(orgs, errorSlot) {
   return form;
 }
 
+// ---------------------------------------------------------------- oidc
+
+const oidc = { step: 'idle', error: null, retryTo: '/' };
+
+async function oidcStart(returnTo) {
+  oidc.step = 'redirecting';
+  oidc.error = null;
+  oidc.retryTo = returnTo;
+  renderOidc();
+  try {
+    await auth.startSignIn(returnTo);
+  } catch (e) {
+    oidc.step = 'error';
+    oidc.error = e.message;
+    renderOidc();
+  }
+}
+
+async function oidcComplete(params) {
+  oidc.step = 'completing';
+  renderOidc();
+  try {
+    const back = await auth.completeSignIn(params);
+    location.replace(back);
+  } catch (e) {
+    // The code is spent either way: keep it out of the address bar and history.
+    history.replaceState(null, '', '/signin');
+    oidc.step = 'error';
+    oidc.error = e.message;
+    oidc.retryTo = e.returnTo || '/';
+    renderOidc();
+  }
+}
+
+function renderOidc() {
+  renderTopbar({});
+  const body = [h('h1', null, t('signin.title'))];
+  if (oidc.step === 'redirecting' || oidc.step === 'completing') {
+    body.push(h('p', { class: 'lead', role: 'status' }, t(oidc.step === 'redirecting' ? 'signin.redirecting' : 'signin.completing')));
+  } else {
+    body.push(h('p', { class: 'lead' }, t('signin.oidcLead')));
+    if (oidc.error) body.push(alertBox(oidc.error));
+    body.push(h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'button', onclick: () => oidcStart(oidc.retryTo) },
+        oidc.error ? t('common.retry') : t('signin.submit'))));
+  }
+  setMain(h('div', { class: 'page narrow' }, body), { focus: oidc.step !== 'completing' });
+}
+
+// ---------------------------------------------------------------- local
+
 function render() {
+  if (auth.modeName() === 'oidc') {
+    renderOidc();
+    return;
+  }
   renderTopbar({});
   const errorSlot = h('div', { class: 'error-slot' });
   const body = [h('h1', null, t('signin.title')), h('p', { class: 'lead' }, t('signin.lead'))];
@@ -91,6 +149,22 @@ function render() {
 }
 
 export async function start() {
+  if (auth.modeName() === 'oidc') {
+    const params = new URLSearchParams(location.search);
+    if (params.has('code') || params.has('error')) {
+      await oidcComplete(params);
+    } else if (params.has('rejected')) {
+      oidc.step = 'error';
+      oidc.error = t('signin.rejected');
+      oidc.retryTo = next;
+      renderOidc();
+    } else if (params.has('next')) {
+      await oidcStart(next);
+    } else {
+      renderOidc();
+    }
+    return;
+  }
   render();
   try {
     users = (await api('GET', '/_local/users', { public: true })).users;

@@ -1,5 +1,6 @@
 """Test-only patches for moto_server, loaded through PYTHONPATH by tests/src/moto.rs
-(only when ORGCERT_MOTO_PATCHES=1). They make the emulator stricter, never laxer:
+(only when ORGCERT_MOTO_PATCHES=1). They make the emulator stricter (or faster), never
+laxer:
 
 1. KMS Sign honours MessageType=DIGEST. moto 5.2.5 ignores it and hashes the digest
    again, so a signature over a digest (the KMS signer's path for messages over 4096
@@ -7,7 +8,28 @@
 2. S3 presigned GETs are checked as S3 checks them: a link past X-Amz-Date +
    X-Amz-Expires is refused, and, for the fixed emulator credentials the tests use, the
    SigV4 query signature is recomputed (RFC-style canonical request, UNSIGNED-PAYLOAD)
-   and a mismatch refused. moto checks neither.
+   and a mismatch refused. moto checks neither. The signature is checked before the
+   expiry, so a tampered link is refused as tampered even when it is also expired.
+3. A test clock for those checks: `POST /_orgcert/clock?now=<unix seconds>` sets the
+   instant the expiry check takes as "now" (an offset from the wall clock, so it keeps
+   running). The API tests run the service on a manual clock and move time; presigned
+   links carry that clock's X-Amz-Date, and the harness sets this clock to the same
+   instant before fetching a link, so "the link expired" means what it means in AWS.
+   Without a call the wall clock is used.
+4. DynamoDB writes are serialised as DynamoDB serialises them: moto's server runs each
+   request on its own thread, and its TransactWriteItems checks every condition, then
+   writes, without a lock, so two concurrent transactions (or a transaction and a
+   conditional PutItem) on the same item could both pass their conditions. One lock
+   around the item reads and writes makes every call atomic, as in DynamoDB.
+5. TransactWriteItems keeps an undo log of the items it touches instead of moto's
+   `copy.deepcopy` of the whole table per item of the transaction (a 40-item
+   transaction on a table of 30,000 items outlasted the SDK's 15 s timeout). A cancelled transaction restores exactly
+   those items, which are the only ones it can have changed: same outcome, faster.
+6. TransactWriteItems honours ClientRequestToken as DynamoDB does (for 10 minutes): a
+   repeat of a transaction that succeeded returns success without applying it again; the
+   same token with other items is refused (IdempotentParameterMismatchException). moto
+   ignores the token, so an SDK retry of a transaction whose answer timed out under load
+   failed its own conditions; the DynamoDB store relies on the token (store/commit.rs).
 """
 
 import os
@@ -67,6 +89,22 @@ EMULATOR_KEY_ID = "orgcert-emulator"
 EMULATOR_SECRET = "orgcert-emulator-secret"
 
 
+# Seconds added to the wall clock by the expiry check (see 3. above).
+_CLOCK = {"offset": 0.0}
+
+
+def _set_clock(environ):
+    import time
+    from urllib.parse import parse_qs
+
+    try:
+        now = float(parse_qs(environ.get("QUERY_STRING", ""))["now"][0])
+    except (KeyError, IndexError, ValueError):
+        return "400 Bad Request", b"now=<unix seconds> expected"
+    _CLOCK["offset"] = now - time.time()
+    return "204 No Content", b""
+
+
 def _presign_problem(environ):
     import datetime
     import hashlib
@@ -90,14 +128,20 @@ def _presign_problem(environ):
         signature = q["X-Amz-Signature"]
     except (KeyError, ValueError):
         return ("AuthorizationQueryParametersError", "Query-string authentication is malformed")
-    now = datetime.datetime.now(datetime.timezone.utc)
-    if now >= signed_at + datetime.timedelta(seconds=expires):
-        return ("AccessDenied", "Request has expired")
-    if now < signed_at - datetime.timedelta(minutes=15):
-        return ("AccessDenied", "Request is not valid yet")
+
+    def expiry_problem():
+        now = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
+            seconds=_CLOCK["offset"]
+        )
+        if now >= signed_at + datetime.timedelta(seconds=expires):
+            return ("AccessDenied", "Request has expired")
+        if now < signed_at - datetime.timedelta(minutes=15):
+            return ("AccessDenied", "Request is not valid yet")
+        return None
+
     key_id, _, scope = credential.partition("/")
     if key_id != EMULATOR_KEY_ID:
-        return None
+        return expiry_problem()
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or quote(environ.get("PATH_INFO", ""))
     path = raw.split("?", 1)[0]
 
@@ -130,7 +174,7 @@ def _presign_problem(environ):
             "SignatureDoesNotMatch",
             "The request signature we calculated does not match the signature you provided.",
         )
-    return None
+    return expiry_problem()
 
 
 def _patch_s3_presign():
@@ -139,6 +183,10 @@ def _patch_s3_presign():
     original = werkzeug_app.DomainDispatcherApplication.__call__
 
     def call(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/_orgcert/clock" and environ.get("REQUEST_METHOD") == "POST":
+            status, body = _set_clock(environ)
+            start_response(status, [("Content-Length", str(len(body)))])
+            return [body]
         if "X-Amz-Signature=" in environ.get("QUERY_STRING", "") and environ.get(
             "REQUEST_METHOD"
         ) in ("GET", "HEAD"):
@@ -159,9 +207,125 @@ def _patch_s3_presign():
     werkzeug_app.DomainDispatcherApplication.__call__ = call
 
 
+def _patch_dynamodb():
+    import copy
+    import threading
+
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    lock = threading.RLock()
+    in_transaction = threading.local()
+
+    class _Copy:
+        """moto.dynamodb.models' `copy`, minus the whole-table copy inside a transaction."""
+
+        def __getattr__(self, name):
+            return getattr(copy, name)
+
+        def deepcopy(self, obj, memo=None):
+            if isinstance(obj, Table) and getattr(in_transaction, "active", False):
+                return obj  # the undo log below restores what the transaction touched
+            return copy.deepcopy(obj, memo)
+
+    models.copy = _Copy()
+    backend = models.DynamoDBBackend
+
+    def touched(self, transact_items):
+        out = []
+        for entry in transact_items:
+            try:
+                op_type, op = next(iter(entry.items()))
+                table = self.get_table(op["TableName"])
+                if op_type == "Put":
+                    attrs = op["Item"]
+                    keys = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                    if table.range_key_attr is not None:
+                        keys[table.range_key_attr] = attrs[table.range_key_attr]
+                else:
+                    keys = op["Key"]
+                hash_key, range_key = self.get_keys_value(table, keys)
+                prior = table.get_item(hash_key, range_key)
+                out.append((table, hash_key, range_key, copy.deepcopy(prior)))
+            except Exception:  # the transaction itself reports a malformed item
+                continue
+        return out
+
+    def undo(log):
+        for table, hash_key, range_key, prior in reversed(log):
+            if table.has_range_key:
+                if prior is None:
+                    table.items[hash_key].pop(range_key, None)
+                else:
+                    table.items[hash_key][range_key] = prior
+            elif prior is None:
+                table.items.pop(hash_key, None)
+            else:
+                table.items[hash_key] = prior
+
+    original_transact = backend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        with lock:
+            log = touched(self, transact_items)
+            in_transaction.active = True
+            try:
+                return original_transact(self, transact_items)
+            except BaseException:
+                undo(log)
+                raise
+            finally:
+                in_transaction.active = False
+
+    backend.transact_write_items = transact_write_items
+
+    def locked(method):
+        def call(self, *args, **kwargs):
+            with lock:
+                return method(self, *args, **kwargs)
+
+        return call
+
+    for name in ("get_item", "put_item", "update_item", "delete_item", "query", "scan"):
+        setattr(backend, name, locked(getattr(backend, name)))
+
+    import json
+    import time
+
+    from moto.dynamodb import exceptions, responses
+
+    tokens = {}  # ClientRequestToken -> (items as JSON, result, valid until)
+    original_handler = responses.DynamoHandler.transact_write_items
+
+    def transact_handler(self):
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return original_handler(self)
+        items = json.dumps(self.body.get("TransactItems"), sort_keys=True)
+        with lock:
+            now = time.time()
+            seen = tokens.get(token)
+            if seen is not None and now < seen[2]:
+                if seen[0] != items:
+                    raise exceptions.DynamodbException(
+                        exceptions.ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+                        "The request uses the same client token as a previous, but non-identical request.",
+                    )
+                return seen[1]
+            result = original_handler(self)
+            if len(tokens) > 10000:
+                for old in [t for t, v in tokens.items() if v[2] <= now]:
+                    del tokens[old]
+            tokens[token] = (items, result, now + 600)
+            return result
+
+    responses.DynamoHandler.transact_write_items = transact_handler
+
+
 if os.environ.get("ORGCERT_MOTO_PATCHES") == "1":
     try:
         _patch_kms()
         _patch_s3_presign()
+        _patch_dynamodb()
     except Exception as e:  # the tests then fail loudly on what is missing
         print(f"orgcert moto patches not applied: {e!r}", file=sys.stderr)

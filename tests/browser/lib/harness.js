@@ -39,14 +39,14 @@ export function cli(dir, ...args) {
   return execFileSync(BIN, [...args, '--data-dir', dir], { encoding: 'utf8', env: { ...process.env, ORGCERT_PKI_URL: 'http://pki.example.dk' } });
 }
 
-/** Starts `orgcert serve` on a temp data dir and a free port. */
-export async function startServer() {
+/** Starts `orgcert serve` on a temp data dir and a free port; `env` adds variables. */
+export async function startServer({ env = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'orgcert-browser-'));
   const data = join(dir, 'data');
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const proc = spawn(BIN, ['serve', '--data-dir', data, '--addr', `127.0.0.1:${port}`], {
-    env: { ...process.env, ORGCERT_PKI_URL: 'http://pki.example.dk', ORGCERT_LOG: 'warn' },
+    env: { ...process.env, ORGCERT_PKI_URL: 'http://pki.example.dk', ORGCERT_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

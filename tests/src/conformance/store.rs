@@ -334,9 +334,11 @@ async fn lifecycle(store: &dyn Store) {
     let pq = profile(&org, "Tie break");
     let mut a = pending(&pq, T0);
     let mut b = pending(&pq, T0);
-    // Same random prefix, so only the last octet decides.
-    a.serial = Serial::parse(&format!("{}01", &got.serial.as_str()[..30])).unwrap();
-    b.serial = Serial::parse(&format!("{}02", &got.serial.as_str()[..30])).unwrap();
+    // Same random prefix, so only the last octet decides. A fresh prefix: one taken
+    // from a stored serial collides with it when that serial ends in 01 or 02.
+    let prefix = pending(&pq, T0).serial.as_str()[..30].to_owned();
+    a.serial = Serial::parse(&format!("{prefix}01")).unwrap();
+    b.serial = Serial::parse(&format!("{prefix}02")).unwrap();
     let later = pending(&pq, T0 + Duration::seconds(1));
     store
         .commit(vec![

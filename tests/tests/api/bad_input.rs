@@ -182,23 +182,20 @@ async fn invalid_values_are_422_on_their_field() {
 async fn organisation_rules_for_optional_fields() {
     let app = spawn_app().await;
     // An organisation with one P and one SE number, no NemHandel, no seals.
-    app.local
-        .state
-        .app
-        .add_organisation(NewOrganisation {
-            cvr: "25313763".into(),
-            name: "Small ApS".into(),
-            p_numbers: vec!["1000000009".into()],
-            se_numbers: vec!["25313763".into()],
-            settings: OrgSettings {
-                organisation_certificates_enabled: true,
-                seal_generation_allowed: false,
-                local_idp_enabled: false,
-                nemhandel_enabled: false,
-            },
-        })
-        .await
-        .unwrap();
+    app.add_organisation(NewOrganisation {
+        cvr: "25313763".into(),
+        name: "Small ApS".into(),
+        p_numbers: vec!["1000000009".into()],
+        se_numbers: vec!["25313763".into()],
+        settings: OrgSettings {
+            organisation_certificates_enabled: true,
+            seal_generation_allowed: false,
+            local_idp_enabled: false,
+            nemhandel_enabled: false,
+        },
+    })
+    .await
+    .unwrap();
     let small = app.token_in("25313763", "admin@small.dk", &["user_admin"]);
     let base = json!({ "type": "organisation", "name": "x", "contact_email": "c@small.dk", "issuing": "direct" });
     for (k, v, field) in [
@@ -216,9 +213,6 @@ async fn organisation_rules_for_optional_fields() {
     app.post("/v1/profiles", &small, base.clone()).await.ok(201);
     // Invalid CVRs never reach the store.
     let bad = app
-        .local
-        .state
-        .app
         .add_organisation(NewOrganisation {
             cvr: "12345678".into(),
             name: "Bad".into(),
@@ -380,15 +374,12 @@ async fn roles_scoping_and_tokens() {
         .problem(404, None);
 
     // Another organisation's ids: 404, never 403.
-    app.local
-        .state
-        .app
-        .add_organisation(orgcert_functions::local::demo_organisation_with(
-            "25313763",
-            "Other A/S",
-        ))
-        .await
-        .unwrap();
+    app.add_organisation(orgcert_functions::local::demo_organisation_with(
+        "25313763",
+        "Other A/S",
+    ))
+    .await
+    .unwrap();
     let foreign = app.token_in("25313763", "admin@other.dk", &["user_admin"]);
     app.get(&format!("/v1/profiles/{pid}"), &foreign)
         .await

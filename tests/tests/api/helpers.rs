@@ -1,9 +1,20 @@
-//! `spawn_app`: the local composition on an ephemeral port, a temp data dir and a manual clock.
+//! `spawn_app`: the service on an ephemeral port with a manual clock, in one of two
+//! compositions chosen by `ORGCERT_TEST_BACKEND`:
+//! - `local` (default): the embedded default `orgcert_functions::local` in a temp data dir;
+//! - `aws`: `orgcert_aws::AwsApp` on DynamoDB, KMS, S3 and SES emulated by a moto server
+//!   of its own (`aws_backend.rs`; needs `MOTO_SERVER`, see `tests/aws/api`).
+//!
+//! The test bodies are the same; where the two shapes truly differ the tests ask
+//! [`TestApp::backend`] or use a helper here that knows the difference (download links:
+//! [`TestApp::tampered_link`], [`TestApp::assert_link_expired`], ...).
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use orgcert_core::app::{App, NewOrganisation};
 use orgcert_core::clock::ManualClock;
+use orgcert_core::model::Organisation;
 use orgcert_functions::local::{self, LocalConfig, TokenKeys, DEMO_CVR};
 use orgcert_pki::KeyAlgorithm;
 use reqwest::{Method, StatusCode};
@@ -11,10 +22,43 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use time::{Duration, OffsetDateTime};
 
+use crate::aws_backend::{self, AwsService};
+
 pub const ADMIN: &str = "ulla.admin@demo-org.dk";
 pub const RIGHTS: &str = "rikke.rights@demo-org.dk";
 pub const ORG_ADMIN: &str = "ole.org@demo-org.dk";
 pub const CONTACT: &str = "carl.contact@demo-org.dk";
+
+/// The composition the tests run against (`ORGCERT_TEST_BACKEND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: SQLite, key file, files behind HMAC links, outbox.
+    Local,
+    /// The AWS shape on moto: DynamoDB, KMS, S3 presigned links, SES.
+    Aws,
+}
+
+impl Backend {
+    /// `ORGCERT_TEST_BACKEND`: unset, empty or `local`, or `aws`.
+    ///
+    /// # Panics
+    /// For any other value.
+    pub fn current() -> Self {
+        match std::env::var("ORGCERT_TEST_BACKEND").as_deref() {
+            Err(_) | Ok("") | Ok("local") => Backend::Local,
+            Ok("aws") => Backend::Aws,
+            Ok(other) => panic!("ORGCERT_TEST_BACKEND={other:?}: expected local or aws"),
+        }
+    }
+}
+
+/// The composition behind a [`TestApp`].
+pub enum Composition {
+    /// `orgcert_functions::local`.
+    Local(local::Local),
+    /// `orgcert_aws::AwsApp` on moto.
+    Aws(AwsService),
+}
 
 pub struct TestApp {
     pub base: String,
@@ -22,7 +66,10 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub dir: TempDir,
     pub tokens: Arc<TokenKeys>,
-    pub local: local::Local,
+    pub backend: Backend,
+    /// The use cases behind the router.
+    pub service: App,
+    pub composition: Composition,
 }
 
 pub struct Answer {
@@ -88,14 +135,16 @@ pub async fn spawn_in(dir: TempDir, ca: KeyAlgorithm) -> TestApp {
 }
 
 /// Spawns with a configuration tweak (CRL partitions, OCSP signer, reminder days...).
+///
+/// On AWS the core settings of the tweak apply (CRL partitions and validity, reminder
+/// days); `ocsp_delegated` does not: the AWS composition has no delegated responder, the
+/// KMS CA key signs OCSP responses.
 pub async fn spawn_configured(
     dir: TempDir,
     ca: KeyAlgorithm,
     tweak: impl FnOnce(&mut LocalConfig),
 ) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     // pkilint treats loopback URLs as internal names: certificates carry a public-suffix name.
     let mut cfg = LocalConfig::new(
@@ -106,11 +155,36 @@ pub async fn spawn_configured(
     );
     tweak(&mut cfg);
     let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-    let l = local::open(&cfg, clock.clone()).await.expect("open local");
-    let router = local::router(&l);
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("serve");
-    });
+    let backend = Backend::current();
+    let (tokens, service, composition) = match backend {
+        Backend::Local => {
+            let l = local::open(&cfg, clock.clone()).await.expect("open local");
+            let router = local::router(&l);
+            listener.set_nonblocking(true).expect("nonblocking");
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            tokio::spawn(async move {
+                axum::serve(listener, router).await.expect("serve");
+            });
+            (l.tokens.clone(), l.state.app.clone(), Composition::Local(l))
+        }
+        Backend::Aws => {
+            // The same token key as the local composition: its public half verifies.
+            let data_dir = PathBuf::from(dir.path());
+            let (tokens, public_pem) = tokio::task::spawn_blocking(move || {
+                use orgcert_pki::CaSigner as _;
+                let tokens = local::load_token_keys(&data_dir).expect("token key");
+                let pem = std::fs::read_to_string(data_dir.join("jwt.key")).expect("jwt.key");
+                let key = orgcert_pki::KeyFileSigner::from_pkcs8_pem(&pem).expect("jwt.key");
+                let public = orgcert_pki::to_pem("PUBLIC KEY", &key.public_key_spki_der());
+                (tokens, public)
+            })
+            .await
+            .expect("token key task");
+            let (svc, app) =
+                aws_backend::spawn(listener, &base, ca, &cfg, clock.clone(), public_pem).await;
+            (Arc::new(tokens), app, Composition::Aws(svc))
+        }
+    };
     TestApp {
         base,
         http: reqwest::Client::builder()
@@ -118,13 +192,153 @@ pub async fn spawn_configured(
             .build()
             .expect("client"),
         clock,
-        tokens: l.tokens.clone(),
+        tokens,
         dir,
-        local: l,
+        backend,
+        service,
+        composition,
     }
 }
 
 impl TestApp {
+    /// The moto server of an AWS composition.
+    pub fn moto(&self) -> Option<&orgcert_tests::moto::Moto> {
+        match &self.composition {
+            Composition::Aws(a) => Some(&a.moto),
+            Composition::Local(_) => None,
+        }
+    }
+
+    /// Runs `f` where the service runs (the AWS composition has a runtime of its own).
+    pub async fn on_service<F, T>(&self, f: F) -> T
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.composition {
+            Composition::Local(_) => f.await,
+            Composition::Aws(a) => a.run(f).await,
+        }
+    }
+
+    /// Adds an organisation (the CLI's `org add`; no HTTP route).
+    pub async fn add_organisation(
+        &self,
+        org: NewOrganisation,
+    ) -> orgcert_core::error::Result<Organisation> {
+        let app = self.service.clone();
+        self.on_service(async move { app.add_organisation(org).await })
+            .await
+    }
+
+    /// Everything the service persisted, as bytes to search: the SQLite file and its
+    /// write-ahead log, or every item of the DynamoDB table.
+    pub async fn stored_bytes(&self) -> Vec<u8> {
+        match &self.composition {
+            Composition::Local(_) => {
+                let mut out =
+                    std::fs::read(self.dir.path().join("orgcert.db")).expect("orgcert.db");
+                // Recent commits may still be in the write-ahead log only.
+                if let Ok(wal) = std::fs::read(self.dir.path().join("orgcert.db-wal")) {
+                    out.extend(wal);
+                }
+                out
+            }
+            Composition::Aws(a) => {
+                let store = a.aws.store.clone();
+                a.run(async move {
+                    let mut out = Vec::new();
+                    let mut start = None;
+                    loop {
+                        let page = store
+                            .client()
+                            .scan()
+                            .table_name(store.table())
+                            .set_exclusive_start_key(start.take())
+                            .send()
+                            .await
+                            .expect("scan");
+                        for item in page.items() {
+                            out.extend(format!("{item:?}\n").into_bytes());
+                            for v in item.values() {
+                                if let Ok(b) = v.as_b() {
+                                    out.extend_from_slice(b.as_ref());
+                                }
+                            }
+                        }
+                        match page.last_evaluated_key() {
+                            Some(k) => start = Some(k.clone()),
+                            None => return out,
+                        }
+                    }
+                })
+                .await
+            }
+        }
+    }
+
+    /// A download link with its signature changed.
+    pub fn tampered_link(&self, url: &str) -> String {
+        let tampered = match self.backend {
+            Backend::Local => url.replace("sig=", "sig=00"),
+            Backend::Aws => url.replace("X-Amz-Signature=", "X-Amz-Signature=00"),
+        };
+        assert_ne!(tampered, url, "no signature in {url}");
+        tampered
+    }
+
+    /// A download link past its lifetime: 410 from the local server; S3 answers 403
+    /// `AccessDenied` "Request has expired".
+    #[track_caller]
+    pub fn assert_link_expired(&self, a: &Answer) {
+        match self.backend {
+            Backend::Local => assert_eq!(a.status, 410, "{a:?}"),
+            Backend::Aws => {
+                let text = String::from_utf8_lossy(&a.bytes);
+                assert!(
+                    a.status == 403
+                        && text.contains("<Code>AccessDenied</Code>")
+                        && text.contains("Request has expired"),
+                    "expected S3's expired-link refusal: {} {text}",
+                    a.status
+                );
+            }
+        }
+    }
+
+    /// A download link whose signature does not match: 403 from both (S3:
+    /// `SignatureDoesNotMatch`).
+    #[track_caller]
+    pub fn assert_link_forged(&self, a: &Answer) {
+        assert_eq!(a.status, 403, "{a:?}");
+        if self.backend == Backend::Aws {
+            let text = String::from_utf8_lossy(&a.bytes);
+            assert!(
+                text.contains("<Code>SignatureDoesNotMatch</Code>"),
+                "{text}"
+            );
+        }
+    }
+
+    /// A download link whose file is gone (or which expired first): 410 or 404 locally;
+    /// on S3 the link's expiry is checked before the key, so 403 "Request has expired"
+    /// or 404 `NoSuchKey`.
+    #[track_caller]
+    pub fn assert_download_gone(&self, a: &Answer) {
+        match self.backend {
+            Backend::Local => assert!(a.status == 410 || a.status == 404, "{a:?}"),
+            Backend::Aws => {
+                let text = String::from_utf8_lossy(&a.bytes);
+                assert!(
+                    (a.status == 403 && text.contains("Request has expired"))
+                        || (a.status == 404 && text.contains("NoSuchKey")),
+                    "{} {text}",
+                    a.status
+                );
+            }
+        }
+    }
+
     pub fn clock_now(&self) -> OffsetDateTime {
         use orgcert_core::clock::Clock;
         self.clock.now()
@@ -163,6 +377,12 @@ impl TestApp {
         } else {
             format!("{}{}", self.base, path)
         };
+        if let Some(moto) = self.moto() {
+            if url.starts_with(&moto.endpoint()) {
+                // A presigned S3 link: S3's clock is the test's manual clock.
+                moto.set_clock(self.clock_now()).await;
+            }
+        }
         let mut rb = self.http.request(method, url);
         if let Some(t) = token {
             rb = rb.bearer_auth(t);

@@ -343,7 +343,7 @@ async fn pkilint_finds_no_errors_under_rsa_and_ec_cas() {
                 "{name}: keyEncipherment only on RSA keys\n{text}"
             );
         }
-        std::fs::write(d.join("ca.pem"), app.local.state.app.ca.ca_pem()).unwrap();
+        std::fs::write(d.join("ca.pem"), app.service.ca.ca_pem()).unwrap();
         let (ok, out) = run(
             d,
             bin.join("lint_pkix_cert").to_str().unwrap(),

@@ -47,9 +47,14 @@ async fn full_lifecycle_walk() {
     assert_eq!(first_serial, s(&d["certificate"]["serial"]));
     let profile_direct = s(&d["profile"]["id"]);
 
-    // The password is never stored: not in the database file nor the outbox.
-    let db = std::fs::read(app.dir.path().join("orgcert.db")).unwrap();
+    // The password is never stored: not in the database (file or table) nor the outbox.
+    let db = app.stored_bytes().await;
     assert!(!db.windows(password.len()).any(|w| w == password.as_bytes()));
+    assert!(
+        db.windows(first_serial.len())
+            .any(|w| w == first_serial.as_bytes()),
+        "the stored bytes hold the records (the serial)"
+    );
 
     // PKCS#12 through the signed link; it expires.
     let dl = app
@@ -62,14 +67,9 @@ async fn full_lifecycle_walk() {
     let late = app
         .call(Method::GET, &s(&issued["download_url"]), None, None, &[])
         .await;
-    assert_eq!(late.status, 410);
-    let tampered = s(&issued["download_url"]).replace("sig=", "sig=00");
-    assert_eq!(
-        app.call(Method::GET, &tampered, None, None, &[])
-            .await
-            .status,
-        403
-    );
+    app.assert_link_expired(&late);
+    let tampered = app.tampered_link(&s(&issued["download_url"]));
+    app.assert_link_forged(&app.call(Method::GET, &tampered, None, None, &[]).await);
 
     // Reusing the link fails.
     app.issue_via(&url, json!({ "accept_terms": true }))

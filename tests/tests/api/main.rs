@@ -1,4 +1,5 @@
 //! API integration tests over HTTP against an in-process server with a temp data dir.
+mod aws_backend;
 mod bad_input;
 mod helpers;
 mod interop;

@@ -1,0 +1,248 @@
+//! The AWS composition behind the API tests (`ORGCERT_TEST_BACKEND=aws`).
+//!
+//! One moto server per [`AwsService`], provisioned with a table, a bucket, a KMS CA key
+//! of the requested algorithm, the SES sender and a development CA certificate;
+//! [`AwsApp::compose`] builds the service on the test's manual clock, and the shared
+//! router serves it. It runs on a runtime of its own (multi-threaded, as the KMS signer
+//! needs), apart from the test that calls it over HTTP, as a Lambda runs apart from its
+//! caller.
+//!
+//! What differs from the AWS deployment, and why:
+//! - The bearer token is verified by the router with the same local key the tests mint
+//!   tokens with; in AWS, API Gateway's JWT authorizer verifies it before the function.
+//! - Two test-facing routes of the local composition are served here too:
+//!   `GET /_local/outbox` lists the mails SES (moto) accepted, read back from
+//!   `/moto-api/data.json`, in the outbox shape `{to, subject, text, links}`; and
+//!   `POST /_local/jobs/{name}?now=` runs a job as its EventBridge schedule would.
+//! - The demo organisation is added once the table is provisioned (the local server
+//!   creates it on first start).
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use orgcert_aws::AwsApp;
+use orgcert_core::app::{App, Job};
+use orgcert_core::clock::ManualClock;
+use orgcert_core::DomainError;
+use orgcert_functions::local::{self, LocalConfig};
+use orgcert_http::auth::{JwtAuthenticator, AUDIENCE, LOCAL_ISSUER};
+use orgcert_http::{ApiError, HttpState};
+use orgcert_pki::KeyAlgorithm;
+use orgcert_tests::moto::{Moto, SENDER};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::{Duration, OffsetDateTime};
+
+/// The AWS composition on moto, served on its own runtime.
+pub struct AwsService {
+    /// The composed adapters (the store for fixtures and read figures).
+    pub aws: Arc<AwsApp>,
+    runtime: Option<tokio::runtime::Runtime>,
+    /// The emulator (dropped after the runtime: see `Drop`).
+    pub moto: Moto,
+}
+
+impl Drop for AwsService {
+    fn drop(&mut self) {
+        // Dropping a runtime inside the test's async context is not allowed; stop it in
+        // the background, then `moto` (a field) is killed.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl AwsService {
+    /// Runs `f` on the service's runtime (direct calls to the composed `App` or the SDK
+    /// clients belong with the service, not with the test's runtime).
+    pub async fn run<F, T>(&self, f: F) -> T
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.runtime
+            .as_ref()
+            .expect("service runtime")
+            .spawn(f)
+            .await
+            .expect("service task")
+    }
+}
+
+/// Starts moto, provisions it with a CA of `ca`, composes `AwsApp` on `clock` with the
+/// core settings of `cfg` (CRL partitions and validity, reminder days), adds the demo
+/// organisation and serves the router on `listener`. Returns the service and the `App`
+/// behind the router.
+pub async fn spawn(
+    listener: TcpListener,
+    base: &str,
+    ca: KeyAlgorithm,
+    cfg: &LocalConfig,
+    clock: Arc<ManualClock>,
+    token_public_pem: String,
+) -> (AwsService, App) {
+    let moto = tokio::task::spawn_blocking(Moto::start)
+        .await
+        .expect("moto start");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("aws-service")
+        .enable_all()
+        .build()
+        .expect("service runtime");
+    let base = base.to_owned();
+    let cfg = cfg.clone();
+    let (moto, aws, app) = runtime
+        .spawn(async move {
+            let mut aws_cfg = moto.provision_with_ca(ca).await;
+            aws_cfg.public_url = base;
+            let aws = AwsApp::compose(&aws_cfg, clock)
+                .await
+                .expect("compose AwsApp");
+            let mut app = aws.app.clone();
+            // Core settings, not adapters: the same fields the local composition sets.
+            app.config.crl_partitions = cfg.crl_partitions;
+            app.config.crl_validity = Duration::hours(i64::from(cfg.crl_validity_hours));
+            app.config.reminder_days = cfg.reminder_days.clone();
+            app.add_organisation(local::demo_organisation())
+                .await
+                .expect("demo organisation");
+            let auth = Arc::new(
+                JwtAuthenticator::from_public_pem(&token_public_pem, LOCAL_ISSUER, AUDIENCE)
+                    .expect("token key"),
+            );
+            let extra = Router::new()
+                .route("/_local/outbox", get(outbox))
+                .route("/_local/jobs/{name}", post(job))
+                .with_state(Extra {
+                    app: app.clone(),
+                    moto: moto.endpoint(),
+                    http: reqwest::Client::new(),
+                });
+            let router = orgcert_http::router(HttpState::new(app.clone(), auth)).merge(extra);
+            listener.set_nonblocking(true).expect("nonblocking");
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            tokio::spawn(async move {
+                axum::serve(listener, router).await.expect("serve");
+            });
+            (moto, aws, app)
+        })
+        .await
+        .expect("compose the AWS service");
+    (
+        AwsService {
+            aws: Arc::new(aws),
+            runtime: Some(runtime),
+            moto,
+        },
+        app,
+    )
+}
+
+#[derive(Clone)]
+struct Extra {
+    app: App,
+    moto: String,
+    http: reqwest::Client,
+}
+
+/// Links in a mail body: `http(s)://…` up to white space, without trailing punctuation
+/// ("Go to https://x/redeem, log in").
+pub fn links_in(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
+        .map(|w| {
+            w.trim_end_matches(|c: char| ",.;:!?)\"'>".contains(c))
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The mails SES accepted from the sender, oldest first, in the local outbox's shape.
+async fn outbox(State(s): State<Extra>) -> Response {
+    let data: Value = match s
+        .http
+        .get(format!("{}/moto-api/data.json", s.moto))
+        .send()
+        .await
+    {
+        Ok(r) => match r.json().await {
+            Ok(v) => v,
+            Err(e) => return ApiError(DomainError::Unavailable(e.to_string())).into_response(),
+        },
+        Err(e) => return ApiError(DomainError::Unavailable(e.to_string())).into_response(),
+    };
+    let mails: Vec<Value> = data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m["source"] == SENDER)
+        .map(|m| {
+            let to: Vec<&str> = m["destinations"]["ToAddresses"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let text = m["body"].as_str().unwrap_or_default();
+            json!({
+                "id": m["id"],
+                "to": to.join(", "),
+                "subject": m["subject"],
+                "text": text,
+                "links": links_in(text),
+            })
+        })
+        .collect();
+    Json(Value::Array(mails)).into_response()
+}
+
+#[derive(Deserialize)]
+struct JobQuery {
+    now: Option<String>,
+}
+
+/// Runs a scheduled job now (or as of `?now=RFC3339`), as its schedule would.
+async fn job(
+    State(s): State<Extra>,
+    Path(name): Path<String>,
+    Query(q): Query<JobQuery>,
+) -> Response {
+    let Some(job) = Job::from_name(&name) else {
+        return ApiError(DomainError::NotFound("job")).into_response();
+    };
+    let now = match q
+        .now
+        .as_deref()
+        .map(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339))
+    {
+        None => s.app.clock.now(),
+        Some(Ok(t)) => t,
+        Some(Err(_)) => {
+            return ApiError(DomainError::Malformed {
+                field: Some("now".into()),
+                message: "now must be an RFC 3339 time".into(),
+            })
+            .into_response()
+        }
+    };
+    match s.app.run_job(job, now).await {
+        Ok(r) => Json(json!(r)).into_response(),
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn links_lose_trailing_punctuation() {
+        assert_eq!(
+            super::links_in("Go to http://x.dk/redeem, log in.\nhttps://y.dk/issue/abc\n"),
+            vec!["http://x.dk/redeem", "https://y.dk/issue/abc"]
+        );
+    }
+}
