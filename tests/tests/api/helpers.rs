@@ -490,3 +490,41 @@ impl TestApp {
 pub fn link_token(url: &str) -> &str {
     url.rsplit('/').next().expect("token")
 }
+
+/// Runs a verifier (openssl, keytool, pkilint) in `dir`: success and its whole output.
+pub fn run(dir: &std::path::Path, program: &str, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} could not be started: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Like [`run`], failing the test when the program fails.
+#[track_caller]
+pub fn must(dir: &std::path::Path, program: &str, args: &[&str]) -> String {
+    let (ok, text) = run(dir, program, args);
+    assert!(ok, "{program} {args:?} failed:\n{text}");
+    text
+}
+
+/// The directory holding pkilint's commands, or None when the tools are not required.
+pub fn pkilint() -> Option<PathBuf> {
+    match std::env::var("PKILINT_BIN") {
+        Ok(d) if !d.is_empty() => Some(PathBuf::from(d)),
+        _ => {
+            assert!(
+                std::env::var("ORGCERT_REQUIRE_TOOLS").as_deref() != Ok("1"),
+                "ORGCERT_REQUIRE_TOOLS=1 but PKILINT_BIN is not set"
+            );
+            eprintln!("PKILINT_BIN not set: skipping pkilint (the README test command sets it)");
+            None
+        }
+    }
+}

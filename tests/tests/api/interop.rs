@@ -1,49 +1,12 @@
 //! Issued material checked by independent verifiers: OpenSSL, Java keytool, pkilint.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use orgcert_pki::KeyAlgorithm;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-
-fn run(dir: &Path, program: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(program)
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} could not be started: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-#[track_caller]
-fn must(dir: &Path, program: &str, args: &[&str]) -> String {
-    let (ok, text) = run(dir, program, args);
-    assert!(ok, "{program} {args:?} failed:\n{text}");
-    text
-}
-
-/// The directory holding pkilint's commands, or None when the tools are not required.
-fn pkilint() -> Option<PathBuf> {
-    match std::env::var("PKILINT_BIN") {
-        Ok(d) if !d.is_empty() => Some(PathBuf::from(d)),
-        _ => {
-            assert!(
-                std::env::var("ORGCERT_REQUIRE_TOOLS").as_deref() != Ok("1"),
-                "ORGCERT_REQUIRE_TOOLS=1 but PKILINT_BIN is not set"
-            );
-            eprintln!("PKILINT_BIN not set: skipping pkilint (the README test command sets it)");
-            None
-        }
-    }
-}
 
 async fn issue(app: &TestApp, fields: Value, issue: Value) -> Value {
     let c = app.create(fields).await;

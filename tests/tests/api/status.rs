@@ -1,7 +1,6 @@
 //! Revocation status, directory and scheduled jobs, checked with OpenSSL and pkilint.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
 
 use orgcert_pki::KeyAlgorithm;
@@ -11,42 +10,6 @@ use serde_json::{json, Value};
 use time::Duration;
 
 use crate::helpers::*;
-
-fn run(dir: &Path, program: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new(program)
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect(program);
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-#[track_caller]
-fn must(dir: &Path, program: &str, args: &[&str]) -> String {
-    let (ok, text) = run(dir, program, args);
-    assert!(ok, "{program} {args:?}:\n{text}");
-    text
-}
-
-fn pkilint() -> Option<PathBuf> {
-    match std::env::var("PKILINT_BIN") {
-        Ok(d) if !d.is_empty() => Some(PathBuf::from(d)),
-        _ => {
-            assert!(
-                std::env::var("ORGCERT_REQUIRE_TOOLS").as_deref() != Ok("1"),
-                "PKILINT_BIN is not set"
-            );
-            None
-        }
-    }
-}
 
 /// Orders and issues a certificate; returns (serial, PEM).
 async fn issue(app: &TestApp, fields: Value) -> (String, String) {
