@@ -2,6 +2,8 @@
 //!   orgcert-ca self-signed [--cn NAME] [--o ORG] [--c DK]   development root, stored in the table
 //!   orgcert-ca csr [--cn NAME] [--o ORG] [--c DK]           PEM request for an external root
 //!   orgcert-ca install FILE.pem                             the certificate the root issued
+//!   orgcert-ca org-add --cvr CVR --name NAME [--p-number P]... [--se-number S]...
+//!                                                           an organisation (tenant)
 //! Reads the same variables as the functions (infra/README.md).
 use std::process::ExitCode;
 
