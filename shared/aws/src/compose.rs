@@ -85,7 +85,7 @@ impl AwsApp {
             clock,
             // A schedule rebuilds the CRL on AWS; nothing runs in the background here.
             events: Arc::new(NoEvents),
-            config: Config::new(cfg.public_url.clone()),
+            config: tuned(Config::new(cfg.public_url.clone()))?,
         };
         Ok(Self {
             app,
@@ -235,4 +235,39 @@ pub async fn install_ca_certificate(cfg: &AwsConfig, der: Vec<u8>) -> Result<(),
     )
     .map_err(|e| DomainError::invalid("certificate", e.to_string()))?;
     store_ca(&store, &der, &key_id).await
+}
+
+/// CRL partitions and validity and the reminder thresholds, from the same variables as the
+/// embedded default (`ORGCERT_CRL_PARTITIONS`, `ORGCERT_CRL_VALIDITY_HOURS`,
+/// `ORGCERT_REMINDER_DAYS`); unset variables keep the defaults.
+fn tuned(mut config: Config) -> Result<Config, DomainError> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let bad = |name: &str, v: &str| DomainError::Internal(format!("{name}: {v:?} is not valid"));
+    if let Some(v) = var("ORGCERT_CRL_PARTITIONS") {
+        config.crl_partitions = v
+            .trim()
+            .parse()
+            .map_err(|_| bad("ORGCERT_CRL_PARTITIONS", &v))?;
+    }
+    if let Some(v) = var("ORGCERT_CRL_VALIDITY_HOURS") {
+        let h: i64 = v
+            .trim()
+            .parse()
+            .map_err(|_| bad("ORGCERT_CRL_VALIDITY_HOURS", &v))?;
+        if !(1..=240).contains(&h) {
+            return Err(bad("ORGCERT_CRL_VALIDITY_HOURS (1..=240)", &v));
+        }
+        config.crl_validity = time::Duration::hours(h);
+    }
+    if let Some(v) = var("ORGCERT_REMINDER_DAYS") {
+        config.reminder_days = v
+            .split(',')
+            .map(|d| {
+                d.trim()
+                    .parse::<u32>()
+                    .map_err(|_| bad("ORGCERT_REMINDER_DAYS", &v))
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(config)
 }
