@@ -11,6 +11,34 @@ use time::Duration;
 
 use crate::helpers::*;
 
+/// `openssl ocsp` as a client of our responder (blocking, so off the async workers).
+async fn ocsp_client(d: &Path, url: &str, extra: &[&str]) -> String {
+    let mut args: Vec<String> = [
+        "ocsp",
+        "-issuer",
+        "ca.pem",
+        "-url",
+        url,
+        "-CAfile",
+        "ca.pem",
+        "-resp_text",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let d = d.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        must(
+            &d,
+            "openssl",
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+    })
+    .await
+    .expect("openssl task")
+}
+
 /// Orders and issues a certificate; returns (serial, PEM).
 async fn issue(app: &TestApp, fields: Value) -> (String, String) {
     let mut f = json!({ "key_algorithm": "ecdsa-p256" });
@@ -311,33 +339,7 @@ async fn ocsp_answers_good_revoked_unknown_and_verifies() {
         let (serial, pem) = issue(&app, json!({})).await;
         std::fs::write(d.join("leaf.pem"), &pem).unwrap();
         let url = format!("{}/ocsp", app.base);
-        let ask = |extra: &[&str]| {
-            let mut args = vec![
-                "ocsp",
-                "-issuer",
-                "ca.pem",
-                "-url",
-                &url,
-                "-CAfile",
-                "ca.pem",
-                "-resp_text",
-            ];
-            args.extend_from_slice(extra);
-            args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
-        };
-        let args = ask(&["-cert", "leaf.pem"]);
-        let out = tokio::task::spawn_blocking({
-            let d = d.to_path_buf();
-            move || {
-                must(
-                    &d,
-                    "openssl",
-                    &args.iter().map(String::as_str).collect::<Vec<_>>(),
-                )
-            }
-        })
-        .await
-        .unwrap();
+        let out = ocsp_client(d, &url, &["-cert", "leaf.pem"]).await;
         assert!(
             out.contains("Response verify OK") && out.contains("leaf.pem: good"),
             "{out}"
@@ -355,38 +357,14 @@ async fn ocsp_answers_good_revoked_unknown_and_verifies() {
         )
         .await
         .ok(200);
-        let args = ask(&["-sha256", "-cert", "leaf.pem"]);
-        let out = tokio::task::spawn_blocking({
-            let d = d.to_path_buf();
-            move || {
-                must(
-                    &d,
-                    "openssl",
-                    &args.iter().map(String::as_str).collect::<Vec<_>>(),
-                )
-            }
-        })
-        .await
-        .unwrap();
+        let out = ocsp_client(d, &url, &["-sha256", "-cert", "leaf.pem"]).await;
         assert!(
             out.contains("Response verify OK") && out.contains("leaf.pem: revoked"),
             "{out}"
         );
         assert!(out.contains("keyCompromise"), "{out}");
 
-        let args = ask(&["-serial", "0x4a1b2c3d4e5f60718293a4b5c6d7e8f9"]);
-        let out = tokio::task::spawn_blocking({
-            let d = d.to_path_buf();
-            move || {
-                must(
-                    &d,
-                    "openssl",
-                    &args.iter().map(String::as_str).collect::<Vec<_>>(),
-                )
-            }
-        })
-        .await
-        .unwrap();
+        let out = ocsp_client(d, &url, &["-serial", "0x4a1b2c3d4e5f60718293a4b5c6d7e8f9"]).await;
         assert!(
             out.contains("Response verify OK") && out.contains(": unknown"),
             "{out}"
