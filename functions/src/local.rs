@@ -422,6 +422,7 @@ pub async fn open(cfg: &LocalConfig, clock: Arc<dyn Clock>) -> Result<Local, Dom
     config.crl_partitions = cfg.crl_partitions;
     config.crl_validity = Duration::hours(i64::from(cfg.crl_validity_hours));
     config.reminder_days = cfg.reminder_days.clone();
+    config.code_key = Some(orgcert_local::load_or_create_code_key(&cfg.data_dir)?);
     let events = Arc::new(CrlRebuilder::default());
     let app = App {
         store: store.clone(),

@@ -127,6 +127,7 @@ impl Moto {
             pki_url: "http://pki.example.dk".into(),
             endpoint_url: Some(self.endpoint()),
             region: Some(REGION.into()),
+            code_key_object: Some(orgcert_aws::CODE_KEY_OBJECT.into()),
         }
     }
 

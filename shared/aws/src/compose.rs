@@ -18,6 +18,7 @@ use orgcert_pki::port::PkiAuthority;
 use orgcert_pki::{create_ca_certificate, Authority, CaSigner, CaSubject};
 use time::{Duration, OffsetDateTime};
 
+use crate::code_key::{ensure_code_key, load_code_key};
 use crate::config::{sdk_config, AwsConfig};
 use crate::error::sdk_error;
 use crate::kms::KmsSigner;
@@ -77,6 +78,18 @@ impl AwsApp {
             aws_sdk_sesv2::Client::new(&sdk),
             &cfg.sender,
         ));
+        let mut config = tuned(Config::new(cfg.public_url.clone()))?;
+        if let Some(object) = &cfg.code_key_object {
+            let key = load_code_key(&s3_client(&sdk, cfg), &cfg.bucket, object)
+                .await?
+                .ok_or_else(|| {
+                    DomainError::Internal(format!(
+                        "s3://{}/{object} is missing: run the CA bootstrap (it writes the one-time-code key)",
+                        cfg.bucket
+                    ))
+                })?;
+            config.code_key = Some(key);
+        }
         let app = App {
             store: store.clone(),
             ca: Arc::new(PkiAuthority::new(authority.clone())),
@@ -85,7 +98,7 @@ impl AwsApp {
             clock,
             // A schedule rebuilds the CRL on AWS; nothing runs in the background here.
             events: Arc::new(NoEvents),
-            config: tuned(Config::new(cfg.public_url.clone()))?,
+            config,
         };
         Ok(Self {
             app,
@@ -162,6 +175,13 @@ async fn store_ca(store: &DynamoStore, der: &[u8], key_id: &str) -> Result<(), D
     }
 }
 
+/// Writes the one-time-code key to the bucket unless it is there.
+async fn write_code_key(cfg: &AwsConfig) -> Result<(), DomainError> {
+    let sdk = sdk_config(cfg).await;
+    ensure_code_key(&s3_client(&sdk, cfg), &cfg.bucket).await?;
+    Ok(())
+}
+
 async fn signer_and_store(cfg: &AwsConfig) -> Result<(Arc<KmsSigner>, DynamoStore), DomainError> {
     let sdk = sdk_config(cfg).await;
     let signer = KmsSigner::new(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id).await?;
@@ -170,13 +190,16 @@ async fn signer_and_store(cfg: &AwsConfig) -> Result<(Arc<KmsSigner>, DynamoStor
 }
 
 /// Development bootstrap: creates a self-signed root CA certificate for the KMS key
-/// (20 years) and stores it in the table; returns its DER.
+/// (20 years) and stores it in the table; writes the one-time-code key to the bucket
+/// (`keys/code.key`) unless it is there; returns the DER.
 ///
 /// # Errors
 /// `Conflict` when a CA certificate is stored already; `Invalid` for a bad subject;
 /// `Unavailable` when KMS or DynamoDB fail.
 pub async fn bootstrap_ca(cfg: &AwsConfig, subject: &CaSubject) -> Result<Vec<u8>, DomainError> {
     let (signer, store) = signer_and_store(cfg).await?;
+    // First, so that re-running the bootstrap on an older stack adds the key.
+    write_code_key(cfg).await?;
     if load_ca_certificate(&store).await?.is_some() {
         return Err(DomainError::Conflict(
             "a CA certificate is already stored".into(),
@@ -219,13 +242,15 @@ pub async fn ca_certificate_request(
 }
 
 /// Production bootstrap, step 2: stores a CA certificate issued for the KMS key by an
-/// external root, after checking that it certifies this key as a CA.
+/// external root, after checking that it certifies this key as a CA; writes the
+/// one-time-code key to the bucket unless it is there.
 ///
 /// # Errors
 /// `Invalid{field: "certificate"}` when it does not match the key or is no CA
 /// certificate; `Conflict` when one is stored already; `Unavailable` on AWS failures.
 pub async fn install_ca_certificate(cfg: &AwsConfig, der: Vec<u8>) -> Result<(), DomainError> {
     let (signer, store) = signer_and_store(cfg).await?;
+    write_code_key(cfg).await?;
     let key_id = signer.key_id().to_owned();
     Authority::new(
         signer,

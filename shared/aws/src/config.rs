@@ -29,6 +29,9 @@ pub struct AwsConfig {
     pub endpoint_url: Option<String>,
     /// Region (`AWS_REGION` / `AWS_DEFAULT_REGION`, else the SDK's provider chain).
     pub region: Option<String>,
+    /// Bucket object of the one-time-code key (`ORGCERT_CODE_KEY_OBJECT`), set only for
+    /// the functions that order or redeem codes: the others never read it.
+    pub code_key_object: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -63,6 +66,7 @@ impl AwsConfig {
             pki_url,
             endpoint_url: var("ORGCERT_AWS_ENDPOINT_URL"),
             region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+            code_key_object: var("ORGCERT_CODE_KEY_OBJECT"),
         })
     }
 }
@@ -129,6 +133,7 @@ mod tests {
             pki_url: "http://pki.example.dk".into(),
             endpoint_url: Some("http://127.0.0.1:1".into()),
             region: None,
+            code_key_object: None,
         };
         let sdk = sdk_config(&cfg).await;
         assert_eq!(sdk.region().map(|r| r.as_ref()), Some(EMULATOR_REGION));

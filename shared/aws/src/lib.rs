@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod code_key;
 mod compose;
 mod config;
 mod csr;
@@ -19,6 +20,7 @@ mod s3;
 mod ses;
 mod store;
 
+pub use code_key::{ensure_code_key, load_code_key, CODE_KEY_OBJECT};
 pub use compose::{
     bootstrap_ca, ca_certificate_request, compose, install_ca_certificate, load_ca_certificate,
     s3_client, AwsApp,

@@ -401,8 +401,34 @@ pub struct Certificate {
     /// Renewal-reminder thresholds (days) already sent for this certificate.
     #[serde(default)]
     pub reminders_sent: Vec<u32>,
+    /// The renewal ordered for this certificate (DESIGN §5a: one pending renewal at a
+    /// time). Written with this certificate's expected version in the commit that creates
+    /// the renewal; it stays after the renewal is issued or deleted and then no longer blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_renewal: Option<Serial>,
+    /// An issuance in progress (DESIGN §5a: claimed before anything is signed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<IssuanceClaim>,
     /// Optimistic version.
     pub version: u64,
+}
+
+/// An issuance attempt's hold on a pending certificate and its secret. Only the holder
+/// signs; a holder that crashed loses it when `until` passes, so the link works again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuanceClaim {
+    /// The attempt (also names its PKCS#12 object).
+    pub attempt: Uuid,
+    /// The claim lapses after this instant.
+    #[serde(with = "time::serde::rfc3339")]
+    pub until: OffsetDateTime,
+}
+
+impl IssuanceClaim {
+    /// Whether the claim still holds at `now`.
+    pub fn live(&self, now: OffsetDateTime) -> bool {
+        now < self.until
+    }
 }
 
 impl Certificate {
@@ -430,7 +456,8 @@ pub enum SecretKind {
 /// A single-use, expiring issuance secret, stored only as a hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuanceSecret {
-    /// SHA-256 (hex) of the token or code.
+    /// Stored form of the token or code: SHA-256 hex for link tokens, a keyed hash
+    /// (`hmac-sha256:` + hex) for one-time codes (plain SHA-256 in older records).
     pub hash: String,
     /// Link or code.
     pub kind: SecretKind,
@@ -447,6 +474,9 @@ pub struct IssuanceSecret {
     /// Used (single use).
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub used_at: Option<OffsetDateTime>,
+    /// An issuance in progress with this secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<IssuanceClaim>,
     /// Optimistic version.
     pub version: u64,
 }

@@ -222,6 +222,15 @@ fn sweep(dir: &Path, cutoff: OffsetDateTime) -> io::Result<usize> {
         let meta = entry.metadata()?;
         if meta.is_dir() {
             removed += sweep(&entry.path(), cutoff)?;
+            // One directory per issuance attempt (`p12/{attempt}/`): drop it once empty
+            // and untouched since the cutoff. A fresh one may be about to get its file
+            // (ids are unique, so an old one never is); a non-empty one stays anyway.
+            let idle = std::fs::metadata(entry.path())
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| OffsetDateTime::from(t) < cutoff);
+            if idle {
+                let _ = std::fs::remove_dir(entry.path());
+            }
         } else if meta.is_file() && OffsetDateTime::from(meta.modified()?) < cutoff {
             match std::fs::remove_file(entry.path()) {
                 Ok(()) => removed += 1,

@@ -139,6 +139,8 @@ pub fn pending(profile: &Profile, ordered_at: OffsetDateTime) -> Certificate {
         revoked_by: None,
         revocation_reason: None,
         reminders_sent: Vec::new(),
+        pending_renewal: None,
+        claim: None,
         version: 1,
     }
 }
@@ -184,6 +186,7 @@ pub fn link_secret(cert: &Certificate) -> IssuanceSecret {
         created_at: T0,
         expires_at: T0 + Duration::days(14),
         used_at: None,
+        claim: None,
         version: 1,
     }
 }

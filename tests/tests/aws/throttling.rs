@@ -88,6 +88,7 @@ impl Fake {
             pki_url: "http://pki.example.dk".into(),
             endpoint_url: Some(self.url.clone()),
             region: Some("us-east-1".into()),
+            code_key_object: None,
         }
     }
 }

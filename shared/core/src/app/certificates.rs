@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::ordering::Delivery;
+use super::pipeline::check_unclaimed;
 use super::{with_summary, App};
 use crate::auth::{Actor, Role};
 use crate::error::{DomainError, Result};
@@ -140,11 +141,13 @@ impl App {
     /// Deletes a pending order (user_admin).
     ///
     /// # Errors
-    /// `Conflict` for any certificate that is not pending.
+    /// `Conflict` for any certificate that is not pending, or while it is being issued.
     pub async fn delete_order(&self, actor: &Actor, serial: &Serial) -> Result<()> {
         actor.require(&[Role::UserAdmin])?;
         let cert = self.scoped_certificate(&actor.org, serial).await?;
         transition(cert.status_at(self.now()), Action::Delete)?;
+        // Not under a running issuance: the claimant is about to sign this serial.
+        check_unclaimed(cert.claim.as_ref(), self.now())?;
         let event = self.audit(
             &actor.org,
             &actor.audit_name(),
@@ -170,8 +173,9 @@ impl App {
         let org = self.org_of(actor).await?;
         let cert = self.scoped_certificate(&org.cvr, serial).await?;
         transition(cert.status_at(self.now()), Action::ResendLink)?;
+        check_unclaimed(cert.claim.as_ref(), self.now())?;
         let profile = self.scoped_profile(&org.cvr, cert.profile_id).await?;
-        let ann = self.announce(&profile, &org, &cert);
+        let ann = self.announce(&profile, &org, &cert)?;
         let Some(secret) = ann.secret else {
             return Err(DomainError::Conflict(
                 "certificates issued over the API have no issuance link".into(),

@@ -3,14 +3,13 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{validity, App};
+use super::pipeline::check_unclaimed;
+use super::App;
 use crate::auth::Actor;
 use crate::error::{DomainError, Result};
 use crate::lifecycle::{transition, Action};
-use crate::model::{
-    CertKind, CertStatus, Certificate, IssuanceSecret, KeyAlgorithm, P12Format, Profile, SecretKind,
-};
-use crate::ports::{CertSpec, KeySource, Write};
+use crate::model::{CertStatus, Certificate, IssuanceSecret, P12Format, Profile, SecretKind};
+use crate::ports::Write;
 use crate::secrets;
 
 /// The terms the holder accepts before issuance.
@@ -72,6 +71,16 @@ pub struct IssueResult {
     pub download_url: Option<String>,
 }
 
+/// Reads a guess loses to other guesses before it gives up with 409. Each lost race means
+/// another guess was decided, so `max_code_attempts` plus a few concurrent successes bound it.
+const CODE_RACE_RETRIES: usize = 32;
+
+fn locked() -> DomainError {
+    DomainError::Locked(
+        "too many wrong codes: this order is locked; ask your administrator for a new code".into(),
+    )
+}
+
 impl App {
     /// Loads a secret's certificate and profile and checks the secret is usable by this actor.
     async fn open_secret(
@@ -115,6 +124,8 @@ impl App {
             ));
         }
         transition(cert.status_at(self.now()), Action::Issue)?;
+        check_unclaimed(secret.claim.as_ref(), self.now())?;
+        check_unclaimed(cert.claim.as_ref(), self.now())?;
         Ok((cert, profile))
     }
 
@@ -161,9 +172,15 @@ impl App {
                 "reference and code belong to /v1/issuance/redeem",
             ));
         }
+        self.check_issue_request(&req)?;
         let secret = self.secret_for_token(token).await?;
         let (cert, profile) = self.open_secret(actor, &secret).await?;
-        self.issue_now(actor, secret, cert, profile, req).await
+        let claimed = match self.claim_issuance(&cert, Some(&secret)).await {
+            Ok(c) => c,
+            Err(DomainError::StaleVersion(_)) => return Err(self.explain_lost_claim(&cert).await),
+            Err(e) => return Err(e),
+        };
+        self.run_issuance(actor, claimed, &profile, &req).await
     }
 
     /// Issues with a reference and one-time code; wrong codes are counted and lock the order.
@@ -189,27 +206,36 @@ impl App {
         if !missing.is_empty() {
             return Err(DomainError::Invalid(missing));
         }
-        let secret = match self.store.secret_by_reference(reference.trim()).await? {
-            Some(s) if s.org == actor.org => s,
-            _ => return Err(DomainError::NotFound("reference")),
-        };
-        let SecretKind::OneTimeCode {
-            failed_attempts, ..
-        } = &secret.kind
-        else {
-            return Err(DomainError::NotFound("reference"));
-        };
-        let failed = *failed_attempts;
-        let max = self.config.max_code_attempts;
-        if failed >= max {
-            return Err(DomainError::Locked(
-                "too many wrong codes: this order is locked; ask your administrator for a new code"
-                    .into(),
-            ));
-        }
-        let (cert, profile) = self.open_secret(actor, &secret).await?;
+        self.check_issue_request(&req)?;
         let normalised = code.trim().to_ascii_uppercase();
-        if secrets::hash_secret(&normalised) != secret.hash {
+        let max = self.config.max_code_attempts;
+        // Every guess is decided by a commit that expects the secret's version as read, and
+        // the lock is checked on that same read: a guess that loses a race reads again and
+        // is counted (or refused as locked) then, so parallel wrong guesses all count and
+        // no more than `max` are ever counted (DESIGN §5a).
+        for _ in 0..CODE_RACE_RETRIES {
+            let secret = match self.store.secret_by_reference(reference.trim()).await? {
+                Some(s) if s.org == actor.org => s,
+                _ => return Err(DomainError::NotFound("reference")),
+            };
+            let SecretKind::OneTimeCode {
+                failed_attempts, ..
+            } = &secret.kind
+            else {
+                return Err(DomainError::NotFound("reference"));
+            };
+            let failed = *failed_attempts;
+            if failed >= max {
+                return Err(locked());
+            }
+            let (cert, profile) = self.open_secret(actor, &secret).await?;
+            if self.code_key()?.verify_code(&normalised, &secret.hash) {
+                match self.claim_issuance(&cert, Some(&secret)).await {
+                    Ok(claimed) => return self.run_issuance(actor, claimed, &profile, &req).await,
+                    Err(DomainError::StaleVersion(_)) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
             let mut s = secret.clone();
             if let SecretKind::OneTimeCode {
                 failed_attempts, ..
@@ -225,7 +251,8 @@ impl App {
                 cert.serial.to_string(),
                 json!({ "attempt": failed + 1 }),
             );
-            self.store
+            match self
+                .store
                 .commit(vec![
                     Write::PutSecret {
                         secret: s,
@@ -233,165 +260,23 @@ impl App {
                     },
                     Write::Audit(event),
                 ])
-                .await?;
+                .await
+            {
+                Ok(()) => {}
+                Err(DomainError::StaleVersion(_)) => continue,
+                Err(e) => return Err(e),
+            }
             let left = max - failed - 1;
             if left == 0 {
-                return Err(DomainError::Locked(
-                    "too many wrong codes: this order is locked; ask your administrator for a new code".into(),
-                ));
+                return Err(locked());
             }
             return Err(DomainError::invalid(
                 "code",
                 format!("wrong one-time code; {left} attempts left"),
             ));
         }
-        self.issue_now(actor, secret, cert, profile, req).await
-    }
-
-    async fn issue_now(
-        &self,
-        actor: &Actor,
-        secret: IssuanceSecret,
-        cert: Certificate,
-        profile: Profile,
-        req: IssueRequest,
-    ) -> Result<IssueResult> {
-        if !req.accept_terms {
-            return Err(DomainError::invalid(
-                "accept_terms",
-                "you must accept the terms and conditions",
-            ));
-        }
-        if let Some(csr) = &req.csr {
-            if req.p12_format.is_some() {
-                return Err(DomainError::invalid(
-                    "p12_format",
-                    "a PKCS#12 format cannot be chosen with a CSR",
-                ));
-            }
-            if csr.len() > 64 * 1024 {
-                return Err(DomainError::invalid(
-                    "csr",
-                    "the CSR must be at most 64 KiB",
-                ));
-            }
-            self.ca.check_csr(csr)?;
-        }
-        let now = self.now();
-        let spec = CertSpec {
-            serial: cert.serial.clone(),
-            kind: cert.snapshot.kind,
-            cvr: cert.org.clone(),
-            organisation_name: cert.snapshot.organisation_name.to_string(),
-            profile_id: profile.id,
-            common_name: cert.snapshot.name.to_string(),
-            email: cert
-                .snapshot
-                .certificate_email
-                .as_ref()
-                .map(|e| e.to_string()),
-            seal: cert.snapshot.seal_generation && cert.snapshot.kind == CertKind::Organisation,
-            not_before: now,
-            not_after: now + validity(),
-            crl_partition: self.crl_partition_of(&cert.serial),
-        };
-        let (key, password) = match &req.csr {
-            Some(csr) => (KeySource::Csr(csr.clone()), None),
-            None => {
-                let password = secrets::new_password();
-                let algorithm: KeyAlgorithm = cert.snapshot.key_algorithm;
-                let format = req.p12_format.unwrap_or(cert.snapshot.p12_format);
-                (
-                    KeySource::Generate {
-                        algorithm,
-                        format,
-                        password: password.clone(),
-                    },
-                    Some(password),
-                )
-            }
-        };
-        let material = self.ca.issue(spec.clone(), key).await?;
-        let object_key = format!("p12/{}.p12", cert.serial);
-        if let Some(p12) = &material.pkcs12 {
-            self.objects
-                .put(&object_key, p12.clone(), "application/x-pkcs12")
-                .await?;
-        }
-        let mut new = cert.clone();
-        new.status = CertStatus::Issued;
-        new.issued_at = Some(now);
-        new.issued_by = Some(actor.audit_name());
-        new.not_before = Some(spec.not_before);
-        new.not_after = Some(spec.not_after);
-        new.subject = Some(material.subject.clone());
-        new.fingerprint = Some(material.fingerprint.clone());
-        new.certificate_pem = Some(material.certificate_pem.clone());
-        new.secret_hash = None;
-        new.version += 1;
-        let mut used = secret.clone();
-        used.used_at = Some(now);
-        used.version += 1;
-        let event = self.audit(
-            &actor.org,
-            &actor.audit_name(),
-            "certificate.issue",
-            cert.serial.to_string(),
-            json!({ "key": if req.csr.is_some() { "csr" } else { "server" }, "fingerprint": material.fingerprint }),
-        );
-        let extra = vec![
-            Write::PutSecret {
-                secret: used,
-                expected: Some(secret.version),
-            },
-            Write::Audit(event),
-        ];
-        // The link is made before the commit, so that a committed issuance always answers
-        // with its password and link.
-        let download_url = match &material.pkcs12 {
-            Some(_) => match self
-                .objects
-                .presign(&object_key, self.config.download_ttl, now)
-                .await
-            {
-                Ok(url) => Some(url),
-                Err(e) => {
-                    let _ = self.objects.delete(&object_key).await;
-                    return Err(e);
-                }
-            },
-            None => None,
-        };
-        if let Err(e) = self
-            .commit_certificate_change(&cert, Some(new.clone()), extra)
-            .await
-        {
-            // The answer of a commit can be lost after it took effect: look before undoing.
-            let committed = matches!(
-                self.store.certificate(&cert.serial).await,
-                Ok(Some(c)) if c.status == CertStatus::Issued && c.fingerprint == new.fingerprint
-            );
-            if !committed {
-                // Nothing half-done: the order stays pending and the link works again.
-                if material.pkcs12.is_some() {
-                    let _ = self.objects.delete(&object_key).await;
-                }
-                return Err(match e {
-                    DomainError::StaleVersion(_) => DomainError::Conflict(
-                        "this certificate was issued or changed meanwhile".into(),
-                    ),
-                    other => other,
-                });
-            }
-            tracing::warn!(serial = %cert.serial, error = %e, "issuance committed although the store reported an error");
-        }
-        self.status_changed(&new, false).await;
-        Ok(IssueResult {
-            certificate: new,
-            certificate_pem: material.certificate_pem,
-            chain_pem: material.chain_pem,
-            password,
-            download_url,
-        })
+        Err(DomainError::Conflict(
+            "too many attempts at once on this order; try again".into(),
+        ))
     }
 }

@@ -7,6 +7,7 @@ mod issuance;
 mod jobs;
 mod ordering;
 mod organisation;
+mod pipeline;
 mod profiles;
 mod status;
 
@@ -16,6 +17,7 @@ pub use issuance::{IssuanceInfo, IssueRequest, IssueResult};
 pub use jobs::{Job, JobReport};
 pub use ordering::{Delivery, IdempotencyKey, OrderResult};
 pub use organisation::NewOrganisation;
+pub use pipeline::{p12_key, CLAIM_TTL};
 pub use status::DirectoryEntry;
 
 use std::sync::Arc;
@@ -28,6 +30,7 @@ use crate::error::{DomainError, Result};
 use crate::ids::{Cvr, Serial};
 use crate::model::{AuditEvent, Certificate, LatestCertificate, Organisation, Profile};
 use crate::ports::{CertificateAuthority, Mailer, Objects, StatusEvents, Store};
+use crate::secrets::CodeKey;
 
 /// Settings of the use cases.
 #[derive(Debug, Clone)]
@@ -50,6 +53,10 @@ pub struct Config {
     pub ocsp_refresh_after: Duration,
     /// Renewal reminder thresholds in days.
     pub reminder_days: Vec<u32>,
+    /// Server key of one-time-code hashes; every process of a deployment that orders or
+    /// redeems one-time codes sets the same one (key file, bucket object). Unset, those
+    /// use cases fail with `Internal` rather than store codes nobody can check.
+    pub code_key: Option<CodeKey>,
 }
 
 impl Config {
@@ -65,6 +72,7 @@ impl Config {
             ocsp_validity: Duration::days(3),
             ocsp_refresh_after: Duration::days(1),
             reminder_days: vec![90, 30, 7],
+            code_key: None,
         }
     }
 }
@@ -151,6 +159,13 @@ impl App {
                 .take(4)
                 .fold(0u32, |acc, x| (acc << 8) | u32::from(*x));
             tail % n
+        })
+    }
+
+    /// The one-time-code key, or `Internal` for a composition that did not set one.
+    fn code_key(&self) -> Result<&CodeKey> {
+        self.config.code_key.as_ref().ok_or_else(|| {
+            DomainError::Internal("no one-time-code key configured (Config::code_key)".into())
         })
     }
 

@@ -72,6 +72,10 @@ pub(crate) struct Announcement {
     pub notification: Option<Notification>,
 }
 
+fn already_renewing() -> DomainError {
+    DomainError::Conflict("a renewal of this certificate is already pending".into())
+}
+
 fn mail_subject(kind: CertKind) -> &'static str {
     match kind {
         CertKind::Organisation => "Download an organisation certificate",
@@ -86,7 +90,7 @@ impl App {
         profile: &Profile,
         org: &Organisation,
         cert: &Certificate,
-    ) -> Announcement {
+    ) -> Result<Announcement> {
         let now = self.now();
         let subject = mail_subject(cert.snapshot.kind);
         let secret = |hash: String, kind: SecretKind| IssuanceSecret {
@@ -97,16 +101,17 @@ impl App {
             created_at: now,
             expires_at: now + self.config.issuance_ttl,
             used_at: None,
+            claim: None,
             version: 1,
         };
         let expires = self.config.issuance_ttl.whole_days();
         match (cert.snapshot.identification, cert.snapshot.issuing) {
-            (Identification::Api, _) | (_, IssuingMethod::Api) => Announcement {
+            (Identification::Api, _) | (_, IssuingMethod::Api) => Ok(Announcement {
                 secret: None,
                 delivery: Delivery::Api,
                 mail: None,
                 notification: None,
-            },
+            }),
             (Identification::OneTimeCode, _) => {
                 let code = secrets::new_one_time_code();
                 let reference = secrets::new_reference();
@@ -117,9 +122,9 @@ impl App {
                      Go to {url}, log in, and enter the reference and the code within {expires} days.\n",
                     cert.snapshot.name, org.name, org.cvr
                 );
-                Announcement {
+                Ok(Announcement {
                     secret: Some(secret(
-                        secrets::hash_secret(&code),
+                        self.code_key()?.hash_code(&code),
                         SecretKind::OneTimeCode {
                             reference: reference.clone(),
                             failed_attempts: 0,
@@ -137,19 +142,19 @@ impl App {
                         links: vec![url],
                     }),
                     notification: None,
-                }
+                })
             }
             (_, issuing) => {
                 let token = secrets::new_token();
                 let url = self.issuance_url(&token);
                 let s = Some(secret(secrets::hash_secret(&token), SecretKind::Link));
                 if issuing == IssuingMethod::Direct {
-                    return Announcement {
+                    return Ok(Announcement {
                         secret: s,
                         delivery: Delivery::Link { url },
                         mail: None,
                         notification: None,
-                    };
+                    });
                 }
                 let text = format!(
                     "A certificate \"{}\" has been ordered for {} (CVR {}).\n\n\
@@ -157,7 +162,7 @@ impl App {
                      (valid for {expires} days):\n{url}\n",
                     cert.snapshot.name, org.name, org.cvr
                 );
-                Announcement {
+                Ok(Announcement {
                     secret: s,
                     delivery: Delivery::Mailed {
                         to: profile.contact_email.to_string(),
@@ -178,7 +183,7 @@ impl App {
                         link: Some(url),
                         read: false,
                     }),
-                }
+                })
             }
         }
     }
@@ -233,6 +238,8 @@ impl App {
             revoked_by: None,
             revocation_reason: None,
             reminders_sent: Vec::new(),
+            pending_renewal: None,
+            claim: None,
             version: 1,
         }
     }
@@ -289,7 +296,7 @@ impl App {
         action: &str,
         idem: Option<&IdempotencyKey>,
     ) -> Result<OrderResult> {
-        let ann = self.announce(&profile, org, &certificate);
+        let ann = self.announce(&profile, org, &certificate)?;
         certificate.secret_hash = ann.secret.as_ref().map(|s| s.hash.clone());
         writes.push(Write::PutCertificate {
             cert: certificate.clone(),
@@ -443,7 +450,7 @@ impl App {
         actor: &Actor,
         org: &Organisation,
         profile: Profile,
-        renewal_of: Option<Serial>,
+        renewal_of: Option<&Certificate>,
         action: &str,
         idem: Option<&IdempotencyKey>,
     ) -> Result<OrderResult> {
@@ -459,14 +466,25 @@ impl App {
             profile.seal_generation,
         );
         e.finish()?;
-        let cert = self.new_order(actor, org, &profile, renewal_of);
+        let cert = self.new_order(actor, org, &profile, renewal_of.map(|c| c.serial.clone()));
         let mut certs = self.store.certificates_of(&org.cvr, profile.id).await?;
         certs.push(cert.clone());
         let updated = with_summary(&profile, &certs);
-        let writes = vec![Write::PutProfile {
+        let mut writes = vec![Write::PutProfile {
             profile: updated.clone(),
             expected: Some(profile.version),
         }];
+        if let Some(old) = renewal_of {
+            // One pending renewal per certificate, decided by the store: the renewed
+            // certificate names its renewal, written with the version that was checked.
+            let mut marked = old.clone();
+            marked.pending_renewal = Some(cert.serial.clone());
+            marked.version += 1;
+            writes.push(Write::PutCertificate {
+                cert: marked,
+                expected: Some(old.version),
+            });
+        }
         self.commit_order(actor, org, updated, cert, writes, action, idem)
             .await
     }
@@ -489,27 +507,54 @@ impl App {
             return Ok(r);
         }
         transition(cert.status_at(self.now()), Action::Renew)?;
-        let siblings = self
-            .store
-            .certificates_of(&org.cvr, cert.profile_id)
-            .await?;
-        if siblings
-            .iter()
-            .any(|c| c.status == CertStatus::Pending && c.renewal_of.as_ref() == Some(serial))
-        {
-            return Err(DomainError::Conflict(
-                "a renewal of this certificate is already pending".into(),
-            ));
+        if self.renewal_pending(&cert).await? {
+            return Err(already_renewing());
         }
         let profile = self.scoped_profile(&org.cvr, cert.profile_id).await?;
-        self.order_under(
-            actor,
-            &org,
-            profile,
-            Some(serial.clone()),
-            "certificate.renew",
-            idem.as_ref(),
-        )
-        .await
+        match self
+            .order_under(
+                actor,
+                &org,
+                profile,
+                Some(&cert),
+                "certificate.renew",
+                idem.as_ref(),
+            )
+            .await
+        {
+            Err(DomainError::StaleVersion(_)) => {
+                // Lost to a concurrent change: say which, from a fresh read.
+                let now = self.scoped_certificate(&org.cvr, serial).await?;
+                if self.renewal_pending(&now).await? {
+                    Err(already_renewing())
+                } else {
+                    Err(DomainError::Conflict(
+                        "the certificate or its profile changed meanwhile; reload and try again"
+                            .into(),
+                    ))
+                }
+            }
+            r => r,
+        }
+    }
+
+    /// Whether a renewal of `cert` is pending. A renewal leaves Pending only for good
+    /// (issued or deleted), so a stale `pending_renewal` pointer is recognised by reading
+    /// it; orders from before the pointer existed are found among the siblings.
+    async fn renewal_pending(&self, cert: &Certificate) -> Result<bool> {
+        if let Some(r) = &cert.pending_renewal {
+            if let Some(c) = self.store.certificate(r).await? {
+                if c.status == CertStatus::Pending {
+                    return Ok(true);
+                }
+            }
+        }
+        let siblings = self
+            .store
+            .certificates_of(&cert.org, cert.profile_id)
+            .await?;
+        Ok(siblings.iter().any(|c| {
+            c.status == CertStatus::Pending && c.renewal_of.as_ref() == Some(&cert.serial)
+        }))
     }
 }

@@ -92,6 +92,8 @@ fn cert(p: &Profile, serial: &str, ordered_at: OffsetDateTime) -> Certificate {
         revoked_by: None,
         revocation_reason: None,
         reminders_sent: Vec::new(),
+        pending_renewal: None,
+        claim: None,
         version: 1,
     }
 }
@@ -111,6 +113,7 @@ fn secret(c: &Certificate, hash: &str, reference: Option<&str>) -> IssuanceSecre
         created_at: T0,
         expires_at: T0 + time::Duration::days(14),
         used_at: None,
+        claim: None,
         version: 1,
     }
 }
