@@ -6,3 +6,4 @@ pub mod conformance;
 pub mod counting;
 pub mod faults;
 pub mod moto;
+pub mod signing;

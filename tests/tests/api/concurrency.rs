@@ -1,0 +1,226 @@
+//! Promises under concurrency (DESIGN §5a), over HTTP on either store: one issuance per
+//! link, one pending renewal per certificate, every wrong one-time code counted.
+
+use std::sync::Arc;
+
+use orgcert_pki::KeyAlgorithm;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const DEMO_CVR_TEXT: &str = "12345674";
+
+fn s(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a string: {v}"))
+        .to_owned()
+}
+
+/// Opens a PKCS#12 with its password (p12-keystore) and returns the certificate DERs.
+pub fn open_p12(bytes: &[u8], password: &str) -> Vec<Vec<u8>> {
+    let ks = p12_keystore::KeyStore::from_pkcs12(
+        bytes,
+        password,
+        p12_keystore::Pkcs12ImportPolicy::Relaxed,
+    )
+    .unwrap_or_else(|e| panic!("PKCS#12 does not open with its password: {e:?}"));
+    let mut certs = Vec::new();
+    for (_, entry) in ks.entries() {
+        if let p12_keystore::KeyStoreEntry::PrivateKeyChain(chain) = entry {
+            certs.extend(chain.certs().iter().map(|c| c.as_der().to_vec()));
+        }
+    }
+    assert!(!certs.is_empty(), "PKCS#12 without a key and chain");
+    certs
+}
+
+#[tokio::test]
+async fn twelve_concurrent_issues_on_one_link_give_one_certificate() {
+    let app = Arc::new(spawn_app_with(KeyAlgorithm::EcdsaP256).await);
+    let c = app.create(json!({ "key_algorithm": "ecdsa-p256" })).await;
+    let c = c.ok(201).clone();
+    let url = s(&c["issuance_url"]);
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let app = app.clone();
+            let url = url.clone();
+            tokio::spawn(async move { app.issue_via(&url, json!({ "accept_terms": true })).await })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for t in tasks {
+        let a = t.await.expect("task");
+        match a.status.as_u16() {
+            201 => won.push(a.body.clone()),
+            409 => {
+                a.problem(409, None);
+            }
+            _ => panic!("neither 201 nor 409: {a:?}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one issuance wins");
+    let w = &won[0];
+    let dl = app
+        .call(Method::GET, &s(&w["download_url"]), None, None, &[])
+        .await;
+    assert_eq!(dl.status, 200, "the winner's download works: {dl:?}");
+    let certs = open_p12(&dl.bytes, &s(&w["password"]));
+    let pem = s(&w["certificate_pem"]);
+    let flat = |p: &str| p.split_whitespace().collect::<String>();
+    assert!(
+        certs
+            .iter()
+            .any(|d| flat(&orgcert_pki::to_pem("CERTIFICATE", d)) == flat(&pem)),
+        "the PKCS#12 holds the issued certificate"
+    );
+    // The link is used up; the certificate is issued once.
+    app.issue_via(&url, json!({ "accept_terms": true }))
+        .await
+        .problem(409, None);
+    let serial = s(&w["serial"]);
+    let got = app
+        .get(&format!("/v1/certificates/{serial}"), &app.admin())
+        .await;
+    assert_eq!(got.ok(200)["status"], "issued");
+}
+
+#[tokio::test]
+async fn eight_concurrent_renewals_make_one_pending_renewal() {
+    let app = Arc::new(spawn_app_with(KeyAlgorithm::EcdsaP256).await);
+    let c = app.create(json!({ "key_algorithm": "ecdsa-p256" })).await;
+    let c = c.ok(201).clone();
+    let issued = app
+        .issue_via(&s(&c["issuance_url"]), json!({ "accept_terms": true }))
+        .await;
+    let serial = s(&issued.ok(201)["serial"]);
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let app = app.clone();
+            let path = format!("/v1/certificates/{serial}/renew");
+            tokio::spawn(async move { app.post(&path, &app.admin(), json!({})).await })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        let a = t.await.expect("task");
+        match a.status.as_u16() {
+            201 => created += 1,
+            409 => {
+                a.problem(409, None);
+            }
+            _ => panic!("neither 201 nor 409: {a:?}"),
+        }
+    }
+    assert_eq!(created, 1, "one renewal at a time");
+    let profile: uuid::Uuid = s(&c["profile"]["id"]).parse().expect("uuid");
+    let svc = app.service.clone();
+    let list = app
+        .on_service(async move {
+            let org = orgcert_core::ids::Cvr::parse(DEMO_CVR_TEXT).expect("cvr");
+            svc.store
+                .certificates_of(&org, profile)
+                .await
+                .expect("read")
+        })
+        .await;
+    let pending: Vec<_> = list
+        .iter()
+        .filter(|c| {
+            c.status == orgcert_core::model::CertStatus::Pending
+                && c.renewal_of.as_ref().map(|r| r.to_string()) == Some(serial.clone())
+        })
+        .collect();
+    assert_eq!(pending.len(), 1, "{list:?}");
+    // Deleting the renewal makes room for a new one.
+    let renewal = pending[0].serial.to_string();
+    assert_eq!(
+        app.delete(&format!("/v1/certificates/{renewal}"), &app.admin())
+            .await
+            .status,
+        204
+    );
+    app.post(
+        &format!("/v1/certificates/{serial}/renew"),
+        &app.admin(),
+        json!({}),
+    )
+    .await
+    .ok(201);
+    app.post(
+        &format!("/v1/certificates/{serial}/renew"),
+        &app.admin(),
+        json!({}),
+    )
+    .await
+    .problem(409, None);
+}
+
+#[tokio::test]
+async fn parallel_wrong_codes_are_all_counted_and_lock() {
+    let app = Arc::new(spawn_app_with(KeyAlgorithm::EcdsaP256).await);
+    let c = app
+        .create(json!({ "identification": "one_time_code", "key_algorithm": "ecdsa-p256" }))
+        .await;
+    let c = c.ok(201).clone();
+    let (code, reference) = (s(&c["one_time_code"]), s(&c["reference"]));
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let app = app.clone();
+            let reference = reference.clone();
+            tokio::spawn(async move {
+                app.post(
+                    "/v1/issuance/redeem",
+                    &app.contact(),
+                    json!({ "reference": reference, "code": format!("WRONG{i}"), "accept_terms": true }),
+                )
+                .await
+            })
+        })
+        .collect();
+    let (mut counted, mut locked) = (0, 0);
+    for t in tasks {
+        let a = t.await.expect("task");
+        match a.status.as_u16() {
+            422 => {
+                a.problem(422, Some("code"));
+                counted += 1;
+            }
+            423 => {
+                a.problem(423, None);
+                locked += 1;
+            }
+            _ => panic!("neither 422 nor 423: {a:?}"),
+        }
+    }
+    // Four answers say "n attempts left"; the fifth counted one locks; the rest are refused.
+    assert_eq!(counted, 4, "wrong codes counted before the lock");
+    assert_eq!(locked, 8);
+    let svc = app.service.clone();
+    let stored = app
+        .on_service(async move {
+            svc.store
+                .secret_by_reference(&reference)
+                .await
+                .expect("read")
+                .expect("secret")
+        })
+        .await;
+    match stored.kind {
+        orgcert_core::model::SecretKind::OneTimeCode {
+            failed_attempts, ..
+        } => assert_eq!(failed_attempts, 5),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        stored.hash.starts_with("hmac-sha256:"),
+        "codes are stored as a keyed hash"
+    );
+    app.post(
+        "/v1/issuance/redeem",
+        &app.contact(),
+        json!({ "reference": s(&c["reference"]), "code": code, "accept_terms": true }),
+    )
+    .await
+    .problem(423, None);
+}
