@@ -224,3 +224,146 @@ async fn parallel_wrong_codes_are_all_counted_and_lock() {
     .await
     .problem(423, None);
 }
+
+/// The pending certificate and secret of a link, read where the service runs.
+async fn stored_order(
+    app: &TestApp,
+    serial: &str,
+) -> (
+    orgcert_core::model::Certificate,
+    orgcert_core::model::IssuanceSecret,
+) {
+    let svc = app.service.clone();
+    let serial: orgcert_core::ids::Serial = serial.parse().expect("serial");
+    app.on_service(async move {
+        let cert = svc
+            .store
+            .certificate(&serial)
+            .await
+            .expect("read")
+            .expect("certificate");
+        let hash = cert.secret_hash.clone().expect("secret hash");
+        let secret = svc
+            .store
+            .secret(&hash)
+            .await
+            .expect("read")
+            .expect("secret");
+        (cert, secret)
+    })
+    .await
+}
+
+async fn commit(app: &TestApp, writes: Vec<orgcert_core::ports::Write>) {
+    let svc = app.service.clone();
+    app.on_service(async move { svc.store.commit(writes).await.expect("commit") })
+        .await;
+}
+
+#[tokio::test]
+async fn a_crashed_claim_lapses_and_blocks_delete_until_then() {
+    use orgcert_core::model::IssuanceClaim;
+    use orgcert_core::ports::Write;
+    let app = spawn_app_with(KeyAlgorithm::EcdsaP256).await;
+    let c = app.create(json!({ "key_algorithm": "ecdsa-p256" })).await;
+    let c = c.ok(201).clone();
+    let (url, serial) = (s(&c["issuance_url"]), s(&c["certificate"]["serial"]));
+    // A process claimed the order and died before signing: its claim stays behind.
+    let (cert, secret) = stored_order(&app, &serial).await;
+    let claim = IssuanceClaim {
+        attempt: uuid::Uuid::new_v4(),
+        until: app.clock_now() + orgcert_core::app::CLAIM_TTL,
+    };
+    let (mut c2, mut s2) = (cert.clone(), secret.clone());
+    c2.claim = Some(claim.clone());
+    c2.version += 1;
+    s2.claim = Some(claim);
+    s2.version += 1;
+    commit(
+        &app,
+        vec![
+            Write::PutCertificate {
+                cert: c2,
+                expected: Some(cert.version),
+            },
+            Write::PutSecret {
+                secret: s2,
+                expected: Some(secret.version),
+            },
+        ],
+    )
+    .await;
+    let busy = app.issue_via(&url, json!({ "accept_terms": true })).await;
+    busy.problem(409, None);
+    assert!(s(&busy.body["detail"]).contains("being issued"), "{busy:?}");
+    app.delete(&format!("/v1/certificates/{serial}"), &app.admin())
+        .await
+        .problem(409, None);
+    // After the claim's lifetime the link works again, once.
+    app.clock
+        .advance(orgcert_core::app::CLAIM_TTL + time::Duration::seconds(1));
+    let ok = app.issue_via(&url, json!({ "accept_terms": true })).await;
+    assert_eq!(s(&ok.ok(201)["serial"]), serial);
+    app.issue_via(&url, json!({ "accept_terms": true }))
+        .await
+        .problem(409, None);
+}
+
+#[tokio::test]
+async fn codes_stored_before_keyed_hashes_still_redeem() {
+    use orgcert_core::ports::Write;
+    let app = spawn_app_with(KeyAlgorithm::EcdsaP256).await;
+    let c = app
+        .create(json!({ "identification": "one_time_code", "key_algorithm": "ecdsa-p256" }))
+        .await;
+    let c = c.ok(201).clone();
+    let (code, reference, serial) = (
+        s(&c["one_time_code"]),
+        s(&c["reference"]),
+        s(&c["certificate"]["serial"]),
+    );
+    // Rewrite the order as an older release stored it: the code as bare SHA-256.
+    let (cert, secret) = stored_order(&app, &serial).await;
+    let legacy = orgcert_core::secrets::hash_secret(&code);
+    let (mut c2, mut s2) = (cert.clone(), secret.clone());
+    c2.secret_hash = Some(legacy.clone());
+    c2.version += 1;
+    s2.hash = legacy;
+    s2.version = 1;
+    commit(
+        &app,
+        vec![Write::DeleteSecret {
+            hash: secret.hash.clone(),
+        }],
+    )
+    .await;
+    commit(
+        &app,
+        vec![
+            Write::PutCertificate {
+                cert: c2,
+                expected: Some(cert.version),
+            },
+            Write::PutSecret {
+                secret: s2,
+                expected: None,
+            },
+        ],
+    )
+    .await;
+    app.post(
+        "/v1/issuance/redeem",
+        &app.contact(),
+        json!({ "reference": reference, "code": "WRONGCODE", "accept_terms": true }),
+    )
+    .await
+    .problem(422, Some("code"));
+    let ok = app
+        .post(
+            "/v1/issuance/redeem",
+            &app.contact(),
+            json!({ "reference": reference, "code": code, "accept_terms": true }),
+        )
+        .await;
+    assert_eq!(s(&ok.ok(201)["serial"]), serial);
+}
