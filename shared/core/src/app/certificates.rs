@@ -50,7 +50,21 @@ impl App {
         new: Option<Certificate>,
         extra: Vec<Write>,
     ) -> Result<()> {
-        for attempt in 0..3 {
+        self.commit_certificate_change_within(old, new, extra, 3)
+            .await
+    }
+
+    /// [`App::commit_certificate_change`] with room for `tries` profile races. A claimed
+    /// issuance uses more: its certificate cannot move under the claim, and giving up
+    /// after signing would free the link for a second signature of the same serial.
+    pub(crate) async fn commit_certificate_change_within(
+        &self,
+        old: &Certificate,
+        new: Option<Certificate>,
+        extra: Vec<Write>,
+        tries: u32,
+    ) -> Result<()> {
+        for attempt in 0..tries {
             let profile = self.scoped_profile(&old.org, old.profile_id).await?;
             let mut certs = self.store.certificates_of(&old.org, old.profile_id).await?;
             if !certs
@@ -81,7 +95,7 @@ impl App {
             });
             writes.extend(extra.iter().cloned());
             match self.store.commit(writes).await {
-                Err(DomainError::StaleVersion(_)) if attempt < 2 => continue,
+                Err(DomainError::StaleVersion(_)) if attempt + 1 < tries => continue,
                 r => return r,
             }
         }

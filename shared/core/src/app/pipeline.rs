@@ -30,6 +30,10 @@ use crate::secrets;
 /// claim older than this belongs to a process that died; the link then works again.
 pub const CLAIM_TTL: Duration = Duration::minutes(2);
 
+/// Profile races the final commit of a claimed issuance rides out (each lost race means
+/// another change of the profile went through).
+const FINAL_COMMIT_TRIES: u32 = 32;
+
 /// A won claim: the certificate and secret as stored after the claim commit.
 #[derive(Debug, Clone)]
 pub(crate) struct Claimed {
@@ -313,7 +317,7 @@ impl App {
             json!({ "key": if req.csr.is_some() { "csr" } else { "server" }, "fingerprint": material.fingerprint }),
         )));
         if let Err(e) = self
-            .commit_certificate_change(cert, Some(new.clone()), extra)
+            .commit_certificate_change_within(cert, Some(new.clone()), extra, FINAL_COMMIT_TRIES)
             .await
         {
             // The answer of a commit can be lost after it took effect: look before undoing.
@@ -322,6 +326,9 @@ impl App {
                 Ok(Some(c)) if c.status == CertStatus::Issued && c.fingerprint == new.fingerprint
             );
             if !committed {
+                // A signed certificate was thrown away: its serial may be signed again on
+                // the next attempt, which RFC 5280 §4.1.2.2 frowns on. Say so loudly.
+                tracing::warn!(serial = %cert.serial, error = %e, "signed but not committed; the order stays pending");
                 // Nothing half-done: the order stays pending; only this attempt's file goes.
                 if material.pkcs12.is_some() {
                     let _ = self.objects.delete(&object_key).await;
