@@ -26,18 +26,216 @@ use crate::{
 pub struct PkiAuthority {
     inner: Arc<Authority>,
     ocsp: OcspSigner,
+    rotating: Option<Rotating>,
+}
+
+/// Validity of a delegated responder certificate: short, since id-pkix-ocsp-nocheck tells
+/// clients never to check its revocation (RFC 6960 §4.2.2.2.1).
+pub const RESPONDER_VALIDITY: time::Duration = time::Duration::days(7);
+/// The minting side replaces the responder when less than this is left: more than an OCSP
+/// response's validity (3 days), so responses never outlive their responder certificate.
+pub const RESPONDER_ROTATE_LEFT: time::Duration = time::Duration::days(4);
+/// Signers look for a newer stored responder when less than this is left.
+pub const RESPONDER_RELOAD_LEFT: time::Duration = time::Duration::days(3);
+
+/// A delegated OCSP responder as stored: its certificate and its private key. `Debug`
+/// never shows the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResponderMaterial {
+    /// The responder certificate (DER), issued by the CA.
+    pub certificate_der: Vec<u8>,
+    /// Its private key, PKCS#8 PEM.
+    pub key_pkcs8_pem: String,
+}
+
+impl std::fmt::Debug for ResponderMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponderMaterial")
+            .field("certificate_der", &self.certificate_der.len())
+            .field("key_pkcs8_pem", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Where the current delegated responder is kept between processes.
+#[async_trait]
+pub trait ResponderStore: Send + Sync {
+    /// The stored responder, if any.
+    ///
+    /// # Errors
+    /// `Unavailable` when the backend fails; `Internal` for unreadable contents.
+    async fn load(&self) -> Result<Option<ResponderMaterial>, DomainError>;
+    /// Stores (replaces) the responder.
+    ///
+    /// # Errors
+    /// `Unavailable` when the backend fails.
+    async fn save(&self, material: &ResponderMaterial) -> Result<(), DomainError>;
+}
+
+/// A responder kept in this process only (the embedded default mints its own).
+#[derive(Default)]
+pub struct MemoryResponderStore(std::sync::Mutex<Option<ResponderMaterial>>);
+
+#[async_trait]
+impl ResponderStore for MemoryResponderStore {
+    async fn load(&self) -> Result<Option<ResponderMaterial>, DomainError> {
+        Ok(self.0.lock().map_err(|_| poisoned())?.clone())
+    }
+    async fn save(&self, material: &ResponderMaterial) -> Result<(), DomainError> {
+        *self.0.lock().map_err(|_| poisoned())? = Some(material.clone());
+        Ok(())
+    }
+}
+
+fn poisoned() -> DomainError {
+    DomainError::Internal("responder store lock poisoned".into())
+}
+
+/// A delegated responder that is replaced before it expires: OCSP responses are signed
+/// with its in-memory key, and the CA key signs only its certificate, once per key.
+struct Rotating {
+    store: Arc<dyn ResponderStore>,
+    /// Whether OCSP signing may mint a responder itself when none is usable (only where
+    /// the CA signature is free, or in a signing principal).
+    mint: bool,
+    current: tokio::sync::Mutex<Option<Current>>,
+}
+
+#[derive(Clone)]
+struct Current {
+    signer: OcspSigner,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+}
+
+impl Current {
+    fn valid_at(&self, at: OffsetDateTime) -> bool {
+        self.not_before <= at && at <= self.not_after
+    }
+    fn left(&self, at: OffsetDateTime) -> time::Duration {
+        self.not_after - at
+    }
+}
+
+fn current_from(ca: &Authority, m: &ResponderMaterial) -> Result<Current, DomainError> {
+    let key = crate::KeyFileSigner::from_pkcs8_pem(&m.key_pkcs8_pem).map_err(to_domain)?;
+    let signer =
+        OcspSigner::delegated(ca, m.certificate_der.clone(), Arc::new(key)).map_err(to_domain)?;
+    let (nb, na) = signer
+        .responder_validity()
+        .ok_or_else(|| DomainError::Internal("responder without certificate".into()))?;
+    let at = |t: i64| {
+        OffsetDateTime::from_unix_timestamp(t)
+            .map_err(|e| DomainError::Internal(format!("responder validity: {e}")))
+    };
+    Ok(Current {
+        signer,
+        not_before: at(nb)?,
+        not_after: at(na)?,
+    })
+}
+
+/// A fresh P-256 responder key and its certificate, signed once by the CA key (blocking).
+fn mint_blocking(
+    ca: &Authority,
+    at: OffsetDateTime,
+) -> Result<(ResponderMaterial, Current), DomainError> {
+    let key = crate::KeyFileSigner::generate(KeyAlgorithm::EcdsaP256).map_err(to_domain)?;
+    use crate::CaSigner as _;
+    let public =
+        crate::SubjectPublicKey::from_spki_der(&key.public_key_spki_der()).map_err(to_domain)?;
+    let cert = ca
+        .issue_ocsp_responder(
+            &public,
+            crate::random_serial(),
+            at - time::Duration::minutes(5),
+            at + RESPONDER_VALIDITY,
+        )
+        .map_err(to_domain)?;
+    let material = ResponderMaterial {
+        certificate_der: cert.der,
+        key_pkcs8_pem: key.to_pkcs8_pem(),
+    };
+    let current = current_from(ca, &material)?;
+    Ok((material, current))
 }
 
 impl PkiAuthority {
     /// Wraps an authority; OCSP responses are signed by the CA key.
     pub fn new(inner: Arc<Authority>) -> Self {
         let ocsp = OcspSigner::ca(&inner);
-        Self { inner, ocsp }
+        Self {
+            inner,
+            ocsp,
+            rotating: None,
+        }
     }
     /// Signs OCSP responses with a delegated responder instead of the CA key.
     pub fn with_ocsp_signer(mut self, ocsp: OcspSigner) -> Self {
         self.ocsp = ocsp;
         self
+    }
+    /// Signs OCSP responses with the short-lived delegated responder kept in `store`
+    /// ([`RESPONDER_VALIDITY`]); [`CertificateAuthority::prepare_responder`] replaces it
+    /// when less than [`RESPONDER_ROTATE_LEFT`] is left. With `mint`, signing mints one
+    /// itself when the store has none usable; without, it answers `Unavailable` then
+    /// (no CA signature is spent on an OCSP request).
+    pub fn with_rotating_responder(mut self, store: Arc<dyn ResponderStore>, mint: bool) -> Self {
+        self.rotating = Some(Rotating {
+            store,
+            mint,
+            current: tokio::sync::Mutex::new(None),
+        });
+        self
+    }
+
+    /// The signer for a response produced at `at`.
+    async fn ocsp_signer_at(&self, at: OffsetDateTime) -> Result<OcspSigner, DomainError> {
+        let Some(r) = &self.rotating else {
+            return Ok(self.ocsp.clone());
+        };
+        let mut current = r.current.lock().await;
+        if let Some(c) = current.as_ref() {
+            if c.valid_at(at) && c.left(at) >= RESPONDER_RELOAD_LEFT {
+                return Ok(c.signer.clone());
+            }
+        }
+        let mut usable = current.clone().filter(|c| c.valid_at(at));
+        if let Some(m) = r.store.load().await? {
+            match current_from(&self.inner, &m) {
+                Ok(c) if c.valid_at(at) => {
+                    let fresh = c.left(at) >= RESPONDER_RELOAD_LEFT;
+                    if usable.as_ref().is_none_or(|u| c.not_after > u.not_after) {
+                        usable = Some(c);
+                    }
+                    if fresh {
+                        *current = usable.clone();
+                        return usable
+                            .map(|c| c.signer)
+                            .ok_or_else(|| DomainError::Internal("responder vanished".into()));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "stored OCSP responder is unusable"),
+            }
+        }
+        if r.mint {
+            let ca = Arc::clone(&self.inner);
+            let (m, c) = blocking(move || mint_blocking(&ca, at)).await?;
+            r.store.save(&m).await?;
+            *current = Some(c.clone());
+            return Ok(c.signer);
+        }
+        match usable {
+            Some(c) => {
+                tracing::warn!(not_after = %c.not_after, "OCSP responder certificate expires soon: is the crl-refresh job running?");
+                *current = Some(c.clone());
+                Ok(c.signer)
+            }
+            None => Err(DomainError::Unavailable(
+                "no valid OCSP responder certificate yet; the crl-refresh job mints it".into(),
+            )),
+        }
     }
     /// The wrapped authority (CRL and OCSP need it).
     pub fn authority(&self) -> &Arc<Authority> {
@@ -231,7 +429,7 @@ impl CertificateAuthority for PkiAuthority {
         nonce: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, DomainError> {
         let id = cert_id_for(&serial.to_bytes(), hash_of(hash), &self.inner);
-        let ocsp = self.ocsp.clone();
+        let ocsp = self.ocsp_signer_at(produced_at).await?;
         let status = match status {
             OcspStatus::Good => OcspCertStatus::Good,
             OcspStatus::Unknown => OcspCertStatus::Unknown,
@@ -252,6 +450,33 @@ impl CertificateAuthority for PkiAuthority {
             .map_err(to_domain)
         })
         .await
+    }
+
+    async fn prepare_responder(&self, now: OffsetDateTime) -> Result<(), DomainError> {
+        let Some(r) = &self.rotating else {
+            return Ok(());
+        };
+        let stored = match r.store.load().await? {
+            Some(m) => match current_from(&self.inner, &m) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "stored OCSP responder is unusable; minting another");
+                    None
+                }
+            },
+            None => None,
+        };
+        if let Some(c) = stored.filter(|c| c.valid_at(now) && c.left(now) >= RESPONDER_ROTATE_LEFT)
+        {
+            *r.current.lock().await = Some(c);
+            return Ok(());
+        }
+        let ca = Arc::clone(&self.inner);
+        let (m, c) = blocking(move || mint_blocking(&ca, now)).await?;
+        r.store.save(&m).await?;
+        tracing::info!(not_after = %c.not_after, "new OCSP responder certificate");
+        *r.current.lock().await = Some(c);
+        Ok(())
     }
 
     fn ocsp_failure(&self, failure: OcspFailure) -> Vec<u8> {

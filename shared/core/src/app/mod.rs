@@ -50,6 +50,10 @@ pub struct Config {
     pub ocsp_refresh_after: Duration,
     /// Renewal reminder thresholds in days.
     pub reminder_days: Vec<u32>,
+    /// Whether reading a missing or expired CRL builds it in the request. Only where
+    /// signing is free (the embedded default's key file); on AWS the public CRL function
+    /// may not spend a KMS signature (DESIGN §5a) and the crl-refresh job builds CRLs.
+    pub crl_build_on_read: bool,
 }
 
 impl Config {
@@ -65,6 +69,7 @@ impl Config {
             ocsp_validity: Duration::days(3),
             ocsp_refresh_after: Duration::days(1),
             reminder_days: vec![90, 30, 7],
+            crl_build_on_read: true,
         }
     }
 }
