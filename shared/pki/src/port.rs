@@ -144,13 +144,18 @@ fn mint_blocking(
     use crate::CaSigner as _;
     let public =
         crate::SubjectPublicKey::from_spki_der(&key.public_key_spki_der()).map_err(to_domain)?;
+    // Five minutes of clock skew before `at`, and never outside the CA's own validity.
+    let (ca_nb, ca_na) = ca.ca_validity();
+    let not_before = (at - time::Duration::minutes(5)).max(
+        OffsetDateTime::from_unix_timestamp(ca_nb)
+            .map_err(|e| DomainError::Internal(e.to_string()))?,
+    );
+    let not_after = (at + RESPONDER_VALIDITY).min(
+        OffsetDateTime::from_unix_timestamp(ca_na)
+            .map_err(|e| DomainError::Internal(e.to_string()))?,
+    );
     let cert = ca
-        .issue_ocsp_responder(
-            &public,
-            crate::random_serial(),
-            at - time::Duration::minutes(5),
-            at + RESPONDER_VALIDITY,
-        )
+        .issue_ocsp_responder(&public, crate::random_serial(), not_before, not_after)
         .map_err(to_domain)?;
     let material = ResponderMaterial {
         certificate_der: cert.der,

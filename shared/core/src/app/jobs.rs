@@ -92,9 +92,11 @@ impl App {
                 // responder certificate well before it expires, so OCSP never signs with
                 // the CA key (DESIGN §5a).
                 let mut failed = 0u64;
+                let mut responder_error = None;
                 if let Err(e) = self.ca.prepare_responder(now).await {
                     failed += 1;
                     tracing::warn!(error = %e, "OCSP responder not renewed; the next run retries");
+                    responder_error = Some(e.to_string());
                 }
                 // Cheap when nothing changed, so it can run every minute (the AWS schedule).
                 let crls = match self.crl_refresh_due(now).await? {
@@ -121,6 +123,7 @@ impl App {
                 json!({
                     "crls_rebuilt": crls.iter().map(|c| json!({ "name": c.name, "number": c.number, "entries": c.entries })).collect::<Vec<_>>(),
                     "ocsp_refreshed": ocsp,
+                    "responder_error": responder_error,
                     "failed": failed,
                 })
             }
