@@ -511,3 +511,101 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| DomainError::Internal(format!("signing task: {e}")))?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{counting_authority, t0, CountingSigner};
+    use time::Duration;
+
+    async fn answer(ca: &PkiAuthority, at: OffsetDateTime) -> Result<Vec<u8>, DomainError> {
+        ca.sign_ocsp(
+            &Serial::from_bytes(&[0x42, 0x17]),
+            Hash::Sha384,
+            OcspStatus::Unknown,
+            at,
+            at,
+            at + Duration::days(3),
+            Some(vec![7; 16]),
+        )
+        .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_responder_costs_one_ca_signature_per_key_and_rotates_before_expiry() {
+        let signer = Arc::new(CountingSigner::new(KeyAlgorithm::EcdsaP256));
+        let authority = Arc::new(counting_authority(signer.clone()));
+        let store = Arc::new(MemoryResponderStore::default());
+        let public =
+            PkiAuthority::new(authority.clone()).with_rotating_responder(store.clone(), false);
+        let job = PkiAuthority::new(authority).with_rotating_responder(store.clone(), false);
+        let at = t0();
+        let base = signer.calls();
+
+        // No responder yet: unavailable (tryLater), and no CA signature spent.
+        let r = answer(&public, at).await;
+        assert!(matches!(r, Err(DomainError::Unavailable(_))), "{r:?}");
+        assert_eq!(signer.calls(), base);
+
+        job.prepare_responder(at).await.unwrap();
+        assert_eq!(
+            signer.calls(),
+            base + 1,
+            "one signature: the responder certificate"
+        );
+        for _ in 0..100 {
+            answer(&public, at + Duration::hours(1)).await.unwrap();
+        }
+        assert_eq!(
+            signer.calls(),
+            base + 1,
+            "answers are signed by the responder key"
+        );
+
+        // Fresh two days later: nothing minted. Less than 4 days left: a new key.
+        job.prepare_responder(at + Duration::days(2)).await.unwrap();
+        assert_eq!(signer.calls(), base + 1);
+        let first = store.load().await.unwrap().unwrap();
+        job.prepare_responder(at + Duration::days(3) + Duration::hours(1))
+            .await
+            .unwrap();
+        assert_eq!(signer.calls(), base + 2);
+        let second = store.load().await.unwrap().unwrap();
+        assert_ne!(first.certificate_der, second.certificate_der);
+        assert_ne!(first.key_pkcs8_pem, second.key_pkcs8_pem);
+
+        // The answering side picks the new one up once the old one runs short, and keeps
+        // answering until the old one's very end without a CA signature.
+        answer(&public, at + Duration::days(4) + Duration::hours(1))
+            .await
+            .unwrap();
+        assert_eq!(signer.calls(), base + 2);
+        // Past every stored responder, without minting: unavailable, still no signature.
+        let r = answer(&public, at + Duration::days(30)).await;
+        assert!(matches!(r, Err(DomainError::Unavailable(_))), "{r:?}");
+        assert_eq!(signer.calls(), base + 2);
+
+        // The key never shows in Debug output (logs).
+        let shown = format!("{second:?}");
+        assert!(
+            !shown.contains("PRIVATE KEY") && shown.contains("redacted"),
+            "{shown}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_minting_responder_signs_its_own_certificate_when_none_is_usable() {
+        let signer = Arc::new(CountingSigner::new(KeyAlgorithm::EcdsaP256));
+        let authority = Arc::new(counting_authority(signer.clone()));
+        let ca = PkiAuthority::new(authority)
+            .with_rotating_responder(Arc::new(MemoryResponderStore::default()), true);
+        let base = signer.calls();
+        for i in 0..10 {
+            answer(&ca, t0() + Duration::minutes(i)).await.unwrap();
+        }
+        assert_eq!(signer.calls(), base + 1);
+        // Years later (a moved clock): one more responder.
+        answer(&ca, t0() + Duration::days(800)).await.unwrap();
+        assert_eq!(signer.calls(), base + 2);
+    }
+}
