@@ -261,27 +261,6 @@ fn pem_der(text: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
-/// A delegated OCSP responder (RFC 6960 §4.2.2.2): a fresh P-256 key held in memory and a
-/// one-year certificate with id-kp-OCSPSigning and ocsp-nocheck, made at each start.
-fn delegated_responder(
-    authority: &Authority,
-    now: OffsetDateTime,
-) -> Result<orgcert_pki::OcspSigner, DomainError> {
-    let pki = |e: orgcert_pki::PkiError| DomainError::Internal(format!("OCSP responder: {e}"));
-    let key = KeyFileSigner::generate(KeyAlgorithm::EcdsaP256).map_err(pki)?;
-    let public =
-        orgcert_pki::SubjectPublicKey::from_spki_der(&key.public_key_spki_der()).map_err(pki)?;
-    let cert = authority
-        .issue_ocsp_responder(
-            &public,
-            orgcert_pki::random_serial(),
-            now - Duration::minutes(5),
-            now + Duration::days(365),
-        )
-        .map_err(pki)?;
-    orgcert_pki::OcspSigner::delegated(authority, cert.der, Arc::new(key)).map_err(pki)
-}
-
 /// Rebuilds the CRL in the background shortly after a revocation (coalescing bursts).
 #[derive(Default)]
 pub struct CrlRebuilder {
@@ -416,7 +395,12 @@ pub async fn open(cfg: &LocalConfig, clock: Arc<dyn Clock>) -> Result<Local, Dom
     let authority = Arc::new(authority);
     let mut ca = PkiAuthority::new(authority.clone());
     if cfg.ocsp_delegated {
-        ca = ca.with_ocsp_signer(delegated_responder(&authority, now)?);
+        // The same scheme as AWS (DESIGN §5a): a short-lived delegated responder whose key
+        // lives in memory; the key file makes minting free, so it is minted on demand.
+        ca = ca.with_rotating_responder(
+            Arc::new(orgcert_pki::port::MemoryResponderStore::default()),
+            true,
+        );
     }
     let mut config = Config::new(cfg.public_url.clone());
     config.crl_partitions = cfg.crl_partitions;

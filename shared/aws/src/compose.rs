@@ -22,6 +22,7 @@ use crate::code_key::{ensure_code_key, load_code_key};
 use crate::config::{sdk_config, AwsConfig};
 use crate::error::sdk_error;
 use crate::kms::KmsSigner;
+use crate::responder::S3ResponderStore;
 use crate::s3::S3Objects;
 use crate::ses::SesMailer;
 use crate::store::keys::{CA_PK, CA_SK, PK, SK};
@@ -57,12 +58,26 @@ impl AwsApp {
     /// mismatched CA certificate (run [`bootstrap_ca`] or [`install_ca_certificate`]).
     pub async fn compose(cfg: &AwsConfig, clock: Arc<dyn Clock>) -> Result<Self, DomainError> {
         let sdk = sdk_config(cfg).await;
+        let signer: Arc<dyn CaSigner> =
+            Arc::new(KmsSigner::new(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id).await?);
+        Self::compose_with_signer(cfg, clock, signer).await
+    }
+
+    /// As [`AwsApp::compose`], with the CA key behind `signer` (a wrapper of the KMS
+    /// signer: tests count or fail its calls).
+    ///
+    /// # Errors
+    /// As [`AwsApp::compose`].
+    pub async fn compose_with_signer(
+        cfg: &AwsConfig,
+        clock: Arc<dyn Clock>,
+        signer: Arc<dyn CaSigner>,
+    ) -> Result<Self, DomainError> {
+        let sdk = sdk_config(cfg).await;
         let store = Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             &cfg.table,
         ));
-        let signer: Arc<dyn CaSigner> =
-            Arc::new(KmsSigner::new(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id).await?);
         let der = load_ca_certificate(&store).await?.ok_or_else(|| {
             DomainError::Internal(format!(
                 "table {} holds no CA certificate: run the CA bootstrap first",
@@ -78,6 +93,11 @@ impl AwsApp {
             aws_sdk_sesv2::Client::new(&sdk),
             &cfg.sender,
         ));
+        // OCSP is signed by the delegated responder kept in the bucket; this composition
+        // never mints one on an OCSP request (only the crl-refresh job does, through
+        // `prepare_responder`), so a public request never costs a KMS signature.
+        let responders = Arc::new(S3ResponderStore::new(objects.clone()));
+        let ca = PkiAuthority::new(authority.clone()).with_rotating_responder(responders, false);
         let mut config = tuned(Config::new(cfg.public_url.clone()))?;
         if let Some(object) = &cfg.code_key_object {
             let key = load_code_key(&s3_client(&sdk, cfg), &cfg.bucket, object)
@@ -90,9 +110,11 @@ impl AwsApp {
                 })?;
             config.code_key = Some(key);
         }
+        // Served as stored; the crl-refresh job builds CRLs (DESIGN §5a).
+        config.crl_build_on_read = false;
         let app = App {
             store: store.clone(),
-            ca: Arc::new(PkiAuthority::new(authority.clone())),
+            ca: Arc::new(ca),
             objects: objects.clone(),
             mailer: mailer.clone(),
             clock,
@@ -108,6 +130,21 @@ impl AwsApp {
             mailer,
             config: cfg.clone(),
         })
+    }
+}
+
+impl AwsApp {
+    /// Lets OCSP signing mint a responder itself (a KMS signature) when the bucket holds
+    /// none usable. Only for a process that is a signing principal anyway and plays every
+    /// function at once (tests that move the clock by years, tools); deployed functions
+    /// never do: the crl-refresh job mints through `prepare_responder`.
+    #[must_use]
+    pub fn minting_ocsp_responder(mut self) -> Self {
+        let responders = Arc::new(S3ResponderStore::new(self.objects.clone()));
+        self.app.ca = Arc::new(
+            PkiAuthority::new(self.authority.clone()).with_rotating_responder(responders, true),
+        );
+        self
     }
 }
 

@@ -16,6 +16,7 @@ mod csr;
 pub mod error;
 mod kms;
 pub mod provision;
+pub mod responder;
 mod s3;
 mod ses;
 mod store;

@@ -107,7 +107,10 @@ pub enum Write {
         /// Required stored version.
         expected: Option<u64>,
     },
-    /// Store a certificate's pre-signed OCSP responses (replaces any).
+    /// Store a certificate's pre-signed OCSP responses. Records only move forward
+    /// (DESIGN §5a), as a condition of the store: "revoked" replaces a record that is not
+    /// revoked; otherwise only a newer `this_update` replaces, and a revoked record only
+    /// by a revoked one. A refused write fails the commit with `StaleVersion`.
     PutOcsp(OcspRecord),
     /// Remove an issuance secret (housekeeping).
     DeleteSecret {
@@ -380,6 +383,15 @@ pub trait CertificateAuthority: Send + Sync {
     ) -> Result<Vec<u8>>;
     /// An unsigned OCSP error response.
     fn ocsp_failure(&self, failure: OcspFailure) -> Vec<u8>;
+    /// Makes sure a delegated OCSP responder with enough validity left is stored, minting
+    /// one (a CA signature) when not. Called by the crl-refresh job, the signing
+    /// principal; OCSP signing itself only loads the stored responder (DESIGN §5a).
+    ///
+    /// # Errors
+    /// `Unavailable` when the signer or the responder store fails.
+    async fn prepare_responder(&self, _now: OffsetDateTime) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Side effects that follow a status change but need not finish inside the request:

@@ -142,3 +142,76 @@ fn template_routes_equal_the_route_table() {
         assert!(bin.exists(), "missing bin {}", bin.display());
     }
 }
+
+/// Exactly these functions may sign with the KMS CA key (DESIGN §5a): issuance signs
+/// certificates, crl-refresh signs CRLs and the short-lived OCSP responder certificate.
+/// No public function (OCSP, CRL, directory) may sign, so no anonymous request can spend
+/// KMS quota; the key policy is the only grant (no function policy names `kms:Sign`).
+#[test]
+fn only_issuance_and_the_crl_job_may_sign_with_the_ca_key() {
+    let text =
+        std::fs::read_to_string(root().join("infra/template.yaml")).expect("infra/template.yaml");
+    let doc: Value = serde_norway::from_str(&text).expect("template parses");
+    let resources = doc["Resources"].as_mapping().expect("Resources");
+    let name_of = |logical: &str| -> String {
+        let r = resources
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(logical))
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("no resource {logical}"));
+        function_name(&r["Properties"]["FunctionName"]).expect("function name")
+    };
+    let statements = doc["Resources"]["CaKey"]["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .expect("key policy statements");
+    let mut signers = BTreeSet::new();
+    for st in statements {
+        let actions = match &st["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Sequence(v) => v
+                .iter()
+                .filter_map(|a| a.as_str().map(str::to_owned))
+                .collect(),
+            _ => vec![],
+        };
+        if !actions.iter().any(|a| a == "kms:Sign" || a == "kms:*") {
+            continue;
+        }
+        assert_eq!(st["Effect"].as_str(), Some("Allow"));
+        for p in st["Principal"]["AWS"]
+            .as_sequence()
+            .expect("principal list")
+        {
+            let Value::Tagged(t) = p else {
+                panic!("unexpected signer principal {p:?}");
+            };
+            match t.tag.to_string().as_str() {
+                // The optional bootstrap principal (a person, for the one-time CA set-up).
+                "!If" => continue,
+                "!GetAtt" => {
+                    let role = t.value.as_str().expect("GetAtt text");
+                    let logical = role
+                        .strip_suffix("Role.Arn")
+                        .unwrap_or_else(|| panic!("signer {role} is not a function role"));
+                    signers.insert(name_of(logical));
+                }
+                other => panic!("unexpected signer principal {other}"),
+            }
+        }
+    }
+    let expected: BTreeSet<String> = ["crl-refresh", "issue-certificate", "redeem-issuance"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(signers, expected, "functions the key policy lets sign");
+    for (k, r) in resources {
+        if r["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let policies = serde_norway::to_string(&r["Properties"]["Policies"]).expect("yaml");
+        assert!(
+            !policies.contains("kms:Sign") && !policies.contains("kms:*"),
+            "{k:?}: a function policy must not grant kms:Sign"
+        );
+    }
+}

@@ -247,6 +247,11 @@ impl Authority {
         self.check_within_ca(spec.not_before, spec.not_after)
     }
 
+    /// The CA certificate's notBefore and notAfter (unix seconds).
+    pub(crate) fn ca_validity(&self) -> (i64, i64) {
+        (self.ca_not_before, self.ca_not_after)
+    }
+
     /// `validity` must be well-ordered and lie within the CA's: a certificate outliving its
     /// CA would fail path validation (RFC 5280 §6.1.3 (a)(2)) before it expires; refuse
     /// rather than silently shorten it.

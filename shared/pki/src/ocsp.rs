@@ -444,6 +444,11 @@ impl OcspSigner {
         })
     }
 
+    /// The delegated responder certificate's validity (unix seconds), `None` when the CA signs.
+    pub fn responder_validity(&self) -> Option<(i64, i64)> {
+        self.responder.as_ref().map(|r| (r.not_before, r.not_after))
+    }
+
     /// Does this CertID name our CA (issuer name hash + key hash under its hash algorithm)?
     pub fn is_our_issuer(&self, id: &CertIdInfo) -> bool {
         self.issuer_hashes.iter().any(|(hash, name, key)| {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use orgcert_core::error::DomainError;
 use orgcert_core::ids::{CertEmail, Cvr, DisplayName, Serial};
 use orgcert_core::model::{
-    CertKind, CertStatus, Certificate, Profile, RevocationReason, SecretKind,
+    CertKind, CertStatus, Certificate, OcspRecord, Profile, RevocationReason, SecretKind,
 };
 use orgcert_core::ports::{ProfileQuery, Store, Write};
 use time::{Duration, OffsetDateTime};
@@ -30,6 +30,7 @@ pub async fn store_conformance(store: Arc<dyn Store>) {
     idempotency(s).await;
     secrets(s).await;
     audit_and_notifications(s).await;
+    ocsp_records_only_move_forward(s).await;
 }
 
 #[track_caller]
@@ -960,4 +961,71 @@ async fn audit_and_notifications(store: &dyn Store) {
         .await
         .unwrap()
         .is_empty());
+}
+
+/// `PutOcsp` (DESIGN §5a): a record is replaced only by a newer thisUpdate, "revoked"
+/// replaces any record that is not revoked, and nothing replaces "revoked" but a newer
+/// revoked record. A refused write is `StaleVersion` and leaves the stored record as it was.
+async fn ocsp_records_only_move_forward(store: &dyn Store) {
+    let org = random_cvr();
+    let serial = pending(&profile(&org, "OCSP"), T0).serial;
+    let rec = |status: CertStatus, at: OffsetDateTime, tag: u8| OcspRecord {
+        serial: serial.clone(),
+        status,
+        sha1: vec![tag],
+        sha256: vec![tag, tag],
+        this_update: at,
+        next_update: at + Duration::days(3),
+    };
+    let put = |r: OcspRecord| store.commit(vec![Write::PutOcsp(r)]);
+    let stored_tag = || async { store.ocsp_record(&serial).await.unwrap().map(|r| r.sha1[0]) };
+    assert_eq!(stored_tag().await, None);
+    put(rec(CertStatus::Issued, T0, 1)).await.unwrap();
+    assert_eq!(stored_tag().await, Some(1));
+    assert_stale(
+        put(rec(CertStatus::Issued, T0 - Duration::minutes(1), 2)).await,
+        "older good",
+    );
+    assert_stale(put(rec(CertStatus::Issued, T0, 3)).await, "same thisUpdate");
+    // Sub-second steps count (serde writes a varying number of fraction digits).
+    put(rec(CertStatus::Issued, T0 + Duration::milliseconds(250), 4))
+        .await
+        .unwrap();
+    assert_eq!(stored_tag().await, Some(4));
+    assert_stale(
+        put(rec(CertStatus::Issued, T0 + Duration::milliseconds(100), 5)).await,
+        "older by a fraction of a second",
+    );
+    put(rec(CertStatus::Issued, T0 + Duration::hours(1), 6))
+        .await
+        .unwrap();
+    // A revocation wins even with an older thisUpdate (a sweep that signed later).
+    put(rec(CertStatus::Revoked, T0 + Duration::minutes(30), 7))
+        .await
+        .unwrap();
+    assert_eq!(stored_tag().await, Some(7));
+    assert_stale(
+        put(rec(CertStatus::Issued, T0 + Duration::hours(2), 8)).await,
+        "good after revoked",
+    );
+    assert_stale(
+        put(rec(CertStatus::Revoked, T0 + Duration::minutes(10), 9)).await,
+        "older revoked",
+    );
+    assert_eq!(stored_tag().await, Some(7), "refused writes change nothing");
+    put(rec(CertStatus::Revoked, T0 + Duration::hours(3), 10))
+        .await
+        .unwrap();
+    let got = store.ocsp_record(&serial).await.unwrap().unwrap();
+    assert_eq!((got.status, got.sha1[0]), (CertStatus::Revoked, 10));
+    // Atomic with the rest of a batch: a refused record fails the batch.
+    let other = random_cvr();
+    let r = store
+        .commit(vec![
+            put_org(&organisation(&other), None),
+            Write::PutOcsp(rec(CertStatus::Issued, T0 + Duration::hours(4), 11)),
+        ])
+        .await;
+    assert_stale(r, "batch with a refused OCSP record");
+    assert!(store.organisation(&other).await.unwrap().is_none());
 }

@@ -101,9 +101,14 @@ pub async fn spawn(
         .spawn(async move {
             let mut aws_cfg = moto.provision_with_ca(ca).await;
             aws_cfg.public_url = base;
-            let aws = AwsApp::compose(&aws_cfg, clock)
+            // The harness plays every function at once, the crl-refresh job included, and
+            // tests move the clock by years: let OCSP signing mint a responder when the
+            // stored one has expired (deployed functions never do; see `status.rs` in
+            // tests/tests/aws for the deployed shape).
+            let aws = AwsApp::compose(&aws_cfg, clock.clone())
                 .await
-                .expect("compose AwsApp");
+                .expect("compose AwsApp")
+                .minting_ocsp_responder();
             let mut app = aws.app.clone();
             // Core settings, not adapters: the same fields the local composition sets.
             app.config.crl_partitions = cfg.crl_partitions;
@@ -112,6 +117,14 @@ pub async fn spawn(
             app.add_organisation(local::demo_organisation())
                 .await
                 .expect("demo organisation");
+            // A deployed stack's crl-refresh schedule has run once before the first
+            // request: it mints the OCSP responder and publishes the first CRLs.
+            app.run_job(
+                Job::CrlRefresh,
+                orgcert_core::clock::Clock::now(clock.as_ref()),
+            )
+            .await
+            .expect("first crl-refresh run");
             let auth = Arc::new(
                 JwtAuthenticator::from_public_pem(&token_public_pem, LOCAL_ISSUER, AUDIENCE)
                     .expect("token key"),

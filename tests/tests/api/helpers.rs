@@ -137,8 +137,8 @@ pub async fn spawn_in(dir: TempDir, ca: KeyAlgorithm) -> TestApp {
 /// Spawns with a configuration tweak (CRL partitions, OCSP signer, reminder days...).
 ///
 /// On AWS the core settings of the tweak apply (CRL partitions and validity, reminder
-/// days); `ocsp_delegated` does not: the AWS composition has no delegated responder, the
-/// KMS CA key signs OCSP responses.
+/// days); `ocsp_delegated` does not: the AWS composition always answers OCSP with the
+/// delegated responder the crl-refresh job mints (no KMS signature per answer).
 pub async fn spawn_configured(
     dir: TempDir,
     ca: KeyAlgorithm,

@@ -8,4 +8,5 @@ mod mailer;
 mod objects;
 mod parity;
 mod signer;
+mod status;
 mod throttling;

@@ -355,19 +355,22 @@ async fn sqlite_and_dynamodb_answer_alike() {
         d.crl_state("p7").await.unwrap(),
     );
 
-    // OCSP records are replaced whole.
+    // OCSP records are replaced whole, by newer ones only.
     let serial: Serial = certs[0].serial.clone();
+    let ocsp = |n: u8| OcspRecord {
+        serial: serial.clone(),
+        status: CertStatus::Issued,
+        sha1: vec![n; 40],
+        sha256: vec![n; 60],
+        this_update: T0 + Duration::minutes(i64::from(n)),
+        next_update: T0 + Duration::days(i64::from(n)),
+    };
     for n in 1..=2u8 {
-        let rec = OcspRecord {
-            serial: serial.clone(),
-            status: CertStatus::Issued,
-            sha1: vec![n; 40],
-            sha256: vec![n; 60],
-            this_update: T0,
-            next_update: T0 + Duration::days(i64::from(n)),
-        };
-        both.commit(vec![Write::PutOcsp(rec)]).await;
+        both.commit(vec![Write::PutOcsp(ocsp(n))]).await;
     }
+    let (a, b) = both.commit_err(vec![Write::PutOcsp(ocsp(1))]).await;
+    assert_eq!(a, b, "refused OCSP record");
+    assert!(matches!(a, DomainError::StaleVersion(_)), "{a:?}");
     same(
         "ocsp",
         s.ocsp_record(&serial).await.unwrap(),

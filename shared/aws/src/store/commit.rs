@@ -26,10 +26,10 @@ const CONFLICT_ATTEMPTS: u32 = 4;
 
 /// A condition expression with exactly the names and values it uses (DynamoDB refuses
 /// unused ones).
-struct Cond {
-    expr: &'static str,
-    names: Vec<(&'static str, &'static str)>,
-    values: Vec<(&'static str, AttributeValue)>,
+pub(crate) struct Cond {
+    pub(crate) expr: &'static str,
+    pub(crate) names: Vec<(&'static str, &'static str)>,
+    pub(crate) values: Vec<(&'static str, AttributeValue)>,
 }
 
 impl Cond {
@@ -308,26 +308,19 @@ impl DynamoStore {
                     )?);
                 }
                 Write::PutOcsp(rec) => {
-                    let mut it = base(keys::serial(rec.serial.as_str()), keys::OCSP_SK);
-                    it.insert("doc".into(), to_doc(&rec)?);
-                    // Replaces any earlier responses: no condition.
-                    let put = Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(it))
-                        .build()
-                        .map_err(build_err)?;
-                    ops.push(Op {
-                        item: TransactWriteItem::builder().put(put).build(),
-                        key: (keys::serial(rec.serial.as_str()), keys::OCSP_SK.into()),
-                        stale: String::new(),
-                        splittable: false,
-                    });
-                }
-                Write::Idempotency(rec) => {
-                    let mut it = base(keys::idempotency(rec.org.as_str(), &rec.key), keys::IDEM_SK);
-                    it.insert("doc".into(), to_doc(&rec)?);
+                    let (it, cond) = item::ocsp_item(&rec)?;
                     ops.push(self.put(
                         it,
+                        cond,
+                        format!(
+                            "the OCSP record of certificate {} is newer or states revoked",
+                            rec.serial
+                        ),
+                    )?);
+                }
+                Write::Idempotency(rec) => {
+                    ops.push(self.put(
+                        item::idempotency_item(&rec)?,
                         Cond::absent(),
                         "the idempotency key was already used".into(),
                     )?);
@@ -341,7 +334,7 @@ impl DynamoStore {
     /// be rewritten by the same secret.
     fn reference_guard(&self, reference: &str, secret: &IssuanceSecret) -> Result<Op> {
         self.put(
-            item::reference_item(reference, &secret.hash),
+            item::reference_item(reference, secret),
             Cond {
                 expr: "attribute_not_exists(PK) OR #hash = :hash",
                 names: vec![("#hash", "hash")],

@@ -8,9 +8,16 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use orgcert_core::error::{DomainError, Result};
-use orgcert_core::model::{CertStatus, Certificate, IssuanceSecret, Profile, SecretKind};
+use orgcert_core::model::{
+    CertStatus, Certificate, IssuanceSecret, OcspRecord, Profile, SecretKind,
+};
+use time::OffsetDateTime;
 
+use super::commit::Cond;
 use super::keys::{self, GSI1, GSI2, GSI3, GSI4, PK, SK};
+
+/// The attribute the table's TimeToLiveSpecification names (`infra/template.yaml`).
+pub(crate) const TTL: &str = "ttl";
 
 /// A DynamoDB item.
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -177,6 +184,7 @@ pub(crate) fn secret_item(sec: &IssuanceSecret) -> Result<Item> {
     if let Some(r) = reference_of(sec) {
         item.insert("reference".into(), s(r));
     }
+    item.insert(TTL.into(), ttl_at(secret_ttl(sec)));
     index(
         &mut item,
         GSI3,
@@ -186,11 +194,65 @@ pub(crate) fn secret_item(sec: &IssuanceSecret) -> Result<Item> {
     Ok(item)
 }
 
-/// The reference's own item: one reference finds one secret.
-pub(crate) fn reference_item(reference: &str, hash: &str) -> Item {
+/// The reference's own item: one reference finds one secret; it expires with it.
+pub(crate) fn reference_item(reference: &str, sec: &IssuanceSecret) -> Item {
     let mut item = base(keys::reference(reference), keys::REF_SK);
-    item.insert("hash".into(), s(hash));
+    item.insert("hash".into(), s(sec.hash.as_str()));
+    item.insert(TTL.into(), ttl_at(secret_ttl(sec)));
     item
+}
+
+/// Housekeeping deletes a secret a day past expiry (so a late click still reads
+/// "expired"); DynamoDB's TTL is the backstop a day later, should the job not run.
+fn secret_ttl(sec: &IssuanceSecret) -> OffsetDateTime {
+    sec.expires_at + time::Duration::days(2)
+}
+
+/// How long an `Idempotency-Key` is remembered in DynamoDB (then TTL removes it and the
+/// key may be used for a new request, as with any idempotency window).
+pub(crate) const IDEMPOTENCY_RETENTION: time::Duration = time::Duration::days(30);
+
+/// The idempotency record item, expiring [`IDEMPOTENCY_RETENTION`] after it was made.
+pub(crate) fn idempotency_item(rec: &orgcert_core::model::IdempotencyRecord) -> Result<Item> {
+    let mut it = base(keys::idempotency(rec.org.as_str(), &rec.key), keys::IDEM_SK);
+    it.insert("doc".into(), to_doc(rec)?);
+    it.insert(TTL.into(), ttl_at(rec.created_at + IDEMPOTENCY_RETENTION));
+    Ok(it)
+}
+
+/// Epoch seconds as DynamoDB TTL wants them (a number attribute). DynamoDB deletes the
+/// item some time after this instant, so readers still check expiry themselves.
+pub(crate) fn ttl_at(at: OffsetDateTime) -> AttributeValue {
+    AttributeValue::N(at.unix_timestamp().max(0).to_string())
+}
+
+/// Unix nanoseconds of a record time, so conditions compare instants.
+fn nanos(at: OffsetDateTime) -> AttributeValue {
+    AttributeValue::N(at.unix_timestamp_nanos().to_string())
+}
+
+/// The OCSP record item and the condition that makes records only move forward
+/// (DESIGN §5a): "revoked" replaces any non-revoked record; otherwise only a newer
+/// thisUpdate replaces, and a revoked record only by a revoked one.
+pub(crate) fn ocsp_item(rec: &OcspRecord) -> Result<(Item, Cond)> {
+    let mut it = base(keys::serial(rec.serial.as_str()), keys::OCSP_SK);
+    it.insert("ocsp_status".into(), s(rec.status.as_str()));
+    it.insert("this_update".into(), nanos(rec.this_update));
+    it.insert("doc".into(), to_doc(rec)?);
+    let revoked = rec.status == CertStatus::Revoked;
+    let cond = Cond {
+        expr: if revoked {
+            "attribute_not_exists(PK) OR attribute_not_exists(#tu) OR #st <> :revoked OR #tu < :tu"
+        } else {
+            "attribute_not_exists(PK) OR attribute_not_exists(#tu) OR (#st <> :revoked AND #tu < :tu)"
+        },
+        names: vec![("#st", "ocsp_status"), ("#tu", "this_update")],
+        values: vec![
+            (":revoked", s(CertStatus::Revoked.as_str())),
+            (":tu", nanos(rec.this_update)),
+        ],
+    };
+    Ok((it, cond))
 }
 
 #[cfg(test)]

@@ -148,7 +148,7 @@ impl DynamoStore {
                 }
                 Write::PutSecret { secret, .. } => {
                     if let Some(r) = item::reference_of(&secret) {
-                        items.push(item::reference_item(r, &secret.hash));
+                        items.push(item::reference_item(r, &secret));
                     }
                     items.push(item::secret_item(&secret)?);
                 }

@@ -56,14 +56,48 @@ pub struct JobReport {
 type DigestKey = (Cvr, String, u32);
 
 impl App {
-    /// Runs a job as of `now`.
+    /// Runs a job as of `now`. Jobs work in independent, idempotent batches that fit one
+    /// DynamoDB transaction (DESIGN §5a): a failing batch is logged and counted
+    /// (`failed` in the detail) and the others still run.
     ///
     /// # Errors
-    /// `Unavailable` when a dependency fails part-way; a rerun continues where it stopped.
+    /// `Unavailable` when a dependency fails part-way or any batch failed (after the
+    /// others ran, so the schedule retries); a rerun continues where it stopped.
     pub async fn run_job(&self, job: Job, now: OffsetDateTime) -> Result<JobReport> {
+        let report = self.run_job_batches(job, now).await?;
+        let failed = report
+            .detail
+            .get("failed")
+            .and_then(serde_json::Value::as_u64);
+        if let Some(n) = failed.filter(|n| *n > 0) {
+            tracing::error!(job = job.name(), report = %report.detail, "job finished with failed batches");
+            return Err(DomainError::Unavailable(format!(
+                "{}: {n} batch(es) failed; a rerun retries them ({})",
+                job.name(),
+                report.detail
+            )));
+        }
+        Ok(report)
+    }
+
+    /// Runs a job's batches; the report counts failed ones instead of stopping at them.
+    ///
+    /// # Errors
+    /// `Unavailable` when the job cannot even list its work.
+    pub async fn run_job_batches(&self, job: Job, now: OffsetDateTime) -> Result<JobReport> {
         let detail = match job {
             Job::RenewalReminders => self.renewal_reminders(now).await?,
             Job::CrlRefresh => {
+                // This job is the signing principal of the OCSP responder: it replaces the
+                // responder certificate well before it expires, so OCSP never signs with
+                // the CA key (DESIGN §5a).
+                let mut failed = 0u64;
+                let mut responder_error = None;
+                if let Err(e) = self.ca.prepare_responder(now).await {
+                    failed += 1;
+                    tracing::warn!(error = %e, "OCSP responder not renewed; the next run retries");
+                    responder_error = Some(e.to_string());
+                }
                 // Cheap when nothing changed, so it can run every minute (the AWS schedule).
                 let crls = match self.crl_refresh_due(now).await? {
                     true => self.rebuild_crls(now).await?,
@@ -71,13 +105,17 @@ impl App {
                 };
                 let ocsp = match self.ocsp_sweep_due(now).await? {
                     Some(mark) => {
-                        let n = self.refresh_stale_ocsp(now).await?;
-                        self.store
-                            .commit(vec![Write::PutCrlState {
-                                state: mark.0,
-                                expected: mark.1,
-                            }])
-                            .await?;
+                        let (n, sweep_failed) = self.sweep_ocsp(now).await?;
+                        failed += sweep_failed;
+                        // A sweep with failures is not marked done: the next run sweeps again.
+                        if sweep_failed == 0 {
+                            self.store
+                                .commit(vec![Write::PutCrlState {
+                                    state: mark.0,
+                                    expected: mark.1,
+                                }])
+                                .await?;
+                        }
                         Some(n)
                     }
                     None => None,
@@ -85,6 +123,8 @@ impl App {
                 json!({
                     "crls_rebuilt": crls.iter().map(|c| json!({ "name": c.name, "number": c.number, "entries": c.entries })).collect::<Vec<_>>(),
                     "ocsp_refreshed": ocsp,
+                    "responder_error": responder_error,
+                    "failed": failed,
                 })
             }
             Job::Housekeeping => self.housekeeping(now).await?,
@@ -98,7 +138,11 @@ impl App {
 
     /// A CRL rebuild is due when there is none, revocations changed, or half its validity passed.
     async fn crl_refresh_due(&self, now: OffsetDateTime) -> Result<bool> {
-        let Some(state) = self.store.crl_state("full").await? else {
+        let Some(state) = self
+            .store
+            .crl_state(&super::status::published_scope("full"))
+            .await?
+        else {
             return Ok(true);
         };
         let revoked = self.store.revoked_certificates().await?.len() as u64;
@@ -185,15 +229,29 @@ impl App {
                 None => break,
             }
         }
-        let (mut mails, mut certificates) = (0u64, 0u64);
+        let (mut mails, mut certificates, mut failed) = (0u64, 0u64, 0u64);
         for ((org, contact, t), certs) in groups {
-            if let Some(n) = self.send_digest(&org, &contact, t, certs, now).await? {
-                mails += 1;
-                certificates += n;
+            // A contact with many due certificates gets one digest per batch: each batch
+            // marks its certificates and records the notification in one transaction.
+            let mut rest = certs;
+            while !rest.is_empty() {
+                let tail = rest.split_off(rest.len().min(DIGEST_BATCH));
+                let batch = std::mem::replace(&mut rest, tail);
+                match self.send_digest(&org, &contact, t, batch, now).await {
+                    Ok(Some(n)) => {
+                        mails += 1;
+                        certificates += n;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        failed += 1;
+                        tracing::warn!(org = %org, days = t, error = %e, "reminder batch failed; the next run retries it");
+                    }
+                }
             }
         }
         Ok(
-            json!({ "scanned": scanned, "mails": mails, "certificates": certificates, "skipped_renewed": renewed, "already_sent": already }),
+            json!({ "scanned": scanned, "mails": mails, "certificates": certificates, "skipped_renewed": renewed, "already_sent": already, "failed": failed }),
         )
     }
 
@@ -279,29 +337,59 @@ impl App {
 
     async fn housekeeping(&self, now: OffsetDateTime) -> Result<serde_json::Value> {
         // Secrets are kept a day past expiry so that a late click still says "expired".
-        let mut secrets = 0u64;
+        let before = now - time::Duration::days(1);
+        let (mut secrets, mut failed) = (0u64, 0u64);
+        let mut given_up: std::collections::HashSet<String> = std::collections::HashSet::new();
         loop {
-            let batch = self
+            let limit = SECRET_BATCH + given_up.len();
+            let batch: Vec<_> = self
                 .store
-                .expired_secrets(now - time::Duration::days(1), 100)
-                .await?;
+                .expired_secrets(before, u32::try_from(limit).unwrap_or(u32::MAX))
+                .await?
+                .into_iter()
+                .filter(|s| !given_up.contains(&s.hash))
+                .take(SECRET_BATCH)
+                .collect();
             if batch.is_empty() {
                 break;
             }
-            secrets += batch.len() as u64;
-            self.store
-                .commit(
-                    batch
-                        .into_iter()
-                        .map(|s| Write::DeleteSecret { hash: s.hash })
-                        .collect(),
-                )
-                .await?;
+            let writes = |hashes: &[String]| {
+                hashes
+                    .iter()
+                    .map(|h| Write::DeleteSecret { hash: h.clone() })
+                    .collect::<Vec<_>>()
+            };
+            let hashes: Vec<String> = batch.into_iter().map(|s| s.hash).collect();
+            match self.store.commit(writes(&hashes)).await {
+                Ok(()) => secrets += hashes.len() as u64,
+                Err(e) => {
+                    // One secret changed or failed: delete the others one by one, each on
+                    // its own (deleting is idempotent per secret).
+                    tracing::debug!(error = %e, "secret batch refused; deleting one by one");
+                    for h in hashes {
+                        match self.store.commit(writes(std::slice::from_ref(&h))).await {
+                            Ok(()) => secrets += 1,
+                            Err(e) => {
+                                failed += 1;
+                                tracing::warn!(error = %e, "expired secret not deleted; the next run retries it");
+                                given_up.insert(h);
+                            }
+                        }
+                    }
+                }
+            }
         }
         let files = self
             .objects
             .purge("p12/", now - self.config.download_ttl)
             .await?;
-        Ok(json!({ "secrets_deleted": secrets, "pkcs12_deleted": files }))
+        Ok(json!({ "secrets_deleted": secrets, "pkcs12_deleted": files, "failed": failed }))
     }
 }
+
+/// Certificates one digest marks: with its notification and audit event the batch stays
+/// within one DynamoDB transaction (100 items).
+const DIGEST_BATCH: usize = 90;
+/// Secrets one housekeeping transaction deletes: each is up to two items (the secret and
+/// its reference), so a batch stays within 100 items.
+const SECRET_BATCH: usize = 50;

@@ -57,6 +57,10 @@ pub struct Config {
     /// redeems one-time codes sets the same one (key file, bucket object). Unset, those
     /// use cases fail with `Internal` rather than store codes nobody can check.
     pub code_key: Option<CodeKey>,
+    /// Whether reading a missing or expired CRL builds it in the request. Only where
+    /// signing is free (the embedded default's key file); on AWS the public CRL function
+    /// may not spend a KMS signature (DESIGN §5a) and the crl-refresh job builds CRLs.
+    pub crl_build_on_read: bool,
 }
 
 impl Config {
@@ -73,6 +77,7 @@ impl Config {
             ocsp_refresh_after: Duration::days(1),
             reminder_days: vec![90, 30, 7],
             code_key: None,
+            crl_build_on_read: true,
         }
     }
 }

@@ -16,16 +16,39 @@ fn crl_name(partition: Option<u32>) -> String {
     partition.map_or_else(|| "full".to_owned(), |p| format!("p{p}"))
 }
 
-fn crl_key(name: &str) -> String {
-    format!("crl/{name}.crl")
+/// The object of one CRL: its number is in the key, so a number never names two contents.
+fn crl_key(name: &str, number: u64) -> String {
+    format!("crl/{name}/{number}.crl")
 }
+
+/// The pseudo scope that points at the current (published) CRL of `name`; the scope
+/// `name` itself holds the last number claimed.
+pub(crate) fn published_scope(name: &str) -> String {
+    format!("{name}@published")
+}
+
+/// Numbered CRL objects kept behind the current one, so that a reader that read the
+/// pointer just before a rebuild still finds its object.
+const CRL_OBJECTS_KEPT: u64 = 3;
 
 impl App {
     /// Rebuilds the full CRL and, when configured, every partition.
     ///
+    /// Every scope's cRLNumber is claimed (committed) before the revocations are read and
+    /// the CRL is signed, so a higher number always lists revocations read later, and
+    /// two concurrent rebuilds publish two numbers, each with one content (RFC 5280
+    /// §5.2.3; DESIGN §5a).
+    ///
     /// # Errors
     /// `Unavailable` when the store, signer or object store fails.
     pub async fn rebuild_crls(&self, now: OffsetDateTime) -> Result<Vec<CrlState>> {
+        let scopes: Vec<Option<u32>> = std::iter::once(None)
+            .chain((0..self.config.crl_partitions).map(Some))
+            .collect();
+        let mut claims = Vec::with_capacity(scopes.len());
+        for p in &scopes {
+            claims.push(self.claim_crl_number(&crl_name(*p), now).await?);
+        }
         let revoked = self.store.revoked_certificates().await?;
         let entries: Vec<RevokedRef> = revoked
             .iter()
@@ -38,44 +61,33 @@ impl App {
                 })
             })
             .collect();
-        let mut out = vec![self.rebuild_scope(None, entries.clone(), now).await?];
-        for p in 0..self.config.crl_partitions {
-            let part: Vec<RevokedRef> = entries
-                .iter()
-                .filter(|e| self.crl_partition_of(&e.serial) == Some(p))
-                .cloned()
-                .collect();
-            out.push(self.rebuild_scope(Some(p), part, now).await?);
+        let mut out = Vec::with_capacity(scopes.len());
+        for (partition, claim) in scopes.into_iter().zip(claims) {
+            let part: Vec<RevokedRef> = match partition {
+                None => entries.clone(),
+                Some(p) => entries
+                    .iter()
+                    .filter(|e| self.crl_partition_of(&e.serial) == Some(p))
+                    .cloned()
+                    .collect(),
+            };
+            out.push(self.publish_crl(partition, claim, part).await?);
         }
         Ok(out)
     }
 
-    /// Signs one CRL scope with the next cRLNumber; a concurrent rebuild makes it retry
-    /// with a higher number, so numbers only grow (RFC 5280 §5.2.3).
-    async fn rebuild_scope(
-        &self,
-        partition: Option<u32>,
-        entries: Vec<RevokedRef>,
-        now: OffsetDateTime,
-    ) -> Result<CrlState> {
-        let name = crl_name(partition);
+    /// Commits the next cRLNumber of a scope (a concurrent claim makes it retry with a
+    /// higher number). Nothing is signed or published yet: a number claimed by a rebuild
+    /// that then fails is simply never published (numbers need not be contiguous).
+    async fn claim_crl_number(&self, name: &str, now: OffsetDateTime) -> Result<CrlState> {
         for _ in 0..5 {
-            let old = self.store.crl_state(&name).await?;
-            let number = old.as_ref().map_or(1, |s| s.number + 1);
-            let next_update = now + self.config.crl_validity;
-            let der = self
-                .ca
-                .sign_crl(number, now, next_update, entries.clone(), partition)
-                .await?;
-            self.objects
-                .put(&crl_key(&name), der, "application/pkix-crl")
-                .await?;
+            let old = self.store.crl_state(name).await?;
             let state = CrlState {
-                name: name.clone(),
-                number,
+                name: name.to_owned(),
+                number: old.as_ref().map_or(1, |s| s.number + 1),
                 this_update: now,
-                next_update,
-                entries: entries.len() as u64,
+                next_update: now + self.config.crl_validity,
+                entries: 0,
                 version: old.as_ref().map_or(1, |s| s.version + 1),
             };
             match self
@@ -96,7 +108,89 @@ impl App {
         )))
     }
 
-    /// The current CRL (DER) of a scope, rebuilt first when missing or past nextUpdate.
+    /// Signs the claimed number, uploads it under its own key, then moves the scope's
+    /// pointer to it unless a higher number was published meanwhile.
+    async fn publish_crl(
+        &self,
+        partition: Option<u32>,
+        claim: CrlState,
+        entries: Vec<RevokedRef>,
+    ) -> Result<CrlState> {
+        let name = claim.name.clone();
+        let count = entries.len() as u64;
+        let der = self
+            .ca
+            .sign_crl(
+                claim.number,
+                claim.this_update,
+                claim.next_update,
+                entries,
+                partition,
+            )
+            .await?;
+        self.objects
+            .put(&crl_key(&name, claim.number), der, "application/pkix-crl")
+            .await?;
+        let pointer = published_scope(&name);
+        let published = CrlState {
+            entries: count,
+            ..claim.clone()
+        };
+        for _ in 0..5 {
+            let old = self.store.crl_state(&pointer).await?;
+            if old.as_ref().is_some_and(|o| o.number >= claim.number) {
+                // A newer CRL is already current; ours stays readable under its number.
+                return Ok(published);
+            }
+            let state = CrlState {
+                name: pointer.clone(),
+                version: old.as_ref().map_or(1, |s| s.version + 1),
+                ..published.clone()
+            };
+            match self
+                .store
+                .commit(vec![Write::PutCrlState {
+                    state,
+                    expected: old.map(|s| s.version),
+                }])
+                .await
+            {
+                Ok(()) => {
+                    if claim.number > CRL_OBJECTS_KEPT {
+                        let gone = crl_key(&name, claim.number - CRL_OBJECTS_KEPT);
+                        if let Err(e) = self.objects.delete(&gone).await {
+                            tracing::warn!(key = %gone, error = %e, "old CRL not removed");
+                        }
+                    }
+                    return Ok(published);
+                }
+                Err(DomainError::StaleVersion(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(DomainError::Unavailable(format!(
+            "CRL {name}: too many concurrent publications"
+        )))
+    }
+
+    /// The published CRL of a scope: its state and DER, if any.
+    async fn published_crl(&self, name: &str) -> Result<Option<(CrlState, Vec<u8>)>> {
+        // Twice: a pointer read just before several rebuilds may name a removed object.
+        for _ in 0..2 {
+            let Some(state) = self.store.crl_state(&published_scope(name)).await? else {
+                return Ok(None);
+            };
+            if let Some(der) = self.objects.get(&crl_key(name, state.number)).await? {
+                return Ok(Some((state, der)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The current CRL (DER) of a scope, as published by the last rebuild. Where signing
+    /// is free (`crl_build_on_read`) a missing or expired CRL is rebuilt first; otherwise
+    /// it is served as stored and a missing one is `Unavailable` (503): a public request
+    /// never costs a signature (DESIGN §5a).
     ///
     /// # Errors
     /// `NotFound` for a partition that does not exist; `Unavailable`.
@@ -108,16 +202,25 @@ impl App {
         }
         let name = crl_name(partition);
         let now = self.now();
-        let fresh = matches!(self.store.crl_state(&name).await?, Some(s) if now < s.next_update);
-        if fresh {
-            if let Some(der) = self.objects.get(&crl_key(&name)).await? {
+        let current = self.published_crl(&name).await?;
+        match current {
+            Some((state, der)) if now < state.next_update || !self.config.crl_build_on_read => {
+                if now >= state.next_update {
+                    tracing::warn!(crl = %name, "serving a CRL past its nextUpdate: is the crl-refresh job running?");
+                }
                 return Ok(der);
             }
+            None if !self.config.crl_build_on_read => {
+                return Err(DomainError::Unavailable(format!(
+                    "CRL {name} is not published yet; the crl-refresh job builds it"
+                )));
+            }
+            _ => {}
         }
         self.rebuild_crls(now).await?;
-        self.objects
-            .get(&crl_key(&name))
+        self.published_crl(&name)
             .await?
+            .map(|(_, der)| der)
             .ok_or_else(|| DomainError::Internal(format!("CRL {name} missing after rebuild")))
     }
 
@@ -135,7 +238,9 @@ impl App {
     }
 
     /// Pre-signs a certificate's OCSP responses (SHA-1 and SHA-256 CertIDs) and stores them,
-    /// so that queries cost no signature.
+    /// so that queries cost no signature. Returns `None` when there is nothing to state
+    /// (pending) or the store kept a newer or revoked record instead (records only move
+    /// forward, decided by the store).
     ///
     /// # Errors
     /// `Unavailable` when the signer or store fails.
@@ -164,8 +269,15 @@ impl App {
             this_update: now,
             next_update: next,
         };
-        self.store.commit(vec![Write::PutOcsp(rec.clone())]).await?;
-        Ok(Some(rec))
+        match self.store.commit(vec![Write::PutOcsp(rec.clone())]).await {
+            Ok(()) => Ok(Some(rec)),
+            // A newer record, or "revoked", is stored already: it stands (DESIGN §5a).
+            Err(DomainError::StaleVersion(why)) => {
+                tracing::debug!(serial = %cert.serial, %why, "OCSP record not replaced");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Follow-ups of a status change that must not fail the change itself.
@@ -180,7 +292,8 @@ impl App {
 
     /// Answers a DER OCSP request (RFC 6960). Known certificates are answered from the
     /// pre-signed responses (nonces are not echoed then, as RFC 5019 allows); unknown
-    /// serials and other CertID hashes are signed on demand, echoing the nonce.
+    /// serials, other CertID hashes and expired records are signed on demand by the
+    /// responder, echoing the nonce.
     pub async fn ocsp(&self, request: &[u8]) -> Vec<u8> {
         match self.ocsp_inner(request).await {
             Ok(der) => der,
@@ -220,14 +333,15 @@ impl App {
                 }
             }
         }
+        // No usable pre-signed answer (unknown serial, SHA-384/512 CertID, an expired
+        // record): sign on demand with the OCSP signer, echoing the nonce. That signer is
+        // the delegated responder whose key is in this process's memory, so a public
+        // request never costs a CA (KMS) signature; nothing is stored by a public request.
         let cert = self.store.certificate(&q.serial).await.map_err(fail)?;
-        let status = cert.as_ref().and_then(Self::ocsp_status);
-        if let (Some(cert), Some(_), Some(_)) = (&cert, status, pick_kind(q.hash)) {
-            if let Some(rec) = self.refresh_ocsp(cert, now).await.map_err(fail)? {
-                return pick(&rec).ok_or(OcspFailure::Internal);
-            }
-        }
-        let status = status.unwrap_or(OcspStatus::Unknown);
+        let status = cert
+            .as_ref()
+            .and_then(Self::ocsp_status)
+            .unwrap_or(OcspStatus::Unknown);
         self.ca
             .sign_ocsp(
                 &q.serial,
@@ -247,7 +361,22 @@ impl App {
     /// # Errors
     /// `Unavailable`.
     pub async fn refresh_stale_ocsp(&self, now: OffsetDateTime) -> Result<u64> {
-        let mut refreshed = 0;
+        let (refreshed, failed) = self.sweep_ocsp(now).await?;
+        if failed > 0 {
+            return Err(DomainError::Unavailable(format!(
+                "{failed} OCSP record(s) not refreshed"
+            )));
+        }
+        Ok(refreshed)
+    }
+
+    /// The OCSP sweep: (refreshed, failed). One certificate failing (a signer or store
+    /// error) is logged and counted and does not stop the rest.
+    ///
+    /// # Errors
+    /// `Unavailable` when the certificates cannot be listed.
+    pub(crate) async fn sweep_ocsp(&self, now: OffsetDateTime) -> Result<(u64, u64)> {
+        let (mut refreshed, mut failed) = (0, 0);
         for status in [CertStatus::Issued, CertStatus::Revoked] {
             let mut cursor: Option<String> = None;
             loop {
@@ -259,17 +388,28 @@ impl App {
                     if cert.not_after.is_some_and(|na| na < now) && status == CertStatus::Issued {
                         continue; // expired: the last response stands until its nextUpdate
                     }
-                    let stale = match self.store.ocsp_record(&cert.serial).await? {
-                        Some(r) => {
+                    let stale = match self.store.ocsp_record(&cert.serial).await {
+                        Ok(Some(r)) => {
                             r.status != cert.status
                                 || now - r.this_update >= self.config.ocsp_refresh_after
                                 || now >= r.next_update
                         }
-                        None => true,
+                        Ok(None) => true,
+                        Err(e) => {
+                            failed += 1;
+                            tracing::warn!(serial = %cert.serial, error = %e, "OCSP record not read");
+                            continue;
+                        }
                     };
                     if stale {
-                        self.refresh_ocsp(cert, now).await?;
-                        refreshed += 1;
+                        match self.refresh_ocsp(cert, now).await {
+                            Ok(Some(_)) => refreshed += 1,
+                            Ok(None) => {}
+                            Err(e) => {
+                                failed += 1;
+                                tracing::warn!(serial = %cert.serial, error = %e, "OCSP record not refreshed; the next sweep retries it");
+                            }
+                        }
                     }
                 }
                 match page.next_cursor {
@@ -278,7 +418,7 @@ impl App {
                 }
             }
         }
-        Ok(refreshed)
+        Ok((refreshed, failed))
     }
 
     /// Published certificates matching every given criterion (no login).
@@ -318,8 +458,4 @@ impl App {
             .find(|c| c.certificate_pem.is_some())
             .ok_or(DomainError::NotFound("published certificate"))
     }
-}
-
-fn pick_kind(h: OcspHash) -> Option<()> {
-    matches!(h, OcspHash::Sha1 | OcspHash::Sha256).then_some(())
 }

@@ -457,12 +457,30 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
             .map_err(sql_err)?;
         }
         Write::PutOcsp(rec) => {
-            tx.execute(
-                "INSERT INTO ocsp (serial, doc) VALUES (?1, ?2)
-                 ON CONFLICT (serial) DO UPDATE SET doc = excluded.doc",
-                params![rec.serial.as_str(), to_doc(rec)?],
-            )
-            .map_err(sql_err)?;
+            // Records only move forward (DESIGN §5a), decided by the UPSERT itself rather
+            // than read-then-write: a revoked record is replaced only by a newer revoked
+            // one; any other by a newer one, or by "revoked" whatever its thisUpdate. A
+            // refused update changes no row. Times compare as instants ('subsec'), not
+            // as text: RFC 3339 text from serde has a varying number of digits.
+            let changed = tx
+                .execute(
+                    "INSERT INTO ocsp (serial, doc) VALUES (?1, ?2)
+                     ON CONFLICT (serial) DO UPDATE SET doc = excluded.doc
+                     WHERE (json_extract(excluded.doc, '$.status') = 'revoked'
+                            AND json_extract(ocsp.doc, '$.status') <> 'revoked')
+                        OR ((json_extract(excluded.doc, '$.status') = 'revoked'
+                             OR json_extract(ocsp.doc, '$.status') <> 'revoked')
+                            AND unixepoch(json_extract(excluded.doc, '$.this_update'), 'subsec')
+                              > unixepoch(json_extract(ocsp.doc, '$.this_update'), 'subsec'))",
+                    params![rec.serial.as_str(), to_doc(rec)?],
+                )
+                .map_err(sql_err)?;
+            if changed == 0 {
+                return Err(DomainError::StaleVersion(format!(
+                    "the OCSP record of certificate {} is newer or states revoked",
+                    rec.serial
+                )));
+            }
         }
         Write::DeleteSecret { hash } => {
             tx.execute("DELETE FROM secrets WHERE hash = ?1", params![hash])

@@ -1,0 +1,237 @@
+//! Status promises under concurrency (DESIGN §5a), on the embedded default's adapters:
+//! a stale OCSP sweep never overwrites a revocation, and concurrent CRL rebuilds publish
+//! each cRLNumber with exactly one content, in increasing order.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use orgcert_core::app::App;
+use orgcert_core::auth::{Actor, Role};
+use orgcert_core::clock::{Clock, ManualClock};
+use orgcert_core::error::Result;
+use orgcert_core::model::{CertStatus, Certificate, RevocationReason};
+use orgcert_core::ports::{Objects, Write};
+use orgcert_functions::local::{self, LocalConfig};
+use orgcert_pki::KeyAlgorithm;
+use orgcert_tests::conformance::{
+    issued, organisation, pending, profile, random_cvr, summarised, T0,
+};
+use time::{Duration, OffsetDateTime};
+
+async fn local_app(dir: &std::path::Path) -> (App, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(T0));
+    let cfg = LocalConfig::new(
+        dir.to_path_buf(),
+        "http://127.0.0.1:1",
+        "http://pki.example.dk",
+        KeyAlgorithm::EcdsaP256,
+    );
+    let l = local::open(&cfg, clock.clone()).await.expect("open");
+    (l.state.app.clone(), clock)
+}
+
+/// An issued certificate of a fresh organisation, and an admin of it.
+async fn issued_certificate(app: &App) -> (Certificate, Actor) {
+    let org = random_cvr();
+    let p = profile(&org, "Sweep target");
+    let c = issued(&pending(&p, T0), T0);
+    app.store
+        .commit(vec![
+            Write::PutOrganisation {
+                org: organisation(&org),
+                expected: None,
+            },
+            Write::PutProfile {
+                profile: summarised(&p, &c),
+                expected: None,
+            },
+            Write::PutCertificate {
+                cert: c.clone(),
+                expected: None,
+            },
+        ])
+        .await
+        .expect("fixture");
+    let admin = Actor {
+        subject: "admin".into(),
+        email: "admin@eksempel.dk".into(),
+        name: "Admin".into(),
+        org,
+        roles: vec![Role::UserAdmin],
+    };
+    (c, admin)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_sweep_never_turns_revoked_back_to_good() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, clock) = local_app(dir.path()).await;
+    let (cert, admin) = issued_certificate(&app).await;
+    clock.set(T0 + Duration::hours(1));
+    app.refresh_ocsp(&cert, clock.now()).await.unwrap();
+
+    // The sweep read the certificate (issued) before the revocation ...
+    let swept: Certificate = app.store.certificate(&cert.serial).await.unwrap().unwrap();
+    assert_eq!(swept.status, CertStatus::Issued);
+    // ... the revocation commits and pre-signs "revoked" ...
+    clock.set(T0 + Duration::hours(2));
+    app.revoke(&admin, &cert.serial, RevocationReason::KeyCompromise)
+        .await
+        .unwrap();
+    let rec = app.store.ocsp_record(&cert.serial).await.unwrap().unwrap();
+    assert_eq!(rec.status, CertStatus::Revoked);
+    // ... then the sweep writes what it read, signed later: refused, and no error.
+    clock.set(T0 + Duration::hours(3));
+    let written = app.refresh_ocsp(&swept, clock.now()).await.unwrap();
+    assert_eq!(written, None, "the stale sweep's record must be refused");
+    let rec = app.store.ocsp_record(&cert.serial).await.unwrap().unwrap();
+    assert_eq!(rec.status, CertStatus::Revoked);
+    assert_eq!(rec.this_update, T0 + Duration::hours(2));
+    // A sweep that reads afresh keeps it revoked and moves it forward.
+    clock.set(T0 + Duration::days(2));
+    let n = app.refresh_stale_ocsp(clock.now()).await.unwrap();
+    assert!(n >= 1, "the sweep refreshed the revoked record");
+    let rec = app.store.ocsp_record(&cert.serial).await.unwrap().unwrap();
+    assert_eq!(rec.status, CertStatus::Revoked);
+    assert_eq!(rec.this_update, T0 + Duration::days(2));
+}
+
+/// Objects that record every CRL written, in order.
+struct Recording {
+    inner: Arc<dyn Objects>,
+    puts: Mutex<Vec<(String, Vec<u8>)>>,
+}
+
+#[async_trait]
+impl Objects for Recording {
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<()> {
+        if key.starts_with("crl/") {
+            self.puts
+                .lock()
+                .unwrap()
+                .push((key.to_owned(), bytes.clone()));
+        }
+        self.inner.put(key, bytes, content_type).await
+    }
+    async fn presign(&self, key: &str, ttl: Duration, now: OffsetDateTime) -> Result<String> {
+        self.inner.presign(key, ttl, now).await
+    }
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.inner.delete(key).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.inner.get(key).await
+    }
+    async fn purge(&self, prefix: &str, older_than: OffsetDateTime) -> Result<usize> {
+        self.inner.purge(prefix, older_than).await
+    }
+}
+
+/// The cRLNumber of a DER CRL, as OpenSSL reads it.
+fn crl_number(dir: &std::path::Path, der: &[u8]) -> u64 {
+    let path = dir.join("n.der");
+    std::fs::write(&path, der).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["crl", "-inform", "DER", "-noout", "-crlnumber", "-in"])
+        .arg(&path)
+        .output()
+        .expect("openssl (ORGCERT_REQUIRE_TOOLS: install it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let hex = text
+        .trim()
+        .trim_start_matches("crlNumber=")
+        .trim_start_matches("0x");
+    u64::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("crlNumber in {text:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_rebuilds_publish_one_content_per_number_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut app, clock) = local_app(dir.path()).await;
+    let recording = Arc::new(Recording {
+        inner: app.objects.clone(),
+        puts: Mutex::new(Vec::new()),
+    });
+    app.objects = recording.clone();
+    // Only the rebuilds of this test: no background rebuild after the revocation.
+    app.events = Arc::new(orgcert_core::ports::NoEvents);
+    let (cert, admin) = issued_certificate(&app).await;
+    clock.set(T0 + Duration::hours(1));
+
+    // Eight rebuilds at once, one of them after a revocation, while a reader polls.
+    let rebuilds: Vec<_> = (0..8)
+        .map(|i| {
+            let app = app.clone();
+            let (admin, serial) = (admin.clone(), cert.serial.clone());
+            tokio::spawn(async move {
+                if i == 4 {
+                    app.revoke(&admin, &serial, RevocationReason::Superseded)
+                        .await
+                        .unwrap();
+                }
+                app.rebuild_crls(T0 + Duration::hours(1)).await.unwrap()
+            })
+        })
+        .collect();
+    let reader = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for _ in 0..50 {
+                match app.crl(None).await {
+                    Ok(der) => seen.push(der),
+                    Err(e) => panic!("a reader got {e:?}"),
+                }
+                tokio::task::yield_now().await;
+            }
+            seen
+        })
+    };
+    let mut claimed = Vec::new();
+    for r in rebuilds {
+        claimed.push(r.await.unwrap()[0].number);
+    }
+    let seen = reader.await.unwrap();
+
+    // Every number was written once, under its own key, with that number inside.
+    let puts = recording.puts.lock().unwrap().clone();
+    let mut by_number: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    for (key, der) in &puts {
+        let n = crl_number(dir.path(), der);
+        assert_eq!(key, &format!("crl/full/{n}.crl"));
+        assert!(
+            by_number.insert(n, der.clone()).is_none(),
+            "cRLNumber {n} was written twice"
+        );
+    }
+    claimed.sort_unstable();
+    claimed.dedup();
+    assert!(
+        claimed.len() >= 8,
+        "each rebuild claimed its own number: {claimed:?}"
+    );
+    // The reader saw complete CRLs, each one published under its number, never going back.
+    let mut last = 0;
+    for der in &seen {
+        let n = crl_number(dir.path(), der);
+        assert_eq!(
+            by_number.get(&n),
+            Some(der),
+            "CRL {n} differs from what was written"
+        );
+        assert!(n >= last, "the current CRL went back from {last} to {n}");
+        last = n;
+    }
+    // The current CRL is the highest number written.
+    let current = app.crl(None).await.unwrap();
+    assert_eq!(
+        crl_number(dir.path(), &current),
+        *by_number.keys().last().unwrap()
+    );
+}
