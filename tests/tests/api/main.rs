@@ -1,7 +1,10 @@
 //! API integration tests over HTTP against an in-process server with a temp data dir.
+mod abuse;
 mod aws_backend;
 mod bad_input;
 mod helpers;
 mod interop;
 mod lifecycle;
+mod local_only;
+mod matrix;
 mod status;

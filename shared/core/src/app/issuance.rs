@@ -11,6 +11,7 @@ use crate::model::{
     CertKind, CertStatus, Certificate, IssuanceSecret, KeyAlgorithm, P12Format, Profile, SecretKind,
 };
 use crate::ports::{CertSpec, KeySource, Write};
+use crate::secret::{ExposeSecret as _, SecretString};
 use crate::secrets;
 
 /// The terms the holder accepts before issuance.
@@ -54,7 +55,7 @@ pub struct IssueRequest {
     pub reference: Option<String>,
     /// One-time-code flow only: the code.
     #[serde(default)]
-    pub code: Option<String>,
+    pub code: Option<SecretString>,
 }
 
 /// The issued certificate; `password` and `download_url` only for server-side keys.
@@ -67,7 +68,7 @@ pub struct IssueResult {
     /// CA chain PEM.
     pub chain_pem: String,
     /// PKCS#12 password (shown once, never stored).
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
     /// Short-lived link to the `.p12`.
     pub download_url: Option<String>,
 }
@@ -180,7 +181,7 @@ impl App {
                 "the reference number is required",
             ));
         }
-        if code.trim().is_empty() {
+        if code.expose_secret().trim().is_empty() {
             missing.push(crate::FieldError::new(
                 "code",
                 "the one-time code is required",
@@ -208,8 +209,8 @@ impl App {
             ));
         }
         let (cert, profile) = self.open_secret(actor, &secret).await?;
-        let normalised = code.trim().to_ascii_uppercase();
-        if secrets::hash_secret(&normalised) != secret.hash {
+        let normalised = SecretString::from(code.expose_secret().trim().to_ascii_uppercase());
+        if secrets::hash_secret(normalised.expose_secret()) != secret.hash {
             let mut s = secret.clone();
             if let SecretKind::OneTimeCode {
                 failed_attempts, ..

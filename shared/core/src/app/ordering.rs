@@ -26,7 +26,7 @@ pub struct IdempotencyKey {
 }
 
 /// How the issuance reaches the holder; secrets here are shown once and never stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Delivery {
     /// `direct`: the link to follow now.
     Link {
@@ -41,7 +41,7 @@ pub enum Delivery {
     /// `one_time_code`: the code for the admin; the reference went to the contact.
     Code {
         /// One-time code (shown once).
-        code: String,
+        code: crate::secret::SecretString,
         /// Reference number.
         reference: String,
         /// Recipient of the reference.
@@ -119,7 +119,7 @@ impl App {
                 );
                 Announcement {
                     secret: Some(secret(
-                        secrets::hash_secret(&code),
+                        secrets::hash_secret(crate::secret::ExposeSecret::expose_secret(&code)),
                         SecretKind::OneTimeCode {
                             reference: reference.clone(),
                             failed_attempts: 0,
