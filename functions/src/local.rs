@@ -15,6 +15,7 @@ use orgcert_core::app::{App, Config, NewOrganisation};
 use orgcert_core::clock::Clock;
 use orgcert_core::model::OrgSettings;
 use orgcert_core::ports::Store;
+use orgcert_core::secret::{ExposeSecret as _, SecretString};
 use orgcert_core::DomainError;
 use orgcert_http::auth::{mint_token, Claims, JwtAuthenticator, AUDIENCE, LOCAL_ISSUER};
 use orgcert_http::{ApiError, HttpState};
@@ -138,7 +139,7 @@ impl LocalConfig {
 
 /// The ES256 key that signs local bearer tokens.
 pub struct TokenKeys {
-    pkcs8_pem: String,
+    pkcs8_pem: SecretString,
     public_pem: String,
     jwks: Value,
 }
@@ -158,7 +159,7 @@ impl TokenKeys {
     ) -> Result<String, DomainError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         mint_token(
-            &self.pkcs8_pem,
+            self.pkcs8_pem.expose_secret(),
             &Claims {
                 sub: email.to_owned(),
                 email: email.to_owned(),
@@ -192,20 +193,29 @@ pub struct Local {
     pub store: Arc<SqliteStore>,
     /// Whether the demo organisation was created by this start.
     pub created_demo: bool,
+    /// Base of links (`ORGCERT_PUBLIC_URL`): its host also names this machine.
+    pub public_url: String,
 }
 
 fn internal(what: &str) -> impl Fn(std::io::Error) -> DomainError + '_ {
     move |e| DomainError::Internal(format!("{what}: {e}"))
 }
 
-fn write_private(path: &Path, text: &str) -> Result<(), DomainError> {
+/// Reads a key file straight into the secret wrapper (zeroized on drop, never printed).
+fn read_secret(path: &Path, what: &str) -> Result<SecretString, DomainError> {
+    fs::read_to_string(path)
+        .map(SecretString::from)
+        .map_err(internal(what))
+}
+
+fn write_private(path: &Path, text: &SecretString) -> Result<(), DomainError> {
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
         .map_err(internal("writing a key file"))?;
-    f.write_all(text.as_bytes())
+    f.write_all(text.expose_secret().as_bytes())
         .map_err(internal("writing a key file"))
 }
 
@@ -215,10 +225,8 @@ fn load_or_create_ca(cfg: &LocalConfig, now: OffsetDateTime) -> Result<Authority
     let cert_path = cfg.data_dir.join("ca.pem");
     let pki = |e: orgcert_pki::PkiError| DomainError::Internal(format!("CA: {e}"));
     let signer = if key_path.exists() {
-        KeyFileSigner::from_pkcs8_pem(
-            &fs::read_to_string(&key_path).map_err(internal("reading ca.key"))?,
-        )
-        .map_err(pki)?
+        KeyFileSigner::from_pkcs8_pem(read_secret(&key_path, "reading ca.key")?.expose_secret())
+            .map_err(pki)?
     } else {
         let s = KeyFileSigner::generate(cfg.ca_key_algorithm).map_err(pki)?;
         write_private(&key_path, &s.to_pkcs8_pem())?;
@@ -292,9 +300,7 @@ impl orgcert_core::ports::StatusEvents for CrlRebuilder {
 pub fn load_token_keys(data_dir: &Path) -> Result<TokenKeys, DomainError> {
     let path = data_dir.join("jwt.key");
     let signer = if path.exists() {
-        KeyFileSigner::from_pkcs8_pem(
-            &fs::read_to_string(&path).map_err(internal("reading jwt.key"))?,
-        )
+        KeyFileSigner::from_pkcs8_pem(read_secret(&path, "reading jwt.key")?.expose_secret())
     } else {
         let s = KeyFileSigner::generate(KeyAlgorithm::EcdsaP256)
             .map_err(|e| DomainError::Internal(e.to_string()))?;
@@ -436,6 +442,7 @@ pub async fn open(cfg: &LocalConfig, clock: Arc<dyn Clock>) -> Result<Local, Dom
         tokens: Arc::new(tokens),
         store,
         created_demo,
+        public_url: cfg.public_url.clone(),
     })
 }
 
@@ -629,17 +636,108 @@ async fn jwks(State(s): State<LocalState>) -> Json<Value> {
     Json(s.tokens.jwks().clone())
 }
 
-/// Refuses peers that are not on this machine (when the server knows its peers).
-async fn loopback_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let peer = req
+/// Who may reach the machine-only routes: the names this machine answers to.
+#[derive(Clone)]
+struct MachineNames {
+    /// Host of `ORGCERT_PUBLIC_URL` (lower case), besides the loopback names.
+    public_host: Option<String>,
+}
+
+impl MachineNames {
+    fn new(public_url: &str) -> Self {
+        let public_host = public_url.parse::<axum::http::Uri>().ok().and_then(|u| {
+            u.host()
+                .map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase())
+        });
+        Self { public_host }
+    }
+
+    /// Whether a `Host` header value (`name`, `name:port`, `[v6]:port`) names this machine.
+    fn names_this_machine(&self, host: &str) -> bool {
+        // A Host header is `host[:port]`; user info (`x@127.0.0.1`) has no place in it.
+        let Ok(authority) = host.parse::<axum::http::uri::Authority>() else {
+            return false;
+        };
+        if authority.as_str().contains('@') {
+            return false;
+        }
+        let name = authority
+            .host()
+            .trim_matches(['[', ']'])
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        name == "localhost"
+            || name
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.to_canonical().is_loopback())
+            || self.public_host.as_deref() == Some(name.as_str())
+    }
+}
+
+/// 415 as problem+json (RFC 9457), naming the header at fault.
+fn unsupported_media_type() -> Response {
+    let detail = "local-only routes that change state accept only Content-Type: application/json";
+    (
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        Json(json!({
+            "type": "urn:orgcert:problem:unsupported-media-type",
+            "title": "Unsupported media type",
+            "status": 415,
+            "detail": detail,
+            "errors": [{ "field": "Content-Type", "message": detail }],
+        })),
+    )
+        .into_response()
+}
+
+fn refuse(message: &str) -> Response {
+    ApiError(DomainError::Forbidden(message.into())).into_response()
+}
+
+/// Guards the routes that hand out tokens and mail or run jobs (API.md "Local-only routes"):
+/// the TCP peer must be on this machine, and the `Host` header must name this machine, so
+/// that a page from elsewhere whose name was rebound to 127.0.0.1 (DNS rebinding) is
+/// refused; a state-changing request must be `application/json`, which no cross-site form
+/// can send without a CORS preflight that we never grant (Fetch standard, "CORS-safelisted
+/// request-header").
+async fn machine_only(
+    State(names): State<MachineNames>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(peer) = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    if peer.is_some_and(|ip| !ip.is_loopback()) {
-        return ApiError(DomainError::Forbidden(
-            "local-only route: use it from the machine the server runs on".into(),
-        ))
-        .into_response();
+        .map(|c| c.0.ip().to_canonical())
+    else {
+        // A server that does not know its peers cannot tell this machine from another.
+        return refuse("local-only route: the server cannot tell where this request comes from");
+    };
+    if !peer.is_loopback() {
+        return refuse("local-only route: use it from the machine the server runs on");
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    if !host.is_some_and(|h| names.names_this_machine(h)) {
+        return refuse(
+            "local-only route: the Host header must name this machine (localhost, a loopback \
+             address or the host of ORGCERT_PUBLIC_URL)",
+        );
+    }
+    if req.method() != axum::http::Method::GET && req.method() != axum::http::Method::HEAD {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return unsupported_media_type();
+        }
     }
     next.run(req).await
 }
@@ -655,12 +753,15 @@ pub fn router(local: &Local) -> Router {
         app: local.state.app.clone(),
     };
     // Sign-in, the outbox (which holds issuance links) and jobs are for this machine only.
-    let machine_only = Router::new()
+    let machine = Router::new()
         .route("/_local/outbox", get(outbox))
         .route("/_local/users", get(users))
         .route("/_local/login", axum::routing::post(login))
         .route("/_local/jobs/{name}", axum::routing::post(job))
-        .layer(axum::middleware::from_fn(loopback_only))
+        .layer(axum::middleware::from_fn_with_state(
+            MachineNames::new(&local.public_url),
+            machine_only,
+        ))
         .with_state(ls.clone());
     let public = Router::new()
         .route("/_local/objects/{*key}", get(object))
@@ -668,6 +769,6 @@ pub fn router(local: &Local) -> Router {
         .with_state(ls);
     orgcert_http::router(local.state.clone())
         .merge(public)
-        .merge(machine_only)
+        .merge(machine)
         .merge(orgcert_web::routes())
 }

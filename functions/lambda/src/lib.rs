@@ -89,7 +89,29 @@ async fn compose() -> Result<orgcert_core::app::App, DomainError> {
 pub async fn serve_http(op: Operation) -> Result<(), lambda_http::Error> {
     let app = compose().await.map_err(|e| format!("{e}"))?;
     let state = HttpState::new(app, Arc::new(ApiGatewayClaims));
-    lambda_http::run(orgcert_http::router_for(op, state)).await
+    let router = orgcert_http::router_for(op, state).layer(axum::middleware::map_request(
+        with_source_ip::<axum::body::Body>,
+    ));
+    lambda_http::run(router).await
+}
+
+/// The client address API Gateway saw (`requestContext.http.sourceIp`, payload 2.0), for
+/// the per-client rate limits; `X-Forwarded-For` is never read (any client can set it).
+pub fn source_ip(parts_extensions: &lambda_http::http::Extensions) -> Option<std::net::IpAddr> {
+    match parts_extensions.get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.as_deref()?.parse().ok(),
+        _ => None,
+    }
+}
+
+async fn with_source_ip<B>(
+    mut req: lambda_http::http::Request<B>,
+) -> lambda_http::http::Request<B> {
+    if let Some(ip) = source_ip(req.extensions()) {
+        req.extensions_mut()
+            .insert(orgcert_http::limit::SourceIp(ip));
+    }
+    req
 }
 
 /// Serves the browser pages and their assets, signing in by OIDC (the AWS shape has no
@@ -181,6 +203,17 @@ pub fn job_main(job: Job) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_ip_comes_from_the_request_context_only() {
+        let mut ctx =
+            lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+        ctx.http.source_ip = Some("198.51.100.4".into());
+        let mut ext = lambda_http::http::Extensions::new();
+        assert_eq!(source_ip(&ext), None);
+        ext.insert(RequestContext::ApiGatewayV2(ctx));
+        assert_eq!(source_ip(&ext), Some("198.51.100.4".parse().unwrap()));
+    }
 
     #[test]
     fn roles_in_every_shape_api_gateway_sends() {

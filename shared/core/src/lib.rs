@@ -12,6 +12,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod model;
 pub mod ports;
+pub mod secret;
 pub mod secrets;
 
 pub use error::{DomainError, FieldError};

@@ -233,7 +233,7 @@ pub struct CertSpec {
 }
 
 /// Where the subject key comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum KeySource {
     /// Generate a key pair and wrap it in a PKCS#12 with this password.
     Generate {
@@ -241,8 +241,8 @@ pub enum KeySource {
         algorithm: KeyAlgorithm,
         /// PKCS#12 format.
         format: P12Format,
-        /// PKCS#12 password (never stored).
-        password: String,
+        /// PKCS#12 password (never stored, never printed).
+        password: crate::secret::SecretString,
     },
     /// The holder's PKCS#10 request (PEM or base64 DER).
     Csr(String),

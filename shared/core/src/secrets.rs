@@ -7,6 +7,7 @@ use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 
 use crate::ids::Serial;
+use crate::secret::SecretString;
 
 /// Characters that cannot be confused with each other (no 0/O, 1/l/I).
 const UNAMBIGUOUS: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
@@ -35,13 +36,13 @@ fn pick(n: usize, alphabet: &[u8]) -> String {
 }
 
 /// A PKCS#12 password: 20 unambiguous characters, log2(55^20) ≈ 115 bits.
-pub fn new_password() -> String {
-    pick(20, UNAMBIGUOUS)
+pub fn new_password() -> SecretString {
+    pick(20, UNAMBIGUOUS).into()
 }
 
 /// A one-time code: 12 characters of 32, 60 bits, locked after 5 wrong tries.
-pub fn new_one_time_code() -> String {
-    pick(12, b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ")
+pub fn new_one_time_code() -> SecretString {
+    pick(12, b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ").into()
 }
 
 /// A reference number mailed to the contact (not secret; finds the code).
@@ -142,9 +143,11 @@ mod tests {
 
     #[test]
     fn secrets_differ_and_have_expected_shape() {
+        use crate::secret::ExposeSecret as _;
         let a = new_password();
+        let a = a.expose_secret();
         assert_eq!(a.len(), 20);
-        assert_ne!(a, new_password());
+        assert_ne!(a, new_password().expose_secret());
         assert!(a.bytes().all(|b| UNAMBIGUOUS.contains(&b)));
         assert_eq!(new_token().len(), 43);
         assert_eq!(hash_secret("x").len(), 64);

@@ -89,6 +89,9 @@ impl JwtAuthenticator {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // A token is not valid before its `nbf` (RFC 7519 §4.1.5); jsonwebtoken checks it
+        // only when asked.
+        validation.validate_nbf = true;
         validation.leeway = 30;
         Ok(Self { key, validation })
     }
@@ -130,6 +133,14 @@ impl Authenticator for JwtAuthenticator {
                 K::InvalidSignature => "the token's signature is invalid".into(),
                 K::InvalidIssuer => "the token's issuer is not accepted".into(),
                 K::InvalidAudience => "the token's audience is not accepted".into(),
+                K::ImmatureSignature => "the token is not valid yet (nbf)".into(),
+                K::InvalidAlgorithm => "the token's algorithm is not accepted (ES256)".into(),
+                K::MissingRequiredClaim(c) => format!("the token has no {c} claim"),
+                // Claims of the wrong shape: `org` missing, `roles` not an array of strings,
+                // or `aud` an array (orgcert tokens name one audience: ours).
+                K::Json(_) => "the token's claims are not in the expected form (sub, email, \
+                               org, roles as an array of strings, aud as one string)"
+                    .into(),
                 other => format!("the token is invalid ({other:?})"),
             })
         })?;

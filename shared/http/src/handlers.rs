@@ -14,6 +14,7 @@ use orgcert_core::auth::Actor;
 use orgcert_core::ids::Serial;
 use orgcert_core::model::{CertKind, CertStatus, RevocationReason, SystemRights};
 use orgcert_core::ports::ProfileQuery;
+use orgcert_core::secret::ExposeSecret as _;
 use orgcert_core::DomainError;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -24,6 +25,16 @@ use crate::json::JsonBody;
 use crate::problem::{ApiError, ApiResult};
 use crate::routes::Operation;
 use crate::{views, HttpState};
+
+/// The client address the rate limits count (never `X-Forwarded-For`; see [`crate::limit`]).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(crate::limit::client_addr(parts)))
+    }
+}
 
 /// The authenticated caller.
 pub struct Caller(pub Actor);
@@ -374,7 +385,8 @@ fn issued(s: &HttpState, r: IssueResult) -> Response {
         "fingerprint_sha256": r.certificate.fingerprint,
         "certificate_pem": r.certificate_pem,
         "chain_pem": r.chain_pem,
-        "password": r.password,
+        // Shown once (DESIGN §4); the only place the password leaves its wrapper.
+        "password": r.password.as_ref().map(|p| p.expose_secret()),
         "download_url": r.download_url,
     });
     created(v, false)
@@ -392,9 +404,13 @@ pub(crate) async fn issue_certificate(
 
 pub(crate) async fn redeem_issuance(
     State(s): State<HttpState>,
+    client: ClientAddr,
     Caller(a): Caller,
     body: JsonBody<IssueRequest>,
 ) -> ApiResult<Response> {
+    // Counted before the code is looked at: guessing across many references from one
+    // address meets 429 long before it meets the per-order lock.
+    s.redeem_limit.check_addr(client.0)?;
     let r = s.app.redeem(&a, body.value).await?;
     Ok(issued(&s, r))
 }

@@ -25,7 +25,7 @@ use orgcert_core::DomainError;
 
 pub use auth::Authenticator;
 pub use problem::ApiError;
-pub use routes::{Method, Operation};
+pub use routes::{Access, Method, Operation};
 
 /// What every handler needs.
 #[derive(Clone)]
@@ -34,17 +34,22 @@ pub struct HttpState {
     pub app: App,
     /// Credential verification.
     pub auth: Arc<dyn Authenticator>,
-    /// Rate limit of the public directory.
+    /// Rate limit of the public directory, per client address.
     pub directory_limit: Arc<limit::Limiter>,
+    /// Rate limit of one-time-code redemption, per client address (wrong codes are also
+    /// counted per order and lock it after 5).
+    pub redeem_limit: Arc<limit::Limiter>,
 }
 
 impl HttpState {
-    /// State with the default directory limit (5 requests/s per client, bursts of 20).
+    /// State with the default limits per client address: the directory 5 requests/s in
+    /// bursts of 20, redemption 1/s in bursts of 20.
     pub fn new(app: App, auth: Arc<dyn Authenticator>) -> Self {
         Self {
             app,
             auth,
-            directory_limit: Arc::new(limit::Limiter::per_second(5, 20)),
+            directory_limit: Arc::new(limit::Limiter::per_second("directory requests", 5, 20)),
+            redeem_limit: Arc::new(limit::Limiter::per_second("one-time-code attempts", 1, 20)),
         }
     }
 }
@@ -93,7 +98,14 @@ async fn not_found() -> Response {
 
 async fn no_store(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let api = req.uri().path().starts_with("/v1/");
+    // The route template, never the path: paths carry issuance tokens and link signatures.
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "(no route)".to_owned(), |m| m.as_str().to_owned());
+    let method = req.method().clone();
     let mut resp = next.run(req).await;
+    tracing::debug!(%method, %route, status = resp.status().as_u16(), "request");
     if api {
         // Answers may carry passwords, codes and links: never cache them.
         resp.headers_mut()

@@ -1,5 +1,7 @@
 //! The route table: one enum of operations, shared by API Gateway (infra) and the local server.
 
+use orgcert_core::auth::Role;
+
 /// HTTP method of a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Method {
@@ -116,6 +118,60 @@ operations! {
     OpenApi = (Get, "/openapi.json", "get-openapi", "This OpenAPI 3.1 document"),
     /// GET /healthz
     Healthz = (Get, "/healthz", "healthz", "Liveness"),
+}
+
+/// Who may call an operation (DESIGN §3 "Roles", API.md "Routes"). The use cases enforce
+/// it; the table declares it, so that the role × route × tenant test and readers see one
+/// answer. Every caller is confined to its own organisation: another organisation's ids
+/// are 404.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without credentials.
+    Public,
+    /// Any authenticated user of an organisation, with or without a role.
+    Authenticated,
+    /// A user holding one of these roles.
+    Roles(&'static [Role]),
+    /// The certificate holder: the user whose email is the profile's contact email.
+    Holder,
+}
+
+impl Operation {
+    /// Who may call this operation. No wildcard arm: a new operation does not compile
+    /// until it declares its access.
+    pub fn access(self) -> Access {
+        use Operation as O;
+        use Role::{OrgAdmin, RightsAdmin, UserAdmin};
+        const ADMIN: Access = Access::Roles(&[UserAdmin]);
+        const READERS: Access = Access::Roles(&[UserAdmin, RightsAdmin]);
+        match self {
+            O::GetOrganisation => Access::Roles(&[UserAdmin, RightsAdmin, OrgAdmin]),
+            O::UpdateSettings => Access::Roles(&[OrgAdmin]),
+            O::CreateProfile
+            | O::UpdateProfile
+            | O::PutSystemRights
+            | O::PutSealGeneration
+            | O::OrderCertificate
+            | O::RenewCertificate
+            | O::RevokeCertificate
+            | O::DeleteCertificate
+            | O::SendIssuanceLink => ADMIN,
+            O::ListProfiles | O::ExportProfiles | O::GetProfile | O::GetCertificate => READERS,
+            O::RedeemIssuance | O::GetIssuance | O::IssueCertificate => Access::Holder,
+            O::ListNotifications | O::MarkNotificationsRead => Access::Authenticated,
+            O::ListAudit => Access::Roles(&[UserAdmin, OrgAdmin]),
+            O::CaPem
+            | O::CaCer
+            | O::GetCrl
+            | O::GetCrlPartition
+            | O::OcspGet
+            | O::OcspPost
+            | O::PublicCertificates
+            | O::PublicCertificateFile
+            | O::OpenApi
+            | O::Healthz => Access::Public,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use orgcert_core::app::{Delivery, OrderResult};
 use orgcert_core::model::{Certificate, Organisation, Profile};
+use orgcert_core::secret::ExposeSecret as _;
 use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -68,7 +69,8 @@ pub fn delivery(obj: &mut Map<String, Value>, d: &Delivery) {
             reference,
             mailed_to,
         } => {
-            obj.insert("one_time_code".into(), json!(code));
+            // Shown once, to the ordering administrator (API.md).
+            obj.insert("one_time_code".into(), json!(code.expose_secret()));
             obj.insert("reference".into(), json!(reference));
             obj.insert("mailed_to".into(), json!(mailed_to));
         }

@@ -1,7 +1,6 @@
 //! [`FsObjects`]: PKCS#12 files in the data directory behind HMAC-signed expiring links,
 //! the embedded stand-in for a private S3 bucket with presigned GETs.
 
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,6 +15,7 @@ use time::{Duration, OffsetDateTime};
 use crate::fsutil;
 use orgcert_core::error::{DomainError, Result};
 use orgcert_core::ports::Objects;
+use orgcert_core::secret::{ExposeSecret as _, SecretBox};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -46,21 +46,12 @@ pub enum LinkError {
 }
 
 /// Files under `<data dir>/objects/<key>`, served by `/_local/objects/<key>` links.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct FsObjects {
     root: PathBuf,
     public_url: String,
-    secret: Arc<[u8; KEY_LEN]>,
-}
-
-impl fmt::Debug for FsObjects {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FsObjects")
-            .field("root", &self.root)
-            .field("public_url", &self.public_url)
-            .field("secret", &"<redacted>")
-            .finish()
-    }
+    /// The link-signing key: never printed, zeroized on drop.
+    secret: Arc<SecretBox<[u8; KEY_LEN]>>,
 }
 
 /// Keys are relative paths of segments made of `[A-Za-z0-9._-]`, each starting with a
@@ -142,7 +133,7 @@ impl FsObjects {
         Ok(Self {
             root,
             public_url: public_url.trim_end_matches('/').to_owned(),
-            secret: Arc::new(secret),
+            secret: Arc::new(SecretBox::new(Box::new(secret))),
         })
     }
 
@@ -155,7 +146,7 @@ impl FsObjects {
 
     fn mac(&self, key: &str, expires: i64) -> HmacSha256 {
         // HMAC takes keys of any length; 32 bytes cannot fail.
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(self.secret.as_slice())
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(self.secret.expose_secret())
             .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
         mac.update(key.as_bytes());
         mac.update(b"\n");

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use orgcert_core::secret::{ExposeSecret as _, SecretSlice};
 use rcgen::{
     KeyPair, PublicKeyData, RsaKeySize, SignatureAlgorithm, PKCS_ECDSA_P256_SHA256,
     PKCS_ECDSA_P384_SHA384, PKCS_RSA_SHA256,
@@ -10,7 +11,7 @@ use rcgen::{
 use sha2::{Digest, Sha256};
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::SubjectPublicKeyInfo;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroize;
 
 use crate::PkiError;
 
@@ -337,9 +338,11 @@ fn bit_length(be: &[u8]) -> u32 {
     }
 }
 
-/// A freshly generated key pair; the PKCS#8 bytes are wiped from memory on drop.
+/// A freshly generated key pair; the PKCS#8 bytes are wiped from memory on drop and never
+/// printed.
+#[derive(Debug)]
 pub struct GeneratedKey {
-    pkcs8: Zeroizing<Vec<u8>>,
+    pkcs8: SecretSlice<u8>,
     public: SubjectPublicKey,
 }
 
@@ -351,16 +354,7 @@ impl GeneratedKey {
 
     /// The private key as PKCS#8 DER (secret: only for building the PKCS#12 file).
     pub fn pkcs8_der(&self) -> &[u8] {
-        &self.pkcs8
-    }
-}
-
-impl fmt::Debug for GeneratedKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GeneratedKey")
-            .field("public", &self.public)
-            .field("pkcs8", &"[redacted]")
-            .finish()
+        self.pkcs8.expose_secret()
     }
 }
 
@@ -370,7 +364,7 @@ impl fmt::Debug for GeneratedKey {
 /// `Encoding` if the crypto library fails (it should not).
 pub fn generate_key(alg: KeyAlgorithm) -> Result<GeneratedKey, PkiError> {
     let mut pair = generate_keypair(alg)?;
-    let pkcs8 = Zeroizing::new(pair.serialized_der().to_vec());
+    let pkcs8 = SecretSlice::from(pair.serialized_der().to_vec());
     let public = SubjectPublicKey::from_spki_der(&pair.subject_public_key_info());
     pair.zeroize();
     Ok(GeneratedKey {

@@ -13,6 +13,7 @@ use orgcert_core::ports::{
     CertSpec, CertificateAuthority, IssuedMaterial, KeySource, OcspFailure, OcspHash as Hash,
     OcspQuery, OcspStatus, RevokedRef,
 };
+use orgcert_core::secret::ExposeSecret as _;
 use orgcert_core::DomainError;
 use time::OffsetDateTime;
 
@@ -335,7 +336,7 @@ fn issue_blocking(
                 &generated,
                 &issued.der,
                 &chain,
-                &password,
+                password.expose_secret(),
                 format,
                 &spec.common_name,
             )

@@ -3,9 +3,9 @@
 use std::cell::RefCell;
 use std::fmt;
 
+use orgcert_core::secret::{ExposeSecret as _, SecretSlice, SecretString};
 use rcgen::{KeyPair, PublicKeyData, SignatureAlgorithm, SigningKey};
 use x509_parser::prelude::FromDer;
-use zeroize::Zeroizing;
 
 use crate::key::{generate_keypair, SubjectKeyType, SubjectPublicKey};
 use crate::{KeyAlgorithm, PkiError};
@@ -61,8 +61,8 @@ impl KeyFileSigner {
                 parsed.tag()
             )));
         }
-        let der = Zeroizing::new(parsed.into_contents());
-        let pair = KeyPair::try_from(der.as_slice())
+        let der = SecretSlice::from(parsed.into_contents());
+        let pair = KeyPair::try_from(der.expose_secret())
             .map_err(|e| PkiError::Signer(format!("CA key file holds no usable key: {e}")))?;
         let public = SubjectPublicKey::from_spki_der(&pair.subject_public_key_info())?;
         let alg = match public.key_type() {
@@ -85,8 +85,8 @@ impl KeyFileSigner {
     }
 
     /// The key as PKCS#8 PEM, for writing the key file.
-    pub fn to_pkcs8_pem(&self) -> String {
-        self.pair.serialize_pem()
+    pub fn to_pkcs8_pem(&self) -> SecretString {
+        SecretString::from(self.pair.serialize_pem())
     }
 }
 
@@ -237,8 +237,10 @@ mod tests {
         for alg in KeyAlgorithm::ALL {
             let signer = KeyFileSigner::generate(alg).unwrap();
             let pem_text = signer.to_pkcs8_pem();
+            assert!(!format!("{pem_text:?}").contains("BEGIN"));
+            let pem_text = pem_text.expose_secret();
             assert!(pem_text.starts_with("-----BEGIN PRIVATE KEY-----"));
-            let loaded = KeyFileSigner::from_pkcs8_pem(&pem_text).unwrap();
+            let loaded = KeyFileSigner::from_pkcs8_pem(pem_text).unwrap();
             assert_eq!(loaded.algorithm(), alg);
             assert_eq!(loaded.public_key_spki_der(), signer.public_key_spki_der());
             assert!(!format!("{loaded:?}").contains("BEGIN"));

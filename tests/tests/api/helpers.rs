@@ -163,7 +163,13 @@ pub async fn spawn_configured(
             listener.set_nonblocking(true).expect("nonblocking");
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
             tokio::spawn(async move {
-                axum::serve(listener, router).await.expect("serve");
+                // As `orgcert serve`: the machine-only routes need to know the peer.
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+                )
+                .await
+                .expect("serve");
             });
             (l.tokens.clone(), l.state.app.clone(), Composition::Local(l))
         }
@@ -383,6 +389,7 @@ impl TestApp {
                 moto.set_clock(self.clock_now()).await;
             }
         }
+        let method_is_post = method == Method::POST;
         let mut rb = self.http.request(method, url);
         if let Some(t) = token {
             rb = rb.bearer_auth(t);
@@ -392,6 +399,14 @@ impl TestApp {
         }
         if let Some(b) = body {
             rb = rb.json(&b);
+        } else if method_is_post
+            && path.starts_with("/_local/")
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            // The local job trigger takes only JSON requests (no cross-site form posts).
+            rb = rb.header("content-type", "application/json");
         }
         let resp = rb.send().await.expect("request");
         let status = resp.status();

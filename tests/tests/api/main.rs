@@ -1,4 +1,5 @@
 //! API integration tests over HTTP against an in-process server with a temp data dir.
+mod abuse;
 mod aws_backend;
 mod bad_input;
 mod concurrency;
@@ -6,4 +7,6 @@ mod helpers;
 mod interop;
 mod lifecycle;
 mod model;
+mod local_only;
+mod matrix;
 mod status;

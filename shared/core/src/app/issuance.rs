@@ -10,6 +10,7 @@ use crate::error::{DomainError, Result};
 use crate::lifecycle::{transition, Action};
 use crate::model::{CertStatus, Certificate, IssuanceSecret, P12Format, Profile, SecretKind};
 use crate::ports::Write;
+use crate::secret::{ExposeSecret as _, SecretString};
 use crate::secrets;
 
 /// The terms the holder accepts before issuance.
@@ -53,7 +54,7 @@ pub struct IssueRequest {
     pub reference: Option<String>,
     /// One-time-code flow only: the code.
     #[serde(default)]
-    pub code: Option<String>,
+    pub code: Option<SecretString>,
 }
 
 /// The issued certificate; `password` and `download_url` only for server-side keys.
@@ -66,7 +67,7 @@ pub struct IssueResult {
     /// CA chain PEM.
     pub chain_pem: String,
     /// PKCS#12 password (shown once, never stored).
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
     /// Short-lived link to the `.p12`.
     pub download_url: Option<String>,
 }
@@ -197,7 +198,7 @@ impl App {
                 "the reference number is required",
             ));
         }
-        if code.trim().is_empty() {
+        if code.expose_secret().trim().is_empty() {
             missing.push(crate::FieldError::new(
                 "code",
                 "the one-time code is required",
@@ -207,7 +208,7 @@ impl App {
             return Err(DomainError::Invalid(missing));
         }
         self.check_issue_request(&req)?;
-        let normalised = code.trim().to_ascii_uppercase();
+        let normalised = SecretString::from(code.expose_secret().trim().to_ascii_uppercase());
         let max = self.config.max_code_attempts;
         // Every guess is decided by a commit that expects the secret's version as read, and
         // the lock is checked on that same read: a guess that loses a race reads again and
@@ -229,7 +230,7 @@ impl App {
                 return Err(locked());
             }
             let (cert, profile) = self.open_secret(actor, &secret).await?;
-            if self.code_key()?.verify_code(&normalised, &secret.hash) {
+            if self.code_key()?.verify_code(normalised.expose_secret(), &secret.hash) {
                 match self.claim_issuance(&cert, Some(&secret)).await {
                     Ok(claimed) => return self.run_issuance(actor, claimed, &profile, &req).await,
                     Err(DomainError::StaleVersion(_)) => continue,

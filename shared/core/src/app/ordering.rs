@@ -26,7 +26,7 @@ pub struct IdempotencyKey {
 }
 
 /// How the issuance reaches the holder; secrets here are shown once and never stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Delivery {
     /// `direct`: the link to follow now.
     Link {
@@ -41,7 +41,7 @@ pub enum Delivery {
     /// `one_time_code`: the code for the admin; the reference went to the contact.
     Code {
         /// One-time code (shown once).
-        code: String,
+        code: crate::secret::SecretString,
         /// Reference number.
         reference: String,
         /// Recipient of the reference.
@@ -124,7 +124,7 @@ impl App {
                 );
                 Ok(Announcement {
                     secret: Some(secret(
-                        self.code_key()?.hash_code(&code),
+                        self.code_key()?.hash_code(crate::secret::ExposeSecret::expose_secret(&code)),
                         SecretKind::OneTimeCode {
                             reference: reference.clone(),
                             failed_attempts: 0,
