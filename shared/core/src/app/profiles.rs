@@ -3,7 +3,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::input::{check_org_rules, Errors, MasterDataPatch};
+use super::input::{check_cursor, check_org_rules, unknown_cursor, Errors, MasterDataPatch};
 use super::App;
 use crate::auth::{Actor, Role};
 use crate::error::{DomainError, Result};
@@ -49,7 +49,8 @@ impl App {
     /// Lists and searches profiles (user_admin, rights_admin).
     ///
     /// # Errors
-    /// `Forbidden`; `Invalid{limit}`; `Malformed{cursor}`.
+    /// `Forbidden`; `Invalid{limit|q}`; `Malformed{cursor}` for a cursor that is not
+    /// base64url; `Invalid{cursor}` for one this service did not produce.
     pub async fn list_profiles(
         &self,
         actor: &Actor,
@@ -70,8 +71,12 @@ impl App {
                 ));
             }
         }
+        check_cursor(query.cursor.as_deref())?;
         query.now = Some(self.now());
-        self.store.profiles(&actor.org, &query).await
+        self.store
+            .profiles(&actor.org, &query)
+            .await
+            .map_err(unknown_cursor)
     }
 
     /// Every profile of the organisation, for the CSV export (user_admin, rights_admin).
