@@ -179,17 +179,8 @@ pub(crate) async fn list_profiles(
                 .map_err(|_| malformed("type", "type must be organisation or system"))?,
         ),
     };
-    // The limit holds for the text as sent (the OpenAPI document's maxLength), spaces too.
-    if q.get("q").is_some_and(|v| v.chars().count() > 200) {
-        return Err(ApiError(DomainError::invalid(
-            "q",
-            "search text must be at most 200 characters",
-        )));
-    }
     let query = ProfileQuery {
-        q: q.get("q")
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| v.trim().to_owned()),
+        q: q.get("q").cloned(),
         status,
         kind,
         limit: limit(&q, 50)?,
@@ -591,7 +582,6 @@ pub(crate) async fn public_certificates(
             .map(|v| Serial::parse(v).map_err(|m| malformed("serial", m)))
             .transpose()?,
         profile_id: val("uuid").map(|v| uuid("uuid", v)).transpose()?,
-        cvr: val("cvr").map(directory_cvr).transpose()?,
         email: val("email")
             .map(|v| {
                 orgcert_core::ids::Email::parse(v)
@@ -599,6 +589,8 @@ pub(crate) async fn public_certificates(
                     .map_err(|m| malformed("email", m))
             })
             .transpose()?,
+        // Last: a checksum failure (422) must not hide a malformed parameter (400).
+        cvr: val("cvr").map(directory_cvr).transpose()?,
         limit: 50,
     };
     let items = s.app.directory(query).await?;

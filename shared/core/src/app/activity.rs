@@ -22,13 +22,14 @@ impl App {
         cursor: Option<&str>,
     ) -> Result<Page<AuditEvent>> {
         actor.require(&[Role::UserAdmin, Role::OrgAdmin])?;
+        // Malformed (400) before rule breaks (422).
+        check_cursor(cursor)?;
         if limit == 0 || limit > 500 {
             return Err(DomainError::invalid(
                 "limit",
                 "limit must be between 1 and 500",
             ));
         }
-        check_cursor(cursor)?;
         self.store
             .audit(&actor.org, limit, cursor)
             .await

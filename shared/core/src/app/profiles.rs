@@ -57,12 +57,16 @@ impl App {
         mut query: ProfileQuery,
     ) -> Result<Page<Profile>> {
         actor.require(READERS)?;
+        // Malformed (400) before rule breaks (422), whatever the order of parameters.
+        check_cursor(query.cursor.as_deref())?;
         if query.limit == 0 || query.limit > 200 {
             return Err(DomainError::invalid(
                 "limit",
                 "limit must be between 1 and 200",
             ));
         }
+        // The limit holds for the text as sent (the OpenAPI maxLength); the search itself
+        // ignores surrounding spaces, and blank text searches nothing.
         if let Some(q) = &query.q {
             if q.chars().count() > 200 {
                 return Err(DomainError::invalid(
@@ -71,7 +75,12 @@ impl App {
                 ));
             }
         }
-        check_cursor(query.cursor.as_deref())?;
+        query.q = query
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
         query.now = Some(self.now());
         self.store
             .profiles(&actor.org, &query)
