@@ -76,6 +76,19 @@ fn idempotency(
         .to_str()
         .map_err(|_| malformed("Idempotency-Key", "must be visible ASCII"))?
         .to_owned();
+    // The OpenAPI document's shape for the key, checked for every route that takes one.
+    let b = key.as_bytes();
+    if b.is_empty()
+        || b.len() > 255
+        || !b.iter().all(|c| (b' '..=b'~').contains(c))
+        || b[0] == b' '
+        || b[b.len() - 1] == b' '
+    {
+        return Err(ApiError(DomainError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        )));
+    }
     let mut h = Sha256::new();
     h.update(op.name().as_bytes());
     h.update(b"\n");

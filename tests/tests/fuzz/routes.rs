@@ -167,13 +167,14 @@ fn json_bodies_of_every_mutating_route() {
             Some("text/plain"),
             None,
         ]),
+        proptest::option::of(prop_oneof!["[!-~]{1,20}", "[ -~\t]{0,300}"]),
     );
     let seen = std::sync::Mutex::new(std::collections::BTreeMap::<u16, u32>::new());
     fuzz(
         "json bodies",
         0.3,
         strategy,
-        |((op, body), id, serial, link, who, ct)| {
+        |((op, body), id, serial, link, who, ct, key)| {
             // Mostly the user administrator, who may call every route; sometimes others.
             let token = match who {
                 0..=2 => Some(h.tokens[0].as_str()),
@@ -183,7 +184,11 @@ fn json_bodies_of_every_mutating_route() {
             };
             let path = fill(op, &id, &serial, &link);
             let shown = String::from_utf8_lossy(&body).into_owned();
-            let a = h.call(request(op, &path, token, ct, body));
+            let mut req = request(op, &path, token, ct, body);
+            if let Some(k) = key.as_deref().and_then(|k| k.parse().ok()) {
+                req.headers_mut().insert("idempotency-key", k);
+            }
+            let a = h.call(req);
             if let Ok(mut seen) = seen.lock() {
                 *seen.entry(a.status.as_u16()).or_default() += 1;
             }
