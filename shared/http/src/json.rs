@@ -24,8 +24,16 @@ pub struct JsonBody<T> {
 /// # Errors
 /// `Malformed` with the field for syntax errors, wrong types, unknown or missing fields.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DomainError> {
+    /// Every body is a JSON object (see [`orgcert_core::app::object`]).
+    struct Body<T>(T);
+    impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Body<T> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            orgcert_core::app::object(d).map(Body)
+        }
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let parsed: Result<Body<T>, _> = serde_path_to_error::deserialize(de);
+    parsed.map(|b| b.0).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
@@ -132,8 +140,11 @@ mod tests {
         name: String,
         #[serde(default)]
         n: Option<u32>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "opt_object")]
         inner: Option<I>,
+    }
+    fn opt_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<I>, D::Error> {
+        orgcert_core::app::object(d).map(Some)
     }
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -161,5 +172,8 @@ mod tests {
         );
         assert_eq!(field(r#"{"name": "a""#), None);
         assert_eq!(field(r#"not json"#), None);
+        // Structs come from objects only, not from arrays of their fields.
+        assert!(parse_json::<T>(br#"["a"]"#).is_err());
+        assert!(parse_json::<T>(br#"{"name":"a","inner":[true]}"#).is_err());
     }
 }

@@ -10,6 +10,33 @@ use crate::model::{
     CertKind, Identification, IssuingMethod, KeyAlgorithm, Organisation, P12Format, SystemRights,
 };
 
+/// Reads a struct only from a JSON object. Serde also reads structs from arrays (the
+/// fields in order), which no client means and the OpenAPI document does not allow.
+///
+/// # Errors
+/// The deserializer's "invalid type" error for anything but an object.
+pub fn object<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Object<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            map: A,
+        ) -> std::result::Result<T, A::Error> {
+            // The map goes on through the caller's deserializer, so error paths stay precise.
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(Object(std::marker::PhantomData))
+}
+
 /// Checks a page cursor before the store decodes it, and words the store's refusal.
 ///
 /// A cursor is opaque base64url (at most 1024 characters): anything else cannot be one
@@ -74,7 +101,7 @@ pub struct ProfileInput {
     #[serde(default)]
     pub ean: Option<String>,
     /// Rights.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     pub system_rights: SystemRights,
     /// Seal generation.
     #[serde(default)]
