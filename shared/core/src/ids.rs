@@ -117,7 +117,8 @@ fn check_email(s: &str) -> Result<(), String> {
     if s.is_empty() {
         return Err("email must not be empty".into());
     }
-    if s.len() > 254 {
+    // Limits count characters, as the messages say (and as OpenAPI maxLength counts).
+    if s.chars().count() > 254 {
         return Err("email must be at most 254 characters".into());
     }
     if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -126,14 +127,14 @@ fn check_email(s: &str) -> Result<(), String> {
     let Some((local, domain)) = s.rsplit_once('@') else {
         return Err("email must contain @".into());
     };
-    if local.is_empty() || local.len() > 64 || local.contains('@') {
+    if local.is_empty() || local.chars().count() > 64 || local.contains('@') {
         return Err("email has an invalid local part".into());
     }
     let labels: Vec<&str> = domain.split('.').collect();
     if labels.len() < 2
-        || labels
-            .iter()
-            .any(|l| l.is_empty() || l.len() > 63 || l.starts_with('-') || l.ends_with('-'))
+        || labels.iter().any(|l| {
+            l.is_empty() || l.chars().count() > 63 || l.starts_with('-') || l.ends_with('-')
+        })
     {
         return Err("email has an invalid domain".into());
     }

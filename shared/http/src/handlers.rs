@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::json::JsonBody;
+use crate::json::{JsonBody, OptionalJsonBody};
 use crate::problem::{ApiError, ApiResult};
 use crate::routes::Operation;
 use crate::{views, HttpState};
@@ -53,8 +53,21 @@ fn malformed(field: &str, message: impl Into<String>) -> ApiError {
     })
 }
 
+/// A UUID in its hyphenated form only (RFC 9562 §4), as the OpenAPI document says.
+fn uuid(field: &str, s: &str) -> ApiResult<Uuid> {
+    Some(s)
+        .filter(|s| s.len() == 36)
+        .and_then(|s| Uuid::try_parse(s).ok())
+        .ok_or_else(|| {
+            malformed(
+                field,
+                format!("{field} must be a UUID (8-4-4-4-12 hex digits)"),
+            )
+        })
+}
+
 fn profile_id(s: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(s).map_err(|_| malformed("id", "the profile id must be a UUID"))
+    uuid("id", s)
 }
 
 fn serial(s: &str) -> ApiResult<Serial> {
@@ -74,6 +87,19 @@ fn idempotency(
         .to_str()
         .map_err(|_| malformed("Idempotency-Key", "must be visible ASCII"))?
         .to_owned();
+    // The OpenAPI document's shape for the key, checked for every route that takes one.
+    let b = key.as_bytes();
+    if b.is_empty()
+        || b.len() > 255
+        || !b.iter().all(|c| (b' '..=b'~').contains(c))
+        || b[0] == b' '
+        || b[b.len() - 1] == b' '
+    {
+        return Err(ApiError(DomainError::invalid(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        )));
+    }
     let mut h = Sha256::new();
     h.update(op.name().as_bytes());
     h.update(b"\n");
@@ -178,9 +204,7 @@ pub(crate) async fn list_profiles(
         ),
     };
     let query = ProfileQuery {
-        q: q.get("q")
-            .filter(|v| !v.trim().is_empty())
-            .map(|v| v.trim().to_owned()),
+        q: q.get("q").cloned(),
         status,
         kind,
         limit: limit(&q, 50)?,
@@ -328,7 +352,7 @@ pub(crate) async fn revoke_certificate(
     State(s): State<HttpState>,
     Caller(a): Caller,
     Path(sn): Path<String>,
-    body: JsonBody<RevokeBody>,
+    OptionalJsonBody(body): OptionalJsonBody<RevokeBody>,
 ) -> ApiResult<Json<Value>> {
     let reason = body.value.reason.unwrap_or(RevocationReason::Unspecified);
     let c = s.app.revoke(&a, &serial(&sn)?, reason).await?;
@@ -434,7 +458,7 @@ pub(crate) struct ReadBody {
 pub(crate) async fn mark_notifications_read(
     State(s): State<HttpState>,
     Caller(a): Caller,
-    body: JsonBody<ReadBody>,
+    OptionalJsonBody(body): OptionalJsonBody<ReadBody>,
 ) -> ApiResult<Json<Value>> {
     s.app.mark_notifications_read(&a, body.value.ids).await?;
     let items = s.app.notifications(&a).await?;
@@ -560,6 +584,18 @@ fn directory_view(
     })
 }
 
+/// A CVR search term: not 8 digits is malformed (400); 8 digits that fail the modulus 11
+/// check are a well-formed but invalid number (422), as in request bodies.
+fn directory_cvr(v: &str) -> ApiResult<orgcert_core::ids::Cvr> {
+    orgcert_core::ids::Cvr::parse(v).map_err(|m| {
+        if v.len() == 8 && v.bytes().all(|b| b.is_ascii_digit()) {
+            ApiError(DomainError::invalid("cvr", m))
+        } else {
+            malformed("cvr", m)
+        }
+    })
+}
+
 pub(crate) async fn public_certificates(
     State(s): State<HttpState>,
     parts: Parts,
@@ -568,19 +604,13 @@ pub(crate) async fn public_certificates(
     let Query(q) = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
         .map_err(|_| malformed("query", "the query string could not be read"))?;
     reject_unknown(&q, &["email", "uuid", "cvr", "serial"])?;
-    let val = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    // Empty values mean "not given" (HTML forms send them); others are taken as they are.
+    let val = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let query = orgcert_core::ports::DirectoryQuery {
         serial: val("serial")
             .map(|v| Serial::parse(v).map_err(|m| malformed("serial", m)))
             .transpose()?,
-        profile_id: val("uuid")
-            .map(|v| {
-                Uuid::parse_str(v).map_err(|_| malformed("uuid", "uuid must be a profile UUID"))
-            })
-            .transpose()?,
-        cvr: val("cvr")
-            .map(|v| orgcert_core::ids::Cvr::parse(v).map_err(|m| malformed("cvr", m)))
-            .transpose()?,
+        profile_id: val("uuid").map(|v| uuid("uuid", v)).transpose()?,
         email: val("email")
             .map(|v| {
                 orgcert_core::ids::Email::parse(v)
@@ -588,6 +618,8 @@ pub(crate) async fn public_certificates(
                     .map_err(|m| malformed("email", m))
             })
             .transpose()?,
+        // Last: a checksum failure (422) must not hide a malformed parameter (400).
+        cvr: val("cvr").map(directory_cvr).transpose()?,
         limit: 50,
     };
     let items = s.app.directory(query).await?;

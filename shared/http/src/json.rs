@@ -24,8 +24,16 @@ pub struct JsonBody<T> {
 /// # Errors
 /// `Malformed` with the field for syntax errors, wrong types, unknown or missing fields.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DomainError> {
+    /// Every body is a JSON object (see [`orgcert_core::app::object`]).
+    struct Body<T>(T);
+    impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Body<T> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            orgcert_core::app::object(d).map(Body)
+        }
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let parsed: Result<Body<T>, _> = serde_path_to_error::deserialize(de);
+    parsed.map(|b| b.0).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let message = inner.to_string();
@@ -48,50 +56,76 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DomainError> {
     })
 }
 
+/// A JSON body that may be left out: an empty body reads as `{}` (every field optional).
+pub struct OptionalJsonBody<T>(pub JsonBody<T>);
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|ct| {
-                let ct = ct
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                ct == "application/json" || ct.ends_with("+json")
-            });
-        let raw = Bytes::from_request(req, state).await.map_err(|_| {
-            ApiError(DomainError::Malformed {
-                field: None,
-                message: "the request body could not be read".into(),
-            })
-        })?;
-        if raw.len() > MAX_BODY {
-            return Err(ApiError(DomainError::Malformed {
-                field: None,
-                message: format!("the request body must be at most {MAX_BODY} bytes"),
-            }));
-        }
-        if is_json == Some(false) {
-            return Err(ApiError(DomainError::Malformed {
-                field: None,
-                message: "the body must be application/json".into(),
-            }));
-        }
-        // An empty body reads as `{}` so that POSTs whose fields are all optional accept none.
-        let bytes: &[u8] = if raw.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &raw
-        };
-        let value = parse_json(bytes)?;
-        Ok(Self { value, raw })
+        read(req, state, false).await
     }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        read(req, state, true).await.map(Self)
+    }
+}
+
+async fn read<S: Send + Sync, T: DeserializeOwned>(
+    req: Request,
+    state: &S,
+    optional: bool,
+) -> Result<JsonBody<T>, ApiError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| {
+            let ct = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            ct == "application/json" || ct.ends_with("+json")
+        });
+    let raw = Bytes::from_request(req, state).await.map_err(|_| {
+        ApiError(DomainError::Malformed {
+            field: None,
+            message: "the request body could not be read".into(),
+        })
+    })?;
+    if raw.len() > MAX_BODY {
+        return Err(ApiError(DomainError::Malformed {
+            field: None,
+            message: format!("the request body must be at most {MAX_BODY} bytes"),
+        }));
+    }
+    let empty = raw.iter().all(u8::is_ascii_whitespace);
+    if is_json == Some(false) && !(optional && raw.is_empty()) {
+        return Err(ApiError(DomainError::Malformed {
+            field: None,
+            message: "the body must be application/json".into(),
+        }));
+    }
+    // Only routes whose fields are all optional take no body (the OpenAPI document says
+    // which: `requestBody.required`); the others need one, as a PUT replaces a whole value.
+    let bytes: &[u8] = match (empty, optional) {
+        (true, true) => b"{}",
+        (true, false) => {
+            return Err(ApiError(DomainError::Malformed {
+                field: None,
+                message: "this request needs a JSON body".into(),
+            }))
+        }
+        (false, _) => &raw,
+    };
+    let value = parse_json(bytes)?;
+    Ok(JsonBody { value, raw })
 }
 
 #[cfg(test)]
@@ -106,8 +140,11 @@ mod tests {
         name: String,
         #[serde(default)]
         n: Option<u32>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "opt_object")]
         inner: Option<I>,
+    }
+    fn opt_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<I>, D::Error> {
+        orgcert_core::app::object(d).map(Some)
     }
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -135,5 +172,8 @@ mod tests {
         );
         assert_eq!(field(r#"{"name": "a""#), None);
         assert_eq!(field(r#"not json"#), None);
+        // Structs come from objects only, not from arrays of their fields.
+        assert!(parse_json::<T>(br#"["a"]"#).is_err());
+        assert!(parse_json::<T>(br#"{"name":"a","inner":[true]}"#).is_err());
     }
 }

@@ -120,6 +120,10 @@ async fn no_store(req: axum::extract::Request, next: axum::middleware::Next) -> 
         })
         .into_response();
         *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        // RFC 9110 §15.5.6: a 405 names the methods the route does take.
+        if let Some(allow) = resp.headers().get(header::ALLOW) {
+            r.headers_mut().insert(header::ALLOW, allow.clone());
+        }
         return r;
     }
     resp

@@ -1,8 +1,45 @@
 //! The OpenAPI 3.1 document, generated from the route table so that it covers every route.
+//!
+//! The document is meant to be exact, so that a generator (schemathesis in `tests/run`)
+//! can hold the service to it: a request the document calls valid is never answered 400,
+//! one it calls invalid is never accepted, and every status an operation can answer is
+//! listed. Path parameters are described by their name in the route table; the patterns
+//! below are written to accept exactly what the parsers accept (`ids.rs`, `handlers.rs`),
+//! and the fuzz tests check that both ways.
 
 use serde_json::{json, Map, Value};
 
 use crate::routes::{Method, Operation};
+
+/// A serial as `Serial::parse` takes it: 1 to 20 octets of hex, any case, colons anywhere.
+pub const SERIAL_PATTERN: &str = "^:*(?:[0-9A-Fa-f]:*[0-9A-Fa-f]:*){1,20}$";
+
+/// A UUID in its hyphenated form (RFC 9562 §4), the only form the API takes.
+pub const UUID_PATTERN: &str =
+    "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$";
+
+/// Control characters and Unicode white space (Rust's `char::is_control`/`is_whitespace`).
+const BLANK: &str = r"\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+/// Control characters only.
+const CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
+
+/// An email as `Email::parse` takes it (length 254 is `maxLength`).
+pub fn email_pattern() -> String {
+    let label = format!("[^@.{BLANK}-](?:[^@.{BLANK}]{{0,61}}[^@.{BLANK}-])?");
+    format!("^[^@{BLANK}]{{1,64}}@{label}(?:\\.{label})+$")
+}
+
+/// An email as `CertEmail::parse` takes it: the same, ASCII only.
+pub fn cert_email_pattern() -> String {
+    // Printable ASCII without '@' (0x40), without '.' and '-' at label ends.
+    let label = r"[!-,/-?A-~](?:[!-\-/-?A-~]{0,61}[!-,/-?A-~])?";
+    format!("^[!-?A-~]{{1,64}}@{label}(?:\\.{label})+$")
+}
+
+/// A name as `ProfileName`/`DisplayName` take it: no control characters, no blank ends.
+pub fn text_pattern() -> String {
+    format!("^[^{BLANK}](?:[^{CONTROL}]*[^{BLANK}])?$")
+}
 
 fn r(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
@@ -12,226 +49,305 @@ fn nullable(t: &str) -> Value {
     json!({ "type": [t, "null"] })
 }
 
-/// Request body schema, query parameters, success status + schema, and whether a bearer token is needed.
-fn shape(
-    op: Operation,
-) -> (
-    Option<&'static str>,
-    &'static [&'static str],
-    (&'static str, Value),
-    bool,
-) {
+fn binary(media: &str) -> Value {
+    json!({ media: { "schema": { "type": "string", "format": "binary" } } })
+}
+
+fn json_of(n: &str) -> Value {
+    json!({ "application/json": { "schema": r(n) } })
+}
+
+/// What the document says about one operation beyond the route table's row.
+struct Shape {
+    /// Request body schema (JSON) and whether it is required.
+    body: Option<(&'static str, bool)>,
+    /// Query parameters.
+    query: &'static [&'static str],
+    /// Success status and its content.
+    ok: (&'static str, Value),
+    /// Bearer token needed.
+    secured: bool,
+    /// Problem statuses the operation can answer (RFC 9457 bodies).
+    errors: &'static [u16],
+}
+
+/// Every secured route: the token (401), the role (403) and the store (503).
+const AUTH: [u16; 3] = [401, 403, 503];
+
+fn shape(op: Operation) -> Shape {
     use Operation as O;
-    let json_of = |n: &str| json!({ "application/json": { "schema": r(n) } });
+    let s = |body, query, ok, errors| Shape {
+        body,
+        query,
+        ok,
+        secured: true,
+        errors,
+    };
+    let public = |ok, errors| Shape {
+        body: None,
+        query: &[],
+        ok,
+        secured: false,
+        errors,
+    };
     match op {
-        O::GetOrganisation => (None, &[], ("200", json_of("Organisation")), true),
-        O::UpdateSettings => (
-            Some("SettingsPatch"),
+        O::GetOrganisation => s(None, &[], ("200", json_of("Organisation")), &[404]),
+        O::UpdateSettings => s(
+            Some(("SettingsPatch", true)),
             &[],
             ("200", json_of("Organisation")),
-            true,
+            &[400, 404, 409],
         ),
-        O::CreateProfile => (
-            Some("ProfileInput"),
+        O::CreateProfile => s(
+            Some(("ProfileInput", true)),
             &[],
             ("201", json_of("OrderAnswer")),
-            true,
+            &[400, 404, 409, 422],
         ),
-        O::ListProfiles => (
+        O::ListProfiles => s(
             None,
             &["q", "status", "type", "limit", "cursor"],
             ("200", json_of("ProfilePage")),
-            true,
+            &[400, 422],
         ),
-        O::ExportProfiles => (
+        O::ExportProfiles => s(
             None,
             &[],
             (
                 "200",
                 json!({ "text/csv": { "schema": { "type": "string" } } }),
             ),
-            true,
+            &[],
         ),
-        O::GetProfile => (None, &[], ("200", json_of("ProfileDetail")), true),
-        O::UpdateProfile => (
-            Some("MasterDataPatch"),
+        O::GetProfile => s(None, &[], ("200", json_of("ProfileDetail")), &[400, 404]),
+        O::UpdateProfile => s(
+            Some(("MasterDataPatch", true)),
             &[],
             ("200", json_of("Profile")),
-            true,
+            &[400, 404, 409, 422],
         ),
-        O::PutSystemRights => (Some("SystemRights"), &[], ("200", json_of("Profile")), true),
-        O::PutSealGeneration => (
-            Some("SealGeneration"),
+        O::PutSystemRights => s(
+            Some(("SystemRights", true)),
             &[],
             ("200", json_of("Profile")),
-            true,
+            &[400, 404, 409, 422],
         ),
-        O::OrderCertificate | O::RenewCertificate => {
-            (None, &[], ("201", json_of("OrderAnswer")), true)
-        }
-        O::GetCertificate => (None, &[], ("200", json_of("Certificate")), true),
-        O::RevokeCertificate => (
-            Some("RevokeRequest"),
+        O::PutSealGeneration => s(
+            Some(("SealGeneration", true)),
+            &[],
+            ("200", json_of("Profile")),
+            &[400, 404, 409, 422],
+        ),
+        O::OrderCertificate | O::RenewCertificate => s(
+            None,
+            &[],
+            ("201", json_of("OrderAnswer")),
+            &[400, 404, 409, 422],
+        ),
+        O::GetCertificate => s(None, &[], ("200", json_of("Certificate")), &[400, 404]),
+        // Without a body the reason is `unspecified`.
+        O::RevokeCertificate => s(
+            Some(("RevokeRequest", false)),
             &[],
             ("200", json_of("Certificate")),
-            true,
+            &[400, 404, 409],
         ),
-        O::DeleteCertificate => (None, &[], ("204", Value::Null), true),
-        O::SendIssuanceLink => (None, &[], ("200", json_of("LinkAnswer")), true),
-        O::RedeemIssuance => (
-            Some("RedeemRequest"),
+        O::DeleteCertificate => s(None, &[], ("204", Value::Null), &[400, 404, 409]),
+        O::SendIssuanceLink => s(None, &[], ("200", json_of("LinkAnswer")), &[400, 404, 409]),
+        O::RedeemIssuance => s(
+            Some(("RedeemRequest", true)),
             &[],
             ("201", json_of("IssueAnswer")),
-            true,
+            &[400, 404, 409, 410, 422, 423, 429],
         ),
-        O::GetIssuance => (None, &[], ("200", json_of("IssuanceInfo")), true),
-        O::IssueCertificate => (
-            Some("IssueRequest"),
+        O::GetIssuance => s(
+            None,
+            &[],
+            ("200", json_of("IssuanceInfo")),
+            &[404, 409, 410],
+        ),
+        O::IssueCertificate => s(
+            Some(("IssueRequest", true)),
             &[],
             ("201", json_of("IssueAnswer")),
-            true,
+            &[400, 404, 409, 410, 422],
         ),
-        O::ListNotifications => (None, &[], ("200", json_of("Notifications")), true),
-        O::MarkNotificationsRead => (
-            Some("MarkRead"),
+        O::ListNotifications => s(None, &[], ("200", json_of("Notifications")), &[]),
+        // Without a body every notification of the caller is marked read.
+        O::MarkNotificationsRead => s(
+            Some(("MarkRead", false)),
             &[],
             ("200", json_of("Notifications")),
-            true,
+            &[400, 422],
         ),
-        O::ListAudit => (
+        O::ListAudit => s(
             None,
             &["limit", "cursor"],
             ("200", json_of("AuditPage")),
-            true,
+            &[400, 422],
         ),
-        O::CaPem => (
-            None,
-            &[],
+        O::CaPem => public(("200", binary("application/x-pem-file")), &[503]),
+        O::CaCer => public(("200", binary("application/pkix-cert")), &[503]),
+        O::GetCrl => public(("200", binary("application/pkix-crl")), &[503]),
+        O::GetCrlPartition => public(("200", binary("application/pkix-crl")), &[404, 503]),
+        // RFC 6960 §2.3: every failure is itself an OCSP response (malformedRequest,
+        // unauthorized, tryLater), so the HTTP status is always 200.
+        O::OcspGet | O::OcspPost => public(("200", binary("application/ocsp-response")), &[]),
+        O::PublicCertificates => Shape {
+            query: &["email", "uuid", "cvr", "serial"],
+            ..public(("200", json_of("Directory")), &[400, 422, 429, 503])
+        },
+        O::PublicCertificateFile => public(
             (
                 "200",
-                json!({ "application/x-pem-file": { "schema": { "type": "string" } } }),
+                json!({
+                    "application/x-pem-file": { "schema": { "type": "string", "format": "binary" } },
+                    "application/pkix-cert": { "schema": { "type": "string", "format": "binary" } } }),
             ),
-            false,
+            &[400, 404, 429, 503],
         ),
-        O::CaCer => (
-            None,
-            &[],
-            (
-                "200",
-                json!({ "application/pkix-cert": { "schema": { "type": "string", "contentMediaType": "application/pkix-cert" } } }),
-            ),
-            false,
-        ),
-        O::GetCrl | O::GetCrlPartition => (
-            None,
-            &[],
-            (
-                "200",
-                json!({ "application/pkix-crl": { "schema": { "type": "string", "contentMediaType": "application/pkix-crl" } } }),
-            ),
-            false,
-        ),
-        O::OcspGet => (
-            None,
-            &[],
-            (
-                "200",
-                json!({ "application/ocsp-response": { "schema": { "type": "string", "contentMediaType": "application/ocsp-response" } } }),
-            ),
-            false,
-        ),
-        O::OcspPost => (
-            Some("OcspRequest"),
-            &[],
-            (
-                "200",
-                json!({ "application/ocsp-response": { "schema": { "type": "string", "contentMediaType": "application/ocsp-response" } } }),
-            ),
-            false,
-        ),
-        O::PublicCertificates => (
-            None,
-            &["email", "uuid", "cvr", "serial"],
-            ("200", json_of("Directory")),
-            false,
-        ),
-        O::PublicCertificateFile => (
-            None,
-            &[],
-            (
-                "200",
-                json!({ "application/x-pem-file": { "schema": { "type": "string" } }, "application/pkix-cert": { "schema": { "type": "string" } } }),
-            ),
-            false,
-        ),
-        O::OpenApi => (
-            None,
-            &[],
+        O::OpenApi => public(
             (
                 "200",
                 json!({ "application/json": { "schema": { "type": "object" } } }),
             ),
-            false,
-        ),
-        O::Healthz => (
-            None,
             &[],
+        ),
+        O::Healthz => public(
             (
                 "200",
-                json!({ "application/json": { "schema": { "type": "object" } } }),
+                json!({ "application/json": { "schema": { "type": "object",
+                    "required": ["status"], "properties": { "status": { "const": "ok" } } } } }),
             ),
-            false,
+            &[],
         ),
     }
 }
 
-fn query_param(name: &str) -> Value {
+/// Schema of a path parameter, by its name in the route table.
+fn path_param(op: Operation, name: &str) -> Value {
+    match name {
+        "id" => json!({ "type": "string", "pattern": UUID_PATTERN,
+            "description": "Profile id (UUID, hyphenated)" }),
+        "serial" => json!({ "type": "string", "pattern": SERIAL_PATTERN,
+            "description": "Certificate serial number in hex (any case, colons allowed)" }),
+        // Unknown or malformed links are 404: a token is a secret, nothing to validate.
+        "token" => json!({ "type": "string", "minLength": 1,
+            "description": "Issuance link token (base64url, 43 characters)" }),
+        "partition" => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
+        "file" => json!({ "type": "string", "enum": ["certificate.pem", "certificate.cer"] }),
+        // The rest of the path: base64 of a DER OCSPRequest; garbage gets an OCSP
+        // malformedRequest answer, not an HTTP error.
+        "request" => json!({ "type": "string", "minLength": 1 }),
+        other => unreachable!("{op:?}: path parameter {other} has no schema"),
+    }
+}
+
+fn query_param(op: Operation, name: &str) -> Value {
+    // Empty values mean "not given", as HTML forms send them.
+    let opt = |p: String| format!("^(?:|{})$", p.trim_start_matches('^').trim_end_matches('$'));
     let schema = match name {
         "status" => {
-            json!({ "type": "string", "enum": ["pending", "issued", "revoked", "expired"] })
+            json!({ "type": "string", "enum": ["", "pending", "issued", "revoked", "expired"] })
         }
-        "type" => json!({ "type": "string", "enum": ["organisation", "system"] }),
-        "limit" => json!({ "type": "integer", "minimum": 1, "maximum": 500 }),
-        _ => json!({ "type": "string", "maxLength": 1000 }),
+        "type" => json!({ "type": "string", "enum": ["", "organisation", "system"] }),
+        "limit" => {
+            let max = if op == Operation::ListAudit { 500 } else { 200 };
+            json!({ "type": "integer", "minimum": 1, "maximum": max })
+        }
+        "q" => json!({ "type": "string", "maxLength": 200 }),
+        "cursor" => json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{0,1024}$",
+            "description": "next_cursor of the previous page" }),
+        "email" => json!({ "type": "string", "maxLength": 254, "pattern": opt(email_pattern()) }),
+        "uuid" => json!({ "type": "string", "pattern": opt(UUID_PATTERN.into()) }),
+        "cvr" => json!({ "type": "string", "pattern": "^(?:|[0-9]{8})$",
+            "description": "8 digits; a number that fails the modulus 11 check is 422" }),
+        "serial" => json!({ "type": "string", "pattern": opt(SERIAL_PATTERN.into()) }),
+        other => unreachable!("{op:?}: query parameter {other} has no schema"),
     };
     json!({ "name": name, "in": "query", "required": false, "schema": schema })
 }
 
+/// Links from an answer to the operations that take what it holds (OpenAPI 3.1 §4.8.20).
+fn links(op: Operation) -> Value {
+    use Operation as O;
+    let to = |target: Operation, param: &str, expr: &str| {
+        (
+            target.name().to_owned(),
+            json!({ "operationId": target.name(), "parameters": { param: expr } }),
+        )
+    };
+    let profile = "$response.body#/profile/id";
+    let serial = "$response.body#/certificate/serial";
+    let l: Vec<(String, Value)> = match op {
+        O::CreateProfile | O::OrderCertificate | O::RenewCertificate => vec![
+            to(O::GetProfile, "id", profile),
+            to(O::UpdateProfile, "id", profile),
+            to(O::PutSystemRights, "id", profile),
+            to(O::PutSealGeneration, "id", profile),
+            to(O::OrderCertificate, "id", profile),
+            to(O::GetCertificate, "serial", serial),
+            to(O::SendIssuanceLink, "serial", serial),
+            to(O::RenewCertificate, "serial", serial),
+            to(O::RevokeCertificate, "serial", serial),
+            to(O::DeleteCertificate, "serial", serial),
+        ],
+        O::ListProfiles => vec![to(O::GetProfile, "id", "$response.body#/items/0/id")],
+        O::GetProfile => vec![to(
+            O::GetCertificate,
+            "serial",
+            "$response.body#/certificates/0/serial",
+        )],
+        O::GetCertificate | O::RevokeCertificate => vec![
+            to(O::GetProfile, "id", "$response.body#/profile_id"),
+            to(O::RenewCertificate, "serial", "$response.body#/serial"),
+        ],
+        _ => vec![],
+    };
+    Value::Object(l.into_iter().collect())
+}
+
 fn operation(op: Operation) -> Value {
-    let (body, query, (status, content), secured) = shape(op);
+    let sh = shape(op);
     let mut params: Vec<Value> = op
         .path()
         .split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|p| json!({ "name": p.trim_start_matches('*'), "in": "path", "required": true, "schema": { "type": "string" } }))
+        .map(|p| p.trim_start_matches('*'))
+        .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": path_param(op, p) }))
         .collect();
-    params.extend(query.iter().map(|q| query_param(q)));
+    params.extend(sh.query.iter().map(|q| query_param(op, q)));
     if matches!(
         op,
         Operation::CreateProfile | Operation::OrderCertificate | Operation::RenewCertificate
     ) {
         params.push(json!({ "name": "Idempotency-Key", "in": "header", "required": false,
             "description": "Replays answer with the created resources (secrets are not shown again) and header Idempotent-Replayed: true",
-            "schema": { "type": "string", "maxLength": 255 } }));
+            // Visible ASCII (RFC 9110 §5.5 field-vchar), 1 to 255 characters.
+            "schema": { "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~](?:[ -~]*[!-~])?$" } }));
     }
     let problem = json!({ "application/problem+json": { "schema": r("Problem") } });
     let mut responses = Map::new();
+    let (status, content) = sh.ok;
     let mut ok = json!({ "description": "Success" });
     if !content.is_null() {
         ok["content"] = content;
     }
+    let links = links(op);
+    if links.as_object().is_some_and(|l| !l.is_empty()) {
+        ok["links"] = links;
+    }
     responses.insert(status.into(), ok);
-    let errors: &[&str] = if secured {
-        &[
-            "400", "401", "403", "404", "409", "410", "422", "423", "503",
-        ]
-    } else {
-        &["503"]
-    };
+    let mut errors: Vec<u16> = sh.errors.to_vec();
+    if sh.secured {
+        errors.extend(AUTH);
+    }
+    errors.sort_unstable();
+    errors.dedup();
     for e in errors {
         responses.insert(
-            (*e).into(),
-            json!({ "description": "Problem (RFC 9457)", "content": problem }),
+            e.to_string(),
+            json!({ "description": problem_description(e), "content": problem }),
         );
     }
     let mut o = json!({
@@ -241,11 +357,13 @@ fn operation(op: Operation) -> Value {
         "responses": responses,
     });
     if op == Operation::OcspPost {
-        o["requestBody"] = json!({ "required": true, "content": { "application/ocsp-request": { "schema": { "type": "string", "contentMediaType": "application/ocsp-request" } } } });
-    } else if let Some(b) = body {
-        o["requestBody"] = json!({ "required": !matches!(op, Operation::RevokeCertificate), "content": { "application/json": { "schema": r(b) } } });
+        o["requestBody"] =
+            json!({ "required": true, "content": binary("application/ocsp-request") });
+    } else if let Some((b, required)) = sh.body {
+        o["requestBody"] =
+            json!({ "required": required, "content": { "application/json": { "schema": r(b) } } });
     }
-    o["security"] = if secured {
+    o["security"] = if sh.secured {
         json!([{ "bearer": [] }])
     } else {
         json!([])
@@ -253,99 +371,156 @@ fn operation(op: Operation) -> Value {
     o
 }
 
+fn problem_description(status: u16) -> &'static str {
+    match status {
+        400 => "Malformed request: unreadable JSON, wrong type, unknown or missing field, bad parameter",
+        401 => "No valid bearer token",
+        403 => "The caller's role does not allow this",
+        404 => "Unknown, or of another organisation",
+        409 => "Not allowed in the current state, or changed by someone else",
+        410 => "The issuance link or code has expired or was replaced",
+        422 => "Well-formed but breaks a rule (errors name each field)",
+        423 => "Locked after too many wrong one-time codes",
+        429 => "Too many requests from this client (Retry-After)",
+        503 => "A dependency is temporarily unavailable (Retry-After)",
+        _ => "Problem (RFC 9457)",
+    }
+}
+
 fn schemas() -> Value {
     let s = |t: &str| json!({ "type": t });
-    let str_max = |n: u32| json!({ "type": "string", "maxLength": n });
+    let text = |max: u32| json!({ "type": "string", "minLength": 1, "maxLength": max, "pattern": text_pattern() });
+    let email = json!({ "type": "string", "maxLength": 254, "pattern": email_pattern() });
+    let cert_email = json!({ "type": "string", "maxLength": 254, "pattern": cert_email_pattern() });
+    let digits = |n: u32| json!({ "type": "string", "pattern": format!("^[0-9]{{{n}}}$") });
+    // `null` is taken as "not given" by every optional field of type Option in the code.
+    let or_null = |v: &Value| json!({ "anyOf": [v, { "type": "null" }] });
+    let kind = json!({ "enum": ["organisation", "system"] });
+    let identification = json!({ "enum": ["user_login", "one_time_code", "api"] });
+    let issuing = json!({ "enum": ["direct", "email", "api"] });
+    let key_algorithm = json!({ "enum": ["rsa-3072", "ecdsa-p256", "ecdsa-p384"] });
+    let p12 = json!({ "enum": ["modern", "legacy"] });
     let rights = json!({ "type": "object", "additionalProperties": false, "properties": {
         "administration_api": s("boolean"), "issuance_api": s("boolean"), "local_idp": s("boolean") } });
     let settings_props = json!({
         "organisation_certificates_enabled": s("boolean"), "seal_generation_allowed": s("boolean"),
         "local_idp_enabled": s("boolean"), "nemhandel_enabled": s("boolean") });
+    let settings_patch: Map<String, Value> = settings_props
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| (k.clone(), nullable("boolean")))
+        .collect();
+    let time = json!({ "type": "string", "format": "date-time" });
+    let time_or_null = json!({ "type": ["string", "null"], "format": "date-time" });
     let profile_props = json!({
-        "id": { "type": "string", "format": "uuid" }, "type": { "enum": ["organisation", "system"] },
-        "name": str_max(64), "contact_email": s("string"), "certificate_email": nullable("string"),
+        "id": { "type": "string", "format": "uuid" }, "type": kind,
+        "name": s("string"), "contact_email": s("string"), "certificate_email": nullable("string"),
         "contact_name": nullable("string"), "p_number": nullable("string"), "se_number": nullable("string"),
         "ean": nullable("string"), "system_rights": r("SystemRights"), "seal_generation": s("boolean"),
-        "identification": { "enum": ["user_login", "one_time_code", "api"] },
-        "issuing": { "enum": ["direct", "email", "api"] }, "publish": s("boolean"),
-        "key_algorithm": { "enum": ["rsa-3072", "ecdsa-p256", "ecdsa-p384"] },
-        "p12_format": { "enum": ["modern", "legacy"] },
+        "identification": identification, "issuing": issuing, "publish": s("boolean"),
+        "key_algorithm": key_algorithm, "p12_format": p12,
         "status": { "enum": ["pending", "issued", "revoked", "expired", null] },
-        "latest_serial": nullable("string"), "latest_not_after": nullable("string"),
-        "created_at": s("string"), "updated_at": s("string"), "version": s("integer") });
+        "latest_serial": nullable("string"), "latest_not_after": time_or_null,
+        "created_at": time, "updated_at": time, "version": s("integer") });
     let cert_props = json!({
-        "serial": s("string"), "profile_id": s("string"), "type": s("string"), "name": s("string"),
+        "serial": s("string"), "profile_id": { "type": "string", "format": "uuid" }, "type": kind,
+        "name": s("string"),
         "status": { "enum": ["pending", "issued", "revoked", "expired"] },
-        "ordered_at": s("string"), "ordered_by": s("string"), "renewal_of": nullable("string"),
-        "issued_at": nullable("string"), "not_before": nullable("string"), "not_after": nullable("string"),
+        "ordered_at": time, "ordered_by": s("string"), "renewal_of": nullable("string"),
+        "issuing": issuing, "identification": identification, "seal_generation": s("boolean"),
+        "system_rights": r("SystemRights"), "key_algorithm": key_algorithm,
+        "certificate_email": nullable("string"), "publish": s("boolean"),
+        "issued_at": time_or_null, "not_before": time_or_null, "not_after": time_or_null,
         "subject": nullable("string"), "fingerprint_sha256": nullable("string"),
         "certificate_pem": nullable("string"), "chain_pem": s("string"),
-        "revoked_at": nullable("string"), "revocation_reason": nullable("string"), "version": s("integer") });
+        "revoked_at": time_or_null, "revocation_reason": nullable("string"), "version": s("integer") });
     let issue_props = json!({
         "accept_terms": { "type": "boolean", "const": true },
-        "csr": { "type": "string", "description": "PKCS#10 PEM; without it the key is generated server-side" },
-        "p12_format": { "enum": ["modern", "legacy"] } });
+        "csr": { "type": ["string", "null"], "maxLength": 65536,
+            "description": "PKCS#10 PEM; without it the key is generated server-side" },
+        "p12_format": or_null(&p12) });
     let mut redeem = issue_props.clone();
-    redeem["reference"] = s("string");
-    redeem["code"] = s("string");
-    json!({
-        "Problem": { "type": "object", "required": ["type", "title", "status", "detail"], "properties": {
+    redeem["reference"] = json!({ "type": "string", "minLength": 1, "maxLength": 64,
+        "description": "The reference number mailed to the contact" });
+    redeem["code"] = json!({ "type": "string", "minLength": 1, "maxLength": 64,
+        "description": "The one-time code shown to the administrator" });
+    let mut m = Map::new();
+    m.insert("Problem".into(), json!({ "type": "object", "required": ["type", "title", "status", "detail"], "properties": {
             "type": s("string"), "title": s("string"), "status": s("integer"), "detail": s("string"),
-            "errors": { "type": "array", "items": { "type": "object", "properties": { "field": s("string"), "message": s("string") } } } } },
-        "SystemRights": rights,
-        "Organisation": { "type": "object", "properties": {
+            "errors": { "type": "array", "items": { "type": "object", "required": ["field", "message"],
+                "properties": { "field": s("string"), "message": s("string") } } } } }));
+    m.insert("SystemRights".into(), json!(rights));
+    m.insert("Organisation".into(), json!({ "type": "object", "required": ["cvr", "name", "settings", "version"], "properties": {
             "cvr": s("string"), "name": s("string"), "settings": { "type": "object", "properties": settings_props },
             "p_numbers": { "type": "array", "items": s("string") }, "se_numbers": { "type": "array", "items": s("string") },
-            "version": s("integer") } },
-        "SettingsPatch": { "type": "object", "additionalProperties": false, "properties": settings_props },
-        "ProfileInput": { "type": "object", "additionalProperties": false, "required": ["type", "name", "contact_email"], "properties": {
-            "type": { "enum": ["organisation", "system"] }, "name": str_max(64), "contact_email": str_max(254),
-            "certificate_email": str_max(254), "contact_name": str_max(200),
-            "p_number": { "type": "string", "pattern": "^[0-9]{10}$" }, "se_number": { "type": "string", "pattern": "^[0-9]{8}$" },
-            "ean": { "type": "string", "pattern": "^[0-9]{13}$" }, "system_rights": r("SystemRights"),
-            "seal_generation": s("boolean"), "identification": { "enum": ["user_login", "one_time_code", "api"] },
-            "issuing": { "enum": ["direct", "email", "api"] }, "publish": s("boolean"),
-            "key_algorithm": { "enum": ["rsa-3072", "ecdsa-p256", "ecdsa-p384"] }, "p12_format": { "enum": ["modern", "legacy"] } } },
-        "MasterDataPatch": { "type": "object", "additionalProperties": false, "required": ["version"], "properties": {
-            "version": s("integer"), "name": str_max(64), "contact_email": str_max(254),
-            "certificate_email": nullable("string"), "contact_name": nullable("string"), "p_number": nullable("string"),
-            "se_number": nullable("string"), "ean": nullable("string"), "publish": s("boolean") } },
-        "SealGeneration": { "type": "object", "additionalProperties": false, "required": ["enabled"], "properties": { "enabled": s("boolean") } },
-        "RevokeRequest": { "type": "object", "additionalProperties": false, "properties": { "reason": { "enum": [
-            "unspecified", "keyCompromise", "affiliationChanged", "superseded", "cessationOfOperation", "privilegeWithdrawn"] } } },
-        "Profile": { "type": "object", "properties": profile_props },
-        "Certificate": { "type": "object", "properties": cert_props },
-        "ProfileDetail": { "type": "object", "properties": { "profile": r("Profile"), "certificates": { "type": "array", "items": r("Certificate") } } },
-        "ProfilePage": { "type": "object", "properties": { "items": { "type": "array", "items": r("Profile") }, "next_cursor": nullable("string") } },
-        "OrderAnswer": { "type": "object", "properties": { "profile": r("Profile"), "certificate": r("Certificate"),
+            "version": s("integer") } }));
+    m.insert(
+        "SettingsPatch".into(),
+        json!({ "type": "object", "additionalProperties": false, "properties": settings_patch }),
+    );
+    m.insert("ProfileInput".into(), json!({ "type": "object", "additionalProperties": false, "required": ["type", "name", "contact_email"], "properties": {
+            "type": kind, "name": text(64), "contact_email": email,
+            "certificate_email": or_null(&cert_email), "contact_name": or_null(&text(200)),
+            "p_number": or_null(&digits(10)), "se_number": or_null(&digits(8)),
+            "ean": or_null(&digits(13)), "system_rights": r("SystemRights"),
+            "seal_generation": s("boolean"), "identification": or_null(&identification),
+            "issuing": or_null(&issuing), "publish": s("boolean"),
+            "key_algorithm": key_algorithm, "p12_format": p12 } }));
+    m.insert("MasterDataPatch".into(), json!({ "type": "object", "additionalProperties": false, "required": ["version"], "properties": {
+            "version": { "type": "integer", "minimum": 0, "maximum": u64::MAX },
+            "name": or_null(&text(64)), "contact_email": or_null(&email),
+            "certificate_email": or_null(&cert_email), "contact_name": or_null(&text(200)),
+            "p_number": or_null(&digits(10)), "se_number": or_null(&digits(8)),
+            "ean": or_null(&digits(13)), "publish": nullable("boolean") },
+            "description": "Absent fields stay; null clears an optional field (name, contact_email and publish: null leaves them)" }));
+    m.insert("SealGeneration".into(), json!({ "type": "object", "additionalProperties": false, "required": ["enabled"], "properties": { "enabled": s("boolean") } }));
+    m.insert("RevokeRequest".into(), json!({ "type": "object", "additionalProperties": false, "properties": { "reason": or_null(&json!({ "enum": [
+            "unspecified", "keyCompromise", "affiliationChanged", "superseded", "cessationOfOperation", "privilegeWithdrawn"] })) } }));
+    m.insert("Profile".into(), json!({ "type": "object", "required": ["id", "type", "name", "version"], "properties": profile_props }));
+    m.insert("Certificate".into(), json!({ "type": "object", "required": ["serial", "profile_id", "status", "version"], "properties": cert_props }));
+    m.insert("ProfileDetail".into(), json!({ "type": "object", "required": ["profile", "certificates"], "properties": {
+            "profile": r("Profile"), "certificates": { "type": "array", "items": r("Certificate") } } }));
+    m.insert("ProfilePage".into(), json!({ "type": "object", "required": ["items", "next_cursor"], "properties": {
+            "items": { "type": "array", "items": r("Profile") }, "next_cursor": nullable("string") } }));
+    m.insert("OrderAnswer".into(), json!({ "type": "object", "required": ["profile", "certificate"], "properties": { "profile": r("Profile"), "certificate": r("Certificate"),
             "issuance_url": s("string"), "one_time_code": s("string"), "reference": s("string"), "mailed_to": s("string"),
-            "awaiting": s("string"), "idempotent_replay": s("boolean") } },
-        "LinkAnswer": { "type": "object", "properties": { "certificate": r("Certificate"), "issuance_url": s("string"),
-            "one_time_code": s("string"), "reference": s("string"), "mailed_to": s("string") } },
-        "IssuanceInfo": { "type": "object", "properties": { "serial": s("string"), "type": s("string"), "name": s("string"),
+            "awaiting": s("string"), "idempotent_replay": s("boolean") } }));
+    m.insert("LinkAnswer".into(), json!({ "type": "object", "required": ["certificate"], "properties": { "certificate": r("Certificate"), "issuance_url": s("string"),
+            "one_time_code": s("string"), "reference": s("string"), "mailed_to": s("string") } }));
+    m.insert("IssuanceInfo".into(), json!({ "type": "object", "properties": { "serial": s("string"), "type": kind, "name": s("string"),
             "cvr": s("string"), "organisation": s("string"), "contact_email": s("string"), "certificate_email": nullable("string"),
-            "seal_generation": s("boolean"), "key_algorithm": s("string"), "p12_format": s("string"),
-            "p12_formats": { "type": "array", "items": s("string") }, "renewal_of": nullable("string"),
-            "terms": s("string"), "expires_at": s("string") } },
-        "IssueRequest": { "type": "object", "additionalProperties": false, "required": ["accept_terms"], "properties": issue_props },
-        "RedeemRequest": { "type": "object", "additionalProperties": false, "required": ["accept_terms", "reference", "code"], "properties": redeem },
-        "IssueAnswer": { "type": "object", "properties": { "serial": s("string"), "status": s("string"),
-            "not_before": s("string"), "not_after": s("string"), "fingerprint_sha256": s("string"),
+            "seal_generation": s("boolean"), "key_algorithm": key_algorithm, "p12_format": p12,
+            "p12_formats": { "type": "array", "items": p12 }, "renewal_of": nullable("string"),
+            "terms": s("string"), "expires_at": time } }));
+    m.insert("IssueRequest".into(), json!({ "type": "object", "additionalProperties": false, "required": ["accept_terms"], "properties": issue_props }));
+    m.insert("RedeemRequest".into(), json!({ "type": "object", "additionalProperties": false, "required": ["accept_terms", "reference", "code"], "properties": redeem }));
+    m.insert("IssueAnswer".into(), json!({ "type": "object", "required": ["serial", "status", "certificate_pem", "chain_pem"], "properties": {
+            "serial": s("string"), "status": s("string"),
+            "not_before": time_or_null, "not_after": time_or_null, "fingerprint_sha256": nullable("string"),
             "certificate_pem": s("string"), "chain_pem": s("string"),
-            "password": { "type": ["string", "null"], "description": "shown once; absent with a CSR" },
-            "download_url": { "type": ["string", "null"], "description": "short-lived link to the .p12" } } },
-        "Directory": { "type": "object", "properties": { "items": { "type": "array", "items": { "type": "object", "properties": {
-            "serial": s("string"), "profile_id": s("string"), "name": s("string"), "type": s("string"), "cvr": s("string"),
-            "organisation": s("string"), "email": nullable("string"), "status": s("string"), "not_before": nullable("string"),
-            "not_after": nullable("string"), "revoked_at": nullable("string"), "revocation_reason": nullable("string"),
-            "pem_url": s("string"), "der_url": s("string") } } } } },
-        "MarkRead": { "type": "object", "additionalProperties": false, "properties": {
-            "ids": { "type": "array", "maxItems": 500, "items": { "type": "string", "format": "uuid" } } } },
-        "Notifications": { "type": "object", "properties": { "unread": s("integer"), "items": { "type": "array", "items": { "type": "object" } } } },
-        "AuditPage": { "type": "object", "properties": { "items": { "type": "array", "items": { "type": "object", "properties": {
-            "id": s("string"), "at": s("string"), "actor": s("string"), "action": s("string"), "target": s("string"), "detail": {} } } },
-            "next_cursor": nullable("string") } },
-    })
+            "password": { "type": ["string", "null"], "description": "shown once; null with a CSR" },
+            "download_url": { "type": ["string", "null"], "description": "short-lived link to the .p12" } } }));
+    m.insert("Directory".into(), json!({ "type": "object", "required": ["items"], "properties": { "items": { "type": "array", "items": { "type": "object", "properties": {
+            "serial": s("string"), "profile_id": s("string"), "name": s("string"), "type": kind, "cvr": s("string"),
+            "organisation": s("string"), "email": nullable("string"), "status": s("string"), "not_before": time_or_null,
+            "not_after": time_or_null, "revoked_at": time_or_null, "revocation_reason": nullable("string"),
+            "pem_url": s("string"), "der_url": s("string") } } } } }));
+    m.insert("MarkRead".into(), json!({ "type": "object", "additionalProperties": false, "properties": {
+            "ids": { "type": "array", "maxItems": 500, "items": { "type": "string", "format": "uuid" },
+                "description": "Notifications to mark read; empty or absent: all" } } }));
+    m.insert(
+        "Notifications".into(),
+        json!({ "type": "object", "required": ["items", "unread"], "properties": {
+            "unread": { "type": "integer", "minimum": 0 },
+            "items": { "type": "array", "items": { "type": "object", "properties": {
+                "id": { "type": "string", "format": "uuid" }, "at": time, "subject": s("string"),
+                "text": s("string"), "link": nullable("string"), "read": s("boolean") } } } } }),
+    );
+    m.insert("AuditPage".into(), json!({ "type": "object", "required": ["items", "next_cursor"], "properties": { "items": { "type": "array", "items": { "type": "object", "properties": {
+            "id": s("string"), "at": time, "actor": s("string"), "action": s("string"), "target": s("string"), "detail": {} } } },
+            "next_cursor": nullable("string") } }));
+    Value::Object(m)
 }
 
 /// The whole document.
@@ -388,12 +563,25 @@ mod tests {
             let m = op.method().as_str().to_ascii_lowercase();
             let o = &doc["paths"][&op.path().replace("{*", "{")][&m];
             assert_eq!(o["operationId"], op.name(), "{op:?}");
+            // Every error answer is problem+json.
+            for (status, resp) in o["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        resp["content"]["application/problem+json"].is_object(),
+                        "{op:?} {status}"
+                    );
+                }
+            }
         }
-        // Every $ref resolves.
+        // Every $ref resolves, and so does every link's target.
         let text = doc.to_string();
         for part in text.split("#/components/schemas/").skip(1) {
             let name: String = part.chars().take_while(|c| c.is_alphanumeric()).collect();
             assert!(doc["components"]["schemas"].get(&name).is_some(), "{name}");
+        }
+        for part in text.split("\"operationId\":\"").skip(1) {
+            let name: String = part.chars().take_while(|c| *c != '"').collect();
+            assert!(Operation::from_name(&name).is_some(), "{name}");
         }
     }
 }

@@ -112,9 +112,29 @@ async fn malformed_bodies_name_the_field_and_write_nothing() {
     app.get("/v1/profiles?limit=x", &admin)
         .await
         .problem(400, Some("limit"));
-    app.get("/v1/profiles?cursor=not-a-cursor", &admin)
+    // Not base64url: cannot be a cursor (400); base64url this service did not make: 422.
+    app.get("/v1/profiles?cursor=not%20a%20cursor", &admin)
         .await
         .problem(400, Some("cursor"));
+    app.get("/v1/profiles?cursor=not-a-cursor", &admin)
+        .await
+        .problem(422, Some("cursor"));
+    app.get("/v1/audit?cursor=bm90LWEtc2Vx", &admin)
+        .await
+        .problem(422, Some("cursor"));
+    // A PUT replaces a whole value: it needs a body (revoke and mark-read may omit theirs).
+    app.raw(
+        Method::PUT,
+        "/v1/profiles/00000000-0000-4000-8000-000000000000/system-rights",
+        &admin,
+        "",
+    )
+    .await
+    .problem(400, None);
+    // UUIDs in their hyphenated form only, as the OpenAPI document says.
+    app.get("/v1/profiles/00000000000040008000000000000000", &admin)
+        .await
+        .problem(400, Some("id"));
     app.get("/v1/profiles?sort=name", &admin)
         .await
         .problem(400, Some("sort"));

@@ -516,7 +516,8 @@ async fn directory_shows_only_published_certificates() {
             .len(),
         0
     );
-    get(String::new()).await.problem(400, Some("query"));
+    get(String::new()).await.problem(422, Some("query"));
+    get("cvr=12345678".into()).await.problem(422, Some("cvr"));
     get("cvr=123".into()).await.problem(400, Some("cvr"));
     get("name=x".into()).await.problem(400, Some("name"));
     let pem_url = items[0]["pem_url"].as_str().unwrap();

@@ -1,5 +1,6 @@
 //! What happened: audit events and in-app notifications.
 
+use super::input::{check_cursor, unknown_cursor};
 use super::App;
 use crate::auth::{Actor, Role};
 use crate::error::{DomainError, Result};
@@ -12,7 +13,8 @@ impl App {
     /// Audit events of the organisation, newest first (user_admin, org_admin).
     ///
     /// # Errors
-    /// `Forbidden`; `Invalid{limit}`; `Malformed{cursor}`.
+    /// `Forbidden`; `Invalid{limit}`; `Malformed{cursor}` for a cursor that is not
+    /// base64url; `Invalid{cursor}` for one this service did not produce.
     pub async fn audit_log(
         &self,
         actor: &Actor,
@@ -20,13 +22,18 @@ impl App {
         cursor: Option<&str>,
     ) -> Result<Page<AuditEvent>> {
         actor.require(&[Role::UserAdmin, Role::OrgAdmin])?;
+        // Malformed (400) before rule breaks (422).
+        check_cursor(cursor)?;
         if limit == 0 || limit > 500 {
             return Err(DomainError::invalid(
                 "limit",
                 "limit must be between 1 and 500",
             ));
         }
-        self.store.audit(&actor.org, limit, cursor).await
+        self.store
+            .audit(&actor.org, limit, cursor)
+            .await
+            .map_err(unknown_cursor)
     }
 
     /// The caller's in-app notifications, newest first (any authenticated user).

@@ -10,6 +10,70 @@ use crate::model::{
     CertKind, Identification, IssuingMethod, KeyAlgorithm, Organisation, P12Format, SystemRights,
 };
 
+/// Reads a struct only from a JSON object. Serde also reads structs from arrays (the
+/// fields in order), which no client means and the OpenAPI document does not allow.
+///
+/// # Errors
+/// The deserializer's "invalid type" error for anything but an object.
+pub fn object<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Object<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            map: A,
+        ) -> std::result::Result<T, A::Error> {
+            // The map goes on through the caller's deserializer, so error paths stay precise.
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(Object(std::marker::PhantomData))
+}
+
+/// Checks a page cursor before the store decodes it, and words the store's refusal.
+///
+/// A cursor is opaque base64url (at most 1024 characters): anything else cannot be one
+/// and is `Malformed`; a well-formed one that this service did not produce (or whose
+/// position no longer decodes) is `Invalid{cursor}`, so that 400 stays for requests that
+/// break the published shape (OpenAPI `pattern`).
+///
+/// # Errors
+/// `Malformed{cursor}` for a cursor that is not base64url or is too long.
+pub(crate) fn check_cursor(cursor: Option<&str>) -> Result<()> {
+    match cursor {
+        Some(c)
+            if c.len() > 1024
+                || !c
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Err(DomainError::Malformed {
+                field: Some("cursor".into()),
+                message: "the cursor must be the next_cursor of an earlier page".into(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Maps a store's `Malformed{cursor}` (a well-formed cursor it did not produce) to `Invalid`.
+pub(crate) fn unknown_cursor(e: DomainError) -> DomainError {
+    match e {
+        DomainError::Malformed {
+            field: Some(f),
+            message,
+        } if f == "cursor" => DomainError::invalid("cursor", message),
+        other => other,
+    }
+}
+
 /// Body of "create certificate profile and order certificate".
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,7 +101,7 @@ pub struct ProfileInput {
     #[serde(default)]
     pub ean: Option<String>,
     /// Rights.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object")]
     pub system_rights: SystemRights,
     /// Seal generation.
     #[serde(default)]
@@ -259,11 +323,31 @@ fn nullable<'de, D: Deserializer<'de>>(
     Option::<String>::deserialize(d).map(Some)
 }
 
+/// A whole number, also when written with a zero fraction (`3.0`): JSON (RFC 8259 §6)
+/// and JSON Schema's `integer` do not tell the two apart, so neither do we.
+fn integral<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    use serde::de::Error;
+    match serde_json::Number::deserialize(d)? {
+        n if n.is_u64() => n
+            .as_u64()
+            .ok_or_else(|| D::Error::custom("not a whole number")),
+        n => n
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 18_446_744_073_709_551_616.0)
+            // The range check above keeps the cast exact.
+            .map(|f| f as u64)
+            .ok_or_else(|| {
+                D::Error::custom(format!("invalid value: {n}, expected a whole number ≥ 0"))
+            }),
+    }
+}
+
 /// Body of PATCH master data: absent fields stay, `null` clears an optional field.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MasterDataPatch {
     /// The version the client edited (409 when stale).
+    #[serde(deserialize_with = "integral")]
     pub version: u64,
     /// Profile name (CN of future certificates).
     #[serde(default)]

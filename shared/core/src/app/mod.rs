@@ -12,7 +12,7 @@ mod profiles;
 mod status;
 
 pub use certificates::CertificateDetail;
-pub use input::{MasterDataPatch, ProfileInput, SettingsPatch};
+pub use input::{object, MasterDataPatch, ProfileInput, SettingsPatch};
 pub use issuance::{IssuanceInfo, IssueRequest, IssueResult};
 pub use jobs::{Job, JobReport};
 pub use ordering::{Delivery, IdempotencyKey, OrderResult};

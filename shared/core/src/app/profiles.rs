@@ -3,7 +3,7 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::input::{check_org_rules, Errors, MasterDataPatch};
+use super::input::{check_cursor, check_org_rules, unknown_cursor, Errors, MasterDataPatch};
 use super::App;
 use crate::auth::{Actor, Role};
 use crate::error::{DomainError, Result};
@@ -49,19 +49,24 @@ impl App {
     /// Lists and searches profiles (user_admin, rights_admin).
     ///
     /// # Errors
-    /// `Forbidden`; `Invalid{limit}`; `Malformed{cursor}`.
+    /// `Forbidden`; `Invalid{limit|q}`; `Malformed{cursor}` for a cursor that is not
+    /// base64url; `Invalid{cursor}` for one this service did not produce.
     pub async fn list_profiles(
         &self,
         actor: &Actor,
         mut query: ProfileQuery,
     ) -> Result<Page<Profile>> {
         actor.require(READERS)?;
+        // Malformed (400) before rule breaks (422), whatever the order of parameters.
+        check_cursor(query.cursor.as_deref())?;
         if query.limit == 0 || query.limit > 200 {
             return Err(DomainError::invalid(
                 "limit",
                 "limit must be between 1 and 200",
             ));
         }
+        // The limit holds for the text as sent (the OpenAPI maxLength); the search itself
+        // ignores surrounding spaces, and blank text searches nothing.
         if let Some(q) = &query.q {
             if q.chars().count() > 200 {
                 return Err(DomainError::invalid(
@@ -70,8 +75,17 @@ impl App {
                 ));
             }
         }
+        query.q = query
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
         query.now = Some(self.now());
-        self.store.profiles(&actor.org, &query).await
+        self.store
+            .profiles(&actor.org, &query)
+            .await
+            .map_err(unknown_cursor)
     }
 
     /// Every profile of the organisation, for the CSV export (user_admin, rights_admin).

@@ -431,10 +431,12 @@ impl App {
             && query.cvr.is_none()
             && query.email.is_none()
         {
-            return Err(DomainError::Malformed {
-                field: Some("query".into()),
-                message: "give at least one of email, uuid, cvr or serial".into(),
-            });
+            // Each parameter is optional on its own (no schema can say "one of"): a search
+            // without any is well-formed but unanswerable, 422 like other rule breaks.
+            return Err(DomainError::invalid(
+                "query",
+                "give at least one of email, uuid, cvr or serial",
+            ));
         }
         query.limit = query.limit.clamp(1, 100);
         self.store.directory(&query).await
