@@ -742,6 +742,81 @@ async fn machine_only(
     next.run(req).await
 }
 
+/// Who may reach a local-only route (API.md "Local-only routes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalAccess {
+    /// Anyone who has the link: the HMAC-signed download, the token verification key.
+    Public,
+    /// This machine only (see [`machine_only`]); its POSTs take only JSON.
+    Machine,
+}
+
+/// The routes of the embedded default besides the shared API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalRoute {
+    /// `GET /_local/objects/{key}?expires=&sig=`: the presigned download.
+    Object,
+    /// `GET /_local/jwks.json`.
+    Jwks,
+    /// `GET /_local/outbox`: mails, with their issuance links.
+    Outbox,
+    /// `GET /_local/users`: the users the sign-in page offers.
+    Users,
+    /// `POST /_local/login`: a token for a user of the data dir.
+    Login,
+    /// `POST /_local/jobs/{name}`: run a scheduled job now.
+    Job,
+}
+
+impl LocalRoute {
+    /// Every local route.
+    pub const ALL: [LocalRoute; 6] = [
+        Self::Object,
+        Self::Jwks,
+        Self::Outbox,
+        Self::Users,
+        Self::Login,
+        Self::Job,
+    ];
+
+    /// Path template (axum syntax).
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Object => "/_local/objects/{*key}",
+            Self::Jwks => "/_local/jwks.json",
+            Self::Outbox => "/_local/outbox",
+            Self::Users => "/_local/users",
+            Self::Login => "/_local/login",
+            Self::Job => "/_local/jobs/{name}",
+        }
+    }
+
+    /// Whether it changes state (POST) rather than reads (GET).
+    pub fn is_post(self) -> bool {
+        matches!(self, Self::Login | Self::Job)
+    }
+
+    /// Who may reach it. Sign-in, the outbox (which holds issuance links), the user list
+    /// and jobs are for this machine only.
+    pub fn access(self) -> LocalAccess {
+        match self {
+            Self::Object | Self::Jwks => LocalAccess::Public,
+            Self::Outbox | Self::Users | Self::Login | Self::Job => LocalAccess::Machine,
+        }
+    }
+
+    fn handler(self) -> axum::routing::MethodRouter<LocalState> {
+        match self {
+            Self::Object => get(object),
+            Self::Jwks => get(jwks),
+            Self::Outbox => get(outbox),
+            Self::Users => get(users),
+            Self::Login => axum::routing::post(login),
+            Self::Job => axum::routing::post(job),
+        }
+    }
+}
+
 /// The full local router: the shared API plus the local-only routes.
 pub fn router(local: &Local) -> Router {
     let ls = LocalState {
@@ -752,21 +827,21 @@ pub fn router(local: &Local) -> Router {
         store: local.store.clone(),
         app: local.state.app.clone(),
     };
-    // Sign-in, the outbox (which holds issuance links) and jobs are for this machine only.
-    let machine = Router::new()
-        .route("/_local/outbox", get(outbox))
-        .route("/_local/users", get(users))
-        .route("/_local/login", axum::routing::post(login))
-        .route("/_local/jobs/{name}", axum::routing::post(job))
+    let routes = |access: LocalAccess| {
+        LocalRoute::ALL
+            .iter()
+            .filter(|r| r.access() == access)
+            .fold(Router::new(), |router, r| {
+                router.route(r.path(), r.handler())
+            })
+    };
+    let machine = routes(LocalAccess::Machine)
         .layer(axum::middleware::from_fn_with_state(
             MachineNames::new(&local.public_url),
             machine_only,
         ))
         .with_state(ls.clone());
-    let public = Router::new()
-        .route("/_local/objects/{*key}", get(object))
-        .route("/_local/jwks.json", get(jwks))
-        .with_state(ls);
+    let public = routes(LocalAccess::Public).with_state(ls);
     orgcert_http::router(local.state.clone())
         .merge(public)
         .merge(machine)

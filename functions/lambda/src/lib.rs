@@ -89,10 +89,14 @@ async fn compose() -> Result<orgcert_core::app::App, DomainError> {
 pub async fn serve_http(op: Operation) -> Result<(), lambda_http::Error> {
     let app = compose().await.map_err(|e| format!("{e}"))?;
     let state = HttpState::new(app, Arc::new(ApiGatewayClaims));
-    let router = orgcert_http::router_for(op, state).layer(axum::middleware::map_request(
+    lambda_http::run(with_source_ip_layer(orgcert_http::router_for(op, state))).await
+}
+
+/// Hands API Gateway's source IP to the rate limits as [`orgcert_http::limit::SourceIp`].
+pub fn with_source_ip_layer(router: axum::Router) -> axum::Router {
+    router.layer(axum::middleware::map_request(
         with_source_ip::<axum::body::Body>,
-    ));
-    lambda_http::run(router).await
+    ))
 }
 
 /// The client address API Gateway saw (`requestContext.http.sourceIp`, payload 2.0), for
@@ -213,6 +217,30 @@ mod tests {
         assert_eq!(source_ip(&ext), None);
         ext.insert(RequestContext::ApiGatewayV2(ctx));
         assert_eq!(source_ip(&ext), Some("198.51.100.4".parse().unwrap()));
+    }
+
+    #[tokio::test]
+    async fn the_layer_gives_the_limits_the_source_ip_not_x_forwarded_for() {
+        use tower::ServiceExt as _;
+        let router = with_source_ip_layer(axum::Router::new().route(
+            "/ip",
+            axum::routing::get(|parts: lambda_http::http::request::Parts| async move {
+                format!("{:?}", orgcert_http::limit::client_addr(&parts))
+            }),
+        ));
+        let mut ctx =
+            lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+        ctx.http.source_ip = Some("198.51.100.4".into());
+        let mut req = lambda_http::http::Request::builder()
+            .uri("/ip")
+            .header("x-forwarded-for", "203.0.113.99")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        req.extensions_mut()
+            .insert(RequestContext::ApiGatewayV2(ctx));
+        let resp = router.oneshot(req).await.unwrap();
+        let body = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], b"Some(198.51.100.4)");
     }
 
     #[test]

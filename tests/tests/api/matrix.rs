@@ -16,6 +16,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use orgcert_functions::local::{LocalAccess, LocalRoute};
 
 const OTHER_CVR: &str = "25313763";
 const OTHER_ADMIN: &str = "admin@other-org.dk";
@@ -134,6 +135,8 @@ struct Fixture {
     /// A one-time-code order.
     reference: String,
     code: String,
+    /// The download link of the issued certificate's PKCS#12.
+    download: String,
 }
 
 async fn fixture(app: &TestApp, admin: &str, holder: &str, contact: &str, name: &str) -> Fixture {
@@ -154,7 +157,7 @@ async fn fixture(app: &TestApp, admin: &str, holder: &str, contact: &str, name: 
             json!({ "accept_terms": true }),
         )
         .await;
-    done.ok(201);
+    let download = done.ok(201)["download_url"].as_str().unwrap().to_owned();
     let pending = create(json!({ "issuing": "direct" })).await;
     let linked = create(json!({ "issuing": "direct" })).await;
     let otc = create(json!({ "identification": "one_time_code" })).await;
@@ -166,6 +169,7 @@ async fn fixture(app: &TestApp, admin: &str, holder: &str, contact: &str, name: 
         link_token: link_token(linked["issuance_url"].as_str().unwrap()).to_owned(),
         reference: s(&otc["reference"]),
         code: s(&otc["one_time_code"]),
+        download,
     }
 }
 
@@ -429,9 +433,22 @@ async fn role_route_tenant_matrix() {
             }
         }
     }
+    let local_cells = if app.backend == Backend::Local {
+        local_routes(
+            &app,
+            &ours,
+            &references,
+            &mut refused_mutations,
+            &mut failures,
+        )
+        .await
+    } else {
+        0
+    };
     println!(
-        "role × route × tenant matrix: {cells} cells over {} operations, {refused_mutations} refused mutations with unchanged state",
-        Operation::ALL.len()
+        "role × route × tenant matrix: {cells} cells over {} operations, {local_cells} cells over {} local-only routes, {refused_mutations} refused mutations with unchanged state",
+        Operation::ALL.len(),
+        LocalRoute::ALL.len()
     );
     assert!(
         failures.is_empty(),
@@ -439,4 +456,89 @@ async fn role_route_tenant_matrix() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The embedded default's local-only routes, from their declared [`LocalAccess`]: the
+/// machine-only ones refuse a `Host` that does not name this machine (403) and, for POSTs,
+/// anything but JSON (415), changing nothing; public ones answer whatever the `Host`.
+async fn local_routes(
+    app: &TestApp,
+    fx: &Fixture,
+    references: &[String],
+    refused_mutations: &mut usize,
+    failures: &mut Vec<String>,
+) -> usize {
+    let mut cells = 0;
+    let login =
+        json!({ "org": "12345674", "email": "x@demo-org.dk", "roles": ["user_admin"] }).to_string();
+    for route in LocalRoute::ALL {
+        let content_types: &[&str] = if route.is_post() {
+            &["application/json", "text/plain"]
+        } else {
+            &[""]
+        };
+        let mut public_answer = None;
+        for host in [None, Some("attacker.example")] {
+            for &ct in content_types {
+                let json = ct == "application/json" || !route.is_post();
+                let refused = route.access() == LocalAccess::Machine && (host.is_some() || !json);
+                let (path, body) = match route {
+                    LocalRoute::Object => (
+                        fx.download.strip_prefix(&app.base).unwrap().to_owned(),
+                        String::new(),
+                    ),
+                    LocalRoute::Job if refused => (
+                        "/_local/jobs/housekeeping?now=2099-01-01T00:00:00Z".to_owned(),
+                        String::new(),
+                    ),
+                    LocalRoute::Job => ("/_local/jobs/crl-refresh".to_owned(), String::new()),
+                    LocalRoute::Login => (route.path().to_owned(), login.clone()),
+                    _ => (route.path().to_owned(), String::new()),
+                };
+                let method = if route.is_post() {
+                    Method::POST
+                } else {
+                    Method::GET
+                };
+                let before = if refused && route.is_post() {
+                    Some(snapshot(app, references.to_vec()).await)
+                } else {
+                    None
+                };
+                let mut rb = app.http.request(method, format!("{}{path}", app.base));
+                if let Some(h) = host {
+                    rb = rb.header("host", h);
+                }
+                if !ct.is_empty() {
+                    rb = rb.header("content-type", ct);
+                }
+                let resp = rb.body(body).send().await.expect("request");
+                let status = resp.status().as_u16();
+                let text = resp.text().await.unwrap_or_default();
+                cells += 1;
+                let cell = format!("{path} host={host:?} content-type={ct:?}: {status} {text}");
+                let ok = match route.access() {
+                    LocalAccess::Public => {
+                        let first = *public_answer.get_or_insert(status);
+                        status == 200 && status == first
+                    }
+                    LocalAccess::Machine if host.is_some() => {
+                        status == 403 && !text.contains("token\"")
+                    }
+                    LocalAccess::Machine if !json => status == 415,
+                    LocalAccess::Machine => status == 200,
+                };
+                if !ok {
+                    failures.push(format!("local route: {cell}"));
+                }
+                if let Some(before) = before {
+                    *refused_mutations += 1;
+                    if before != snapshot(app, references.to_vec()).await {
+                        failures.push(format!("state changed by a refused local call: {cell}"));
+                    }
+                }
+            }
+        }
+    }
+    cells
 }
