@@ -1,22 +1,24 @@
 //! Status promises under concurrency (DESIGN §5a), on the embedded default's adapters:
 //! a stale OCSP sweep never overwrites a revocation, and concurrent CRL rebuilds publish
-//! each cRLNumber with exactly one content, in increasing order.
+//! each cRLNumber with exactly one content, in increasing order; a failing job batch does
+//! not stop the others.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use orgcert_core::app::App;
+use orgcert_core::app::{App, Job};
 use orgcert_core::auth::{Actor, Role};
 use orgcert_core::clock::{Clock, ManualClock};
-use orgcert_core::error::Result;
+use orgcert_core::error::{DomainError, Result};
 use orgcert_core::model::{CertStatus, Certificate, RevocationReason};
-use orgcert_core::ports::{Objects, Write};
+use orgcert_core::ports::{Objects, Store, Write};
 use orgcert_functions::local::{self, LocalConfig};
 use orgcert_pki::KeyAlgorithm;
 use orgcert_tests::conformance::{
     issued, organisation, pending, profile, random_cvr, summarised, T0,
 };
+use orgcert_tests::faults::{FailMode, FailingStore, FaultPlan};
 use time::{Duration, OffsetDateTime};
 
 async fn local_app(dir: &std::path::Path) -> (App, Arc<ManualClock>) {
@@ -234,4 +236,103 @@ async fn concurrent_rebuilds_publish_one_content_per_number_in_order() {
         crl_number(dir.path(), &current),
         *by_number.keys().last().unwrap()
     );
+}
+
+/// A local service whose store fails at a planned step, with one contact's `n` due
+/// certificates; returns the app, the plan, the outbox and the serials.
+async fn reminder_rig(
+    dir: &std::path::Path,
+    n: usize,
+) -> (
+    App,
+    Arc<FaultPlan>,
+    Arc<orgcert_local::OutboxMailer>,
+    Vec<orgcert_core::ids::Serial>,
+) {
+    let cfg = LocalConfig::new(
+        dir.to_path_buf(),
+        "http://127.0.0.1:1",
+        "http://pki.example.dk",
+        KeyAlgorithm::EcdsaP256,
+    );
+    let l = local::open(&cfg, Arc::new(ManualClock::new(T0)))
+        .await
+        .expect("open");
+    let org = random_cvr();
+    let mut writes = vec![Write::PutOrganisation {
+        org: organisation(&org),
+        expected: None,
+    }];
+    let mut serials = Vec::new();
+    for i in 0..n {
+        let p = profile(&org, &format!("Server {i:03}"));
+        let mut c = issued(&pending(&p, T0), T0);
+        c.not_after = Some(DUE_AT + Duration::days(20) + Duration::minutes(i as i64));
+        serials.push(c.serial.clone());
+        writes.push(Write::PutProfile {
+            profile: summarised(&p, &c),
+            expected: None,
+        });
+        writes.push(Write::PutCertificate {
+            cert: c,
+            expected: None,
+        });
+    }
+    l.store.commit(writes).await.expect("fixture");
+    let plan = FaultPlan::new();
+    let mut app = l.state.app.clone();
+    app.store = Arc::new(FailingStore::new(app.store.clone(), plan.clone()));
+    (app, plan, l.outbox.clone(), serials)
+}
+
+const DUE_AT: OffsetDateTime = time::macros::datetime!(2026-04-01 09:00:00 UTC);
+
+fn digests(outbox: &orgcert_local::OutboxMailer) -> usize {
+    outbox
+        .list()
+        .iter()
+        .filter(|m| m.subject.contains("expire within 30 days"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_digest_batch_does_not_stop_the_others_and_a_rerun_sends_it() {
+    // A probe run counts the store steps: the digests' commits are the last two.
+    let probe_dir = tempfile::tempdir().unwrap();
+    let (app, plan, outbox, _) = reminder_rig(probe_dir.path(), 150).await;
+    plan.arm(0, FailMode::Before);
+    let r = app.run_job(Job::RenewalReminders, DUE_AT).await.unwrap();
+    assert_eq!(r.detail["mails"], 2, "{}", r.detail);
+    assert_eq!(digests(&outbox), 2);
+    let steps = plan.steps();
+
+    for failing in [steps - 1, steps] {
+        let dir = tempfile::tempdir().unwrap();
+        let (app, plan, outbox, serials) = reminder_rig(dir.path(), 150).await;
+        plan.arm(failing, FailMode::Before);
+        let r = app.run_job(Job::RenewalReminders, DUE_AT).await;
+        let fired = plan.fired().expect("the fault fired");
+        assert!(fired.contains("store.commit"), "{fired}");
+        assert!(
+            matches!(&r, Err(DomainError::Unavailable(m)) if m.contains("1 batch")),
+            "{r:?}"
+        );
+        // The other batch went out in the same run.
+        assert_eq!(digests(&outbox), 1);
+        let mut marked = 0;
+        for s in &serials {
+            let c = app.store.certificate(s).await.unwrap().unwrap();
+            marked += usize::from(c.reminders_sent == vec![30]);
+        }
+        assert!(marked == 90 || marked == 60, "{marked} marked");
+        // The schedule's retry sends the failed batch, and nothing twice.
+        plan.disarm();
+        let r = app.run_job(Job::RenewalReminders, DUE_AT).await.unwrap();
+        assert_eq!(r.detail["mails"], 1, "{}", r.detail);
+        assert_eq!(digests(&outbox), 2);
+        for s in &serials {
+            let c = app.store.certificate(s).await.unwrap().unwrap();
+            assert_eq!(c.reminders_sent, vec![30], "{s}");
+        }
+    }
 }

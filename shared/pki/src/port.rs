@@ -22,6 +22,8 @@ use crate::{
     Authority, CertKind, CrlSpec, KeyAlgorithm, LeafSpec, OcspCertStatus, OcspErrorStatus,
     OcspHash, OcspSigner, P12Format, PkiError, RevokedEntry,
 };
+// The responder key's public half (`public_key_spki_der`).
+use crate::CaSigner as _;
 
 /// The CA seam used by the use cases.
 pub struct PkiAuthority {
@@ -142,7 +144,6 @@ fn mint_blocking(
     at: OffsetDateTime,
 ) -> Result<(ResponderMaterial, Current), DomainError> {
     let key = crate::KeyFileSigner::generate(KeyAlgorithm::EcdsaP256).map_err(to_domain)?;
-    use crate::CaSigner as _;
     let public =
         crate::SubjectPublicKey::from_spki_der(&key.public_key_spki_der()).map_err(to_domain)?;
     // Five minutes of clock skew before `at`, and never outside the CA's own validity.

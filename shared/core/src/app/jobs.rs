@@ -99,8 +99,16 @@ impl App {
                     responder_error = Some(e.to_string());
                 }
                 // Cheap when nothing changed, so it can run every minute (the AWS schedule).
+                // A failed rebuild does not keep the OCSP sweep from running.
                 let crls = match self.crl_refresh_due(now).await? {
-                    true => self.rebuild_crls(now).await?,
+                    true => match self.rebuild_crls(now).await {
+                        Ok(crls) => crls,
+                        Err(e) => {
+                            failed += 1;
+                            tracing::warn!(error = %e, "CRL rebuild failed; the next run retries");
+                            Vec::new()
+                        }
+                    },
                     false => Vec::new(),
                 };
                 let ocsp = match self.ocsp_sweep_due(now).await? {
