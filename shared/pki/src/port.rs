@@ -161,7 +161,7 @@ fn mint_blocking(
         .map_err(to_domain)?;
     let material = ResponderMaterial {
         certificate_der: cert.der,
-        key_pkcs8_pem: key.to_pkcs8_pem(),
+        key_pkcs8_pem: key.to_pkcs8_pem().expose_secret().to_owned(),
     };
     let current = current_from(ca, &material)?;
     Ok((material, current))

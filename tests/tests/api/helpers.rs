@@ -53,6 +53,7 @@ impl Backend {
 }
 
 /// The composition behind a [`TestApp`].
+#[allow(clippy::large_enum_variant)] // one per test server; boxing buys nothing
 pub enum Composition {
     /// `orgcert_functions::local`.
     Local(local::Local),

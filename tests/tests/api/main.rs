@@ -6,7 +6,7 @@ mod concurrency;
 mod helpers;
 mod interop;
 mod lifecycle;
-mod model;
 mod local_only;
 mod matrix;
+mod model;
 mod status;

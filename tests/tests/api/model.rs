@@ -23,6 +23,7 @@ use orgcert_core::auth::{Actor, Role};
 use orgcert_core::error::DomainError;
 use orgcert_core::ids::{Cvr, Serial};
 use orgcert_core::model::{CertStatus, RevocationReason, SecretKind};
+use orgcert_core::secret::ExposeSecret as _;
 use orgcert_pki::KeyAlgorithm;
 use orgcert_tests::signing::RecordingCa;
 use rand::rngs::StdRng;
@@ -185,7 +186,7 @@ fn remember_order(w: &Shared, serial: Serial, delivery: &Delivery, profile: Opti
                 serial,
                 Access::Code {
                     reference: reference.clone(),
-                    code: code.clone(),
+                    code: code.expose_secret().to_owned(),
                 },
             ))
         }
@@ -207,7 +208,7 @@ fn remember_issue(w: &Shared, r: &orgcert_core::app::IssueResult, csr: bool) {
             if w.downloads.len() < MAX_DOWNLOADS {
                 w.downloads.push(Downloaded {
                     serial,
-                    password: p.clone(),
+                    password: p.expose_secret().to_owned(),
                     url: u.clone(),
                 })
             }
@@ -297,7 +298,7 @@ async fn step(app: &App, org: &Cvr, w: &Shared, rng: &mut StdRng, n: u64, kit: &
             let right = rng.gen_bool(0.4);
             let (mut req, csr) = request(rng, kit);
             req.reference = Some(reference.clone());
-            req.code = Some(if right { code } else { format!("WRONG{n}") });
+            req.code = Some(if right { code } else { format!("WRONG{n}") }.into());
             let r = app.redeem(&holder, req).await;
             match &r {
                 Ok(i) => {

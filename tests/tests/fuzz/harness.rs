@@ -95,11 +95,18 @@ impl Harness {
             let l = local::open(&cfg, Arc::new(SystemClock))
                 .await
                 .expect("open");
-            // Directory searches share one client key in-process: lift its rate limit so
+            // Directory searches and redemptions share one client key in-process: lift their rate limits so
             // that the cases reach the handler (the 429 itself is tested in api/status).
             let mut state = l.state.clone();
             state.directory_limit = Arc::new(orgcert_http::limit::Limiter::per_second(
-                1_000_000, 1_000_000,
+                "directory requests",
+                1_000_000,
+                1_000_000,
+            ));
+            state.redeem_limit = Arc::new(orgcert_http::limit::Limiter::per_second(
+                "one-time-code attempts",
+                1_000_000,
+                1_000_000,
             ));
             let tokens: Vec<String> = local::DEMO_USERS
                 .iter()

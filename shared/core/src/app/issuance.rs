@@ -230,7 +230,10 @@ impl App {
                 return Err(locked());
             }
             let (cert, profile) = self.open_secret(actor, &secret).await?;
-            if self.code_key()?.verify_code(normalised.expose_secret(), &secret.hash) {
+            if self
+                .code_key()?
+                .verify_code(normalised.expose_secret(), &secret.hash)
+            {
                 match self.claim_issuance(&cert, Some(&secret)).await {
                     Ok(claimed) => return self.run_issuance(actor, claimed, &profile, &req).await,
                     Err(DomainError::StaleVersion(_)) => continue,

@@ -124,7 +124,8 @@ impl App {
                 );
                 Ok(Announcement {
                     secret: Some(secret(
-                        self.code_key()?.hash_code(crate::secret::ExposeSecret::expose_secret(&code)),
+                        self.code_key()?
+                            .hash_code(crate::secret::ExposeSecret::expose_secret(&code)),
                         SecretKind::OneTimeCode {
                             reference: reference.clone(),
                             failed_attempts: 0,
