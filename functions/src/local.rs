@@ -47,6 +47,10 @@ pub struct LocalConfig {
     pub crl_validity_hours: u32,
     /// Renewal reminder thresholds in days (`ORGCERT_REMINDER_DAYS`, e.g. `90,30,7`).
     pub reminder_days: Vec<u32>,
+    /// Certificate policy OIDs of every leaf (`ORGCERT_POLICY_OIDS`, comma-separated).
+    pub policy_oids: Vec<String>,
+    /// nameRegistrationAuthorities URI in the qcStatement (`ORGCERT_NAME_REGISTRATION_AUTHORITY`).
+    pub name_registration_authority: Option<String>,
 }
 
 fn env_num<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
@@ -63,7 +67,7 @@ impl LocalConfig {
     /// Reads the environment; `listen` gives the default public URL.
     ///
     /// # Errors
-    /// A message for an unknown CA key algorithm.
+    /// A message naming the variable that does not parse.
     pub fn from_env(data_dir: PathBuf, listen: &str) -> Result<Self, String> {
         let public_url = std::env::var("ORGCERT_PUBLIC_URL")
             .ok()
@@ -105,6 +109,18 @@ impl LocalConfig {
                 .collect::<Result<Vec<_>, _>>()?,
             _ => vec![90, 30, 7],
         };
+        let policy_oids = orgcert_pki::parse_policy_oids(
+            &std::env::var("ORGCERT_POLICY_OIDS").unwrap_or_default(),
+        )
+        .map_err(|e| format!("ORGCERT_POLICY_OIDS: {e}"))?;
+        let name_registration_authority = match std::env::var("ORGCERT_NAME_REGISTRATION_AUTHORITY")
+        {
+            Ok(v) if !v.trim().is_empty() => Some(
+                orgcert_pki::check_name_registration_authority(&v)
+                    .map_err(|e| format!("ORGCERT_NAME_REGISTRATION_AUTHORITY: {e}"))?,
+            ),
+            _ => None,
+        };
         Ok(Self {
             data_dir,
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -114,6 +130,8 @@ impl LocalConfig {
             crl_partitions: env_num("ORGCERT_CRL_PARTITIONS", 0u32)?,
             crl_validity_hours,
             reminder_days,
+            policy_oids,
+            name_registration_authority,
         })
     }
 
@@ -133,6 +151,8 @@ impl LocalConfig {
             crl_partitions: 0,
             crl_validity_hours: 24,
             reminder_days: vec![90, 30, 7],
+            policy_oids: Authority::default_policies(),
+            name_registration_authority: None,
         }
     }
 }
@@ -255,7 +275,11 @@ fn load_or_create_ca(cfg: &LocalConfig, now: OffsetDateTime) -> Result<Authority
             .map_err(internal("writing ca.pem"))?;
         der
     };
-    Authority::new(signer, der, &cfg.pki_url, Authority::default_policies()).map_err(pki)
+    Authority::new(signer, der, &cfg.pki_url, cfg.policy_oids.clone())
+        .and_then(|a| {
+            a.with_name_registration_authority(cfg.name_registration_authority.as_deref())
+        })
+        .map_err(pki)
 }
 
 fn pem_der(text: &str) -> Option<Vec<u8>> {

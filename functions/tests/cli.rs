@@ -39,6 +39,8 @@ fn serve(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
         .args(["--addr", &addr]);
     cmd.env_remove("ORGCERT_PUBLIC_URL")
         .env_remove("ORGCERT_PKI_URL")
+        .env_remove("ORGCERT_POLICY_OIDS")
+        .env_remove("ORGCERT_NAME_REGISTRATION_AUTHORITY")
         .env_remove("ORGCERT_DATA_DIR");
     for (k, v) in env {
         cmd.env(k, v);
@@ -116,6 +118,14 @@ async fn serve_prints_tokens_that_work_and_cli_shares_the_data_dir() {
         &[
             ("ORGCERT_PKI_URL", "http://pki.example.dk"),
             ("ORGCERT_CA_KEY_ALGORITHM", "ecdsa-p256"),
+            (
+                "ORGCERT_POLICY_OIDS",
+                " 0.4.0.2042.1.1 ,1.2.208.169.1.1.1.3.7",
+            ),
+            (
+                "ORGCERT_NAME_REGISTRATION_AUTHORITY",
+                "https://datacvr.virk.dk",
+            ),
         ],
     );
     wait_ready(&s.base).await;
@@ -275,6 +285,20 @@ async fn serve_prints_tokens_that_work_and_cli_shares_the_data_dir() {
         text.contains("ecdsa-with-SHA256"),
         "EC CA from ORGCERT_CA_KEY_ALGORITHM: {text}"
     );
+    let policies: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Policy: "))
+        .collect();
+    assert_eq!(
+        policies,
+        vec!["0.4.0.2042.1.1", "1.2.208.169.1.1.1.3.7"],
+        "ORGCERT_POLICY_OIDS: {text}"
+    );
+    // openssl dumps the unknown qcStatements extension with its printable characters.
+    assert!(
+        text.contains("datacvr.virk.dk"),
+        "ORGCERT_NAME_REGISTRATION_AUTHORITY: {text}"
+    );
     assert!(issued["download_url"]
         .as_str()
         .unwrap()
@@ -396,4 +420,32 @@ async fn machine_only_routes_refuse_other_hosts() {
     assert_eq!(via_lan.unwrap().status(), 403);
     assert_eq!(login_lan.unwrap().status(), 403);
     assert_eq!(health_lan.unwrap().status(), 200);
+}
+
+/// A bad certificate setting stops every command before anything is read or written, with
+/// a message naming the variable.
+#[test]
+fn bad_certificate_settings_are_refused_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value) in [
+        ("ORGCERT_POLICY_OIDS", "0.4.0.2042.1.1,1.2.x"),
+        ("ORGCERT_POLICY_OIDS", "0.4.0.2042.1.1,"),
+        ("ORGCERT_NAME_REGISTRATION_AUTHORITY", "datacvr.virk.dk"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["org", "add", "--cvr", "25313763", "--name", "Bad settings"])
+            .env("ORGCERT_DATA_DIR", dir.path())
+            .env_remove("ORGCERT_POLICY_OIDS")
+            .env_remove("ORGCERT_NAME_REGISTRATION_AUTHORITY")
+            .env(var, value)
+            .output()
+            .expect("run orgcert");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{var}={value} was accepted");
+        assert!(err.contains(var), "{var}={value}: {err}");
+    }
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing written to the data dir"
+    );
 }

@@ -128,6 +128,8 @@ impl Moto {
             endpoint_url: Some(self.endpoint()),
             region: Some(REGION.into()),
             code_key_object: Some(orgcert_aws::CODE_KEY_OBJECT.into()),
+            policy_oids: orgcert_pki::Authority::default_policies(),
+            name_registration_authority: None,
         }
     }
 

@@ -85,7 +85,10 @@ impl AwsApp {
             ))
         })?;
         let authority = Arc::new(
-            Authority::new(signer, der, &cfg.pki_url, Authority::default_policies())
+            Authority::new(signer, der, &cfg.pki_url, cfg.policy_oids.clone())
+                .and_then(|a| {
+                    a.with_name_registration_authority(cfg.name_registration_authority.as_deref())
+                })
                 .map_err(|e| DomainError::Internal(format!("CA: {e}")))?,
         );
         let objects = Arc::new(S3Objects::new(s3_client(&sdk, cfg), &cfg.bucket));
@@ -289,13 +292,8 @@ pub async fn install_ca_certificate(cfg: &AwsConfig, der: Vec<u8>) -> Result<(),
     let (signer, store) = signer_and_store(cfg).await?;
     write_code_key(cfg).await?;
     let key_id = signer.key_id().to_owned();
-    Authority::new(
-        signer,
-        der.clone(),
-        &cfg.pki_url,
-        Authority::default_policies(),
-    )
-    .map_err(|e| DomainError::invalid("certificate", e.to_string()))?;
+    Authority::new(signer, der.clone(), &cfg.pki_url, cfg.policy_oids.clone())
+        .map_err(|e| DomainError::invalid("certificate", e.to_string()))?;
     store_ca(&store, &der, &key_id).await
 }
 

@@ -32,6 +32,12 @@ pub struct AwsConfig {
     /// Bucket object of the one-time-code key (`ORGCERT_CODE_KEY_OBJECT`), set only for
     /// the functions that order or redeem codes: the others never read it.
     pub code_key_object: Option<String>,
+    /// Certificate policy OIDs of every leaf (`ORGCERT_POLICY_OIDS`, comma-separated;
+    /// default `0.4.0.2042.1.1`).
+    pub policy_oids: Vec<String>,
+    /// nameRegistrationAuthorities URI in the qcStatement
+    /// (`ORGCERT_NAME_REGISTRATION_AUTHORITY`; unset: left out).
+    pub name_registration_authority: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -49,7 +55,8 @@ impl AwsConfig {
     /// Reads the environment.
     ///
     /// # Errors
-    /// `Internal` naming the first required variable that is missing.
+    /// `Internal` naming the first required variable that is missing, or a policy OID list
+    /// or registration authority URI that does not parse.
     pub fn from_env() -> Result<Self, DomainError> {
         let public_url = required("ORGCERT_PUBLIC_URL")?
             .trim_end_matches('/')
@@ -67,6 +74,16 @@ impl AwsConfig {
             endpoint_url: var("ORGCERT_AWS_ENDPOINT_URL"),
             region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
             code_key_object: var("ORGCERT_CODE_KEY_OBJECT"),
+            policy_oids: orgcert_pki::parse_policy_oids(
+                &var("ORGCERT_POLICY_OIDS").unwrap_or_default(),
+            )
+            .map_err(|e| DomainError::Internal(format!("ORGCERT_POLICY_OIDS: {e}")))?,
+            name_registration_authority: var("ORGCERT_NAME_REGISTRATION_AUTHORITY")
+                .map(|u| orgcert_pki::check_name_registration_authority(&u))
+                .transpose()
+                .map_err(|e| {
+                    DomainError::Internal(format!("ORGCERT_NAME_REGISTRATION_AUTHORITY: {e}"))
+                })?,
         })
     }
 }
@@ -134,6 +151,8 @@ mod tests {
             endpoint_url: Some("http://127.0.0.1:1".into()),
             region: None,
             code_key_object: None,
+            policy_oids: orgcert_pki::Authority::default_policies(),
+            name_registration_authority: None,
         };
         let sdk = sdk_config(&cfg).await;
         assert_eq!(sdk.region().map(|r| r.as_ref()), Some(EMULATOR_REGION));

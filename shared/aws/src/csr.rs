@@ -50,9 +50,10 @@ pub(crate) fn ca_request(
         .as_str()
         .try_into()
         .map_err(|_| DomainError::invalid("country", "not a PrintableString"))?;
-    dn.push(DnType::CountryName, DnValue::PrintableString(country));
-    dn.push(DnType::OrganizationName, subject.organisation.as_str());
+    // CN first in the DER, as OCES3 CA names and `create_ca_certificate`.
     dn.push(DnType::CommonName, subject.common_name.as_str());
+    dn.push(DnType::OrganizationName, subject.organisation.as_str());
+    dn.push(DnType::CountryName, DnValue::PrintableString(country));
     let mut params = CertificateParams::default();
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));

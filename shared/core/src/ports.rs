@@ -222,8 +222,6 @@ pub struct CertSpec {
     pub common_name: String,
     /// rfc822Name SAN.
     pub email: Option<String>,
-    /// qcStatement legal person.
-    pub seal: bool,
     /// Validity start.
     pub not_before: OffsetDateTime,
     /// Validity end.

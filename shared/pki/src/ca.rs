@@ -41,11 +41,13 @@ pub fn create_ca_certificate(
     validate::validity(not_before, not_after)?;
     let key = RcgenSigner::new(signer)?;
 
+    // CN first in the DER, as OCES3 CA names: the issuer of every leaf is this name, and
+    // relying parties that map DNs expect the same order in subject and issuer.
     let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, subject.common_name.as_str());
+    dn.push(DnType::OrganizationName, subject.organisation.as_str());
     // X.520 countryName is a PrintableString (RFC 5280 Appendix A.1).
     dn.push(DnType::CountryName, printable(&subject.country)?);
-    dn.push(DnType::OrganizationName, subject.organisation.as_str());
-    dn.push(DnType::CommonName, subject.common_name.as_str());
 
     let mut params = CertificateParams::default();
     params.distinguished_name = dn;
@@ -91,7 +93,7 @@ mod tests {
             assert_eq!(cert.subject(), cert.issuer());
             assert_eq!(
                 cert.subject().to_string(),
-                "C=DK, O=Orgcert Test A/S, CN=Orgcert Test Root CA"
+                "CN=Orgcert Test Root CA, O=Orgcert Test A/S, C=DK"
             );
             let bc = cert.basic_constraints().unwrap().unwrap();
             assert!(bc.critical && bc.value.ca);
@@ -118,7 +120,7 @@ mod tests {
                 expected_sig
             );
             // The country is a PrintableString, the rest UTF8String.
-            assert_eq!(attr_tags(cert.subject()), vec![0x13, 0x0c, 0x0c]);
+            assert_eq!(attr_tags(cert.subject()), vec![0x0c, 0x0c, 0x13]);
         }
     }
 

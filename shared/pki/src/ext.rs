@@ -10,7 +10,7 @@ const OID_CERTIFICATE_POLICIES: &[u64] = &[2, 5, 29, 32];
 const OID_AUTHORITY_INFO_ACCESS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
 const OID_AD_OCSP: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1];
 const OID_AD_CA_ISSUERS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 2];
-const OID_QC_STATEMENTS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 3];
+pub(crate) const OID_QC_STATEMENTS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 3];
 /// id-qcs-pkixQCSyntax-v2 (RFC 3739 §3.2.6.1).
 const OID_QCS_PKIX_QC_SYNTAX_V2: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 11, 2];
 /// id-etsi-qcs-semanticsId-Legal (ETSI EN 319 412-1 §5.1.3).
@@ -60,12 +60,13 @@ pub(crate) fn certificate_policies(policies: &[Vec<u64>]) -> CustomExtension {
     CustomExtension::from_oid_content(OID_CERTIFICATE_POLICIES, der)
 }
 
-/// authorityInfoAccess (RFC 5280 §4.2.2.1) with one OCSP and one caIssuers URI; non-critical
-/// as the RFC requires.
-pub(crate) fn authority_info_access(ocsp_url: &str, ca_issuers_url: &str) -> CustomExtension {
+/// authorityInfoAccess (RFC 5280 §4.2.2.1) with one caIssuers and one OCSP URI, in that
+/// order as OCES3 writes them (relying parties that read the first entry expect caIssuers);
+/// non-critical as the RFC requires.
+pub(crate) fn authority_info_access(ca_issuers_url: &str, ocsp_url: &str) -> CustomExtension {
     let der = yasna::construct_der(|w| {
         w.write_sequence(|w| {
-            for (method, url) in [(OID_AD_OCSP, ocsp_url), (OID_AD_CA_ISSUERS, ca_issuers_url)] {
+            for (method, url) in [(OID_AD_CA_ISSUERS, ca_issuers_url), (OID_AD_OCSP, ocsp_url)] {
                 w.next().write_sequence(|w| {
                     w.next().write_oid(&ObjectIdentifier::from_slice(method));
                     w.next()
@@ -79,10 +80,15 @@ pub(crate) fn authority_info_access(ocsp_url: &str, ca_issuers_url: &str) -> Cus
     CustomExtension::from_oid_content(OID_AUTHORITY_INFO_ACCESS, der)
 }
 
-/// qcStatements (RFC 3739 §3.2.6) holding only the legal-person semantics identifier:
-/// `QCStatement { id-qcs-pkixQCSyntax-v2, SemanticsInformation { id-etsi-qcs-semanticsId-Legal } }`.
+/// qcStatements (RFC 3739 §3.2.6) as OCES3 writes it on every organisation and system
+/// certificate: one `QCStatement { id-qcs-pkixQCSyntax-v2, SemanticsInformation }` whose
+/// semanticsIdentifier is id-etsi-qcs-semanticsId-Legal (ETSI EN 319 412-1 §5.1.3) and,
+/// when configured, nameRegistrationAuthorities holding one URI GeneralName
+/// (RFC 3739 §3.2.6.1: `NameRegistrationAuthorities ::= SEQUENCE SIZE (1..MAX) OF GeneralName`).
 /// Deliberately no QcCompliance/QcType/QcSSCD: we claim no EU-qualified status (DESIGN §4).
-pub(crate) fn qc_statements_legal_person() -> CustomExtension {
+pub(crate) fn qc_statements_legal_person(
+    name_registration_authority: Option<&str>,
+) -> CustomExtension {
     let der = yasna::construct_der(|w| {
         w.write_sequence(|w| {
             w.next().write_sequence(|w| {
@@ -91,6 +97,14 @@ pub(crate) fn qc_statements_legal_person() -> CustomExtension {
                 w.next().write_sequence(|w| {
                     w.next()
                         .write_oid(&ObjectIdentifier::from_slice(OID_SEMANTICS_ID_LEGAL));
+                    if let Some(uri) = name_registration_authority {
+                        w.next().write_sequence(|w| {
+                            w.next()
+                                .write_tagged_implicit(Tag::context(GENERAL_NAME_URI), |w| {
+                                    w.write_ia5_string(uri)
+                                });
+                        });
+                    }
                 });
             });
         })
@@ -128,7 +142,7 @@ mod tests {
 
     #[test]
     fn qc_statements_der_is_exact() {
-        let ext = qc_statements_legal_person();
+        let ext = qc_statements_legal_person(None);
         // SEQ { SEQ { OID 1.3.6.1.5.5.7.11.2, SEQ { OID 0.4.0.194121.1.2 } } }
         let expected = hex::decode(concat!(
             "3017",
@@ -138,6 +152,27 @@ mod tests {
             "3009",
             "0607",
             "04008bec490102"
+        ))
+        .unwrap();
+        assert_eq!(ext.content(), expected.as_slice());
+        assert!(!ext.criticality());
+    }
+
+    #[test]
+    fn qc_statements_with_a_name_registration_authority_is_exact() {
+        let ext = qc_statements_legal_person(Some("https://cvr.dk"));
+        // SEQ { SEQ { OID pkixQCSyntax-v2, SEQ { OID legal, SEQ { [6] "https://cvr.dk" } } } }
+        let expected = hex::decode(concat!(
+            "3029",
+            "3027",
+            "0608",
+            "2b06010505070b02",
+            "301b",
+            "0607",
+            "04008bec490102",
+            "3010",
+            "860e",
+            "68747470733a2f2f6376722e646b"
         ))
         .unwrap();
         assert_eq!(ext.content(), expected.as_slice());

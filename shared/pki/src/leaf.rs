@@ -51,8 +51,6 @@ pub struct LeafSpec {
     pub common_name: String,
     /// Optional ASCII email, written as an rfc822Name SAN.
     pub email: Option<String>,
-    /// Seal generation: adds the qcStatement with the legal-person semantics identifier.
-    pub seal: bool,
     /// Start of validity.
     pub not_before: OffsetDateTime,
     /// End of validity (the caller passes not_before + 1095 days − 1 s).
@@ -86,11 +84,12 @@ pub struct Authority {
     ca_subject_der: Vec<u8>,
     /// The CA's subjectKeyIdentifier, copied into the AKI of CRLs (RFC 5280 §5.2.1).
     ca_ski: Vec<u8>,
-    /// Pre-built extensions shared by every leaf: certificatePolicies and AIA.
+    /// Pre-built extensions shared by every leaf: certificatePolicies, AIA, qcStatements.
     shared_extensions: Vec<CustomExtension>,
     crl_url: String,
     pki_base_url: String,
     policies: Vec<String>,
+    name_registration_authority: Option<String>,
 }
 
 impl fmt::Debug for Authority {
@@ -99,6 +98,10 @@ impl fmt::Debug for Authority {
             .field("algorithm", &self.signer.algorithm())
             .field("pki_base_url", &self.pki_base_url)
             .field("policies", &self.policies)
+            .field(
+                "name_registration_authority",
+                &self.name_registration_authority,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +109,8 @@ impl fmt::Debug for Authority {
 impl Authority {
     /// Binds a signer to its CA certificate. URLs (RFC 5280 §4.2.2.1, §4.2.1.13):
     /// caIssuers `{base}/public/ca.cer`, OCSP `{base}/ocsp`, CRL `{base}/public/crl`.
+    /// Leaves carry the qcStatement without nameRegistrationAuthorities; see
+    /// [`Authority::with_name_registration_authority`].
     ///
     /// # Errors
     /// `InvalidSpec` (`pki_base_url`, `policies`) for bad configuration; `Signer` if the
@@ -164,7 +169,8 @@ impl Authority {
 
         let shared_extensions = vec![
             ext::certificate_policies(&policy_oids),
-            ext::authority_info_access(&format!("{base}/ocsp"), &format!("{base}/public/ca.cer")),
+            ext::authority_info_access(&format!("{base}/public/ca.cer"), &format!("{base}/ocsp")),
+            ext::qc_statements_legal_person(None),
         ];
         Ok(Self {
             ca_pem: to_pem("CERTIFICATE", &ca_cert_der),
@@ -179,12 +185,38 @@ impl Authority {
             crl_url: format!("{base}/public/crl"),
             pki_base_url: base,
             policies,
+            name_registration_authority: None,
         })
     }
 
-    /// The OCES3 policy OIDs: `0.4.0.2042.1.1` (ETSI NCP) and `1.2.208.169.1.1.1.3.7`.
+    /// Names the registration authority in every leaf's qcStatement
+    /// (`nameRegistrationAuthorities`, RFC 3739 §3.2.6.1), as OCES3 does; `None` leaves it out.
+    ///
+    /// # Errors
+    /// `InvalidSpec` (`name_registration_authority`) unless it is an absolute http(s) URL
+    /// of visible ASCII (it is written as an IA5String URI).
+    pub fn with_name_registration_authority(mut self, uri: Option<&str>) -> Result<Self, PkiError> {
+        let uri = uri.map(check_name_registration_authority).transpose()?;
+        if let Some(qc) = self.shared_extensions.iter_mut().find(|e| {
+            e.oid_components()
+                .eq(ext::OID_QC_STATEMENTS.iter().copied())
+        }) {
+            *qc = ext::qc_statements_legal_person(uri.as_deref());
+        }
+        self.name_registration_authority = uri;
+        Ok(self)
+    }
+
+    /// The default certificate policy: `0.4.0.2042.1.1` (ETSI EN 319 411-1 NCP) only.
+    /// OCES3's `1.2.208.169.1.1.1.3.7` (organisation) and `…3.7.1` (system) belong to the
+    /// Danish state; only a deployment entitled to them sets them (`ORGCERT_POLICY_OIDS`).
     pub fn default_policies() -> Vec<String> {
-        vec!["0.4.0.2042.1.1".into(), "1.2.208.169.1.1.1.3.7".into()]
+        vec!["0.4.0.2042.1.1".into()]
+    }
+
+    /// The name registration authority written into the qcStatement, if any.
+    pub fn name_registration_authority(&self) -> Option<&str> {
+        self.name_registration_authority.as_deref()
     }
 
     /// The CA certificate, DER.
@@ -303,12 +335,9 @@ impl Authority {
                 .map_err(|e| PkiError::spec("email", format!("not an IA5String: {e}")))?;
             params.subject_alt_names = vec![SanType::Rfc822Name(mailbox)];
         }
+        // Seal generation is a profile right, not an extension: every organisation and system
+        // certificate carries the same qcStatement, as OCES3 (DESIGN §4).
         params.custom_extensions = self.shared_extensions.clone();
-        if spec.seal {
-            params
-                .custom_extensions
-                .push(ext::qc_statements_legal_person());
-        }
 
         self.sign_certificate(&params, key)
     }
@@ -336,23 +365,55 @@ impl Authority {
     }
 }
 
-/// `C=DK, organizationIdentifier=NTRDK-<CVR>, O=<org>, serialNumber=UI:DK-O:G:<uuid>, CN=<name>`.
-/// C and serialNumber are PrintableString as X.520 mandates; the rest UTF8String
-/// (RFC 5280 §4.1.2.6 prefers UTF8String for DirectoryString).
+/// `CN=<name>, serialNumber=UI:DK-O:G:<uuid>, O=<org>, organizationIdentifier=NTRDK-<CVR>,
+/// C=DK`, in this DER order: OCES3 writes CN first and relying parties that map DNs compare
+/// the order (rcgen's `DistinguishedName` keeps insertion order). C and serialNumber are
+/// PrintableString as X.520 mandates; the rest UTF8String (RFC 5280 §4.1.2.6 prefers
+/// UTF8String for DirectoryString).
 fn leaf_subject(spec: &LeafSpec) -> Result<DistinguishedName, PkiError> {
     let mut dn = DistinguishedName::new();
-    dn.push(DnType::CountryName, printable("DK")?);
-    dn.push(
-        DnType::CustomDnType(OID_ORGANIZATION_IDENTIFIER.to_vec()),
-        format!("NTRDK-{}", spec.cvr),
-    );
-    dn.push(DnType::OrganizationName, spec.organisation_name.as_str());
+    dn.push(DnType::CommonName, spec.common_name.as_str());
     dn.push(
         DnType::CustomDnType(OID_SERIAL_NUMBER.to_vec()),
         printable(&format!("UI:DK-O:G:{}", spec.profile_id))?,
     );
-    dn.push(DnType::CommonName, spec.common_name.as_str());
+    dn.push(DnType::OrganizationName, spec.organisation_name.as_str());
+    dn.push(
+        DnType::CustomDnType(OID_ORGANIZATION_IDENTIFIER.to_vec()),
+        format!("NTRDK-{}", spec.cvr),
+    );
+    dn.push(DnType::CountryName, printable("DK")?);
     Ok(dn)
+}
+
+/// Parses a comma-separated list of policy OIDs (`ORGCERT_POLICY_OIDS`); a blank list means
+/// [`Authority::default_policies`].
+///
+/// # Errors
+/// `InvalidSpec` (`policies`) naming the entry that is not a dotted-decimal OID.
+pub fn parse_policy_oids(list: &str) -> Result<Vec<String>, PkiError> {
+    if list.trim().is_empty() {
+        return Ok(Authority::default_policies());
+    }
+    list.split(',')
+        .map(|entry| {
+            let oid = entry.trim();
+            ext::parse_oid(oid)?;
+            Ok(oid.to_string())
+        })
+        .collect()
+}
+
+/// Checks a name registration authority URI (`ORGCERT_NAME_REGISTRATION_AUTHORITY`), e.g.
+/// `https://datacvr.virk.dk`; returns it trimmed.
+///
+/// # Errors
+/// `InvalidSpec` (`name_registration_authority`) unless it is an absolute http(s) URL of
+/// visible ASCII without query or fragment.
+pub fn check_name_registration_authority(uri: &str) -> Result<String, PkiError> {
+    let uri = uri.trim();
+    check_http_url("name_registration_authority", uri)?;
+    Ok(uri.to_string())
 }
 
 /// DESIGN §4 key usage. RFC 5480 §3 forbids keyEncipherment for EC keys, so EC
@@ -493,15 +554,15 @@ mod tests {
                 .to_string_with_registry(oid_registry())
                 .unwrap(),
             format!(
-                "C=DK, organizationIdentifier=NTRDK-12345678, O=Æblegrød ApS, \
-                 serialNumber=UI:DK-O:G:{}, CN=Æbler & Pærer signering",
+                "CN=Æbler & Pærer signering, serialNumber=UI:DK-O:G:{}, O=Æblegrød ApS, \
+                 organizationIdentifier=NTRDK-12345678, C=DK",
                 spec.profile_id
             )
         );
         // PrintableString = 0x13, UTF8String = 0x0c.
         assert_eq!(
             attr_tags(cert.subject()),
-            vec![0x13, 0x0c, 0x0c, 0x13, 0x0c]
+            vec![0x0c, 0x13, 0x0c, 0x0c, 0x13]
         );
         assert_eq!(
             cert.issuer().as_raw(),
@@ -560,12 +621,12 @@ mod tests {
                         got,
                         vec![
                             (
-                                "1.3.6.1.5.5.7.48.1".into(),
-                                "http://pki.example.dk/ocsp".into()
-                            ),
-                            (
                                 "1.3.6.1.5.5.7.48.2".into(),
                                 "http://pki.example.dk/public/ca.cer".into()
+                            ),
+                            (
+                                "1.3.6.1.5.5.7.48.1".into(),
+                                "http://pki.example.dk/ocsp".into()
                             ),
                         ]
                     );
@@ -588,7 +649,7 @@ mod tests {
                     // qcStatements is unknown to x509-parser; check its bytes.
                     assert_eq!(ext.oid.to_id_string(), "1.3.6.1.5.5.7.1.3", "{other:?}");
                     assert!(!ext.critical);
-                    assert_eq!(ext.value, ext::qc_statements_legal_person().content());
+                    assert_eq!(ext.value, ext::qc_statements_legal_person(None).content());
                 }
             }
         }
@@ -620,23 +681,89 @@ mod tests {
     }
 
     #[test]
-    fn no_seal_means_no_qc_statements_and_no_email_means_no_san() {
+    fn no_email_means_no_san_and_every_kind_carries_qc_statements() {
         let authority = test_authority(KeyAlgorithm::EcdsaP256);
         let key = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
-        let spec = LeafSpec {
-            seal: false,
-            email: None,
-            ..leaf_spec()
-        };
-        let issued = authority.issue(&spec, key.public()).unwrap();
+        for kind in [CertKind::Organisation, CertKind::System] {
+            let spec = LeafSpec {
+                kind,
+                email: None,
+                ..leaf_spec()
+            };
+            let issued = authority.issue(&spec, key.public()).unwrap();
+            let (_, cert) = parse_x509_certificate(&issued.der).unwrap();
+            let qc: Vec<&[u8]> = cert
+                .extensions()
+                .iter()
+                .filter(|e| e.oid.to_id_string() == "1.3.6.1.5.5.7.1.3")
+                .map(|e| e.value)
+                .collect();
+            assert_eq!(
+                qc,
+                vec![ext::qc_statements_legal_person(None).content()],
+                "{kind:?}"
+            );
+            assert!(cert
+                .extensions()
+                .iter()
+                .all(|e| e.oid.to_id_string() != "2.5.29.17"));
+        }
+    }
+
+    #[test]
+    fn the_name_registration_authority_goes_into_the_qc_statement() {
+        let authority = test_authority(KeyAlgorithm::EcdsaP256)
+            .with_name_registration_authority(Some(" https://datacvr.virk.dk "))
+            .unwrap();
+        assert_eq!(
+            authority.name_registration_authority(),
+            Some("https://datacvr.virk.dk")
+        );
+        let key = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
+        let issued = authority.issue(&leaf_spec(), key.public()).unwrap();
         let (_, cert) = parse_x509_certificate(&issued.der).unwrap();
-        let oids: Vec<String> = cert
+        let qc: Vec<&[u8]> = cert
             .extensions()
             .iter()
-            .map(|e| e.oid.to_id_string())
+            .filter(|e| e.oid.to_id_string() == "1.3.6.1.5.5.7.1.3")
+            .map(|e| e.value)
             .collect();
-        assert!(!oids.contains(&"1.3.6.1.5.5.7.1.3".to_string()));
-        assert!(!oids.contains(&"2.5.29.17".to_string()));
+        assert_eq!(
+            qc,
+            vec![ext::qc_statements_legal_person(Some("https://datacvr.virk.dk")).content()]
+        );
+        for bad in ["datacvr.virk.dk", "https://", "https://a b", "https://x?y"] {
+            assert!(
+                matches!(
+                    test_authority(KeyAlgorithm::EcdsaP256)
+                        .with_name_registration_authority(Some(bad)),
+                    Err(PkiError::InvalidSpec {
+                        field: "name_registration_authority",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn policy_oid_lists_parse_with_the_default_when_blank() {
+        assert_eq!(parse_policy_oids("").unwrap(), vec!["0.4.0.2042.1.1"]);
+        assert_eq!(parse_policy_oids("  ").unwrap(), vec!["0.4.0.2042.1.1"]);
+        assert_eq!(
+            parse_policy_oids("0.4.0.2042.1.1, 1.2.208.169.1.1.1.3.7").unwrap(),
+            vec!["0.4.0.2042.1.1", "1.2.208.169.1.1.1.3.7"]
+        );
+        for bad in ["0.4.0.2042.1.1,", "1.2.x", "0.4.0.2042.1.1,,1.2.3"] {
+            match parse_policy_oids(bad) {
+                Err(PkiError::InvalidSpec {
+                    field: "policies",
+                    reason,
+                }) => assert!(!reason.is_empty()),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -26,7 +26,9 @@ pub use crl::{CrlSpec, RevokedEntry};
 pub use csr::parse_csr;
 pub use error::PkiError;
 pub use key::{generate_key, GeneratedKey, KeyAlgorithm, SubjectKeyType, SubjectPublicKey};
-pub use leaf::{Authority, CertKind, IssuedCert, LeafSpec};
+pub use leaf::{
+    check_name_registration_authority, parse_policy_oids, Authority, CertKind, IssuedCert, LeafSpec,
+};
 pub use ocsp::{
     cert_id_for, ocsp_error_response, parse_ocsp_request, CertIdInfo, OcspCertStatus,
     OcspErrorStatus, OcspHash, OcspRequestInfo, OcspSigner,

@@ -631,8 +631,8 @@ fn ocsp_reason(code: u8) -> Result<CrlReason, PkiError> {
 }
 
 impl Authority {
-    /// Issues the delegated OCSP responder certificate (RFC 6960 §4.2.2.2): subject C and O
-    /// as the CA's, CN "`<CA CN>` OCSP Responder" (the CA's CN shortened to fit 64 characters);
+    /// Issues the delegated OCSP responder certificate (RFC 6960 §4.2.2.2): subject CN
+    /// "`<CA CN>` OCSP Responder", then O and C as the CA's (the CA's CN shortened to fit 64 characters);
     /// basicConstraints CA:false, keyUsage digitalSignature (critical), EKU id-kp-OCSPSigning,
     /// id-pkix-ocsp-nocheck, SKI and AKI. No CRL DP or AIA: nocheck tells clients not to
     /// check it, so keep its validity short.
@@ -664,11 +664,12 @@ impl Authority {
     }
 }
 
-/// `C=<CA's C>, O=<CA's O>, CN=<CA's CN> OCSP Responder`, keeping the CA's string types.
+/// `CN=<CA's CN> OCSP Responder, O=<CA's O>, C=<CA's C>` (CN first, as our CA names and
+/// OCES3), keeping the CA's string types.
 fn responder_subject(ca_der: &[u8]) -> Result<DistinguishedName, PkiError> {
     let (_, ca) = parse_x509_certificate(ca_der)
         .map_err(|e| PkiError::encoding("CA certificate does not parse", e))?;
-    let mut dn = DistinguishedName::new();
+    let (mut country, mut organisation) = (None, None);
     let mut ca_cn = None;
     for attr in ca.subject().iter_attributes() {
         let oid = attr.attr_type().to_id_string();
@@ -682,14 +683,21 @@ fn responder_subject(ca_der: &[u8]) -> Result<DistinguishedName, PkiError> {
                 DnValue::Utf8String(value.to_string())
             };
         match oid.as_str() {
-            OID_COUNTRY => dn.push(DnType::CountryName, copied),
-            OID_ORGANIZATION => dn.push(DnType::OrganizationName, copied),
+            OID_COUNTRY => country = Some(copied),
+            OID_ORGANIZATION => organisation = Some(copied),
             OID_COMMON_NAME => ca_cn = Some(value.to_string()),
             _ => {}
         }
     }
     let ca_cn = ca_cn.ok_or_else(|| PkiError::Encoding("CA subject has no commonName".into()))?;
+    let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, responder_common_name(&ca_cn));
+    if let Some(o) = organisation {
+        dn.push(DnType::OrganizationName, o);
+    }
+    if let Some(c) = country {
+        dn.push(DnType::CountryName, c);
+    }
     Ok(dn)
 }
 
@@ -1070,9 +1078,9 @@ mod tests {
         let (_, cert) = parse_x509_certificate(&issued.der).unwrap();
         assert_eq!(
             cert.subject().to_string(),
-            "C=DK, O=Orgcert Test A/S, CN=Orgcert Test Root CA OCSP Responder"
+            "CN=Orgcert Test Root CA OCSP Responder, O=Orgcert Test A/S, C=DK"
         );
-        assert_eq!(attr_tags(cert.subject()), vec![0x13, 0x0c, 0x0c]);
+        assert_eq!(attr_tags(cert.subject()), vec![0x0c, 0x0c, 0x13]);
         assert_eq!(cert.issuer().as_raw(), authority.ca_subject_der());
         let mut oids = Vec::new();
         for ext in cert.extensions() {

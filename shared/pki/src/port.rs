@@ -309,7 +309,6 @@ fn issue_blocking(
         profile_id: spec.profile_id.to_string(),
         common_name: spec.common_name.clone(),
         email: spec.email,
-        seal: spec.seal,
         not_before: spec.not_before,
         not_after: spec.not_after,
         crl_url: spec.crl_partition.map(|p| ca.crl_url(Some(&p.to_string()))),

@@ -123,7 +123,6 @@ pub(crate) fn leaf_spec() -> LeafSpec {
         profile_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
         common_name: "Æbler & Pærer signering".into(),
         email: Some("signering@aeblegroed.dk".into()),
-        seal: true,
         not_before: t0(),
         not_after: t0() + Duration::days(1095) - Duration::seconds(1),
         crl_url: None,

@@ -109,7 +109,8 @@ struct Leaf {
     label: &'static str,
     kind: CertKind,
     alg: KeyAlgorithm,
-    seal: bool,
+    /// Issued with `nameRegistrationAuthorities` in the qcStatement.
+    registration_authority: bool,
 }
 
 const LEAVES: [Leaf; 4] = [
@@ -117,29 +118,29 @@ const LEAVES: [Leaf; 4] = [
         label: "org-rsa",
         kind: CertKind::Organisation,
         alg: KeyAlgorithm::Rsa3072,
-        seal: false,
+        registration_authority: false,
     },
     Leaf {
-        label: "org-ec-seal",
+        label: "org-ec-nra",
         kind: CertKind::Organisation,
         alg: KeyAlgorithm::EcdsaP256,
-        seal: true,
+        registration_authority: true,
     },
     Leaf {
         label: "sys-rsa",
         kind: CertKind::System,
         alg: KeyAlgorithm::Rsa3072,
-        seal: false,
+        registration_authority: false,
     },
     Leaf {
         label: "sys-ec",
         kind: CertKind::System,
         alg: KeyAlgorithm::EcdsaP256,
-        seal: false,
+        registration_authority: false,
     },
 ];
 
-fn spec(kind: CertKind, seal: bool, now: OffsetDateTime) -> LeafSpec {
+fn spec(kind: CertKind, now: OffsetDateTime) -> LeafSpec {
     LeafSpec {
         serial: orgcert_pki::random_serial(),
         kind,
@@ -148,7 +149,6 @@ fn spec(kind: CertKind, seal: bool, now: OffsetDateTime) -> LeafSpec {
         profile_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
         common_name: "Økonomi signering".into(),
         email: Some("oekonomi@aeblegroed.dk".into()),
-        seal,
         not_before: now - Duration::minutes(1),
         not_after: now - Duration::minutes(1) + Duration::days(1095) - Duration::seconds(1),
         crl_url: None,
@@ -377,6 +377,16 @@ fn check_ca(ca_alg: KeyAlgorithm) {
     let dir = Scratch::new(&format!("ca-{ca_alg}"));
     let now = OffsetDateTime::now_utc();
     let authority = authority(ca_alg, now);
+    // The same CA, naming a registration authority in the qcStatement (RFC 3739 §3.2.6.1).
+    let registering = Authority::new(
+        authority.signer().clone(),
+        authority.ca_der().to_vec(),
+        BASE_URL,
+        Authority::default_policies(),
+    )
+    .unwrap()
+    .with_name_registration_authority(Some("https://datacvr.virk.dk"))
+    .unwrap();
 
     let ca_path = dir.path().join("ca.pem");
     std::fs::write(&ca_path, authority.ca_pem()).unwrap();
@@ -387,9 +397,12 @@ fn check_ca(ca_alg: KeyAlgorithm) {
     for leaf in LEAVES {
         let label = format!("CA {ca_alg} / {}", leaf.label);
         let key = generate_key(leaf.alg).unwrap();
-        let issued = authority
-            .issue(&spec(leaf.kind, leaf.seal, now), key.public())
-            .unwrap();
+        let issuer = if leaf.registration_authority {
+            &registering
+        } else {
+            &authority
+        };
+        let issued = issuer.issue(&spec(leaf.kind, now), key.public()).unwrap();
         let leaf_path = dir.path().join(format!("{}.pem", leaf.label));
         std::fs::write(&leaf_path, &issued.pem).unwrap();
 
@@ -480,9 +493,7 @@ fn openssl_csrs_are_certified() {
         assert!(out.status.success(), "{}", text(&out));
         let key = parse_csr(&std::fs::read(&csr_path).unwrap()).unwrap();
         assert_eq!(key.key_type(), expected);
-        let issued = authority
-            .issue(&spec(CertKind::System, false, now), &key)
-            .unwrap();
+        let issued = authority.issue(&spec(CertKind::System, now), &key).unwrap();
         let leaf_path = dir.path().join(format!("{label}.pem"));
         std::fs::write(&leaf_path, &issued.pem).unwrap();
         openssl_verify(&ca_path, &leaf_path);
@@ -517,7 +528,7 @@ fn issue_leaf(
     let key = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
     let spec = LeafSpec {
         crl_url,
-        ..spec(CertKind::System, false, now)
+        ..spec(CertKind::System, now)
     };
     let issued = authority.issue(&spec, key.public()).unwrap();
     (issued, spec.serial)

@@ -74,7 +74,6 @@ pub fn signer_conformance(signer: Arc<dyn CaSigner>, dir: &Path) {
                 profile_id: uuid::Uuid::new_v4().to_string(),
                 common_name: "Signer conformance".into(),
                 email: Some("drift@eksempel.dk".into()),
-                seal: false,
                 not_before: now,
                 not_after: now + Duration::days(1095) - Duration::seconds(1),
                 crl_url: None,

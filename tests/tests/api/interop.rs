@@ -299,6 +299,30 @@ async fn pkilint_finds_no_errors_under_rsa_and_ec_cas() {
                 text.contains("URI:http://pki.example.dk/public/crl"),
                 "{text}"
             );
+            // OCES3 shape (DESIGN §4): caIssuers before OCSP, the legal-person qcStatement on
+            // every kind, CN first in subject and issuer.
+            assert!(
+                text.find("CA Issuers - URI:") < text.find("OCSP - URI:"),
+                "{name}: AIA order\n{text}"
+            );
+            assert!(
+                text.contains("qcStatements") || text.contains("1.3.6.1.5.5.7.1.3"),
+                "{name}: qcStatements\n{text}"
+            );
+            let subject = must(
+                d,
+                "openssl",
+                &[
+                    "x509", "-in", &file, "-noout", "-subject", "-issuer", "-nameopt", "compat",
+                ],
+            );
+            let lines: Vec<&str> = subject.lines().collect();
+            assert!(
+                lines.len() == 2
+                    && lines[0].starts_with("subject=/CN=")
+                    && lines[1].starts_with("issuer=/CN="),
+                "{name}: CN first\n{subject}"
+            );
             let ku_has_enc = text.contains("Key Encipherment");
             let rsa = !name.contains("ec");
             assert_eq!(

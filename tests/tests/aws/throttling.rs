@@ -89,6 +89,8 @@ impl Fake {
             endpoint_url: Some(self.url.clone()),
             region: Some("us-east-1".into()),
             code_key_object: None,
+            policy_oids: orgcert_pki::Authority::default_policies(),
+            name_registration_authority: None,
         }
     }
 }

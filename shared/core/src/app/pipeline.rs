@@ -20,9 +20,7 @@ use super::issuance::{IssueRequest, IssueResult};
 use super::{validity, App};
 use crate::auth::Actor;
 use crate::error::{DomainError, Result};
-use crate::model::{
-    CertKind, CertStatus, Certificate, IssuanceClaim, IssuanceSecret, KeyAlgorithm, Profile,
-};
+use crate::model::{CertStatus, Certificate, IssuanceClaim, IssuanceSecret, KeyAlgorithm, Profile};
 use crate::ports::{CertSpec, KeySource, Write};
 use crate::secrets;
 
@@ -240,7 +238,6 @@ impl App {
                 .certificate_email
                 .as_ref()
                 .map(|e| e.to_string()),
-            seal: cert.snapshot.seal_generation && cert.snapshot.kind == CertKind::Organisation,
             not_before: now,
             not_after: now + validity(),
             crl_partition: self.crl_partition_of(&cert.serial),
