@@ -374,6 +374,27 @@ fn public_functions_read_only_and_bounded() {
             "{name}: reserved concurrency"
         );
     }
+    // The CRL and OCSP functions may list their own prefix only, so that a missing CRL or
+    // responder object is a 404 (NoSuchKey), not a 403, and nothing else is listed.
+    for reader in ["get-crl", "get-crl-partition", "ocsp-get", "ocsp-post"] {
+        let (_, props) = all.iter().find(|(n, _)| n == reader).expect(reader);
+        let lists: Vec<&Value> = props["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
+            .filter(|st| {
+                st["Action"]
+                    .as_sequence()
+                    .is_some_and(|a| a.iter().any(|a| a.as_str() == Some("s3:ListBucket")))
+            })
+            .collect();
+        assert_eq!(lists.len(), 1, "{reader}: one s3:ListBucket statement");
+        assert!(
+            lists[0]["Condition"]["StringLike"]["s3:prefix"].is_sequence(),
+            "{reader}: s3:ListBucket limited by s3:prefix"
+        );
+    }
     for signer in ["issue-certificate", "redeem-issuance", "crl-refresh"] {
         let (_, props) = all.iter().find(|(n, _)| n == signer).expect(signer);
         assert!(
