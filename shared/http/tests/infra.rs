@@ -215,3 +215,331 @@ fn only_issuance_and_the_crl_job_may_sign_with_the_ca_key() {
         );
     }
 }
+
+fn template() -> Value {
+    let text =
+        std::fs::read_to_string(root().join("infra/template.yaml")).expect("infra/template.yaml");
+    serde_norway::from_str(&text).expect("template parses")
+}
+
+/// The functions of the template by their short name (`get-crl`), with their properties.
+fn functions(doc: &Value) -> Vec<(String, Value)> {
+    doc["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(_, r)| {
+            let name = function_name(&r["Properties"]["FunctionName"]).expect("function name");
+            (name, r["Properties"].clone())
+        })
+        .collect()
+}
+
+/// The functions any anonymous caller can invoke: the public operations and the pages.
+fn public_functions() -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = Operation::ALL
+        .iter()
+        .filter(|op| {
+            matches!(
+                op,
+                Operation::CaPem
+                    | Operation::CaCer
+                    | Operation::OpenApi
+                    | Operation::Healthz
+                    | Operation::GetCrl
+                    | Operation::GetCrlPartition
+                    | Operation::OcspGet
+                    | Operation::OcspPost
+                    | Operation::PublicCertificates
+                    | Operation::PublicCertificateFile
+            )
+        })
+        .map(|op| op.name().to_owned())
+        .collect();
+    names.insert(WEB_CONSOLE.to_owned());
+    names
+}
+
+/// `!Ref X` → `X`.
+fn ref_target(v: &Value) -> Option<&str> {
+    match v {
+        Value::Tagged(t) if t.tag == "!Ref" => t.value.as_str(),
+        _ => None,
+    }
+}
+
+/// The table, the bucket (and its log bucket) and every KMS key survive a stack delete
+/// and a replacing update; the table also refuses a direct delete.
+#[test]
+fn the_ca_state_is_retained() {
+    let doc = template();
+    let resources = doc["Resources"].as_mapping().expect("Resources");
+    let mut kept = BTreeSet::new();
+    for (k, r) in resources {
+        let kind = r["Type"].as_str().unwrap_or("");
+        if matches!(
+            kind,
+            "AWS::KMS::Key" | "AWS::DynamoDB::Table" | "AWS::S3::Bucket"
+        ) {
+            for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+                assert_eq!(r[policy].as_str(), Some("Retain"), "{k:?}: {policy}");
+            }
+            kept.insert(k.as_str().unwrap().to_owned());
+        }
+    }
+    for logical in ["CaKey", "Table", "Bucket", "LogBucket"] {
+        assert!(kept.contains(logical), "{logical} retained");
+    }
+    let table = &doc["Resources"]["Table"]["Properties"];
+    assert_eq!(table["DeletionProtectionEnabled"].as_bool(), Some(true));
+    let bucket = &doc["Resources"]["Bucket"]["Properties"];
+    assert_eq!(
+        bucket["VersioningConfiguration"]["Status"].as_str(),
+        Some("Enabled")
+    );
+    assert_eq!(
+        ref_target(&bucket["LoggingConfiguration"]["DestinationBucketName"]),
+        Some("LogBucket"),
+        "bucket access logs"
+    );
+    // With versioning, PKCS#12 files (private keys) must not linger as noncurrent versions.
+    let rules = bucket["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .expect("lifecycle rules");
+    let p12 = rules
+        .iter()
+        .find(|r| r["Prefix"].as_str() == Some("p12/"))
+        .expect("p12/ lifecycle rule");
+    assert!(p12["ExpirationInDays"].as_u64().is_some_and(|d| d <= 1));
+    assert!(
+        p12["NoncurrentVersionExpiration"]["NoncurrentDays"]
+            .as_u64()
+            .is_some_and(|d| d <= 1),
+        "noncurrent p12/ versions expire within a day"
+    );
+    // Nobody may create grants on the CA key (a grant bypasses the key policy's signer list).
+    let statements = doc["Resources"]["CaKey"]["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .expect("key policy");
+    assert!(
+        statements
+            .iter()
+            .any(|st| st["Effect"].as_str() == Some("Deny")
+                && st["Action"].as_str() == Some("kms:CreateGrant")
+                && st["Principal"]["AWS"].as_str() == Some("*")),
+        "key policy denies kms:CreateGrant to everyone"
+    );
+    let sign = statements
+        .iter()
+        .find(|st| st["Action"].as_str() == Some("kms:Sign"))
+        .expect("kms:Sign statement");
+    assert!(
+        sign["Condition"]["StringEquals"]["kms:SigningAlgorithm"].is_sequence(),
+        "kms:Sign limited to the algorithms the code uses"
+    );
+}
+
+/// Public functions read only: no `*CrudPolicy`, no SAM read policy (it includes Scan), no
+/// write action; public and signing functions have reserved concurrency.
+#[test]
+fn public_functions_read_only_and_bounded() {
+    let doc = template();
+    let public = public_functions();
+    let all = functions(&doc);
+    for (name, props) in &all {
+        if !public.contains(name) {
+            continue;
+        }
+        let policies = serde_norway::to_string(&props["Policies"]).expect("yaml");
+        for banned in [
+            "CrudPolicy",
+            "DynamoDBReadPolicy",
+            "dynamodb:Scan",
+            "dynamodb:Put",
+            "dynamodb:Update",
+            "dynamodb:Delete",
+            "s3:Put",
+            "s3:Delete",
+            "s3:*",
+            "dynamodb:*",
+        ] {
+            assert!(
+                !policies.contains(banned),
+                "{name}: public function has {banned}"
+            );
+        }
+        assert!(
+            !props["ReservedConcurrentExecutions"].is_null(),
+            "{name}: reserved concurrency"
+        );
+    }
+    // The CRL and OCSP functions may list their own prefix only, so that a missing CRL or
+    // responder object is a 404 (NoSuchKey), not a 403, and nothing else is listed.
+    for reader in ["get-crl", "get-crl-partition", "ocsp-get", "ocsp-post"] {
+        let (_, props) = all.iter().find(|(n, _)| n == reader).expect(reader);
+        let lists: Vec<&Value> = props["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
+            .filter(|st| {
+                st["Action"]
+                    .as_sequence()
+                    .is_some_and(|a| a.iter().any(|a| a.as_str() == Some("s3:ListBucket")))
+            })
+            .collect();
+        assert_eq!(lists.len(), 1, "{reader}: one s3:ListBucket statement");
+        assert!(
+            lists[0]["Condition"]["StringLike"]["s3:prefix"].is_sequence(),
+            "{reader}: s3:ListBucket limited by s3:prefix"
+        );
+    }
+    for signer in ["issue-certificate", "redeem-issuance", "crl-refresh"] {
+        let (_, props) = all.iter().find(|(n, _)| n == signer).expect(signer);
+        assert!(
+            !props["ReservedConcurrentExecutions"].is_null(),
+            "{signer}: reserved concurrency"
+        );
+    }
+    // One CRL run at a time, finished before the next minute's run.
+    let (_, crl) = all
+        .iter()
+        .find(|(n, _)| n == "crl-refresh")
+        .expect("crl-refresh");
+    assert_eq!(crl["ReservedConcurrentExecutions"].as_u64(), Some(1));
+    assert!(crl["Timeout"].as_u64().is_some_and(|t| t < 60));
+}
+
+/// Alarms: errors and throttles of every function, API 5xx, DynamoDB throttles and the
+/// jobs' dead-letter queue; every HTTP function deploys as a canary rolled back by its
+/// own errors alarm.
+#[test]
+fn alarms_watch_functions_api_table_and_dead_letters() {
+    let doc = template();
+    let resources = doc["Resources"].as_mapping().expect("Resources");
+    // function name → its alarm's logical id, for alarms on both Errors and Throttles.
+    let mut function_alarms = std::collections::BTreeMap::new();
+    let mut namespaces = BTreeSet::new();
+    for (k, r) in resources {
+        if r["Type"].as_str() != Some("AWS::CloudWatch::Alarm") {
+            continue;
+        }
+        let p = &r["Properties"];
+        assert!(!p["AlarmActions"].is_null(), "{k:?}: alarm actions");
+        let mut metrics: Vec<(String, String, Value)> = Vec::new();
+        if let Some(ns) = p["Namespace"].as_str() {
+            metrics.push((
+                ns.to_owned(),
+                p["MetricName"].as_str().unwrap_or("").to_owned(),
+                p["Dimensions"].clone(),
+            ));
+        }
+        for m in p["Metrics"].as_sequence().into_iter().flatten() {
+            let metric = &m["MetricStat"]["Metric"];
+            if let Some(ns) = metric["Namespace"].as_str() {
+                metrics.push((
+                    ns.to_owned(),
+                    metric["MetricName"].as_str().unwrap_or("").to_owned(),
+                    metric["Dimensions"].clone(),
+                ));
+            }
+        }
+        let names: BTreeSet<&str> = metrics.iter().map(|(_, n, _)| n.as_str()).collect();
+        for (ns, name, dims) in &metrics {
+            namespaces.insert((ns.clone(), name.clone()));
+            if ns == "AWS/Lambda" && names.contains("Errors") && names.contains("Throttles") {
+                let f = function_name(&dims[0]["Value"]).expect("FunctionName dimension");
+                function_alarms.insert(f, k.as_str().unwrap().to_owned());
+            }
+        }
+    }
+    for (name, props) in functions(&doc) {
+        let alarm = function_alarms
+            .get(&name)
+            .unwrap_or_else(|| panic!("{name}: no errors/throttles alarm"));
+        let http = props["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .any(|(_, ev)| ev["Type"].as_str() == Some("HttpApi"));
+        if http {
+            assert_eq!(props["AutoPublishAlias"].as_str(), Some("live"), "{name}");
+            let pref = &props["DeploymentPreference"];
+            assert_eq!(
+                pref["Type"].as_str(),
+                Some("Canary10Percent5Minutes"),
+                "{name}"
+            );
+            let rollback: Vec<_> = pref["Alarms"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .filter_map(ref_target)
+                .collect();
+            assert!(
+                rollback.contains(&alarm.as_str()),
+                "{name}: rolled back by {alarm}"
+            );
+        }
+    }
+    for (ns, metric) in [
+        ("AWS/ApiGateway", "5xx"),
+        ("AWS/DynamoDB", "ReadThrottleEvents"),
+        ("AWS/DynamoDB", "WriteThrottleEvents"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    ] {
+        assert!(
+            namespaces.contains(&(ns.to_owned(), metric.to_owned())),
+            "alarm on {ns} {metric}"
+        );
+    }
+}
+
+/// Every job (a function on a schedule) retries at most once, then lands in a
+/// dead-letter queue; its schedule has a dead-letter queue and a stack-prefixed name.
+#[test]
+fn jobs_never_fail_silently() {
+    let doc = template();
+    let mut jobs = BTreeSet::new();
+    for (name, props) in functions(&doc) {
+        for (_, ev) in props["Events"].as_mapping().into_iter().flatten() {
+            if !matches!(ev["Type"].as_str(), Some("ScheduleV2" | "Schedule")) {
+                continue;
+            }
+            jobs.insert(name.clone());
+            let p = &ev["Properties"];
+            assert!(
+                !p["DeadLetterConfig"]["Arn"].is_null(),
+                "{name}: schedule DLQ"
+            );
+            assert_eq!(
+                function_name(&p["Name"]).as_deref(),
+                Some(name.as_str()),
+                "{name}: schedule named ${{AWS::StackName}}-{name}"
+            );
+            let cfg = &props["EventInvokeConfig"];
+            assert!(
+                cfg["MaximumRetryAttempts"].as_u64().is_some_and(|n| n <= 1),
+                "{name}: at most one retry"
+            );
+            assert!(
+                cfg["MaximumEventAgeInSeconds"]
+                    .as_u64()
+                    .is_some_and(|s| s <= 3600),
+                "{name}: short event age"
+            );
+            let failure = &cfg["DestinationConfig"]["OnFailure"];
+            assert_eq!(failure["Type"].as_str(), Some("SQS"), "{name}");
+            assert!(
+                !failure["Destination"].is_null(),
+                "{name}: failure destination"
+            );
+        }
+    }
+    let expected: BTreeSet<String> = ["renewal-reminders", "crl-refresh", "housekeeping"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(jobs, expected);
+}
