@@ -127,19 +127,104 @@ fn key_and_csr(dir: &Path, name: &str, newkey: &str) -> (PathBuf, String) {
     (key, std::fs::read_to_string(csr).unwrap())
 }
 
-fn tls_client(ca_pem: &str, identity: Option<(&Path, &str)>) -> reqwest::Client {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let mut b = reqwest::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
-        .timeout(Duration::from_secs(60));
-    if let Some((key, cert_pem)) = identity {
-        let mut pem = std::fs::read(key).unwrap();
-        pem.extend_from_slice(cert_pem.as_bytes());
-        b = b.identity(reqwest::Identity::from_pem(&pem).unwrap());
+/// A client of the mutual-TLS listener: curl with the certificate, key and CA file, as
+/// the banner's line (reqwest's rustls needs a crypto provider feature that would change
+/// every other test's client).
+struct Tls {
+    ca: PathBuf,
+    identity: Option<(PathBuf, PathBuf)>,
+}
+
+fn tls_client(ca: &Path, identity: Option<(&Path, &str)>) -> Tls {
+    Tls {
+        ca: ca.to_owned(),
+        identity: identity.map(|(key, cert_pem)| {
+            let cert = key.with_extension("crt");
+            std::fs::write(&cert, cert_pem).unwrap();
+            (key.to_owned(), cert)
+        }),
     }
-    b.build().unwrap()
+}
+
+struct Req<'a> {
+    tls: &'a Tls,
+    method: &'static str,
+    url: String,
+    body: Option<String>,
+    bearer: Option<String>,
+}
+
+impl Tls {
+    fn req(&self, method: &'static str, url: String) -> Req<'_> {
+        Req {
+            tls: self,
+            method,
+            url,
+            body: None,
+            bearer: None,
+        }
+    }
+    fn get(&self, url: String) -> Req<'_> {
+        self.req("GET", url)
+    }
+    fn post(&self, url: String) -> Req<'_> {
+        self.req("POST", url)
+    }
+    fn patch(&self, url: String) -> Req<'_> {
+        self.req("PATCH", url)
+    }
+}
+
+impl Req<'_> {
+    fn json(mut self, v: &Value) -> Self {
+        self.body = Some(v.to_string());
+        self
+    }
+    fn bearer_auth(mut self, t: &str) -> Self {
+        self.bearer = Some(t.to_owned());
+        self
+    }
+    /// `Err` when curl gets no HTTP answer (the handshake was refused).
+    async fn send(self) -> Result<(u16, Value), String> {
+        let mut c = Command::new("curl");
+        c.args([
+            "-sS",
+            "--max-time",
+            "60",
+            "-X",
+            self.method,
+            "-w",
+            "\n%{http_code}",
+        ])
+        .arg("--cacert")
+        .arg(&self.tls.ca);
+        if let Some((key, cert)) = &self.tls.identity {
+            c.arg("--cert").arg(cert).arg("--key").arg(key);
+        }
+        if let Some(b) = &self.bearer {
+            c.args(["-H", &format!("Authorization: Bearer {b}")]);
+        }
+        if let Some(b) = &self.body {
+            c.args(["-H", "Content-Type: application/json", "--data-binary", b]);
+        }
+        let out = c
+            .arg(&self.url)
+            .output()
+            .expect("curl is required (ORGCERT_REQUIRE_TOOLS)");
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap();
+        Ok((
+            code.trim().parse().unwrap(),
+            serde_json::from_str(body).unwrap_or(Value::Null),
+        ))
+    }
+}
+
+async fn tsend(r: Req<'_>) -> (u16, Value) {
+    r.send().await.expect("an HTTP answer over mutual TLS")
 }
 
 async fn send(rb: reqwest::RequestBuilder) -> (u16, Value) {
@@ -254,8 +339,6 @@ fn curl(args: &[&str]) -> (bool, String) {
 
 #[tokio::test]
 async fn system_certificates_over_mutual_tls() {
-    // reqwest without a bundled provider: every client here uses aws-lc-rs.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let srv = start();
     let dir = srv.dir.path().join("client");
     std::fs::create_dir_all(&dir).unwrap();
@@ -281,13 +364,13 @@ async fn system_certificates_over_mutual_tls() {
     let (idm_serial, idm_key, idm_pem) = admin
         .issued(&contact, &dir, "idm", system("IdM", true, true))
         .await;
-    let idm = tls_client(&ca_pem, Some((&idm_key, &idm_pem)));
+    let idm = tls_client(&ca_file, Some((&idm_key, &idm_pem)));
 
     // Administration over the API: list profiles, order an `api` certificate.
-    let (s, v) = send(idm.get(format!("{}/v1/profiles", srv.mtls))).await;
+    let (s, v) = tsend(idm.get(format!("{}/v1/profiles", srv.mtls))).await;
     assert_eq!(s, 200, "{v}");
     assert!(!v["items"].as_array().unwrap().is_empty());
-    let (s, o) = send(
+    let (s, o) = tsend(
         idm.post(format!("{}/v1/profiles", srv.mtls))
             .json(&api_order("Service A")),
     )
@@ -297,7 +380,7 @@ async fn system_certificates_over_mutual_tls() {
 
     // A CSR with a weak key: 422 naming csr, and the order stays pending.
     let (_, weak_csr) = key_and_csr(&dir, "weak", "rsa:1024");
-    let (s, v) = send(
+    let (s, v) = tsend(
         idm.post(format!("{}/v1/certificates/{serial}/issue", srv.mtls))
             .json(&json!({ "csr": weak_csr })),
     )
@@ -318,7 +401,7 @@ async fn system_certificates_over_mutual_tls() {
     assert_eq!(admin.status_of(&serial).await, "pending");
 
     // Issue it with a CSR: the certificate and chain; openssl verifies it against ca.pem.
-    let (s, v) = send(
+    let (s, v) = tsend(
         idm.post(format!("{}/v1/certificates/{serial}/issue", srv.mtls))
             .json(&json!({ "csr": csr_a })),
     )
@@ -338,7 +421,7 @@ async fn system_certificates_over_mutual_tls() {
     ]);
     assert!(key_a.exists());
     // Twice: 409.
-    let (s, v) = send(
+    let (s, v) = tsend(
         idm.post(format!("{}/v1/certificates/{serial}/issue", srv.mtls))
             .json(&json!({ "csr": csr_a })),
     )
@@ -354,14 +437,14 @@ async fn system_certificates_over_mutual_tls() {
     assert!(issued_by_idm, "{audit}");
 
     // Without a body: a server-side key in a PKCS#12 with its password and link.
-    let (s, o) = send(
+    let (s, o) = tsend(
         idm.post(format!("{}/v1/profiles", srv.mtls))
             .json(&api_order("Service B")),
     )
     .await;
     assert_eq!(s, 201, "{o}");
     let serial_b = o["certificate"]["serial"].as_str().unwrap().to_owned();
-    let (s, v) = send(idm.post(format!("{}/v1/certificates/{serial_b}/issue", srv.mtls))).await;
+    let (s, v) = tsend(idm.post(format!("{}/v1/certificates/{serial_b}/issue", srv.mtls))).await;
     assert_eq!(s, 201, "{v}");
     assert!(
         v["password"].is_string() && v["download_url"].is_string(),
@@ -371,7 +454,7 @@ async fn system_certificates_over_mutual_tls() {
     // Not an `api` order: 409, stays pending.
     let o = admin.order(system("Holder issued", false, false)).await;
     let holder_serial = o["certificate"]["serial"].as_str().unwrap().to_owned();
-    let (s, v) = send(
+    let (s, v) = tsend(
         idm.post(format!(
             "{}/v1/certificates/{holder_serial}/issue",
             srv.mtls
@@ -385,7 +468,7 @@ async fn system_certificates_over_mutual_tls() {
     // A bearer token sent over mutual TLS is ignored: the certificate is the caller, and
     // it is no org_admin.
     let org_admin = banner_token(&srv.banner, "TOKEN_ORG_ADMIN");
-    let (s, v) = send(
+    let (s, v) = tsend(
         idm.patch(format!("{}/v1/organisation/settings", srv.mtls))
             .bearer_auth(&org_admin)
             .json(&json!({ "seal_generation_allowed": true })),
@@ -421,7 +504,7 @@ async fn system_certificates_over_mutual_tls() {
         )
         .await;
     let foreign = o["certificate"]["serial"].as_str().unwrap().to_owned();
-    let (s, v) = send(
+    let (s, v) = tsend(
         idm.post(format!("{}/v1/certificates/{foreign}/issue", srv.mtls))
             .json(&json!({ "csr": csr_a })),
     )
@@ -438,15 +521,15 @@ async fn system_certificates_over_mutual_tls() {
             system("Admin only", true, false),
         )
         .await;
-    let admin_only = tls_client(&ca_pem, Some((&weak_key, &weak_pem)));
-    let (s, o) = send(
+    let admin_only = tls_client(&ca_file, Some((&weak_key, &weak_pem)));
+    let (s, o) = tsend(
         idm.post(format!("{}/v1/profiles", srv.mtls))
             .json(&api_order("Service C")),
     )
     .await;
     assert_eq!(s, 201, "{o}");
     let serial_c = o["certificate"]["serial"].as_str().unwrap().to_owned();
-    let (s, v) = send(
+    let (s, v) = tsend(
         admin_only
             .post(format!("{}/v1/certificates/{serial_c}/issue", srv.mtls))
             .json(&json!({ "csr": csr_a })),
@@ -470,8 +553,8 @@ async fn system_certificates_over_mutual_tls() {
             system("Issue only", false, true),
         )
         .await;
-    let issue_only = tls_client(&ca_pem, Some((&issue_key, &issue_pem)));
-    let (s, v) = send(issue_only.get(format!("{}/v1/profiles", srv.mtls))).await;
+    let issue_only = tls_client(&ca_file, Some((&issue_key, &issue_pem)));
+    let (s, v) = tsend(issue_only.get(format!("{}/v1/profiles", srv.mtls))).await;
     assert_eq!(s, 403, "{v}");
 
     // An organisation certificate (not a system certificate): 403.
@@ -484,12 +567,12 @@ async fn system_certificates_over_mutual_tls() {
                     "issuing": "direct", "key_algorithm": "ecdsa-p256" }),
         )
         .await;
-    let org_client = tls_client(&ca_pem, Some((&org_key, &org_pem)));
-    let (s, v) = send(org_client.get(format!("{}/v1/profiles", srv.mtls))).await;
+    let org_client = tls_client(&ca_file, Some((&org_key, &org_pem)));
+    let (s, v) = tsend(org_client.get(format!("{}/v1/profiles", srv.mtls))).await;
     assert_eq!(s, 403, "{v}");
 
     // No client certificate, or one of a foreign CA: refused at the handshake.
-    let anonymous = tls_client(&ca_pem, None);
+    let anonymous = tls_client(&ca_file, None);
     assert!(anonymous
         .get(format!("{}/v1/profiles", srv.mtls))
         .send()
@@ -515,7 +598,7 @@ async fn system_certificates_over_mutual_tls() {
         self_pem.to_str().unwrap(),
     ]);
     let foreign_client = tls_client(
-        &ca_pem,
+        &ca_file,
         Some((&self_key, &std::fs::read_to_string(&self_pem).unwrap())),
     );
     assert!(foreign_client
@@ -562,6 +645,6 @@ async fn system_certificates_over_mutual_tls() {
         )
         .await;
     assert_eq!(s, 200, "{v}");
-    let (s, v) = send(idm.get(format!("{}/v1/profiles", srv.mtls))).await;
+    let (s, v) = tsend(idm.get(format!("{}/v1/profiles", srv.mtls))).await;
     assert_eq!(s, 401, "{v}");
 }
