@@ -570,6 +570,14 @@ async fn system_certificates_over_mutual_tls() {
     let org_client = tls_client(&ca_file, Some((&org_key, &org_pem)));
     let (s, v) = tsend(org_client.get(format!("{}/v1/profiles", srv.mtls))).await;
     assert_eq!(s, 403, "{v}");
+    // Refused as an organisation certificate, not for want of a right it never had.
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("organisation certificate"),
+        "{v}"
+    );
 
     // No client certificate, or one of a foreign CA: refused at the handshake.
     let anonymous = tls_client(&ca_file, None);
