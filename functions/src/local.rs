@@ -215,6 +215,8 @@ pub struct Local {
     pub created_demo: bool,
     /// Base of links (`ORGCERT_PUBLIC_URL`): its host also names this machine.
     pub public_url: String,
+    /// The issuing CA (the mutual-TLS listener's server certificate and trust root).
+    pub authority: Arc<Authority>,
 }
 
 fn internal(what: &str) -> impl Fn(std::io::Error) -> DomainError + '_ {
@@ -467,6 +469,7 @@ pub async fn open(cfg: &LocalConfig, clock: Arc<dyn Clock>) -> Result<Local, Dom
         store,
         created_demo,
         public_url: cfg.public_url.clone(),
+        authority,
     })
 }
 

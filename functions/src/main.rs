@@ -239,9 +239,62 @@ async fn serve(cfg: LocalConfig, addr: &str) -> Result<(), String> {
         "\nTry: curl -H \"Authorization: Bearer $TOKEN_USER_ADMIN\" {}/v1/organisation",
         cfg.public_url
     );
+    let mtls = match orgcert_functions::mtls::config_from_env()? {
+        None => None,
+        Some(m) => {
+            let config = orgcert_functions::mtls::server_config(
+                &l.authority,
+                &m.names,
+                time::OffsetDateTime::now_utc(),
+            )?;
+            match tokio::net::TcpListener::bind(&m.addr).await {
+                Ok(listener) => {
+                    let port = listener
+                        .local_addr()
+                        .map_err(|e| format!("ORGCERT_MTLS_ADDR: {e}"))?
+                        .port();
+                    let host = m.names.first().map_or("localhost", String::as_str);
+                    println!(
+                        "\nSystem certificates (mutual TLS): https://{host}:{port}/v1 (server certificate for {}). Try:",
+                        m.names.join(", ")
+                    );
+                    println!(
+                        "  curl --cert system.pem --key system.key --cacert {} https://{host}:{port}/v1/profiles",
+                        cfg.data_dir.join("ca.pem").display(),
+                    );
+                    Some((listener, config))
+                }
+                // The default port taken (another local server): run without mutual TLS.
+                Err(e) if m.default_addr => {
+                    println!(
+                        "\nno mutual-TLS listener: {} is taken ({e}); set ORGCERT_MTLS_ADDR",
+                        m.addr
+                    );
+                    None
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "cannot listen on {} (ORGCERT_MTLS_ADDR): {e}",
+                        m.addr
+                    ))
+                }
+            }
+        }
+    };
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
     spawn_schedules(l.state.app.clone());
+    if let Some((listener, config)) = mtls {
+        let router = router.clone();
+        tokio::spawn(orgcert_functions::mtls::serve(
+            listener,
+            config,
+            router,
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            },
+        ));
+    }
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -1,7 +1,8 @@
 //! Who is calling: roles and organisation scoping.
 
 use crate::error::DomainError;
-use crate::ids::Cvr;
+use crate::ids::{Cvr, Serial};
+use crate::model::SystemRights;
 use serde::{Deserialize, Serialize};
 
 /// Administrative roles (JWT claim `roles`).
@@ -67,8 +68,44 @@ impl Actor {
             )))
         }
     }
-    /// Text recorded as the actor in audit events.
+    /// Text recorded as the actor in audit events: `sub <email>` for people, the
+    /// certificate (`system:<serial>`) for machines, which have no email.
     pub fn audit_name(&self) -> String {
-        format!("{} <{}>", self.subject, self.email)
+        if self.email.is_empty() {
+            self.subject.clone()
+        } else {
+            format!("{} <{}>", self.subject, self.email)
+        }
+    }
+}
+
+/// A system certificate calling over mutual TLS (DESIGN §5b, API.md "System certificates"):
+/// the caller is the certificate, its organisation the profile's, its rights the order
+/// snapshot's (rights changed later apply to the next certificate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Machine {
+    /// The calling certificate.
+    pub serial: Serial,
+    /// Its organisation.
+    pub org: Cvr,
+    /// Rights frozen when it was ordered.
+    pub rights: SystemRights,
+}
+
+impl Machine {
+    /// The actor the use cases see: `administration_api` acts as a user_admin (who may
+    /// not change organisation settings: that needs org_admin), without it no role.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            subject: format!("system:{}", self.serial),
+            email: String::new(),
+            name: String::new(),
+            org: self.org.clone(),
+            roles: if self.rights.administration_api {
+                vec![Role::UserAdmin]
+            } else {
+                Vec::new()
+            },
+        }
     }
 }

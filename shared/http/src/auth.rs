@@ -158,3 +158,33 @@ pub fn mint_token(pkcs8_pem: &str, claims: &Claims) -> Result<String, DomainErro
     encode(&Header::new(Algorithm::ES256), claims, &key)
         .map_err(|e| DomainError::Internal(format!("JWT signing: {e}")))
 }
+
+/// The client certificate of a mutual-TLS connection (DER), put into each request's
+/// extensions by the TLS listener after rustls verified its chain to our CA. Only the
+/// listener can set it: no header or body of the request reaches it.
+#[derive(Debug, Clone)]
+pub struct ClientCertificate(pub std::sync::Arc<[u8]>);
+
+impl ClientCertificate {
+    /// The serial and SHA-256 fingerprint (lowercase hex) by which the store knows it.
+    ///
+    /// # Errors
+    /// `Unauthenticated` when the DER does not parse (rustls parsed it already, so only a
+    /// listener bug gets here).
+    pub fn identify(&self) -> Result<(orgcert_core::ids::Serial, String), DomainError> {
+        use sha2::{Digest, Sha256};
+        let (_, cert) = x509_parser::parse_x509_certificate(&self.0).map_err(|_| {
+            DomainError::Unauthenticated("the client certificate does not parse".into())
+        })?;
+        // RFC 5280 §4.1.2.2: positive INTEGER; a leading 0x00 only keeps it positive.
+        let raw = cert.tbs_certificate.raw_serial();
+        let raw = match raw {
+            [0, rest @ ..] if !rest.is_empty() => rest,
+            r => r,
+        };
+        Ok((
+            orgcert_core::ids::Serial::from_bytes(raw),
+            hex::encode(Sha256::digest(&self.0)),
+        ))
+    }
+}

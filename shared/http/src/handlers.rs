@@ -8,9 +8,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use orgcert_core::app::{
-    IdempotencyKey, IssueRequest, IssueResult, MasterDataPatch, ProfileInput, SettingsPatch,
+    ApiIssueRequest, IdempotencyKey, IssueRequest, IssueResult, MasterDataPatch, ProfileInput,
+    SettingsPatch,
 };
-use orgcert_core::auth::Actor;
+use orgcert_core::auth::{Actor, Machine};
 use orgcert_core::ids::Serial;
 use orgcert_core::model::{CertKind, CertStatus, RevocationReason, SystemRights};
 use orgcert_core::ports::ProfileQuery;
@@ -21,9 +22,10 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::auth::ClientCertificate;
 use crate::json::{JsonBody, OptionalJsonBody};
 use crate::problem::{ApiError, ApiResult};
-use crate::routes::Operation;
+use crate::routes::{MachineRight, Operation};
 use crate::{views, HttpState};
 
 /// The client address the rate limits count (never `X-Forwarded-For`; see [`crate::limit`]).
@@ -36,13 +38,70 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-/// The authenticated caller.
+/// The authenticated caller: over mutual TLS the system certificate (a bearer token sent
+/// along is ignored: the certificate is the caller), else the bearer token.
 pub struct Caller(pub Actor);
 
 impl FromRequestParts<HttpState> for Caller {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, ApiError> {
+        if parts.extensions.get::<ClientCertificate>().is_some() {
+            let MachineCaller(m) = MachineCaller::from_request_parts(parts, state).await?;
+            return Ok(Caller(m.actor()));
+        }
         Ok(Caller(state.auth.authenticate(parts)?))
+    }
+}
+
+/// A system certificate over mutual TLS, allowed the operation of this route by its rights
+/// (API.md "System certificates"). Refusals for want of a right are audited.
+pub struct MachineCaller(pub Machine);
+
+impl FromRequestParts<HttpState> for MachineCaller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &HttpState) -> Result<Self, ApiError> {
+        let Some(client) = parts.extensions.get::<ClientCertificate>().cloned() else {
+            return Err(ApiError(DomainError::Unauthenticated(
+                "this route takes a system certificate over mutual TLS (the listener on \
+                 ORGCERT_MTLS_ADDR), not a bearer token"
+                    .into(),
+            )));
+        };
+        let (serial, fingerprint) = client.identify()?;
+        let machine = state
+            .app
+            .authenticate_machine(&serial, &fingerprint)
+            .await?;
+        let op = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .and_then(|m| Operation::find(parts.method.as_str(), m.as_str()));
+        let right = op.and_then(Operation::machine_right);
+        let allowed = match right {
+            Some(MachineRight::AdministrationApi) => machine.rights.administration_api,
+            Some(MachineRight::IssuanceApi) => machine.rights.issuance_api,
+            None => false,
+        };
+        if !allowed {
+            let name = op.map_or("(no route)", Operation::name);
+            let needed = right.map_or("a user's login", MachineRight::as_str);
+            if let Err(e) = state
+                .app
+                .record_machine_refusal(&machine, name, needed)
+                .await
+            {
+                // The refusal stands either way; only its record is missing.
+                tracing::warn!(serial = %machine.serial, error = %e, "refused machine call not audited");
+            }
+            return Err(ApiError(DomainError::Forbidden(match right {
+                Some(r) => format!(
+                    "this system certificate does not have the right {}",
+                    r.as_str()
+                ),
+                None => "this route is for people, not system certificates".into(),
+            })));
+        }
+        Ok(MachineCaller(machine))
     }
 }
 
@@ -423,6 +482,19 @@ pub(crate) async fn issue_certificate(
     body: JsonBody<IssueRequest>,
 ) -> ApiResult<Response> {
     let r = s.app.issue_with_link(&a, &token, body.value).await?;
+    Ok(issued(&s, r))
+}
+
+/// API issuance by a system certificate (`issuance_api`); an empty body means a
+/// server-side key in a PKCS#12.
+pub(crate) async fn issue_by_api(
+    State(s): State<HttpState>,
+    MachineCaller(m): MachineCaller,
+    Path(serial_text): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<ApiIssueRequest>,
+) -> ApiResult<Response> {
+    let serial = serial(&serial_text)?;
+    let r = s.app.issue_for_machine(&m, &serial, body.value).await?;
     Ok(issued(&s, r))
 }
 

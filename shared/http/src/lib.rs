@@ -25,7 +25,7 @@ use orgcert_core::DomainError;
 
 pub use auth::Authenticator;
 pub use problem::ApiError;
-pub use routes::{Access, Method, Operation};
+pub use routes::{Access, MachineRight, Method, Operation};
 
 /// What every handler needs.
 #[derive(Clone)]
@@ -76,6 +76,7 @@ fn method_router(op: Operation) -> MethodRouter<HttpState> {
         O::RedeemIssuance => routing::post(h::redeem_issuance),
         O::GetIssuance => routing::get(h::get_issuance),
         O::IssueCertificate => routing::post(h::issue_certificate),
+        O::IssueByApi => routing::post(h::issue_by_api),
         O::ListNotifications => routing::get(h::list_notifications),
         O::MarkNotificationsRead => routing::post(h::mark_notifications_read),
         O::ListAudit => routing::get(h::list_audit),

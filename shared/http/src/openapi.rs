@@ -172,6 +172,14 @@ fn shape(op: Operation) -> Shape {
             ("201", json_of("IssueAnswer")),
             &[400, 404, 409, 410, 422],
         ),
+        // Over mutual TLS only: secured by the client certificate, not a bearer token.
+        O::IssueByApi => Shape {
+            body: Some(("ApiIssueRequest", false)),
+            query: &[],
+            ok: ("201", json_of("IssueAnswer")),
+            secured: true,
+            errors: &[400, 404, 409, 422],
+        },
         O::ListNotifications => s(None, &[], ("200", json_of("Notifications")), &[]),
         // Without a body every notification of the caller is marked read.
         O::MarkNotificationsRead => s(
@@ -363,8 +371,16 @@ fn operation(op: Operation) -> Value {
         o["requestBody"] =
             json!({ "required": required, "content": { "application/json": { "schema": r(b) } } });
     }
-    o["security"] = if sh.secured {
-        json!([{ "bearer": [] }])
+    o["security"] = if let crate::routes::Access::Machine(_) = op.access() {
+        json!([{ "mutualTLS": [] }])
+    } else if sh.secured {
+        // Routes a user_admin may call a system certificate with `administration_api`
+        // may call too, over mutual TLS.
+        if op.machine_right().is_some() {
+            json!([{ "bearer": [] }, { "mutualTLS": [] }])
+        } else {
+            json!([{ "bearer": [] }])
+        }
     } else {
         json!([])
     };
@@ -494,6 +510,14 @@ fn schemas() -> Value {
             "p12_formats": { "type": "array", "items": p12 }, "renewal_of": nullable("string"),
             "terms": s("string"), "expires_at": time } }));
     m.insert("IssueRequest".into(), json!({ "type": "object", "additionalProperties": false, "required": ["accept_terms"], "properties": issue_props }));
+    let mut api_issue = issue_props.clone();
+    if let Some(o) = api_issue.as_object_mut() {
+        o.remove("accept_terms");
+    }
+    m.insert(
+        "ApiIssueRequest".into(),
+        json!({ "type": "object", "additionalProperties": false, "properties": api_issue }),
+    );
     m.insert("RedeemRequest".into(), json!({ "type": "object", "additionalProperties": false, "required": ["accept_terms", "reference", "code"], "properties": redeem }));
     m.insert("IssueAnswer".into(), json!({ "type": "object", "required": ["serial", "status", "certificate_pem", "chain_pem"], "properties": {
             "serial": s("string"), "status": s("string"),
@@ -547,7 +571,8 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "schemas": schemas(),
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } },
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
+                "mutualTLS": { "type": "mutualTLS", "description": "A system certificate of this CA (API.md \"System certificates\"); locally the listener on ORGCERT_MTLS_ADDR" } },
         },
     })
 }

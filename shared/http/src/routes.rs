@@ -92,6 +92,8 @@ operations! {
     GetIssuance = (Get, "/v1/issuance/{token}", "get-issuance", "What an issuance link will issue"),
     /// POST /v1/issuance/{token}
     IssueCertificate = (Post, "/v1/issuance/{token}", "issue-certificate", "Accept the terms and issue (server-side key or CSR)"),
+    /// POST /v1/certificates/{serial}/issue
+    IssueByApi = (Post, "/v1/certificates/{serial}/issue", "issue-by-api", "Issue a pending order with identification api (system certificate over mutual TLS)"),
     /// GET /v1/notifications
     ListNotifications = (Get, "/v1/notifications", "list-notifications", "The caller's in-app notifications"),
     /// POST /v1/notifications/read
@@ -134,6 +136,27 @@ pub enum Access {
     Roles(&'static [Role]),
     /// The certificate holder: the user whose email is the profile's contact email.
     Holder,
+    /// Only a system certificate over mutual TLS with this right; no bearer token.
+    Machine(MachineRight),
+}
+
+/// A system right a certificate calling over mutual TLS uses (API.md "System certificates").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MachineRight {
+    /// Every `/v1` route a user_admin may call, in its organisation.
+    AdministrationApi,
+    /// API issuance of the organisation's `api` orders.
+    IssuanceApi,
+}
+
+impl MachineRight {
+    /// Wire name, as in `system_rights`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AdministrationApi => "administration_api",
+            Self::IssuanceApi => "issuance_api",
+        }
+    }
 }
 
 impl Operation {
@@ -158,6 +181,7 @@ impl Operation {
             | O::SendIssuanceLink => ADMIN,
             O::ListProfiles | O::ExportProfiles | O::GetProfile | O::GetCertificate => READERS,
             O::RedeemIssuance | O::GetIssuance | O::IssueCertificate => Access::Holder,
+            O::IssueByApi => Access::Machine(MachineRight::IssuanceApi),
             O::ListNotifications | O::MarkNotificationsRead => Access::Authenticated,
             O::ListAudit => Access::Roles(&[UserAdmin, OrgAdmin]),
             O::CaPem
@@ -171,6 +195,28 @@ impl Operation {
             | O::OpenApi
             | O::Healthz => Access::Public,
         }
+    }
+
+    /// The right a system certificate needs to call this operation over mutual TLS, if
+    /// any right allows it: `administration_api` for the user_admin routes (not
+    /// organisation settings, which need org_admin), the declared right for machine-only
+    /// routes. Holder and per-user routes are for people.
+    pub fn machine_right(self) -> Option<MachineRight> {
+        match self.access() {
+            Access::Machine(right) => Some(right),
+            Access::Roles(roles) if roles.contains(&Role::UserAdmin) => {
+                Some(MachineRight::AdministrationApi)
+            }
+            Access::Roles(_) | Access::Public | Access::Authenticated | Access::Holder => None,
+        }
+    }
+
+    /// The operation routed at `method` and the route template `path`.
+    pub fn find(method: &str, path: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|o| o.method().as_str() == method && o.path() == path)
     }
 }
 
@@ -194,6 +240,36 @@ mod tests {
                 .name()
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b == b'-'));
+        }
+    }
+
+    #[test]
+    fn machine_rights_follow_the_declared_access() {
+        use Operation as O;
+        assert_eq!(
+            O::IssueByApi.machine_right(),
+            Some(MachineRight::IssuanceApi)
+        );
+        assert_eq!(
+            O::CreateProfile.machine_right(),
+            Some(MachineRight::AdministrationApi)
+        );
+        assert_eq!(
+            O::ListProfiles.machine_right(),
+            Some(MachineRight::AdministrationApi)
+        );
+        // Organisation settings need org_admin; holder and per-user routes are for people.
+        for op in [
+            O::UpdateSettings,
+            O::IssueCertificate,
+            O::RedeemIssuance,
+            O::ListNotifications,
+            O::Healthz,
+        ] {
+            assert_eq!(op.machine_right(), None, "{op:?}");
+        }
+        for op in Operation::ALL {
+            assert_eq!(Operation::find(op.method().as_str(), op.path()), Some(*op));
         }
     }
 }

@@ -88,8 +88,11 @@ fn template_routes_equal_the_route_table() {
         Operation::PublicCertificates,
         Operation::PublicCertificateFile,
     ];
+    // Machine-only operations (mutual TLS) belong to the separate machine API of API.md
+    // "System certificates" (a custom domain with a truststore), not to this HTTP API.
     let expected: BTreeSet<(String, String, String, bool)> = Operation::ALL
         .iter()
+        .filter(|op| !matches!(op.access(), orgcert_http::Access::Machine(_)))
         .map(|op| {
             (
                 op.method().as_str().to_owned(),

@@ -16,6 +16,7 @@ mod ocsp;
 mod p12;
 pub mod port;
 mod signer;
+mod tls;
 mod validate;
 
 #[cfg(test)]

@@ -110,6 +110,9 @@ fn expect(access: Access, caller: Caller, object_foreign: Option<bool>) -> Expec
                 Expect::Allowed
             }
         }
+        // A system certificate over mutual TLS only: a bearer token is no credential here
+        // (functions/tests/mtls.rs covers the certificates).
+        Access::Machine(_) => Expect::Unauthenticated,
         Access::Holder => {
             if other_org {
                 Expect::NotFound
@@ -266,6 +269,9 @@ fn target(op: Operation, fx: &Fixture, allowed: bool, version: i64) -> (String, 
                 json!({ "accept_terms": true }),
             ),
         ),
+        // Over bearer tokens never reachable (mutual TLS only): a pending order, an
+        // empty body that would issue it with a server-side key.
+        O::IssueByApi => (cert(&fx.pending, "/issue"), Some(json!({}))),
         O::MarkNotificationsRead => (op.path().to_owned(), Some(json!({}))),
         O::GetCrlPartition => ("/public/crl/0".to_owned(), None),
         O::OcspGet => ("/ocsp/MAA=".to_owned(), None),

@@ -1,0 +1,658 @@
+//! System certificates over real mutual TLS (API.md "System certificates: mutual TLS"):
+//! the real `orgcert serve` with `ORGCERT_MTLS_ADDR` on a free port; keys, CSRs and the
+//! foreign certificate made with openssl; clients are reqwest (rustls) and curl.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_orgcert");
+const CONTACT: &str = "carl.contact@demo-org.dk";
+
+/// The server; killed when dropped, so a failing assertion leaves no process behind.
+struct Server {
+    child: Child,
+    http: String,
+    mtls: String,
+    banner: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, mport) = (free_port(), free_port());
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(dir.path())
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .env_remove("ORGCERT_PUBLIC_URL")
+        .env_remove("ORGCERT_DATA_DIR")
+        .env_remove("ORGCERT_MTLS_NAMES")
+        .env("ORGCERT_MTLS_ADDR", format!("127.0.0.1:{mport}"))
+        .env("ORGCERT_CA_KEY_ALGORITHM", "ecdsa-p256")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn orgcert");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut banner = String::new();
+        let mut told = false;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            banner.push_str(&line);
+            banner.push('\n');
+            if !told && line.contains("--cacert") {
+                told = true;
+                let _ = tx.send(banner.clone());
+            }
+        }
+    });
+    let banner = match rx.recv_timeout(Duration::from_secs(120)) {
+        Ok(b) => b,
+        Err(_) => {
+            let _ = child.kill();
+            panic!("no mutual-TLS line in the banner");
+        }
+    };
+    Server {
+        child,
+        http: format!("http://127.0.0.1:{port}"),
+        mtls: format!("https://127.0.0.1:{mport}"),
+        banner,
+        dir,
+    }
+}
+
+fn banner_token(banner: &str, name: &str) -> String {
+    banner
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .unwrap_or_else(|| panic!("no {name} in the banner"))
+}
+
+fn openssl(args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl is required (ORGCERT_REQUIRE_TOOLS)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A key (`ec` P-256 or `rsa:<bits>`) and a CSR for it; returns (key path, CSR PEM).
+fn key_and_csr(dir: &Path, name: &str, newkey: &str) -> (PathBuf, String) {
+    let key = dir.join(format!("{name}.key"));
+    let csr = dir.join(format!("{name}.csr"));
+    let mut args = vec!["req", "-new", "-newkey", newkey];
+    if newkey == "ec" {
+        args.extend(["-pkeyopt", "ec_paramgen_curve:P-256"]);
+    }
+    args.extend([
+        "-nodes",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        csr.to_str().unwrap(),
+        "-subj",
+        "/CN=ignored",
+    ]);
+    openssl(&args);
+    (key, std::fs::read_to_string(csr).unwrap())
+}
+
+/// A client of the mutual-TLS listener: curl with the certificate, key and CA file, as
+/// the banner's line (reqwest's rustls needs a crypto provider feature that would change
+/// every other test's client).
+struct Tls {
+    ca: PathBuf,
+    identity: Option<(PathBuf, PathBuf)>,
+}
+
+fn tls_client(ca: &Path, identity: Option<(&Path, &str)>) -> Tls {
+    Tls {
+        ca: ca.to_owned(),
+        identity: identity.map(|(key, cert_pem)| {
+            let cert = key.with_extension("crt");
+            std::fs::write(&cert, cert_pem).unwrap();
+            (key.to_owned(), cert)
+        }),
+    }
+}
+
+struct Req<'a> {
+    tls: &'a Tls,
+    method: &'static str,
+    url: String,
+    body: Option<String>,
+    bearer: Option<String>,
+}
+
+impl Tls {
+    fn req(&self, method: &'static str, url: String) -> Req<'_> {
+        Req {
+            tls: self,
+            method,
+            url,
+            body: None,
+            bearer: None,
+        }
+    }
+    fn get(&self, url: String) -> Req<'_> {
+        self.req("GET", url)
+    }
+    fn post(&self, url: String) -> Req<'_> {
+        self.req("POST", url)
+    }
+    fn patch(&self, url: String) -> Req<'_> {
+        self.req("PATCH", url)
+    }
+}
+
+impl Req<'_> {
+    fn json(mut self, v: &Value) -> Self {
+        self.body = Some(v.to_string());
+        self
+    }
+    fn bearer_auth(mut self, t: &str) -> Self {
+        self.bearer = Some(t.to_owned());
+        self
+    }
+    /// `Err` when curl gets no HTTP answer (the handshake was refused).
+    async fn send(self) -> Result<(u16, Value), String> {
+        let mut c = Command::new("curl");
+        c.args([
+            "-sS",
+            "--max-time",
+            "60",
+            "-X",
+            self.method,
+            "-w",
+            "\n%{http_code}",
+        ])
+        .arg("--cacert")
+        .arg(&self.tls.ca);
+        if let Some((key, cert)) = &self.tls.identity {
+            c.arg("--cert").arg(cert).arg("--key").arg(key);
+        }
+        if let Some(b) = &self.bearer {
+            c.args(["-H", &format!("Authorization: Bearer {b}")]);
+        }
+        if let Some(b) = &self.body {
+            c.args(["-H", "Content-Type: application/json", "--data-binary", b]);
+        }
+        let out = c
+            .arg(&self.url)
+            .output()
+            .expect("curl is required (ORGCERT_REQUIRE_TOOLS)");
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap();
+        Ok((
+            code.trim().parse().unwrap(),
+            serde_json::from_str(body).unwrap_or(Value::Null),
+        ))
+    }
+}
+
+async fn tsend(r: Req<'_>) -> (u16, Value) {
+    r.send().await.expect("an HTTP answer over mutual TLS")
+}
+
+async fn send(rb: reqwest::RequestBuilder) -> (u16, Value) {
+    let r = rb.send().await.expect("request");
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+struct Admin<'a> {
+    http: &'a str,
+    token: String,
+    c: reqwest::Client,
+}
+
+impl Admin<'_> {
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        send(
+            self.c
+                .post(format!("{}{path}", self.http))
+                .bearer_auth(&self.token)
+                .json(&body),
+        )
+        .await
+    }
+    async fn get(&self, path: &str) -> (u16, Value) {
+        send(
+            self.c
+                .get(format!("{}{path}", self.http))
+                .bearer_auth(&self.token),
+        )
+        .await
+    }
+    /// Orders a profile; returns the order answer.
+    async fn order(&self, body: Value) -> Value {
+        let (s, v) = self.post("/v1/profiles", body).await;
+        assert_eq!(s, 201, "{v}");
+        v
+    }
+    /// Orders a profile issued directly and issues it as the contact from a fresh CSR;
+    /// returns (serial, key path, certificate PEM).
+    async fn issued(
+        &self,
+        contact: &str,
+        dir: &Path,
+        name: &str,
+        body: Value,
+    ) -> (String, PathBuf, String) {
+        let o = self.order(body).await;
+        let url = o["issuance_url"].as_str().expect("issuance_url");
+        let token = url.rsplit('/').next().unwrap();
+        let (key, csr) = key_and_csr(dir, name, "ec");
+        let (s, v) = send(
+            self.c
+                .post(format!("{}/v1/issuance/{token}", self.http))
+                .bearer_auth(contact)
+                .json(&json!({ "accept_terms": true, "csr": csr })),
+        )
+        .await;
+        assert_eq!(s, 201, "{v}");
+        (
+            v["serial"].as_str().unwrap().to_owned(),
+            key,
+            v["certificate_pem"].as_str().unwrap().to_owned(),
+        )
+    }
+    async fn status_of(&self, serial: &str) -> String {
+        let (s, v) = self.get(&format!("/v1/certificates/{serial}")).await;
+        assert_eq!(s, 200, "{v}");
+        v["status"].as_str().unwrap().to_owned()
+    }
+}
+
+fn system(name: &str, administration: bool, issuance: bool) -> Value {
+    json!({ "type": "system", "name": name, "contact_email": CONTACT, "issuing": "direct",
+            "key_algorithm": "ecdsa-p256",
+            "system_rights": { "administration_api": administration, "issuance_api": issuance } })
+}
+
+fn api_order(name: &str) -> Value {
+    json!({ "type": "system", "name": name, "contact_email": CONTACT,
+            "identification": "api", "issuing": "api", "key_algorithm": "ecdsa-p256" })
+}
+
+fn cli(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("ORGCERT_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "orgcert {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn curl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "60"])
+        .args(args)
+        .output()
+        .expect("curl is required (ORGCERT_REQUIRE_TOOLS)");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn system_certificates_over_mutual_tls() {
+    let srv = start();
+    let dir = srv.dir.path().join("client");
+    std::fs::create_dir_all(&dir).unwrap();
+    let admin = Admin {
+        http: &srv.http,
+        token: banner_token(&srv.banner, "TOKEN_USER_ADMIN"),
+        c: reqwest::Client::new(),
+    };
+    let contact = banner_token(&srv.banner, "TOKEN_DEMO_CONTACT");
+    let ca_pem = admin
+        .c
+        .get(format!("{}/public/ca.pem", srv.http))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, &ca_pem).unwrap();
+
+    // The IdM's system certificate, with both rights, issued by its holder from a CSR.
+    let (idm_serial, idm_key, idm_pem) = admin
+        .issued(&contact, &dir, "idm", system("IdM", true, true))
+        .await;
+    let idm = tls_client(&ca_file, Some((&idm_key, &idm_pem)));
+
+    // Administration over the API: list profiles, order an `api` certificate.
+    let (s, v) = tsend(idm.get(format!("{}/v1/profiles", srv.mtls))).await;
+    assert_eq!(s, 200, "{v}");
+    assert!(!v["items"].as_array().unwrap().is_empty());
+    let (s, o) = tsend(
+        idm.post(format!("{}/v1/profiles", srv.mtls))
+            .json(&api_order("Service A")),
+    )
+    .await;
+    assert_eq!(s, 201, "{o}");
+    let serial = o["certificate"]["serial"].as_str().unwrap().to_owned();
+
+    // A CSR with a weak key: 422 naming csr, and the order stays pending.
+    let (_, weak_csr) = key_and_csr(&dir, "weak", "rsa:1024");
+    let (s, v) = tsend(
+        idm.post(format!("{}/v1/certificates/{serial}/issue", srv.mtls))
+            .json(&json!({ "csr": weak_csr })),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["errors"][0]["field"], "csr", "{v}");
+    assert_eq!(admin.status_of(&serial).await, "pending");
+
+    // The route is only for mutual TLS: on the plain listener with a token, 401.
+    let (key_a, csr_a) = key_and_csr(&dir, "service-a", "ec");
+    let (s, v) = admin
+        .post(
+            &format!("/v1/certificates/{serial}/issue"),
+            json!({ "csr": csr_a }),
+        )
+        .await;
+    assert_eq!(s, 401, "{v}");
+    assert_eq!(admin.status_of(&serial).await, "pending");
+
+    // Issue it with a CSR: the certificate and chain; openssl verifies it against ca.pem.
+    let (s, v) = tsend(
+        idm.post(format!("{}/v1/certificates/{serial}/issue", srv.mtls))
+            .json(&json!({ "csr": csr_a })),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    assert!(
+        v["password"].is_null() && v["download_url"].is_null(),
+        "{v}"
+    );
+    let leaf = dir.join("service-a.pem");
+    std::fs::write(&leaf, v["certificate_pem"].as_str().unwrap()).unwrap();
+    openssl(&[
+        "verify",
+        "-CAfile",
+        ca_file.to_str().unwrap(),
+        leaf.to_str().unwrap(),
+    ]);
+    assert!(key_a.exists());
+    // Twice: 409.
+    let (s, v) = tsend(
+        idm.post(format!("{}/v1/certificates/{serial}/issue", srv.mtls))
+            .json(&json!({ "csr": csr_a })),
+    )
+    .await;
+    assert_eq!(s, 409, "{v}");
+    // The audit names the certificate as the actor.
+    let (_, audit) = admin.get("/v1/audit?limit=100").await;
+    let issued_by_idm = audit["items"].as_array().unwrap().iter().any(|e| {
+        e["action"] == "certificate.issue"
+            && e["target"] == serial.as_str()
+            && e["actor"] == format!("system:{idm_serial}").as_str()
+    });
+    assert!(issued_by_idm, "{audit}");
+
+    // Without a body: a server-side key in a PKCS#12 with its password and link.
+    let (s, o) = tsend(
+        idm.post(format!("{}/v1/profiles", srv.mtls))
+            .json(&api_order("Service B")),
+    )
+    .await;
+    assert_eq!(s, 201, "{o}");
+    let serial_b = o["certificate"]["serial"].as_str().unwrap().to_owned();
+    let (s, v) = tsend(idm.post(format!("{}/v1/certificates/{serial_b}/issue", srv.mtls))).await;
+    assert_eq!(s, 201, "{v}");
+    assert!(
+        v["password"].is_string() && v["download_url"].is_string(),
+        "{v}"
+    );
+
+    // Not an `api` order: 409, stays pending.
+    let o = admin.order(system("Holder issued", false, false)).await;
+    let holder_serial = o["certificate"]["serial"].as_str().unwrap().to_owned();
+    let (s, v) = tsend(
+        idm.post(format!(
+            "{}/v1/certificates/{holder_serial}/issue",
+            srv.mtls
+        ))
+        .json(&json!({ "csr": csr_a })),
+    )
+    .await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(admin.status_of(&holder_serial).await, "pending");
+
+    // A bearer token sent over mutual TLS is ignored: the certificate is the caller, and
+    // it is no org_admin.
+    let org_admin = banner_token(&srv.banner, "TOKEN_ORG_ADMIN");
+    let (s, v) = tsend(
+        idm.patch(format!("{}/v1/organisation/settings", srv.mtls))
+            .bearer_auth(&org_admin)
+            .json(&json!({ "seal_generation_allowed": true })),
+    )
+    .await;
+    assert_eq!(s, 403, "{v}");
+
+    // Another organisation's pending `api` order: 404.
+    cli(
+        srv.dir.path(),
+        &["org", "add", "--cvr", "25313763", "--name", "Other ApS"],
+    );
+    let other = Admin {
+        http: &srv.http,
+        token: cli(
+            srv.dir.path(),
+            &[
+                "token",
+                "--org",
+                "25313763",
+                "--email",
+                "o@other.dk",
+                "--role",
+                "user_admin",
+            ],
+        ),
+        c: reqwest::Client::new(),
+    };
+    let o = other
+        .order(
+            json!({ "type": "system", "name": "Theirs", "contact_email": "o@other.dk",
+        "identification": "api", "issuing": "api", "key_algorithm": "ecdsa-p256" }),
+        )
+        .await;
+    let foreign = o["certificate"]["serial"].as_str().unwrap().to_owned();
+    let (s, v) = tsend(
+        idm.post(format!("{}/v1/certificates/{foreign}/issue", srv.mtls))
+            .json(&json!({ "csr": csr_a })),
+    )
+    .await;
+    assert_eq!(s, 404, "{v}");
+    assert_eq!(other.status_of(&foreign).await, "pending");
+
+    // A system certificate without issuance_api: 403, audited, order untouched.
+    let (weak_serial, weak_key, weak_pem) = admin
+        .issued(
+            &contact,
+            &dir,
+            "admin-only",
+            system("Admin only", true, false),
+        )
+        .await;
+    let admin_only = tls_client(&ca_file, Some((&weak_key, &weak_pem)));
+    let (s, o) = tsend(
+        idm.post(format!("{}/v1/profiles", srv.mtls))
+            .json(&api_order("Service C")),
+    )
+    .await;
+    assert_eq!(s, 201, "{o}");
+    let serial_c = o["certificate"]["serial"].as_str().unwrap().to_owned();
+    let (s, v) = tsend(
+        admin_only
+            .post(format!("{}/v1/certificates/{serial_c}/issue", srv.mtls))
+            .json(&json!({ "csr": csr_a })),
+    )
+    .await;
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(admin.status_of(&serial_c).await, "pending");
+    let (_, audit) = admin.get("/v1/audit?limit=100").await;
+    let refused = audit["items"].as_array().unwrap().iter().any(|e| {
+        e["action"] == "api.refused"
+            && e["actor"] == format!("system:{weak_serial}").as_str()
+            && e["target"] == "issue-by-api"
+    });
+    assert!(refused, "{audit}");
+    // ... and without administration_api, administration is refused as well.
+    let (_, issue_key, issue_pem) = admin
+        .issued(
+            &contact,
+            &dir,
+            "issue-only",
+            system("Issue only", false, true),
+        )
+        .await;
+    let issue_only = tls_client(&ca_file, Some((&issue_key, &issue_pem)));
+    let (s, v) = tsend(issue_only.get(format!("{}/v1/profiles", srv.mtls))).await;
+    assert_eq!(s, 403, "{v}");
+
+    // An organisation certificate (not a system certificate): 403.
+    let (_, org_key, org_pem) = admin
+        .issued(
+            &contact,
+            &dir,
+            "org",
+            json!({ "type": "organisation", "name": "Org cert", "contact_email": CONTACT,
+                    "issuing": "direct", "key_algorithm": "ecdsa-p256" }),
+        )
+        .await;
+    let org_client = tls_client(&ca_file, Some((&org_key, &org_pem)));
+    let (s, v) = tsend(org_client.get(format!("{}/v1/profiles", srv.mtls))).await;
+    assert_eq!(s, 403, "{v}");
+    // Refused as an organisation certificate, not for want of a right it never had.
+    assert!(
+        v["detail"]
+            .as_str()
+            .unwrap()
+            .contains("organisation certificate"),
+        "{v}"
+    );
+
+    // No client certificate, or one of a foreign CA: refused at the handshake.
+    let anonymous = tls_client(&ca_file, None);
+    assert!(anonymous
+        .get(format!("{}/v1/profiles", srv.mtls))
+        .send()
+        .await
+        .is_err());
+    let self_key = dir.join("self.key");
+    let self_pem = dir.join("self.pem");
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=IdM",
+        "-keyout",
+        self_key.to_str().unwrap(),
+        "-out",
+        self_pem.to_str().unwrap(),
+    ]);
+    let foreign_client = tls_client(
+        &ca_file,
+        Some((&self_key, &std::fs::read_to_string(&self_pem).unwrap())),
+    );
+    assert!(foreign_client
+        .get(format!("{}/v1/profiles", srv.mtls))
+        .send()
+        .await
+        .is_err());
+
+    // curl, as the banner says: with the certificate 200, without it refused.
+    let idm_cert_file = dir.join("idm.pem");
+    std::fs::write(&idm_cert_file, &idm_pem).unwrap();
+    let url = format!("{}/v1/organisation", srv.mtls);
+    let (ok, body) = curl(&[
+        "--fail",
+        "--cert",
+        idm_cert_file.to_str().unwrap(),
+        "--key",
+        idm_key.to_str().unwrap(),
+        "--cacert",
+        ca_file.to_str().unwrap(),
+        &url,
+    ]);
+    assert!(ok, "curl with the system certificate: {body}");
+    assert!(body.contains("\"cvr\""), "{body}");
+    let (ok, _) = curl(&["--cacert", ca_file.to_str().unwrap(), &url]);
+    assert!(!ok, "curl without a client certificate got through");
+    let mut banner_curl = srv
+        .banner
+        .lines()
+        .find(|l| l.contains("curl --cert"))
+        .unwrap()
+        .to_owned();
+    banner_curl = banner_curl.trim().to_owned();
+    assert!(
+        banner_curl.contains("--cacert") && banner_curl.contains("https://"),
+        "{banner_curl}"
+    );
+
+    // Revoked by an admin: the very next request is refused (no CRL wait).
+    let (s, v) = admin
+        .post(
+            &format!("/v1/certificates/{idm_serial}/revoke"),
+            json!({ "reason": "keyCompromise" }),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = tsend(idm.get(format!("{}/v1/profiles", srv.mtls))).await;
+    assert_eq!(s, 401, "{v}");
+}
