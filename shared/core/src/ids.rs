@@ -127,18 +127,32 @@ fn check_email(s: &str) -> Result<(), String> {
     let Some((local, domain)) = s.rsplit_once('@') else {
         return Err("email must contain @".into());
     };
-    if local.is_empty() || local.chars().count() > 64 || local.contains('@') {
+    // The characters are those the mailer (lettre, via `email_address`) takes: RFC 5322 atext
+    // plus UTF-8 (RFC 6531) in the local part; domain labels start and end with a letter or
+    // digit. An address we accept and the mailer refuses would make a mail silently unsent.
+    if local.is_empty() || local.chars().count() > 64 || !local.chars().all(local_char) {
         return Err("email has an invalid local part".into());
     }
     let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2
-        || labels.iter().any(|l| {
-            l.is_empty() || l.chars().count() > 63 || l.starts_with('-') || l.ends_with('-')
-        })
-    {
+    if labels.len() < 2 || labels.iter().any(|l| !domain_label(l)) {
         return Err("email has an invalid domain".into());
     }
     Ok(())
+}
+
+/// RFC 5322 §3.2.3 `atext` or `.`, or any other non-ASCII character (RFC 6531 UTF-8);
+/// blanks and controls were refused before.
+fn local_char(c: char) -> bool {
+    !c.is_ascii() || c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c)
+}
+
+/// A domain label: 1–63 characters of `atext`, its ends a letter, digit or non-ASCII.
+fn domain_label(l: &str) -> bool {
+    let end = |c: Option<char>| c.is_some_and(|c| !c.is_ascii() || c.is_ascii_alphanumeric());
+    l.chars().count() <= 63
+        && end(l.chars().next())
+        && end(l.chars().last())
+        && l.chars().all(|c| c != '.' && local_char(c))
 }
 
 string_newtype!(
@@ -299,6 +313,12 @@ mod tests {
             ("anna @example.dk", false),
             ("anna@-x.dk", false),
             ("søren@example.dk", true),
+            ("an(na@example.dk", false),
+            ("anna\"x@example.dk", false),
+            ("o'neil@example.dk", true),
+            ("anna@ex_ample.dk", true),
+            ("anna@example.dk!", false),
+            ("anna@ex,ample.dk", false),
         ] {
             assert_eq!(Email::parse(s).is_ok(), ok, "{s}");
         }

@@ -25,15 +25,22 @@ const CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
 
 /// An email as `Email::parse` takes it (length 254 is `maxLength`).
 pub fn email_pattern() -> String {
-    let label = format!("[^@.{BLANK}-](?:[^@.{BLANK}]{{0,61}}[^@.{BLANK}-])?");
-    format!("^[^@{BLANK}]{{1,64}}@{label}(?:\\.{label})+$")
+    // Any non-ASCII character but blanks (RFC 6531 UTF-8) besides ASCII `atext`.
+    email_pattern_over(&format!("|[^{BLANK}\\u0021-\\u007e]"))
 }
 
 /// An email as `CertEmail::parse` takes it: the same, ASCII only.
 pub fn cert_email_pattern() -> String {
-    // Printable ASCII without '@' (0x40), without '.' and '-' at label ends.
-    let label = r"[!-,/-?A-~](?:[!-\-/-?A-~]{0,61}[!-,/-?A-~])?";
-    format!("^[!-?A-~]{{1,64}}@{label}(?:\\.{label})+$")
+    email_pattern_over("")
+}
+
+/// `wide` is an alternative (`|[...]`) admitting non-ASCII characters, or empty.
+fn email_pattern_over(wide: &str) -> String {
+    // ASCII atext (RFC 5322 §3.2.3): ! # $ % & ' * + - / 0-9 = ? A-Z ^ _ ` a-z { | } ~
+    let atext = format!(r"(?:[!#-'*+\-/-9=?A-Z^-~]{wide})");
+    let end = format!("(?:[A-Za-z0-9]{wide})");
+    let label = format!("{end}(?:{atext}{{0,61}}{end})?");
+    format!(r"^(?:{atext}|\.){{1,64}}@{label}(?:\.{label})+$")
 }
 
 /// A name as `ProfileName`/`DisplayName` take it: no control characters, no blank ends.
