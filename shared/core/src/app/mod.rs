@@ -16,7 +16,7 @@ pub use certificates::CertificateDetail;
 pub use input::{object, MasterDataPatch, ProfileInput, SettingsPatch};
 pub use issuance::{IssuanceInfo, IssueRequest, IssueResult};
 pub use jobs::{Job, JobReport};
-pub use machine::ApiIssueRequest;
+pub use machine::{ApiIssueRequest, SelfRenewRequest};
 pub use ordering::{Delivery, IdempotencyKey, OrderResult};
 pub use organisation::NewOrganisation;
 pub use pipeline::{p12_key, CLAIM_TTL};
