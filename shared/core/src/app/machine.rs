@@ -18,6 +18,10 @@ use crate::lifecycle::{transition, Action};
 use crate::model::{CertKind, CertStatus, Certificate, Identification, IssuanceClaim, P12Format};
 use crate::ports::Write;
 
+/// Races with unrelated writes to the certificate or its profile a self-renewal rides out
+/// (each lost race means another change went through).
+const SELF_RENEW_TRIES: u32 = 8;
+
 /// The body of self-renewal: the new key's request. No server-side key: the point of
 /// self-renewal is that the key never leaves the system that uses it.
 #[derive(Debug, Clone, Deserialize)]
@@ -201,80 +205,92 @@ impl App {
             code: None,
         };
         self.check_issue_request(&req)?;
-        let old = self
-            .store
-            .certificate(&machine.serial)
-            .await?
-            .filter(|c| c.org == machine.org)
-            .ok_or(DomainError::NotFound("certificate"))?;
-        transition(old.status_at(self.now()), Action::Renew)?;
         let actor = machine.actor();
-        if let Some(existing) = self.own_renewal(&old).await? {
-            return self.finish_own_renewal(machine, &old, existing, &req).await;
+        for attempt in 0..SELF_RENEW_TRIES {
+            let old = self
+                .store
+                .certificate(&machine.serial)
+                .await?
+                .filter(|c| c.org == machine.org)
+                .ok_or(DomainError::NotFound("certificate"))?;
+            transition(old.status_at(self.now()), Action::Renew)?;
+            if let Some(existing) = self.own_renewal(&old).await? {
+                return self.finish_own_renewal(machine, &old, existing, &req).await;
+            }
+            let org = self
+                .store
+                .organisation(&machine.org)
+                .await?
+                .ok_or(DomainError::NotFound("organisation"))?;
+            let profile = self.scoped_profile(&machine.org, old.profile_id).await?;
+            let mut e = Errors::default();
+            check_org_rules(
+                &mut e,
+                &org,
+                profile.kind,
+                profile.p_number.as_ref(),
+                profile.se_number.as_ref(),
+                profile.ean.as_ref(),
+                &profile.system_rights,
+                profile.seal_generation,
+            );
+            e.finish()?;
+            let now = self.now();
+            let claim = IssuanceClaim {
+                attempt: Uuid::new_v4(),
+                until: now + CLAIM_TTL,
+            };
+            let mut cert = self.new_order(&actor, &org, &profile, Some(old.serial.clone()));
+            cert.claim = Some(claim.clone());
+            let mut certs = self.store.certificates_of(&org.cvr, profile.id).await?;
+            certs.push(cert.clone());
+            let mut marked = old.clone();
+            marked.pending_renewal = Some(cert.serial.clone());
+            marked.version += 1;
+            let writes = vec![
+                Write::PutProfile {
+                    profile: with_summary(&profile, &certs),
+                    expected: Some(profile.version),
+                },
+                Write::PutCertificate {
+                    cert: marked,
+                    expected: Some(old.version),
+                },
+                Write::PutCertificate {
+                    cert: cert.clone(),
+                    expected: None,
+                },
+                Write::Audit(self.audit(
+                    &org.cvr,
+                    &actor.audit_name(),
+                    "certificate.self_renew",
+                    cert.serial.to_string(),
+                    json!({ "profile_id": profile.id, "renewal_of": old.serial }),
+                )),
+            ];
+            match self.store.commit(writes).await {
+                Ok(()) => {
+                    let claimed = Claimed {
+                        attempt: claim.attempt,
+                        cert,
+                        secret: None,
+                    };
+                    return self.run_issuance(&actor, claimed, &profile, &req).await;
+                }
+                // Another write to the certificate or profile (a job, an administrator, a
+                // concurrent self-renewal) came first: read again. A concurrent
+                // self-renewal then shows as this certificate's pending or issued renewal
+                // (409 above), anything else is simply retried.
+                Err(DomainError::StaleVersion(_)) if attempt + 1 < SELF_RENEW_TRIES => continue,
+                Err(DomainError::StaleVersion(_)) => {
+                    return Err(self.explain_lost_self_renewal(&old).await)
+                }
+                Err(e) => return Err(e),
+            }
         }
-        let org = self
-            .store
-            .organisation(&machine.org)
-            .await?
-            .ok_or(DomainError::NotFound("organisation"))?;
-        let profile = self.scoped_profile(&machine.org, old.profile_id).await?;
-        let mut e = Errors::default();
-        check_org_rules(
-            &mut e,
-            &org,
-            profile.kind,
-            profile.p_number.as_ref(),
-            profile.se_number.as_ref(),
-            profile.ean.as_ref(),
-            &profile.system_rights,
-            profile.seal_generation,
-        );
-        e.finish()?;
-        let now = self.now();
-        let claim = IssuanceClaim {
-            attempt: Uuid::new_v4(),
-            until: now + CLAIM_TTL,
-        };
-        let mut cert = self.new_order(&actor, &org, &profile, Some(old.serial.clone()));
-        cert.claim = Some(claim.clone());
-        let mut certs = self.store.certificates_of(&org.cvr, profile.id).await?;
-        certs.push(cert.clone());
-        let mut marked = old.clone();
-        marked.pending_renewal = Some(cert.serial.clone());
-        marked.version += 1;
-        let writes = vec![
-            Write::PutProfile {
-                profile: with_summary(&profile, &certs),
-                expected: Some(profile.version),
-            },
-            Write::PutCertificate {
-                cert: marked,
-                expected: Some(old.version),
-            },
-            Write::PutCertificate {
-                cert: cert.clone(),
-                expected: None,
-            },
-            Write::Audit(self.audit(
-                &org.cvr,
-                &actor.audit_name(),
-                "certificate.self_renew",
-                cert.serial.to_string(),
-                json!({ "profile_id": profile.id, "renewal_of": old.serial }),
-            )),
-        ];
-        if let Err(e) = self.store.commit(writes).await {
-            return Err(match e {
-                DomainError::StaleVersion(_) => self.explain_lost_self_renewal(&old).await,
-                other => other,
-            });
-        }
-        let claimed = Claimed {
-            attempt: claim.attempt,
-            cert,
-            secret: None,
-        };
-        self.run_issuance(&actor, claimed, &profile, &req).await
+        Err(DomainError::Conflict(
+            "too many concurrent changes of this certificate's profile; try again".into(),
+        ))
     }
 
     /// The renewal of `old` this certificate ordered itself and that is still pending (its
