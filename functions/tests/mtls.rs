@@ -973,3 +973,79 @@ async fn idm_issues_renews_itself_and_is_refused_once_revoked() {
     assert!(err.contains("401") && err.contains("revoked"), "{err}");
     assert_eq!(serial_of(&cert_file), third_serial, "files left unchanged");
 }
+
+/// `orgcert renew --daemon` keeps running when a check fails (the old files stay, the next
+/// check retries); without `--daemon` the same failure exits 1 naming the problem.
+#[test]
+fn renew_daemon_survives_a_failed_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("system.pem");
+    let key = dir.path().join("system.key");
+    let ca = dir.path().join("ca.pem");
+    // A certificate that is due (1 day left) for a server that is not there.
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=due",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+    ]);
+    std::fs::copy(&cert, &ca).unwrap();
+    let port = free_port();
+    let url = format!("https://127.0.0.1:{port}");
+    let args = [
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--ca",
+        ca.to_str().unwrap(),
+        "--url",
+        url.as_str(),
+    ];
+    let (ok, _, err) = renew_cli(&args);
+    assert!(!ok);
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    let before = std::fs::read(&cert).unwrap();
+
+    let mut child = Command::new(BIN)
+        .arg("renew")
+        .args(args)
+        .args(["--daemon", "--interval", "60"])
+        .env_remove("ORGCERT_DATA_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(60));
+    // Still running after reporting the failure: it waits for the next check.
+    let running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    let first = first.expect("the daemon reports the failed check");
+    assert!(first.starts_with("orgcert renew:"), "{first}");
+    assert!(running, "the daemon exited after one failed check");
+    assert_eq!(
+        std::fs::read(&cert).unwrap(),
+        before,
+        "files left unchanged"
+    );
+}
