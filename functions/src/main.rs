@@ -11,6 +11,7 @@ use orgcert_core::clock::SystemClock;
 use orgcert_core::model::OrgSettings;
 use orgcert_core::DomainError;
 use orgcert_functions::local::{self, LocalConfig, DEMO_CVR, DEMO_USERS};
+use orgcert_functions::renew::{self, Outcome, RenewOptions};
 use time::Duration;
 
 #[derive(Parser)]
@@ -68,6 +69,36 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// Renew a system certificate itself over mutual TLS when it nears its end (API.md
+    /// "System certificates"): new key, CSR, both files replaced atomically.
+    Renew {
+        /// The certificate file (PEM), replaced on renewal.
+        #[arg(long)]
+        cert: PathBuf,
+        /// Its key file (PEM), replaced on renewal (mode 0600).
+        #[arg(long)]
+        key: PathBuf,
+        /// Base URL of the mutual-TLS listener (AWS: the machine API's domain).
+        #[arg(long, default_value = "https://127.0.0.1:8443")]
+        url: String,
+        /// CA certificate(s) to trust for the server (PEM; `/public/ca.pem`); default:
+        /// `ca.pem` next to the certificate file.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// Renew when fewer than this many days remain.
+        #[arg(long, default_value_t = orgcert_functions::renew::DEFAULT_DAYS)]
+        days: u32,
+        /// Renew now, however many days remain.
+        #[arg(long)]
+        force: bool,
+        /// Keep running: check every --interval seconds (plus up to a tenth at random).
+        #[arg(long)]
+        daemon: bool,
+        /// Seconds between checks with --daemon (60 to 604800).
+        #[arg(long, default_value_t = 43_200,
+              value_parser = clap::value_parser!(u64).range(60..=604_800))]
+        interval: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -112,13 +143,62 @@ fn describe(e: &DomainError) -> String {
     }
 }
 
+async fn renew(opts: RenewOptions, daemon: bool, interval: u64) -> Result<(), String> {
+    loop {
+        match renew::renew_once(&opts, time::OffsetDateTime::now_utc()).await {
+            Ok(Outcome::NotDue { not_after }) => println!(
+                "not due: valid until {not_after}, renews within {} days of it",
+                opts.days
+            ),
+            Ok(Outcome::Renewed { serial, not_after }) => {
+                println!("renewed: serial {serial}, valid until {not_after}");
+            }
+            // A daemon keeps trying at the next check; the old files are unchanged.
+            Err(e) if daemon => eprintln!("orgcert renew: {e}"),
+            Err(e) => return Err(e),
+        }
+        if !daemon {
+            return Ok(());
+        }
+        tokio::time::sleep(renew::next_pause(interval)).await;
+    }
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
-    let listen = match &cli.command {
+    // Renewal is a client: it needs no data dir.
+    let command = match cli.command {
+        Command::Renew {
+            cert,
+            key,
+            url,
+            ca,
+            days,
+            force,
+            daemon,
+            interval,
+        } => {
+            let ca = match ca {
+                Some(ca) => ca,
+                None => cert.with_file_name("ca.pem"),
+            };
+            let opts = RenewOptions {
+                cert,
+                key,
+                url,
+                ca,
+                days,
+                force,
+            };
+            return renew(opts, daemon, interval).await;
+        }
+        other => other,
+    };
+    let listen = match &command {
         Command::Serve { addr } => addr.clone(),
         _ => std::env::var("ORGCERT_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into()),
     };
     let cfg = LocalConfig::from_env(cli.data_dir.clone(), &listen)?;
-    match cli.command {
+    match command {
         Command::Token {
             org,
             email,
@@ -207,6 +287,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        // Handled before the data dir is opened.
+        Command::Renew { .. } => Ok(()),
         Command::Serve { addr } => serve(cfg, &addr).await,
     }
 }

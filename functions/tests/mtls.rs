@@ -656,3 +656,396 @@ async fn system_certificates_over_mutual_tls() {
     let (s, v) = tsend(idm.get(format!("{}/v1/profiles", srv.mtls))).await;
     assert_eq!(s, 401, "{v}");
 }
+
+/// The serial (lower-case hex, as the API writes it) of a PEM certificate file, by openssl.
+fn serial_of(pem_file: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-serial", "-in"])
+        .arg(pem_file)
+        .output()
+        .expect("openssl is required (ORGCERT_REQUIRE_TOOLS)");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .trim_start_matches("serial=")
+        .to_ascii_lowercase()
+}
+
+/// `orgcert renew ...` (no data dir): (success, stdout, stderr).
+fn renew_cli(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .arg("renew")
+        .args(args)
+        .env_remove("ORGCERT_DATA_DIR")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The issue's "Done when": the IdM with its system certificate (curl and a Rust client)
+/// lists profiles, orders and issues an `api` certificate from a CSR, renews itself over
+/// `self/renew` (two parallel calls: one winner), `orgcert renew --force` replaces its
+/// files, and after an admin revokes it the next request is refused.
+#[tokio::test]
+async fn idm_issues_renews_itself_and_is_refused_once_revoked() {
+    use orgcert_functions::renew::MtlsClient;
+    let srv = start();
+    let dir = srv.dir.path().join("client");
+    std::fs::create_dir_all(&dir).unwrap();
+    let admin = Admin {
+        http: &srv.http,
+        token: banner_token(&srv.banner, "TOKEN_USER_ADMIN"),
+        c: reqwest::Client::new(),
+    };
+    let contact = banner_token(&srv.banner, "TOKEN_DEMO_CONTACT");
+    let ca_pem = admin
+        .c
+        .get(format!("{}/public/ca.pem", srv.http))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, &ca_pem).unwrap();
+    let (idm_serial, idm_key, idm_pem) = admin
+        .issued(&contact, &dir, "idm", system("IdM", true, true))
+        .await;
+    let idm_curl = tls_client(&ca_file, Some((&idm_key, &idm_pem)));
+    let idm_rust = MtlsClient::new(
+        ca_pem.as_bytes(),
+        Some((idm_pem.as_bytes(), &std::fs::read(&idm_key).unwrap())),
+    )
+    .unwrap();
+
+    // Both clients list profiles with the certificate.
+    let (s, v) = tsend(idm_curl.get(format!("{}/v1/profiles", srv.mtls))).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = idm_rust
+        .request("GET", &format!("{}/v1/profiles", srv.mtls), None)
+        .await
+        .unwrap();
+    assert_eq!(s, 200, "{v}");
+    assert!(!v["items"].as_array().unwrap().is_empty());
+
+    // An `api` order, issued from a CSR over the Rust client; openssl verifies it.
+    let (s, o) = idm_rust
+        .request(
+            "POST",
+            &format!("{}/v1/profiles", srv.mtls),
+            Some(&api_order("Service R")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 201, "{o}");
+    let serial = o["certificate"]["serial"].as_str().unwrap().to_owned();
+    let (_, csr) = key_and_csr(&dir, "service-r", "ec");
+    let (s, v) = idm_rust
+        .request(
+            "POST",
+            &format!("{}/v1/certificates/{serial}/issue", srv.mtls),
+            Some(&json!({ "csr": csr })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(s, 201, "{v}");
+    let leaf = dir.join("service-r.pem");
+    std::fs::write(&leaf, v["certificate_pem"].as_str().unwrap()).unwrap();
+    openssl(&[
+        "verify",
+        "-CAfile",
+        ca_file.to_str().unwrap(),
+        leaf.to_str().unwrap(),
+    ]);
+
+    // Self-renewal: bad input first, each refused with nothing written.
+    let renew_url = format!("{}/v1/certificates/self/renew", srv.mtls);
+    let (_, weak_csr) = key_and_csr(&dir, "weak", "rsa:1024");
+    let (s, v) = tsend(
+        idm_curl
+            .post(renew_url.clone())
+            .json(&json!({ "csr": weak_csr })),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["errors"][0]["field"], "csr", "{v}");
+    let mut bad_sig = csr.clone().into_bytes();
+    // Flip a character inside the base64 near the end (the signature).
+    let at = bad_sig.len() - 40;
+    bad_sig[at] = if bad_sig[at] == b'A' { b'B' } else { b'A' };
+    let (s, v) = tsend(
+        idm_curl
+            .post(renew_url.clone())
+            .json(&json!({ "csr": String::from_utf8(bad_sig).unwrap() })),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["errors"][0]["field"], "csr", "{v}");
+    let (s, v) = tsend(idm_curl.post(renew_url.clone()).json(&json!({}))).await;
+    assert_eq!(s, 400, "{v}");
+    // A bearer token on the plain listener: 401 (the route is for certificates).
+    let (s, v) = admin
+        .post("/v1/certificates/self/renew", json!({ "csr": csr }))
+        .await;
+    assert_eq!(s, 401, "{v}");
+    let (_, prof) = admin.get("/v1/profiles?q=IdM").await;
+    let idm_profile = prof["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "IdM")
+        .expect("IdM profile")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, before) = admin.get(&format!("/v1/profiles/{idm_profile}")).await;
+    let certs_before = before["certificates"].as_array().map_or(0, Vec::len);
+    assert_eq!(certs_before, 1, "{before}");
+
+    // Two self-renewals at once: exactly one certificate is signed, the other call 409.
+    let (key1, csr1) = key_and_csr(&dir, "idm-next-1", "ec");
+    let (key2, csr2) = key_and_csr(&dir, "idm-next-2", "ec");
+    let b1 = json!({ "csr": csr1 });
+    let b2 = json!({ "csr": csr2 });
+    let (r1, r2) = tokio::join!(
+        idm_rust.request("POST", &renew_url, Some(&b1)),
+        idm_rust.request("POST", &renew_url, Some(&b2)),
+    );
+    let (r1, r2) = (r1.unwrap(), r2.unwrap());
+    let mut codes = [r1.0, r2.0];
+    codes.sort_unstable();
+    assert_eq!(codes, [201, 409], "{r1:?} {r2:?}");
+    let (won, next_key) = if r1.0 == 201 {
+        (r1.1, key1)
+    } else {
+        (r2.1, key2)
+    };
+    let next_serial = won["serial"].as_str().unwrap().to_owned();
+    assert_ne!(next_serial, idm_serial);
+    assert!(
+        won["chain_pem"].is_string() && won["not_after"].is_string(),
+        "{won}"
+    );
+    assert!(won["password"].is_null(), "{won}");
+    let (_, after) = admin.get(&format!("/v1/profiles/{idm_profile}")).await;
+    assert_eq!(
+        after["certificates"].as_array().map_or(0, Vec::len),
+        2,
+        "one new certificate: {after}"
+    );
+    // The old one stays valid; the audit names it as the actor.
+    assert_eq!(admin.status_of(&idm_serial).await, "issued");
+    assert_eq!(admin.status_of(&next_serial).await, "issued");
+    let (_, audit) = admin.get("/v1/audit?limit=100").await;
+    let by_itself = audit["items"].as_array().unwrap().iter().any(|e| {
+        e["action"] == "certificate.self_renew"
+            && e["target"] == next_serial.as_str()
+            && e["actor"] == format!("system:{idm_serial}").as_str()
+    });
+    assert!(by_itself, "{audit}");
+    // A certificate renews itself once: again, 409 naming its successor.
+    let (s, v) = tsend(
+        idm_curl
+            .post(renew_url.clone())
+            .json(&json!({ "csr": csr1 })),
+    )
+    .await;
+    assert_eq!(s, 409, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains(&next_serial), "{v}");
+
+    // Renewal reminders skip the renewed certificate: near its end, the digest lists the
+    // successor, not it.
+    let (_, old_detail) = admin.get(&format!("/v1/certificates/{idm_serial}")).await;
+    let old_end = time::OffsetDateTime::parse(
+        old_detail["not_after"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let when = (old_end - time::Duration::days(3))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    cli(
+        srv.dir.path(),
+        &["job", "run", "renewal-reminders", "--now", &when],
+    );
+    let outbox: Value = admin
+        .c
+        .get(format!("{}/_local/outbox", srv.http))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reminders: String = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| {
+            m["subject"]
+                .as_str()
+                .unwrap_or("")
+                .contains("expire within")
+        })
+        .map(|m| m["text"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(reminders.contains(&next_serial), "{reminders}");
+    assert!(!reminders.contains(&idm_serial), "{reminders}");
+
+    // `orgcert renew`: not due without --force (files untouched), then forced.
+    let cert_file = dir.join("idm-current.pem");
+    let key_file = dir.join("idm-current.key");
+    std::fs::write(&cert_file, won["certificate_pem"].as_str().unwrap()).unwrap();
+    std::fs::copy(&next_key, &key_file).unwrap();
+    let old_key_text = std::fs::read_to_string(&key_file).unwrap();
+    let common = [
+        "--cert",
+        cert_file.to_str().unwrap(),
+        "--key",
+        key_file.to_str().unwrap(),
+        "--url",
+        srv.mtls.as_str(),
+        "--ca",
+        ca_file.to_str().unwrap(),
+    ];
+    let (ok, out, err) = renew_cli(&common);
+    assert!(ok, "{err}");
+    assert!(out.contains("not due"), "{out}");
+    assert_eq!(serial_of(&cert_file), next_serial);
+    let mut forced = common.to_vec();
+    forced.push("--force");
+    let (ok, out, err) = renew_cli(&forced);
+    assert!(ok, "orgcert renew --force: {err}");
+    let third_serial = serial_of(&cert_file);
+    assert_ne!(third_serial, next_serial);
+    assert!(out.contains(&third_serial), "{out}");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    assert_ne!(std::fs::read_to_string(&key_file).unwrap(), old_key_text);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    openssl(&[
+        "verify",
+        "-CAfile",
+        ca_file.to_str().unwrap(),
+        cert_file.to_str().unwrap(),
+    ]);
+    // The replaced files work as the identity, over curl and the Rust client.
+    let renewed_pem = std::fs::read_to_string(&cert_file).unwrap();
+    let renewed = tls_client(&ca_file, Some((&key_file, &renewed_pem)));
+    let (s, v) = tsend(renewed.get(format!("{}/v1/profiles", srv.mtls))).await;
+    assert_eq!(s, 200, "{v}");
+    let renewed_rust = MtlsClient::new(
+        ca_pem.as_bytes(),
+        Some((renewed_pem.as_bytes(), &std::fs::read(&key_file).unwrap())),
+    )
+    .unwrap();
+
+    // The admin revokes it: the next request is refused (401), the CLI says why.
+    let (s, v) = admin
+        .post(
+            &format!("/v1/certificates/{third_serial}/revoke"),
+            json!({ "reason": "keyCompromise" }),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = renewed_rust
+        .request("GET", &format!("{}/v1/profiles", srv.mtls), None)
+        .await
+        .unwrap();
+    assert_eq!(s, 401, "{v}");
+    let (s, v) = tsend(renewed.get(format!("{}/v1/profiles", srv.mtls))).await;
+    assert_eq!(s, 401, "{v}");
+    let (ok, _, err) = renew_cli(&forced);
+    assert!(!ok);
+    assert!(err.contains("401") && err.contains("revoked"), "{err}");
+    assert_eq!(serial_of(&cert_file), third_serial, "files left unchanged");
+}
+
+/// `orgcert renew --daemon` keeps running when a check fails (the old files stay, the next
+/// check retries); without `--daemon` the same failure exits 1 naming the problem.
+#[test]
+fn renew_daemon_survives_a_failed_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("system.pem");
+    let key = dir.path().join("system.key");
+    let ca = dir.path().join("ca.pem");
+    // A certificate that is due (1 day left) for a server that is not there.
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=due",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+    ]);
+    std::fs::copy(&cert, &ca).unwrap();
+    let port = free_port();
+    let url = format!("https://127.0.0.1:{port}");
+    let args = [
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--ca",
+        ca.to_str().unwrap(),
+        "--url",
+        url.as_str(),
+    ];
+    let (ok, _, err) = renew_cli(&args);
+    assert!(!ok);
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    let before = std::fs::read(&cert).unwrap();
+
+    let mut child = Command::new(BIN)
+        .arg("renew")
+        .args(args)
+        .args(["--daemon", "--interval", "60"])
+        .env_remove("ORGCERT_DATA_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let _ = tx.send(line);
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(60));
+    // Still running after reporting the failure: it waits for the next check.
+    let running = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    let first = first.expect("the daemon reports the failed check");
+    assert!(first.starts_with("orgcert renew:"), "{first}");
+    assert!(running, "the daemon exited after one failed check");
+    assert_eq!(
+        std::fs::read(&cert).unwrap(),
+        before,
+        "files left unchanged"
+    );
+}

@@ -15,7 +15,7 @@ use orgcert_core::app::Job;
 use orgcert_core::auth::Actor;
 use orgcert_core::clock::SystemClock;
 use orgcert_core::DomainError;
-use orgcert_http::auth::{Authenticator, Claims};
+use orgcert_http::auth::{Authenticator, Claims, ClientCertificate};
 use orgcert_http::{HttpState, Operation};
 
 /// Reads the claims API Gateway's JWT authorizer verified (HTTP API payload 2.0).
@@ -89,7 +89,77 @@ async fn compose() -> Result<orgcert_core::app::App, DomainError> {
 pub async fn serve_http(op: Operation) -> Result<(), lambda_http::Error> {
     let app = compose().await.map_err(|e| format!("{e}"))?;
     let state = HttpState::new(app, Arc::new(ApiGatewayClaims));
-    lambda_http::run(with_source_ip_layer(orgcert_http::router_for(op, state))).await
+    let machine_domain = std::env::var(MACHINE_DOMAIN_VAR).ok();
+    lambda_http::run(with_machine_certificate_layer(
+        with_source_ip_layer(orgcert_http::router_for(op, state)),
+        machine_domain,
+    ))
+    .await
+}
+
+/// The machine API's custom domain (`MachineDomainName` in `infra/template.yaml`); unset
+/// or empty: no machine API, and no client certificate is ever trusted.
+pub const MACHINE_DOMAIN_VAR: &str = "ORGCERT_MACHINE_DOMAIN";
+
+/// The client certificate API Gateway verified (mutual TLS on the machine API's custom
+/// domain, truststore = our CA) as the same [`ClientCertificate`] the local listener sets.
+///
+/// Trusted only when the request came through the machine API: its `domainName` is the
+/// machine domain (the only way in, its execute-api endpoint being disabled), so a client
+/// certificate block can never be claimed through the JWT API. API Gateway checked the
+/// chain and validity; the use cases still check the store (issued, system certificate,
+/// fingerprint) on every request, as for the local listener.
+pub fn machine_certificate(
+    extensions: &lambda_http::http::Extensions,
+    machine_domain: Option<&str>,
+) -> Option<ClientCertificate> {
+    let domain = machine_domain.map(str::trim).filter(|d| !d.is_empty())?;
+    let Some(RequestContext::ApiGatewayV2(ctx)) = extensions.get::<RequestContext>() else {
+        return None;
+    };
+    if !ctx
+        .domain_name
+        .as_deref()
+        .is_some_and(|d| d.eq_ignore_ascii_case(domain))
+    {
+        return None;
+    }
+    let pem = ctx
+        .authentication
+        .as_ref()?
+        .client_cert
+        .as_ref()?
+        .client_cert_pem
+        .as_deref()?;
+    let b64: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .map(str::trim)
+        .collect();
+    use base64::Engine as _;
+    let der = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    Some(ClientCertificate(der.into()))
+}
+
+/// Inserts [`machine_certificate`] into the request's extensions when there is one.
+pub fn with_machine_certificate_layer(
+    router: axum::Router,
+    machine_domain: Option<String>,
+) -> axum::Router {
+    let domain: Arc<Option<String>> = Arc::new(machine_domain);
+    router.layer(axum::middleware::map_request(
+        move |mut req: lambda_http::http::Request<axum::body::Body>| {
+            let domain = domain.clone();
+            async move {
+                if let Some(c) = machine_certificate(req.extensions(), domain.as_deref()) {
+                    req.extensions_mut().insert(c);
+                }
+                req
+            }
+        },
+    ))
 }
 
 /// Hands API Gateway's source IP to the rate limits as [`orgcert_http::limit::SourceIp`].
@@ -207,6 +277,50 @@ pub fn job_main(job: Job) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A payload-2.0 request context on `domain`, with a client certificate block when
+    /// `pem` is given (API Gateway adds it only on a mutual-TLS custom domain).
+    fn context(domain: &str, pem: Option<&str>) -> lambda_http::http::Extensions {
+        let mut v = serde_json::json!({
+            "domainName": domain,
+            "http": { "method": "POST", "path": "/v1/certificates/self/renew",
+                      "protocol": "HTTP/1.1", "sourceIp": "198.51.100.4" },
+        });
+        if let Some(pem) = pem {
+            v["authentication"] = serde_json::json!({ "clientCert": {
+                "clientCertPem": pem, "subjectDN": "CN=IdM", "issuerDN": "CN=orgcert CA",
+                "serialNumber": "01", "validity": { "notBefore": "May 28 12:30:02 2019 GMT",
+                "notAfter": "Aug  5 09:36:04 2021 GMT" } } });
+        }
+        let ctx: lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext =
+            serde_json::from_value(v).expect("context");
+        let mut ext = lambda_http::http::Extensions::new();
+        ext.insert(RequestContext::ApiGatewayV2(ctx));
+        ext
+    }
+
+    #[test]
+    fn a_client_certificate_is_trusted_only_on_the_machine_domain() {
+        let der = [0x30u8, 0x03, 0x02, 0x01, 0x07];
+        use base64::Engine as _;
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        );
+        let machine = Some("mtls.orgcert.example");
+        let got = machine_certificate(&context("mtls.orgcert.example", Some(&pem)), machine)
+            .expect("trusted on the machine domain");
+        assert_eq!(&*got.0, &der);
+        // The JWT API's domain, no machine API configured, or no certificate: nothing.
+        let jwt_api = context("a1b2c3.execute-api.eu-west-1.amazonaws.com", Some(&pem));
+        assert!(machine_certificate(&jwt_api, machine).is_none());
+        let on_machine = context("mtls.orgcert.example", Some(&pem));
+        assert!(machine_certificate(&on_machine, None).is_none());
+        assert!(machine_certificate(&on_machine, Some(" ")).is_none());
+        let without = context("mtls.orgcert.example", None);
+        assert!(machine_certificate(&without, machine).is_none());
+        assert!(machine_certificate(&lambda_http::http::Extensions::new(), machine).is_none());
+    }
 
     #[test]
     fn source_ip_comes_from_the_request_context_only() {

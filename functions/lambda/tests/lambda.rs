@@ -15,7 +15,8 @@
 //!
 //! ```text
 //! cargo lambda build --release -p orgcert-lambda --lambda-dir target/lambda-x86_64 \
-//!   --bin create-profile --bin get-profile --bin issue-certificate --bin renewal-reminders
+//!   --bin create-profile --bin get-profile --bin issue-certificate --bin renewal-reminders \
+//!   --bin issue-by-api --bin self-renew
 //! ORGCERT_LAMBDA_DIR=$PWD/target/lambda-x86_64 cargo test -p orgcert-lambda --test lambda
 //! ```
 //!
@@ -45,6 +46,8 @@ use tokio::process::{Child, Command};
 
 const ADMIN: &str = "ulla.admin@eksempel.dk";
 const CONTACT: &str = "carl.kontakt@eksempel.dk";
+/// The machine API's custom domain (mutual TLS) in these events.
+const MACHINE_DOMAIN: &str = "mtls.eksempel.dk";
 /// How long one invocation may take, cold start included.
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -96,6 +99,8 @@ fn bootstrap(name: &str) -> PathBuf {
         "get-profile" => env!("CARGO_BIN_EXE_get-profile"),
         "issue-certificate" => env!("CARGO_BIN_EXE_issue-certificate"),
         "renewal-reminders" => env!("CARGO_BIN_EXE_renewal-reminders"),
+        "issue-by-api" => env!("CARGO_BIN_EXE_issue-by-api"),
+        "self-renew" => env!("CARGO_BIN_EXE_self-renew"),
         other => panic!("no bin named {other} in this test"),
     })
 }
@@ -307,6 +312,8 @@ fn function_env(cfg: &AwsConfig) -> Vec<(String, String)> {
         ("ORGCERT_PUBLIC_URL", &cfg.public_url),
         ("ORGCERT_PKI_URL", &cfg.pki_url),
         ("ORGCERT_AWS_ENDPOINT_URL", &endpoint),
+        // infra/template.yaml with the machine API (MachineDomainName set).
+        ("ORGCERT_MACHINE_DOMAIN", MACHINE_DOMAIN),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -591,4 +598,233 @@ async fn functions_answer_real_events_on_moto() {
     let second = lambda.invoke("renewal-reminders", &event).await;
     assert_eq!(second["detail"]["mails"], 0, "{second}");
     assert_eq!(mails_to(&moto, CONTACT).await.len(), before + 1);
+}
+
+/// An event of the machine API (API.md "System certificates: mutual TLS"): what API
+/// Gateway passes after the mutual-TLS handshake on `domain` verified `cert_pem` against
+/// the truststore: no authorizer, no token, the client certificate in
+/// `requestContext.authentication.clientCert`.
+fn machine_event(
+    domain: &str,
+    route: &str,
+    path: &str,
+    path_parameters: Value,
+    cert_pem: &str,
+    body: Value,
+) -> Value {
+    let mut e = http_event("POST", route, path, path_parameters, json!({}), Some(body));
+    let ctx = e["requestContext"].as_object_mut().expect("context");
+    ctx.remove("authorizer");
+    ctx.insert("domainName".into(), json!(domain));
+    ctx.insert(
+        "domainPrefix".into(),
+        json!(domain.split('.').next().unwrap_or_default()),
+    );
+    ctx.insert(
+        "authentication".into(),
+        json!({ "clientCert": {
+            "clientCertPem": cert_pem,
+            "subjectDN": "CN=IdM,O=Lambda Prøve ApS,C=DK",
+            "issuerDN": "CN=orgcert test CA",
+            "serialNumber": "a1:b2",
+            "validity": { "notBefore": "Nov 29 10:00:00 2026 GMT", "notAfter": "Nov 28 10:00:00 2029 GMT" },
+        } }),
+    );
+    let headers = e["headers"].as_object_mut().expect("headers");
+    headers.remove("authorization");
+    headers.insert("host".into(), json!(domain));
+    e
+}
+
+/// A P-256 key's PKCS#10 request (PEM).
+fn csr() -> String {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    rcgen::CertificateParams::new(Vec::<String>::new())
+        .expect("params")
+        .serialize_request(&key)
+        .expect("csr")
+        .pem()
+        .expect("pem")
+}
+
+/// The machine API's functions as Lambda functions on moto: `issue-by-api` issues an `api`
+/// order for the IdM's system certificate that API Gateway passed in the request context,
+/// `self-renew` renews that certificate; the same certificate arriving through the JWT
+/// API's domain is not trusted (401, the order stays pending).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn machine_api_functions_take_the_client_certificate_api_gateway_verified() {
+    let Some(cargo_lambda) = cargo_lambda() else {
+        return;
+    };
+    let Some(moto) = Moto::try_start() else {
+        return;
+    };
+    let cfg = moto.provision_with_ca(KeyAlgorithm::EcdsaP256).await;
+    let aws = orgcert_aws::AwsApp::compose(&cfg, Arc::new(SystemClock))
+        .await
+        .expect("compose");
+    let org = random_cvr();
+    aws.app
+        .add_organisation(NewOrganisation {
+            cvr: org.to_string(),
+            name: "Lambda Prøve ApS".into(),
+            p_numbers: vec![],
+            se_numbers: vec![],
+            settings: OrgSettings {
+                organisation_certificates_enabled: true,
+                seal_generation_allowed: false,
+                local_idp_enabled: false,
+                nemhandel_enabled: false,
+            },
+        })
+        .await
+        .expect("organisation");
+    let admin = orgcert_core::auth::Actor {
+        subject: "idp|ulla".into(),
+        email: ADMIN.into(),
+        name: "Ulla Admin".into(),
+        org: org.clone(),
+        roles: vec![orgcert_core::auth::Role::UserAdmin],
+    };
+    let order = |name: &str, rights: bool| {
+        serde_json::from_value::<orgcert_core::app::ProfileInput>(json!({
+            "type": "system", "name": name, "contact_email": CONTACT,
+            "identification": "api", "issuing": "api", "key_algorithm": "ecdsa-p256",
+            "system_rights": { "administration_api": rights, "issuance_api": rights },
+        }))
+        .expect("profile input")
+    };
+    // The IdM's certificate, issued as an `api` order (the fixture plays the issuing system).
+    let idm_order = aws
+        .app
+        .create_profile(&admin, order("IdM", true), None)
+        .await
+        .expect("IdM order");
+    let fixture = orgcert_core::auth::Machine {
+        serial: idm_order.certificate.serial.clone(),
+        org: org.clone(),
+        rights: orgcert_core::model::SystemRights {
+            administration_api: false,
+            issuance_api: true,
+            local_idp: false,
+        },
+    };
+    let idm = aws
+        .app
+        .issue_for_machine(
+            &fixture,
+            &idm_order.certificate.serial,
+            orgcert_core::app::ApiIssueRequest {
+                csr: Some(csr()),
+                p12_format: None,
+            },
+        )
+        .await
+        .expect("IdM certificate");
+    let idm_pem = idm.certificate_pem.clone();
+    let idm_serial = idm.certificate.serial.to_string();
+    // The order the IdM issues over the machine API.
+    let service = aws
+        .app
+        .create_profile(&admin, order("Service", false), None)
+        .await
+        .expect("service order");
+    let serial = service.certificate.serial.to_string();
+
+    // The truststore the machine API's custom domain reads (what orgcert-ca writes after
+    // the bootstrap): the CA certificate, where infra/template.yaml's TruststoreUri points.
+    let ca_der = orgcert_aws::load_ca_certificate(&aws.store)
+        .await
+        .expect("read")
+        .expect("CA certificate");
+    orgcert_aws::write_truststore(&cfg, &ca_der, None)
+        .await
+        .expect("truststore");
+    use orgcert_core::ports::Objects as _;
+    let truststore = aws
+        .objects
+        .get(orgcert_aws::TRUSTSTORE_OBJECT)
+        .await
+        .expect("read")
+        .expect("truststore object");
+    assert_eq!(
+        String::from_utf8(truststore).expect("PEM"),
+        orgcert_pki::to_pem("CERTIFICATE", &ca_der)
+    );
+
+    let lambda = Emulator::start(cargo_lambda, &cfg).await;
+    for name in ["issue-by-api", "self-renew"] {
+        lambda.spawn(name);
+    }
+    let route = "/v1/certificates/{serial}/issue";
+    let path = format!("/v1/certificates/{serial}/issue");
+    // The certificate block on the JWT API's domain: not trusted, 401, still pending.
+    let forged = machine_event(
+        "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+        route,
+        &path,
+        json!({ "serial": serial }),
+        &idm_pem,
+        json!({ "csr": csr() }),
+    );
+    let (status, body) = http_answer(
+        "issue-by-api",
+        &lambda.invoke("issue-by-api", &forged).await,
+    );
+    assert_eq!(status, 401, "issue-by-api off the machine domain: {body}");
+    let stored = aws
+        .store
+        .certificate(&service.certificate.serial)
+        .await
+        .expect("read")
+        .expect("order");
+    assert_eq!(stored.status, CertStatus::Pending);
+
+    // Through the machine API: issued, by the IdM's certificate.
+    let event = machine_event(
+        MACHINE_DOMAIN,
+        route,
+        &path,
+        json!({ "serial": serial }),
+        &idm_pem,
+        json!({ "csr": csr() }),
+    );
+    let (status, issued) =
+        http_answer("issue-by-api", &lambda.invoke("issue-by-api", &event).await);
+    assert_eq!(status, 201, "issue-by-api: {issued}");
+    assert_eq!(text(&issued["serial"]), serial);
+    assert!(
+        text(&issued["certificate_pem"]).starts_with("-----BEGIN CERTIFICATE-----"),
+        "{issued}"
+    );
+    let stored = aws
+        .store
+        .certificate(&service.certificate.serial)
+        .await
+        .expect("read")
+        .expect("order");
+    assert_eq!(stored.status, CertStatus::Issued);
+    assert_eq!(
+        stored.issued_by.as_deref(),
+        Some(format!("system:{idm_serial}").as_str())
+    );
+
+    // Self-renewal through the machine API: a successor under the IdM's profile.
+    let renew = machine_event(
+        MACHINE_DOMAIN,
+        "/v1/certificates/self/renew",
+        "/v1/certificates/self/renew",
+        json!({}),
+        &idm_pem,
+        json!({ "csr": csr() }),
+    );
+    let (status, renewed) = http_answer("self-renew", &lambda.invoke("self-renew", &renew).await);
+    assert_eq!(status, 201, "self-renew: {renewed}");
+    assert_ne!(text(&renewed["serial"]), idm_serial);
+    let successors = aws
+        .store
+        .certificates_of(&org, idm_order.profile.id)
+        .await
+        .expect("certificates");
+    assert_eq!(successors.len(), 2, "{successors:?}");
 }

@@ -20,6 +20,7 @@ pub mod responder;
 mod s3;
 mod ses;
 mod store;
+mod truststore;
 
 pub use code_key::{ensure_code_key, load_code_key, CODE_KEY_OBJECT};
 pub use compose::{
@@ -31,3 +32,4 @@ pub use kms::{KmsSigner, RAW_LIMIT};
 pub use s3::{S3Objects, MAX_LINK_TTL};
 pub use ses::SesMailer;
 pub use store::{DynamoStore, ReadStats, MAX_TRANSACTION_ITEMS};
+pub use truststore::{write_truststore, TRUSTSTORE_OBJECT};

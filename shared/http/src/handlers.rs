@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use orgcert_core::app::{
     ApiIssueRequest, IdempotencyKey, IssueRequest, IssueResult, MasterDataPatch, ProfileInput,
-    SettingsPatch,
+    SelfRenewRequest, SettingsPatch,
 };
 use orgcert_core::auth::{Actor, Machine};
 use orgcert_core::ids::Serial;
@@ -80,6 +80,7 @@ impl FromRequestParts<HttpState> for MachineCaller {
         let allowed = match right {
             Some(MachineRight::AdministrationApi) => machine.rights.administration_api,
             Some(MachineRight::IssuanceApi) => machine.rights.issuance_api,
+            Some(MachineRight::Itself) => true,
             None => false,
         };
         if !allowed {
@@ -495,6 +496,16 @@ pub(crate) async fn issue_by_api(
 ) -> ApiResult<Response> {
     let serial = serial(&serial_text)?;
     let r = s.app.issue_for_machine(&m, &serial, body.value).await?;
+    Ok(issued(&s, r))
+}
+
+/// Self-renewal: the calling system certificate's successor, issued from the CSR.
+pub(crate) async fn self_renew(
+    State(s): State<HttpState>,
+    MachineCaller(m): MachineCaller,
+    body: JsonBody<SelfRenewRequest>,
+) -> ApiResult<Response> {
+    let r = s.app.self_renew(&m, body.value).await?;
     Ok(issued(&s, r))
 }
 

@@ -77,6 +77,7 @@ fn method_router(op: Operation) -> MethodRouter<HttpState> {
         O::GetIssuance => routing::get(h::get_issuance),
         O::IssueCertificate => routing::post(h::issue_certificate),
         O::IssueByApi => routing::post(h::issue_by_api),
+        O::SelfRenew => routing::post(h::self_renew),
         O::ListNotifications => routing::get(h::list_notifications),
         O::MarkNotificationsRead => routing::post(h::mark_notifications_read),
         O::ListAudit => routing::get(h::list_audit),

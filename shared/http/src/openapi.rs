@@ -187,6 +187,14 @@ fn shape(op: Operation) -> Shape {
             secured: true,
             errors: &[400, 404, 409, 422],
         },
+        // The caller is the certificate renewed: no path parameter, a CSR is required.
+        O::SelfRenew => Shape {
+            body: Some(("SelfRenewRequest", true)),
+            query: &[],
+            ok: ("201", json_of("IssueAnswer")),
+            secured: true,
+            errors: &[400, 409, 422],
+        },
         O::ListNotifications => s(None, &[], ("200", json_of("Notifications")), &[]),
         // Without a body every notification of the caller is marked read.
         O::MarkNotificationsRead => s(
@@ -525,6 +533,8 @@ fn schemas() -> Value {
         "ApiIssueRequest".into(),
         json!({ "type": "object", "additionalProperties": false, "properties": api_issue }),
     );
+    m.insert("SelfRenewRequest".into(), json!({ "type": "object", "additionalProperties": false, "required": ["csr"], "properties": {
+            "csr": { "type": "string", "maxLength": 65536, "description": "PKCS#10 request (PEM) for the new key" } } }));
     m.insert("RedeemRequest".into(), json!({ "type": "object", "additionalProperties": false, "required": ["accept_terms", "reference", "code"], "properties": redeem }));
     m.insert("IssueAnswer".into(), json!({ "type": "object", "required": ["serial", "status", "certificate_pem", "chain_pem"], "properties": {
             "serial": s("string"), "status": s("string"),

@@ -94,6 +94,8 @@ operations! {
     IssueCertificate = (Post, "/v1/issuance/{token}", "issue-certificate", "Accept the terms and issue (server-side key or CSR)"),
     /// POST /v1/certificates/{serial}/issue
     IssueByApi = (Post, "/v1/certificates/{serial}/issue", "issue-by-api", "Issue a pending order with identification api (system certificate over mutual TLS)"),
+    /// POST /v1/certificates/self/renew
+    SelfRenew = (Post, "/v1/certificates/self/renew", "self-renew", "Self-renewal: the calling system certificate gets its successor from a CSR (mutual TLS)"),
     /// GET /v1/notifications
     ListNotifications = (Get, "/v1/notifications", "list-notifications", "The caller's in-app notifications"),
     /// POST /v1/notifications/read
@@ -147,6 +149,8 @@ pub enum MachineRight {
     AdministrationApi,
     /// API issuance of the organisation's `api` orders.
     IssuanceApi,
+    /// No right: every issued system certificate may renew itself (and only itself).
+    Itself,
 }
 
 impl MachineRight {
@@ -155,6 +159,7 @@ impl MachineRight {
         match self {
             Self::AdministrationApi => "administration_api",
             Self::IssuanceApi => "issuance_api",
+            Self::Itself => "none (the certificate itself)",
         }
     }
 }
@@ -182,6 +187,7 @@ impl Operation {
             O::ListProfiles | O::ExportProfiles | O::GetProfile | O::GetCertificate => READERS,
             O::RedeemIssuance | O::GetIssuance | O::IssueCertificate => Access::Holder,
             O::IssueByApi => Access::Machine(MachineRight::IssuanceApi),
+            O::SelfRenew => Access::Machine(MachineRight::Itself),
             O::ListNotifications | O::MarkNotificationsRead => Access::Authenticated,
             O::ListAudit => Access::Roles(&[UserAdmin, OrgAdmin]),
             O::CaPem
@@ -250,6 +256,7 @@ mod tests {
             O::IssueByApi.machine_right(),
             Some(MachineRight::IssuanceApi)
         );
+        assert_eq!(O::SelfRenew.machine_right(), Some(MachineRight::Itself));
         assert_eq!(
             O::CreateProfile.machine_right(),
             Some(MachineRight::AdministrationApi)

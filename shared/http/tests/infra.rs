@@ -202,10 +202,16 @@ fn only_issuance_and_the_crl_job_may_sign_with_the_ca_key() {
             }
         }
     }
-    let expected: BTreeSet<String> = ["crl-refresh", "issue-certificate", "redeem-issuance"]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let expected: BTreeSet<String> = [
+        "crl-refresh",
+        "issue-certificate",
+        "redeem-issuance",
+        "issue-by-api",
+        "self-renew",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
     assert_eq!(signers, expected, "functions the key policy lets sign");
     for (k, r) in resources {
         if r["Type"].as_str() != Some("AWS::Serverless::Function") {
@@ -398,7 +404,13 @@ fn public_functions_read_only_and_bounded() {
             "{reader}: s3:ListBucket limited by s3:prefix"
         );
     }
-    for signer in ["issue-certificate", "redeem-issuance", "crl-refresh"] {
+    for signer in [
+        "issue-certificate",
+        "redeem-issuance",
+        "crl-refresh",
+        "issue-by-api",
+        "self-renew",
+    ] {
         let (_, props) = all.iter().find(|(n, _)| n == signer).expect(signer);
         assert!(
             !props["ReservedConcurrentExecutions"].is_null(),
@@ -545,4 +557,121 @@ fn jobs_never_fail_silently() {
         .map(str::to_owned)
         .collect();
     assert_eq!(jobs, expected);
+}
+
+/// The machine API (API.md "System certificates: mutual TLS"): when `MachineDomainName`
+/// and `MachineCertificateArn` are set, a second HTTP API on a custom domain with mutual
+/// TLS against the truststore the bootstrap writes, its execute-api endpoint disabled, no
+/// authorizer, routing exactly the operations a system certificate may call (a right
+/// allows it, or it is self-renewal) to the function of the same name; the functions
+/// learn the domain, so that only requests arriving there have their certificate trusted.
+#[test]
+fn the_machine_api_routes_exactly_the_machine_operations_over_mutual_tls() {
+    let doc = template();
+    let resources = doc["Resources"].as_mapping().expect("Resources");
+    let res = |logical: &str| -> &Value {
+        resources
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(logical))
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("no resource {logical}"))
+    };
+    assert!(doc["Parameters"]["MachineDomainName"]["Default"].as_str() == Some(""));
+    assert!(doc["Parameters"]["MachineCertificateArn"]["Default"].as_str() == Some(""));
+    assert!(!doc["Conditions"]["HasMachineApi"].is_null());
+    let api = res("MachineApi");
+    assert_eq!(api["Type"].as_str(), Some("AWS::ApiGatewayV2::Api"));
+    assert_eq!(api["Properties"]["ProtocolType"].as_str(), Some("HTTP"));
+    assert_eq!(
+        api["Properties"]["DisableExecuteApiEndpoint"].as_bool(),
+        Some(true)
+    );
+    let domain = &res("MachineDomain")["Properties"];
+    assert_eq!(ref_target(&domain["DomainName"]), Some("MachineDomainName"));
+    assert_eq!(
+        ref_target(&domain["DomainNameConfigurations"][0]["CertificateArn"]),
+        Some("MachineCertificateArn")
+    );
+    let Value::Tagged(uri) = &domain["MutualTlsAuthentication"]["TruststoreUri"] else {
+        panic!("TruststoreUri is no !Sub");
+    };
+    assert_eq!(
+        uri.value.as_str(),
+        Some(format!("s3://${{Bucket}}/{}", "truststore/ca.pem").as_str()),
+        "the object orgcert-ca writes (orgcert_aws::TRUSTSTORE_OBJECT)"
+    );
+    assert_eq!(
+        ref_target(&res("MachineApiMapping")["Properties"]["DomainName"]),
+        Some("MachineDomain")
+    );
+    // Every machine resource exists only with the condition.
+    for (k, r) in resources {
+        let k = k.as_str().unwrap_or("");
+        if k.starts_with("Machine") {
+            assert_eq!(r["Condition"].as_str(), Some("HasMachineApi"), "{k}");
+        }
+    }
+    // Routes: method, path → function (through its live alias), no authorizer.
+    let mut routes = BTreeSet::new();
+    for (k, r) in resources {
+        if r["Type"].as_str() != Some("AWS::ApiGatewayV2::Route") {
+            continue;
+        }
+        let p = &r["Properties"];
+        assert_eq!(ref_target(&p["ApiId"]), Some("MachineApi"), "{k:?}");
+        assert_eq!(p["AuthorizationType"].as_str(), Some("NONE"), "{k:?}");
+        let Value::Tagged(target) = &p["Target"] else {
+            panic!("{k:?}: Target is no !Sub");
+        };
+        let integration = target
+            .value
+            .as_str()
+            .and_then(|t| t.strip_prefix("integrations/${"))
+            .and_then(|t| t.strip_suffix('}'))
+            .unwrap_or_else(|| panic!("{k:?}: target {target:?}"));
+        let ip = &res(integration)["Properties"];
+        assert_eq!(ip["IntegrationType"].as_str(), Some("AWS_PROXY"));
+        assert_eq!(ip["PayloadFormatVersion"].as_str(), Some("2.0"));
+        let alias = ref_target(&ip["IntegrationUri"]).expect("IntegrationUri !Ref");
+        let function = alias
+            .strip_suffix("Aliaslive")
+            .unwrap_or_else(|| panic!("{integration}: not a live alias"));
+        let name = function_name(&res(function)["Properties"]["FunctionName"]).expect("name");
+        // API Gateway may invoke that alias from this API.
+        let permitted = resources.iter().any(|(_, r)| {
+            r["Type"].as_str() == Some("AWS::Lambda::Permission")
+                && ref_target(&r["Properties"]["FunctionName"]) == Some(alias)
+                && serde_norway::to_string(&r["Properties"]["SourceArn"])
+                    .is_ok_and(|s| s.contains("${MachineApi}"))
+        });
+        assert!(
+            permitted,
+            "{name}: no invoke permission for the machine API"
+        );
+        let (method, path) = p["RouteKey"]
+            .as_str()
+            .and_then(|rk| rk.split_once(' '))
+            .expect("RouteKey");
+        routes.insert((method.to_owned(), path.to_owned(), name));
+    }
+    let expected: BTreeSet<(String, String, String)> = Operation::ALL
+        .iter()
+        .filter(|op| op.machine_right().is_some())
+        .map(|op| {
+            (
+                op.method().as_str().to_owned(),
+                api_gateway_path(op.path()),
+                op.name().to_owned(),
+            )
+        })
+        .collect();
+    assert!(expected.iter().any(|(_, _, n)| n == "self-renew"));
+    assert!(expected.iter().any(|(_, _, n)| n == "issue-by-api"));
+    assert_eq!(routes, expected, "machine API routes vs the route table");
+    // The functions know the machine domain (empty without the machine API).
+    let env = &doc["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(
+        !env["ORGCERT_MACHINE_DOMAIN"].is_null(),
+        "ORGCERT_MACHINE_DOMAIN in every function's environment"
+    );
 }

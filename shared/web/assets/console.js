@@ -474,10 +474,61 @@ function delivery(r, { inDialog = false } = {}) {
     nodes.push(h('p', { class: 'alert ok', role: inDialog ? null : 'status' }, t('receipt.mailed', { contact: r.mailed_to })));
   } else if (r.awaiting === 'api') {
     nodes.push(h('p', null, t('receipt.api')));
+    nodes.push(apiIssueHelp(c.serial, inDialog ? 'h3' : 'h2'));
   } else if (r.idempotent_replay) {
     nodes.push(h('p', null, t('receipt.replay')));
   }
   return nodes;
+}
+
+// ---------------------------------------------------------------- identification via API
+
+/** How the organisation's IdM issues an `api` order (API.md "System certificates"): the
+ *  route and a curl example over mutual TLS. */
+function apiIssueHelp(serial, level = 'h2') {
+  const id = newId('api-issue');
+  const path = `/v1/certificates/${serial}/issue`;
+  const example = [
+    "jq -Rs '{csr: .}' request.csr |",
+    '  curl --cert idm.pem --key idm.key --cacert ca.pem \\',
+    "    -H 'Content-Type: application/json' --data-binary @- \\",
+    `    https://MTLS-ADDRESS${path}`,
+  ].join('\n');
+  return h('section', { class: 'card api-help', 'aria-labelledby': id, 'data-serial': serial },
+    h(level, { id }, t('apiIssue.title')),
+    h('p', null, t('apiIssue.lead')),
+    defList([[t('apiIssue.route'), h('code', { class: 'mono' }, `POST ${path}`)]]),
+    h('pre', { class: 'mono code-block', tabindex: '0', role: 'region', 'aria-label': t('apiIssue.example') }, h('code', null, example)),
+    h('p', { class: 'hint' }, t('apiIssue.address')),
+    h('div', { class: 'actions' }, h('button', { type: 'button', class: 'button secondary', onclick: () => copyText(example) }, t('apiIssue.copy'))));
+}
+
+// Times have whole seconds: of two issued in the same second, the renewal is the newer.
+const byIssuedDesc = (a, b) => (b.issued_at || '').localeCompare(a.issued_at || '')
+  || (b.renewal_of === a.serial ? 1 : 0) - (a.renewal_of === b.serial ? 1 : 0);
+
+/** The certificate a system uses now: the newest issued one. */
+function currentSystemCert(certs) {
+  return certs.filter((c) => c.status === 'issued').sort(byIssuedDesc)[0] || null;
+}
+
+/** A system profile's identity: which certificate the system uses and when it last
+ *  renewed itself (a successor ordered by its predecessor, `system:<serial>`). */
+function systemIdentity(p, certs) {
+  if (p.type !== 'system') return null;
+  const id = 'sec-idm';
+  const current = currentSystemCert(certs);
+  const renewed = certs
+    .filter((c) => c.issued_at && c.renewal_of && c.ordered_by === `system:${c.renewal_of}`)
+    .sort(byIssuedDesc)[0];
+  return h('section', { class: 'card', 'aria-labelledby': id },
+    h('h2', { id }, t('idm.title')),
+    defList([
+      [t('idm.current'), current ? h('span', { class: 'mono' }, current.serial) : t('idm.none')],
+      [t('idm.validTo'), current ? fmtTime(current.not_after, false) : null],
+      [t('idm.lastRenewal'), renewed ? t('idm.renewedAt', { when: fmtTime(renewed.issued_at), serial: renewed.renewal_of }) : t('idm.never')],
+    ]),
+    h('p', { class: 'hint' }, t('idm.hint')));
 }
 
 VIEWS.receipt = () => {
@@ -702,8 +753,10 @@ function certActions(c, p) {
 
 function certificatesSection(p, certs) {
   const id = 'sec-certs';
+  const inUse = p.type === 'system' ? currentSystemCert(certs) : null;
   const rows = certs.map((c) => h('tr', { 'data-serial': c.serial },
     h('td', { 'data-label': t('cert.serial') }, h('span', { class: 'mono serial' }, c.serial),
+      inUse && inUse.serial === c.serial ? h('span', { class: 'hint block in-use' }, t('idm.inUse')) : null,
       c.renewal_of ? h('span', { class: 'hint block' }, t('cert.renews', { serial: c.renewal_of })) : null),
     h('td', { 'data-label': t('list.statusCol') }, statusBadge(c.status),
       c.revocation_reason ? h('span', { class: 'reason' }, ` ${t('cert.reasonShort', { reason: t(`reason.${c.revocation_reason}`) })}`) : null),
@@ -734,7 +787,9 @@ VIEWS.profile = () => {
     masterData(p, org),
     rightsSection(p, org),
     sealSection(p, org),
+    systemIdentity(p, certificates),
     certificatesSection(p, certificates),
+    certificates.filter((c) => c.status === 'pending' && c.identification === 'api').map((c) => apiIssueHelp(c.serial)),
     h('div', { class: 'actions' }, h('a', { class: 'button secondary', href: '#/certificates' }, t('common.close'))));
 };
 

@@ -378,6 +378,22 @@ const en = {
   'dir.needCriterion': 'Enter at least one search criterion.',
   'dir.rateLimited': 'Too many searches. Wait a moment and try again.',
   'dir.unavailable': 'The certificate directory is not available right now.',
+
+  'apiIssue.title': 'How your IdM issues this certificate',
+  'apiIssue.lead': 'Your IdM system calls this route with its own system certificate (mutual TLS, with the right Issuance API) and a certificate signing request (CSR) for the new key:',
+  'apiIssue.route': 'Route',
+  'apiIssue.example': 'Example with curl',
+  'apiIssue.address': 'MTLS-ADDRESS is the mutual-TLS address of the service: locally ORGCERT_MTLS_ADDR (default localhost:8443), in AWS the machine API\'s domain. ca.pem is the file at /public/ca.pem.',
+  'apiIssue.copy': 'Copy example',
+  'idm.title': 'System certificate in use',
+  'idm.current': 'Certificate in use',
+  'idm.validTo': 'Valid to',
+  'idm.lastRenewal': 'Last renewed itself',
+  'idm.renewedAt': '{when} (renewed {serial})',
+  'idm.never': 'Not yet',
+  'idm.none': 'None issued yet',
+  'idm.hint': 'The system renews its certificate itself before it expires (orgcert renew, POST /v1/certificates/self/renew). The previous certificate stays valid until it expires.',
+  'idm.inUse': 'in use',
 };
 
 const da = {
@@ -757,6 +773,22 @@ const da = {
   'dir.needCriterion': 'Angiv mindst ét søgekriterie.',
   'dir.rateLimited': 'For mange søgninger. Vent et øjeblik, og prøv igen.',
   'dir.unavailable': 'Certifikatkataloget er ikke tilgængeligt lige nu.',
+
+  'apiIssue.title': 'Sådan udsteder jeres IdM certifikatet',
+  'apiIssue.lead': 'Jeres IdM-system kalder denne rute med sit eget systemcertifikat (gensidig TLS, med rettigheden Udstedelses-API) og en certifikatanmodning (CSR) for den nye nøgle:',
+  'apiIssue.route': 'Rute',
+  'apiIssue.example': 'Eksempel med curl',
+  'apiIssue.address': 'MTLS-ADDRESS er tjenestens adresse til gensidig TLS: lokalt ORGCERT_MTLS_ADDR (standard localhost:8443), i AWS maskine-API’ets domæne. ca.pem er filen på /public/ca.pem.',
+  'apiIssue.copy': 'Kopiér eksempel',
+  'idm.title': 'Systemcertifikat i brug',
+  'idm.current': 'Certifikat i brug',
+  'idm.validTo': 'Gyldigt til',
+  'idm.lastRenewal': 'Senest fornyet af sig selv',
+  'idm.renewedAt': '{when} (fornyede {serial})',
+  'idm.never': 'Endnu ikke',
+  'idm.none': 'Intet udstedt endnu',
+  'idm.hint': 'Systemet fornyer selv sit certifikat, før det udløber (orgcert renew, POST /v1/certificates/self/renew). Det forrige certifikat er gyldigt, til det udløber.',
+  'idm.inUse': 'i brug',
 };
 
 /** Both dictionaries (the browser tests check that they have the same keys). */

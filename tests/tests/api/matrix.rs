@@ -272,6 +272,7 @@ fn target(op: Operation, fx: &Fixture, allowed: bool, version: i64) -> (String, 
         // Over bearer tokens never reachable (mutual TLS only): a pending order, an
         // empty body that would issue it with a server-side key.
         O::IssueByApi => (cert(&fx.pending, "/issue"), Some(json!({}))),
+        O::SelfRenew => (op.path().to_owned(), Some(json!({ "csr": "" }))),
         O::MarkNotificationsRead => (op.path().to_owned(), Some(json!({}))),
         O::GetCrlPartition => ("/public/crl/0".to_owned(), None),
         O::OcspGet => ("/ocsp/MAA=".to_owned(), None),

@@ -1,7 +1,9 @@
 //! CA bootstrap for the KMS key (not a Lambda function; run once per deployment):
 //!   orgcert-ca self-signed [--cn NAME] [--o ORG] [--c DK]   development root, stored in the table
 //!   orgcert-ca csr [--cn NAME] [--o ORG] [--c DK]           PEM request for an external root
-//!   orgcert-ca install FILE.pem                             the certificate the root issued
+//!   orgcert-ca install FILE.pem [--root ROOT.pem]           the certificate the root issued
+//! `self-signed` and `install` also write the machine API's truststore
+//! (`s3://<bucket>/truststore/ca.pem`: the CA certificate, and the root given with --root).
 //!   orgcert-ca org-add --cvr CVR --name NAME [--p-number P]... [--se-number S]...
 //!                                                           an organisation (tenant)
 //! Reads the same variables as the functions (infra/README.md).
@@ -28,6 +30,9 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             let der = orgcert_aws::bootstrap_ca(&cfg, &subject)
                 .await
                 .map_err(|e| e.to_string())?;
+            orgcert_aws::write_truststore(&cfg, &der, None)
+                .await
+                .map_err(|e| format!("truststore: {e}"))?;
             print!("{}", orgcert_pki::to_pem("CERTIFICATE", &der));
             Ok(())
         }
@@ -44,9 +49,18 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             let file = args.get(1).ok_or("install needs the certificate file")?;
             let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
             let der = pem_body(&text).ok_or("the file holds no PEM certificate")?;
-            orgcert_aws::install_ca_certificate(&cfg, der)
+            let root = match args.windows(2).find(|w| w[0] == "--root") {
+                Some(w) => {
+                    Some(std::fs::read_to_string(&w[1]).map_err(|e| format!("{}: {e}", w[1]))?)
+                }
+                None => None,
+            };
+            orgcert_aws::install_ca_certificate(&cfg, der.clone())
                 .await
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            orgcert_aws::write_truststore(&cfg, &der, root.as_deref())
+                .await
+                .map_err(|e| format!("truststore: {e}"))
         }
         _ => Err(
             "usage: orgcert-ca self-signed|csr [--cn NAME --o ORG --c CC] | install FILE.pem"

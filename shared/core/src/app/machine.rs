@@ -1,18 +1,35 @@
-//! System certificates as callers (DESIGN §5b): who a TLS client certificate is, and API
-//! issuance (`POST /v1/certificates/{serial}/issue`) for orders with identification `api`.
+//! System certificates as callers (DESIGN §5b): who a TLS client certificate is, API
+//! issuance (`POST /v1/certificates/{serial}/issue`) for orders with identification `api`,
+//! and self-renewal (`POST /v1/certificates/self/renew`).
 
 use serde::Deserialize;
 use serde_json::json;
 
+use uuid::Uuid;
+
+use super::input::{check_org_rules, Errors};
 use super::issuance::{IssueRequest, IssueResult};
-use super::pipeline::check_unclaimed;
-use super::App;
+use super::pipeline::{check_unclaimed, Claimed, CLAIM_TTL};
+use super::{with_summary, App};
 use crate::auth::Machine;
 use crate::error::{DomainError, Result};
 use crate::ids::Serial;
 use crate::lifecycle::{transition, Action};
-use crate::model::{CertKind, CertStatus, Identification, P12Format};
+use crate::model::{CertKind, CertStatus, Certificate, Identification, IssuanceClaim, P12Format};
 use crate::ports::Write;
+
+/// Races with unrelated writes to the certificate or its profile a self-renewal rides out
+/// (each lost race means another change went through).
+const SELF_RENEW_TRIES: u32 = 8;
+
+/// The body of self-renewal: the new key's request. No server-side key: the point of
+/// self-renewal is that the key never leaves the system that uses it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfRenewRequest {
+    /// PKCS#10 request (PEM) for the new key.
+    pub csr: String,
+}
 
 /// The body of API issuance: the holder's request without terms (the organisation's IdM
 /// accepted them when it was given the system certificate) or one-time codes.
@@ -156,4 +173,194 @@ impl App {
         self.run_issuance(&machine.actor(), claimed, &profile, &req)
             .await
     }
+
+    /// Self-renewal (API.md "System certificates"): an issued, unexpired system certificate
+    /// renews itself with a CSR; the new certificate is ordered under the same profile
+    /// (with the profile's current rights and data) and issued at once. The old one stays
+    /// valid until it expires; being renewed, it gets no more renewal reminders.
+    ///
+    /// Concurrency (DESIGN §5a): the order is written **already claimed**, in one
+    /// conditional commit that also marks the old certificate's `pending_renewal` expecting
+    /// the version that was read. Of two concurrent self-renewals exactly one commits and
+    /// signs; the other gets 409. A certificate renews itself once: a second call after the
+    /// renewal was issued is 409 naming the new serial. A renewal this certificate ordered
+    /// whose signing failed (released claim) is issued by the next call instead of a new
+    /// order; a renewal an administrator ordered is left to its holder (409).
+    ///
+    /// # Errors
+    /// `Invalid{csr}` (too big, weak key, bad signature) before anything is
+    /// written; `Conflict` when a renewal is pending, being issued or already issued, or
+    /// the certificate changed meanwhile; `Invalid` when the organisation's rules no longer
+    /// allow the profile; `Unavailable` from the CA or store.
+    pub async fn self_renew(
+        &self,
+        machine: &Machine,
+        body: SelfRenewRequest,
+    ) -> Result<IssueResult> {
+        let req = IssueRequest {
+            accept_terms: true,
+            csr: Some(body.csr),
+            p12_format: None,
+            reference: None,
+            code: None,
+        };
+        self.check_issue_request(&req)?;
+        let actor = machine.actor();
+        for attempt in 0..SELF_RENEW_TRIES {
+            let old = self
+                .store
+                .certificate(&machine.serial)
+                .await?
+                .filter(|c| c.org == machine.org)
+                .ok_or(DomainError::NotFound("certificate"))?;
+            transition(old.status_at(self.now()), Action::Renew)?;
+            if let Some(existing) = self.own_renewal(&old).await? {
+                return self.finish_own_renewal(machine, &old, existing, &req).await;
+            }
+            let org = self
+                .store
+                .organisation(&machine.org)
+                .await?
+                .ok_or(DomainError::NotFound("organisation"))?;
+            let profile = self.scoped_profile(&machine.org, old.profile_id).await?;
+            let mut e = Errors::default();
+            check_org_rules(
+                &mut e,
+                &org,
+                profile.kind,
+                profile.p_number.as_ref(),
+                profile.se_number.as_ref(),
+                profile.ean.as_ref(),
+                &profile.system_rights,
+                profile.seal_generation,
+            );
+            e.finish()?;
+            let now = self.now();
+            let claim = IssuanceClaim {
+                attempt: Uuid::new_v4(),
+                until: now + CLAIM_TTL,
+            };
+            let mut cert = self.new_order(&actor, &org, &profile, Some(old.serial.clone()));
+            cert.claim = Some(claim.clone());
+            let mut certs = self.store.certificates_of(&org.cvr, profile.id).await?;
+            certs.push(cert.clone());
+            let mut marked = old.clone();
+            marked.pending_renewal = Some(cert.serial.clone());
+            marked.version += 1;
+            let writes = vec![
+                Write::PutProfile {
+                    profile: with_summary(&profile, &certs),
+                    expected: Some(profile.version),
+                },
+                Write::PutCertificate {
+                    cert: marked,
+                    expected: Some(old.version),
+                },
+                Write::PutCertificate {
+                    cert: cert.clone(),
+                    expected: None,
+                },
+                Write::Audit(self.audit(
+                    &org.cvr,
+                    &actor.audit_name(),
+                    "certificate.self_renew",
+                    cert.serial.to_string(),
+                    json!({ "profile_id": profile.id, "renewal_of": old.serial }),
+                )),
+            ];
+            match self.store.commit(writes).await {
+                Ok(()) => {
+                    let claimed = Claimed {
+                        attempt: claim.attempt,
+                        cert,
+                        secret: None,
+                    };
+                    return self.run_issuance(&actor, claimed, &profile, &req).await;
+                }
+                // Another write to the certificate or profile (a job, an administrator, a
+                // concurrent self-renewal) came first: read again. A concurrent
+                // self-renewal then shows as this certificate's pending or issued renewal
+                // (409 above), anything else is simply retried.
+                Err(DomainError::StaleVersion(_)) if attempt + 1 < SELF_RENEW_TRIES => continue,
+                Err(DomainError::StaleVersion(_)) => {
+                    return Err(self.explain_lost_self_renewal(&old).await)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(DomainError::Conflict(
+            "too many concurrent changes of this certificate's profile; try again".into(),
+        ))
+    }
+
+    /// The renewal of `old` this certificate ordered itself and that is still pending (its
+    /// signing failed), if any. Another pending or issued renewal is a 409.
+    async fn own_renewal(&self, old: &Certificate) -> Result<Option<Certificate>> {
+        let Some(next) = &old.pending_renewal else {
+            return Ok(None);
+        };
+        let Some(c) = self.store.certificate(next).await? else {
+            return Ok(None);
+        };
+        match c.status {
+            CertStatus::Pending if c.ordered_by == format!("system:{}", old.serial) => Ok(Some(c)),
+            CertStatus::Pending => Err(DomainError::Conflict(format!(
+                "a renewal of this certificate ({}) was ordered by an administrator and \
+                 waits for its holder",
+                c.serial
+            ))),
+            _ => Err(already_renewed(&c)),
+        }
+    }
+
+    /// Issues a pending self-renewal left by a failed earlier call, through the claim.
+    async fn finish_own_renewal(
+        &self,
+        machine: &Machine,
+        old: &Certificate,
+        pending: Certificate,
+        req: &IssueRequest,
+    ) -> Result<IssueResult> {
+        check_unclaimed(pending.claim.as_ref(), self.now())?;
+        let profile = self
+            .scoped_profile(&machine.org, pending.profile_id)
+            .await?;
+        let claimed = match self.claim_issuance(&pending, None).await {
+            Ok(c) => c,
+            Err(DomainError::StaleVersion(_)) => {
+                return Err(self.explain_lost_self_renewal(old).await)
+            }
+            Err(e) => return Err(e),
+        };
+        self.run_issuance(&machine.actor(), claimed, &profile, req)
+            .await
+    }
+
+    /// The 409 for a self-renewal that lost a race, from a fresh read.
+    async fn explain_lost_self_renewal(&self, old: &Certificate) -> DomainError {
+        let fresh = match self.store.certificate(&old.serial).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return DomainError::Conflict("this certificate was deleted".into()),
+            Err(e) => return e,
+        };
+        match self.own_renewal(&fresh).await {
+            Ok(Some(_)) => DomainError::Conflict(
+                "this certificate is renewing itself right now (another call); use the \
+                 certificate that call returns"
+                    .into(),
+            ),
+            Ok(None) => DomainError::Conflict(
+                "the certificate or its profile changed meanwhile; try again".into(),
+            ),
+            Err(e) => e,
+        }
+    }
+}
+
+/// 409: a certificate renews itself once; the renewal is the certificate to use.
+fn already_renewed(renewal: &Certificate) -> DomainError {
+    DomainError::Conflict(format!(
+        "this certificate has already been renewed (serial {}); renew with that one",
+        renewal.serial
+    ))
 }

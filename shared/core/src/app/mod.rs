@@ -16,7 +16,7 @@ pub use certificates::CertificateDetail;
 pub use input::{object, MasterDataPatch, ProfileInput, SettingsPatch};
 pub use issuance::{IssuanceInfo, IssueRequest, IssueResult};
 pub use jobs::{Job, JobReport};
-pub use machine::ApiIssueRequest;
+pub use machine::{ApiIssueRequest, SelfRenewRequest};
 pub use ordering::{Delivery, IdempotencyKey, OrderResult};
 pub use organisation::NewOrganisation;
 pub use pipeline::{p12_key, CLAIM_TTL};
@@ -186,8 +186,12 @@ pub(crate) fn summarise(certs: &[Certificate]) -> Option<LatestCertificate> {
     certs
         .iter()
         .max_by(|a, b| {
+            // Times have whole seconds: a renewal ordered in the same second as the
+            // certificate it renews (a self-renewal right after issuance) is still the
+            // newer one, or reminders would skip the renewal instead of the renewed.
             a.ordered_at
                 .cmp(&b.ordered_at)
+                .then_with(|| renewal_order(a, b))
                 .then(a.serial.cmp(&b.serial))
         })
         .map(|c| LatestCertificate {
@@ -195,6 +199,17 @@ pub(crate) fn summarise(certs: &[Certificate]) -> Option<LatestCertificate> {
             status: c.status,
             not_after: c.not_after,
         })
+}
+
+/// `Greater` when `a` renews `b`, `Less` when `b` renews `a`.
+fn renewal_order(a: &Certificate, b: &Certificate) -> std::cmp::Ordering {
+    if a.renewal_of.as_ref() == Some(&b.serial) {
+        std::cmp::Ordering::Greater
+    } else if b.renewal_of.as_ref() == Some(&a.serial) {
+        std::cmp::Ordering::Less
+    } else {
+        std::cmp::Ordering::Equal
+    }
 }
 
 /// The profile with a new summary and version, for a write that expects the old version.

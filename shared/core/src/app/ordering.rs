@@ -199,7 +199,7 @@ impl App {
         }
     }
 
-    fn new_order(
+    pub(super) fn new_order(
         &self,
         actor: &Actor,
         org: &Organisation,

@@ -1,0 +1,4 @@
+//! Lambda function `self-renew`: POST /v1/certificates/self/renew (machine API, mutual TLS).
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::SelfRenew)
+}
