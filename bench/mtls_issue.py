@@ -81,13 +81,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/debug/orgcert"))
+    ap.add_argument("--ca", default="ecdsa-p256", choices=["ecdsa-p256", "rsa-3072"],
+                    help="the CA key algorithm of the fresh data dir")
+    ap.add_argument("--json", help="also write the figures as JSON (bench/run, bench/report.py)")
     a = ap.parse_args()
+    a.bin = os.path.abspath(a.bin)  # the server runs with its cwd in a temporary dir
     if not (1 <= a.n <= 10000):
         sys.exit("-n: 1..10000")
     work = tempfile.mkdtemp(prefix="orgcert-bench-")
     port, mport = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORGCERT_")}
-    env.update(ORGCERT_MTLS_ADDR=f"127.0.0.1:{mport}", ORGCERT_CA_KEY_ALGORITHM="ecdsa-p256",
+    env.update(ORGCERT_MTLS_ADDR=f"127.0.0.1:{mport}", ORGCERT_CA_KEY_ALGORITHM=a.ca,
                ORGCERT_LOG="warn")
     srv = subprocess.Popen([a.bin, "serve", "--data-dir", os.path.join(work, "data"),
                             "--addr", f"127.0.0.1:{port}"],
@@ -158,7 +162,12 @@ def main():
             total.append((t2 - t0) * 1000)
         wall = time.perf_counter() - wall0
         cpu = (cpu_ticks(srv.pid) - cpu0) / os.sysconf("SC_CLK_TCK")
-        print(f"orgcert mTLS API issuance, N={a.n}, binary {a.bin}, {os.cpu_count()} CPUs")
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump({"ca": a.ca, "server": "orgcert mTLS API issue", "n": a.n,
+                           "cpu_us": cpu * 1e6 / a.n, "p50_ms": pct(total, 50), "p99_ms": pct(total, 99),
+                           "handshake_p50_ms": pct(hs, 50), "handshake_p99_ms": pct(hs, 99)}, f)
+        print(f"orgcert mTLS API issuance, N={a.n}, {a.ca} CA, binary {a.bin}, {os.cpu_count()} CPUs")
         print(f"  handshake        p50 {pct(hs, 50):7.2f} ms   p99 {pct(hs, 99):7.2f} ms")
         print(f"  handshake+issue  p50 {pct(total, 50):7.2f} ms   p99 {pct(total, 99):7.2f} ms"
               f"   mean {statistics.fmean(total):7.2f} ms")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Renders the JSON of `cargo bench --bench compare` as docs/perf/RESULTS.md + SVG charts.
 
-usage: bench/report.py RESULTS.json OUT_DIR
+usage: bench/report.py RESULTS.json OUT_DIR [MTLS.json ...]   (bench/mtls_issue.py --json)
 
 The charts are plain SVG written here (a line chart and a grouped bar chart are a few
 dozen lines; no plotting library to install on the bench machine).
@@ -12,7 +12,7 @@ import math
 import sys
 from pathlib import Path
 
-COLORS = {"orgcert": "#1f5fbf", "openssl ocsp": "#c0392b",
+COLORS = {"orgcert": "#1f5fbf", "openssl ocsp": "#c0392b", "orgcert mTLS API issue": "#27ae60",
           "orgcert order + issue": "#1f5fbf", "cfssl serve sign": "#c0392b"}
 
 
@@ -112,6 +112,7 @@ def bar_chart(groups, ylabel, title):
 def main():
     data = json.loads(Path(sys.argv[1]).read_text())
     out = Path(sys.argv[2])
+    data["issuance"] += [json.loads(Path(f).read_text()) for f in sys.argv[3:]]
     out.mkdir(parents=True, exist_ok=True)
     m = data["machine"]
     lines = ["# Performance: orgcert next to cfssl and `openssl ocsp`", "",
@@ -121,18 +122,21 @@ def main():
              "user + system time of the server process from `/proc/<pid>/stat`.", ""]
 
     lines += ["## Issuance from a P-256 CSR", "",
-              "orgcert: order (administrator) + issue (holder), two HTTP requests, the certificate "
-              "stored durably before the answer. cfssl 1.2: `cfssl serve` `/api/v1/cfssl/sign`, one request, "
-              "nothing stored.", "",
+              "orgcert order + issue: order (administrator) + issue (holder), two HTTP requests on one "
+              "keep-alive connection, the certificate stored durably before the answer. orgcert mTLS API "
+              "issue: `POST /v1/certificates/{serial}/issue` by a system certificate over mutual TLS, a "
+              "fresh TLS connection each (handshake included; `bench/mtls_issue.py`, Python client), "
+              "orders placed before. cfssl 1.2: `cfssl serve` `/api/v1/cfssl/sign`, one request, nothing "
+              "stored.", "",
               "| CA key | server | CPU µs / certificate | p50 ms | p99 ms | n | CPU ratio orgcert / cfssl |",
               "|---|---|---:|---:|---:|---:|---:|"]
     groups = {}
     for ca in dict.fromkeys(r["ca"] for r in data["issuance"]):
         rows = [r for r in data["issuance"] if r["ca"] == ca]
-        ours = next(r for r in rows if r["server"].startswith("orgcert"))
         theirs = next(r for r in rows if r["server"].startswith("cfssl"))
         for r in rows:
-            ratio = f"{ours['cpu_us'] / theirs['cpu_us']:.2f}" if r is ours and theirs["cpu_us"] > 0 else ""
+            ratio = (f"{r['cpu_us'] / theirs['cpu_us']:.2f}"
+                     if r["server"].startswith("orgcert") and theirs["cpu_us"] > 0 else "")
             lines.append(f"| {ca} | {r['server']} | {r['cpu_us']:.0f} | {r['p50_ms']:.2f} | "
                          f"{r['p99_ms']:.2f} | {r['n']} | {ratio} |")
         groups[ca + " CA"] = {r["server"]: r["cpu_us"] for r in rows}
