@@ -129,7 +129,9 @@ impl KmsSigner {
             // the signing algorithm names.
             let digest = match self.alg {
                 KeyAlgorithm::EcdsaP384 => Sha384::digest(message).to_vec(),
-                KeyAlgorithm::EcdsaP256 | KeyAlgorithm::Rsa3072 => Sha256::digest(message).to_vec(),
+                KeyAlgorithm::EcdsaP256 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
+                    Sha256::digest(message).to_vec()
+                }
             };
             (MessageType::Digest, digest)
         };
@@ -171,7 +173,7 @@ impl KmsSigner {
 /// The KMS signing algorithm DESIGN §4 prescribes for a key algorithm.
 fn signing_algorithm(alg: KeyAlgorithm) -> SigningAlgorithmSpec {
     match alg {
-        KeyAlgorithm::Rsa3072 => SigningAlgorithmSpec::RsassaPkcs1V15Sha256,
+        KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => SigningAlgorithmSpec::RsassaPkcs1V15Sha256,
         KeyAlgorithm::EcdsaP256 => SigningAlgorithmSpec::EcdsaSha256,
         KeyAlgorithm::EcdsaP384 => SigningAlgorithmSpec::EcdsaSha384,
     }

@@ -332,10 +332,23 @@ pub enum OcspFailure {
 /// The certificate authority seam (key file or KMS behind it).
 #[async_trait]
 pub trait CertificateAuthority: Send + Sync {
-    /// The CA certificate, PEM.
+    /// The issuing CA certificate then the certificates above it (the root last), PEM
+    /// (`/public/ca.pem`).
     fn ca_pem(&self) -> String;
-    /// The CA certificate, DER.
+    /// The current issuing CA certificate, DER.
     fn ca_der(&self) -> Vec<u8>;
+    /// The root CA certificate (trust anchor), PEM; a single-tier CA is its own root.
+    fn root_pem(&self) -> String {
+        self.ca_pem()
+    }
+    /// The root CA certificate, DER.
+    fn root_der(&self) -> Vec<u8> {
+        self.ca_der()
+    }
+    /// The root's CRL (DER), when the CA has a separate root.
+    fn root_crl(&self) -> Option<Vec<u8>> {
+        None
+    }
     /// Checks a CSR without issuing.
     ///
     /// # Errors

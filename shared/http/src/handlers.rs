@@ -575,6 +575,32 @@ pub(crate) async fn ca_cer(State(s): State<HttpState>) -> Response {
         .into_response()
 }
 
+pub(crate) async fn root_pem(State(s): State<HttpState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        s.app.ca.root_pem(),
+    )
+        .into_response()
+}
+
+pub(crate) async fn root_cer(State(s): State<HttpState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/pkix-cert")],
+        s.app.ca.root_der(),
+    )
+        .into_response()
+}
+
+/// The root CRL is re-signed rarely (the root key is kept apart), so caches may keep it an hour.
+pub(crate) async fn root_crl(State(s): State<HttpState>) -> ApiResult<Response> {
+    let crl = s
+        .app
+        .ca
+        .root_crl()
+        .ok_or(ApiError(DomainError::NotFound("root CRL")))?;
+    Ok(der("application/pkix-crl", crl, "public, max-age=3600"))
+}
+
 fn der(content_type: &'static str, bytes: Vec<u8>, cache: &'static str) -> Response {
     (
         [

@@ -79,6 +79,9 @@ fn template_routes_equal_the_route_table() {
     let public_ops = [
         Operation::CaPem,
         Operation::CaCer,
+        Operation::RootPem,
+        Operation::RootCer,
+        Operation::RootCrl,
         Operation::OpenApi,
         Operation::Healthz,
         Operation::GetCrl,
@@ -248,6 +251,9 @@ fn public_functions() -> BTreeSet<String> {
                 op,
                 Operation::CaPem
                     | Operation::CaCer
+                    | Operation::RootPem
+                    | Operation::RootCer
+                    | Operation::RootCrl
                     | Operation::OpenApi
                     | Operation::Healthz
                     | Operation::GetCrl

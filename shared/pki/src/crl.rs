@@ -111,14 +111,14 @@ impl Authority {
         let crl = params
             .signed_by(&issuer)
             .map_err(|e| signing_key.error(e))?;
-        let der = crl.der().to_vec();
+        let der = crate::pss::finish(crl.der().to_vec(), self.signer().as_ref())?;
         verify_signed_der(&der, self.ca_key().spki_der())?;
         Ok(der)
     }
 }
 
 /// Checks and converts the entries in one pass (a hash set catches duplicate serials).
-fn revoked_certs(
+pub(crate) fn revoked_certs(
     entries: &[RevokedEntry],
     this_update: OffsetDateTime,
 ) -> Result<Vec<RevokedCertParams>, PkiError> {

@@ -90,6 +90,10 @@ pub struct Authority {
     pki_base_url: String,
     policies: Vec<String>,
     name_registration_authority: Option<String>,
+    /// The certificates above this CA (the root last), served after it in the chain.
+    chain: Vec<Vec<u8>>,
+    /// This CA's certificate then `chain`, PEM.
+    chain_pem: String,
 }
 
 impl fmt::Debug for Authority {
@@ -173,6 +177,8 @@ impl Authority {
             ext::qc_statements_legal_person(None),
         ];
         Ok(Self {
+            chain: Vec::new(),
+            chain_pem: to_pem("CERTIFICATE", &ca_cert_der),
             ca_pem: to_pem("CERTIFICATE", &ca_cert_der),
             ca_key,
             ca_not_before: ca.validity().not_before.timestamp(),
@@ -227,6 +233,34 @@ impl Authority {
     /// The CA certificate, PEM.
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
+    }
+
+    /// Declares the certificates above this CA, the root last (two tiers: just the root),
+    /// served after the CA certificate in chains and PKCS#12 files.
+    pub fn with_chain(mut self, chain: Vec<Vec<u8>>) -> Self {
+        self.chain_pem = std::iter::once(&self.ca_der)
+            .chain(chain.iter())
+            .map(|der| to_pem("CERTIFICATE", der))
+            .collect();
+        self.chain = chain;
+        self
+    }
+
+    /// This CA's certificate then the ones above it, DER.
+    pub fn chain_der(&self) -> Vec<Vec<u8>> {
+        std::iter::once(self.ca_der.clone())
+            .chain(self.chain.iter().cloned())
+            .collect()
+    }
+
+    /// This CA's certificate then the ones above it, PEM (`/public/ca.pem`).
+    pub fn chain_pem(&self) -> &str {
+        &self.chain_pem
+    }
+
+    /// The trust anchor: the last certificate of the chain (a single-tier CA is its own).
+    pub fn root_der(&self) -> &[u8] {
+        self.chain.last().unwrap_or(&self.ca_der)
     }
 
     /// The CA signer (also signs CRLs and OCSP responses elsewhere).
@@ -355,7 +389,7 @@ impl Authority {
         let cert = params
             .signed_by(&RcgenPublicKey(key), &issuer)
             .map_err(|e| signing_key.error(e))?;
-        let der = cert.der().to_vec();
+        let der = crate::pss::finish(cert.der().to_vec(), self.signer.as_ref())?;
         verify_cert_signature(&der, self.ca_key.spki_der())?;
         Ok(IssuedCert {
             pem: to_pem("CERTIFICATE", &der),

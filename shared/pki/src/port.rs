@@ -28,6 +28,8 @@ use crate::CaSigner as _;
 /// The CA seam used by the use cases.
 pub struct PkiAuthority {
     inner: Arc<Authority>,
+    /// The root CRL (DER) when the CA has a separate root.
+    root_crl: Option<Vec<u8>>,
     ocsp: OcspSigner,
     rotating: Option<Rotating>,
 }
@@ -173,9 +175,15 @@ impl PkiAuthority {
         let ocsp = OcspSigner::ca(&inner);
         Self {
             inner,
+            root_crl: None,
             ocsp,
             rotating: None,
         }
+    }
+    /// Serves `crl` (DER, signed by the root) as the root CRL.
+    pub fn with_root_crl(mut self, crl: Vec<u8>) -> Self {
+        self.root_crl = Some(crl);
+        self
     }
     /// Signs OCSP responses with a delegated responder instead of the CA key.
     pub fn with_ocsp_signer(mut self, ocsp: OcspSigner) -> Self {
@@ -331,7 +339,7 @@ fn issue_blocking(
                 model::P12Format::Modern => P12Format::Modern,
                 model::P12Format::Legacy => P12Format::Legacy,
             };
-            let chain = vec![ca.ca_der().to_vec()];
+            let chain = ca.chain_der();
             let p12 = build_pkcs12(
                 &generated,
                 &issued.der,
@@ -349,7 +357,7 @@ fn issue_blocking(
         .map_err(|e| DomainError::Internal(format!("issued certificate does not parse: {e}")))?;
     Ok(IssuedMaterial {
         certificate_pem: issued.pem,
-        chain_pem: ca.ca_pem().to_owned(),
+        chain_pem: ca.chain_pem().to_owned(),
         fingerprint: issued.sha256_fingerprint,
         subject,
         pkcs12,
@@ -359,7 +367,19 @@ fn issue_blocking(
 #[async_trait]
 impl CertificateAuthority for PkiAuthority {
     fn ca_pem(&self) -> String {
-        self.inner.ca_pem().to_owned()
+        self.inner.chain_pem().to_owned()
+    }
+
+    fn root_pem(&self) -> String {
+        crate::to_pem("CERTIFICATE", self.inner.root_der())
+    }
+
+    fn root_der(&self) -> Vec<u8> {
+        self.inner.root_der().to_vec()
+    }
+
+    fn root_crl(&self) -> Option<Vec<u8>> {
+        self.root_crl.clone()
     }
 
     fn ca_der(&self) -> Vec<u8> {

@@ -192,6 +192,9 @@ fn target(op: Operation, fx: &Fixture, allowed: bool, version: i64) -> (String, 
         | O::ListAudit
         | O::CaPem
         | O::CaCer
+        | O::RootPem
+        | O::RootCer
+        | O::RootCrl
         | O::GetCrl
         | O::PublicCertificates
         | O::OpenApi
