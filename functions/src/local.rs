@@ -278,6 +278,8 @@ const ROOT_CRL_VALIDITY: Duration = Duration::days(365);
 /// The CA as loaded: the issuing authority and, with two tiers, the root CRL.
 struct LoadedCa {
     authority: Authority,
+    /// Older issuing CA generations still serving status, oldest first.
+    older: Vec<Authority>,
     root_crl: Option<Vec<u8>>,
 }
 
@@ -418,16 +420,106 @@ fn load_or_create_ca(cfg: &LocalConfig, now: OffsetDateTime) -> Result<LoadedCa,
         .as_ref()
         .map(|(r, _)| vec![r.der().to_vec()])
         .unwrap_or_default();
-    let authority = Authority::new(signer, der, &cfg.pki_url, cfg.policy_oids.clone())
-        .and_then(|a| {
-            a.with_name_registration_authority(cfg.name_registration_authority.as_deref())
-        })
-        .map_err(pki)?
-        .with_chain(chain);
+    let mut generations = vec![bind(cfg, signer, der, 1, chain.clone())?];
+    // Later generations from `orgcert ca rollover`: ca-2.key/ca-2.pem, ca-3.key/...
+    for n in 2.. {
+        let (key_path, cert_path) = generation_files(cfg, n);
+        if !(key_path.exists() && cert_path.exists()) {
+            break;
+        }
+        let signer: Arc<dyn CaSigner> = Arc::new(load_or_create_key(
+            &key_path,
+            &cert_path,
+            cfg.ca_key_algorithm,
+            cfg.ca_signature,
+        )?);
+        generations.push(bind(cfg, signer, read_cert(&cert_path)?, n, chain.clone())?);
+    }
+    let authority = generations
+        .pop()
+        .ok_or_else(|| DomainError::Internal("no CA".into()))?;
+    // Older generations serve status until their own certificate expires (and with it
+    // every certificate they issued).
+    let older = generations
+        .into_iter()
+        .filter(|a| a.not_after() > now)
+        .collect();
     Ok(LoadedCa {
         authority,
+        older,
         root_crl: root.map(|(_, crl)| crl),
     })
+}
+
+/// Binds an issuing CA key to its certificate as generation `generation`.
+fn bind(
+    cfg: &LocalConfig,
+    signer: Arc<dyn CaSigner>,
+    der: Vec<u8>,
+    generation: u32,
+    chain: Vec<Vec<u8>>,
+) -> Result<Authority, DomainError> {
+    Ok(
+        Authority::new(signer, der, &cfg.pki_url, cfg.policy_oids.clone())
+            .and_then(|a| {
+                a.with_name_registration_authority(cfg.name_registration_authority.as_deref())
+            })
+            .map_err(pki)?
+            .with_generation(generation)
+            .with_chain(chain),
+    )
+}
+
+/// The key and certificate files of issuing CA generation `n` (1: `ca.key`, `ca.pem`).
+fn generation_files(cfg: &LocalConfig, n: u32) -> (PathBuf, PathBuf) {
+    if n == 1 {
+        return (cfg.data_dir.join("ca.key"), cfg.data_dir.join("ca.pem"));
+    }
+    (
+        cfg.data_dir.join(format!("ca-{n}.key")),
+        cfg.data_dir.join(format!("ca-{n}.pem")),
+    )
+}
+
+/// `orgcert ca rollover`: a new issuing CA generation under the root (`ca-{n}.key`,
+/// `ca-{n}.pem`). A server picks it up at its next start: new certificates come from it,
+/// while the older generations keep their CRLs and OCSP answers until they expire.
+/// Returns the new generation's number and certificate (DER).
+///
+/// # Errors
+/// `Conflict` for a single-tier data dir (no root to sign with); `Internal` when files
+/// cannot be read or written.
+pub fn rollover(cfg: &LocalConfig, now: OffsetDateTime) -> Result<(u32, Vec<u8>), DomainError> {
+    if !cfg.data_dir.join("root.key").exists() || !cfg.data_dir.join("ca.pem").exists() {
+        return Err(DomainError::Conflict(
+            "no root CA in this data dir: a single-tier CA (or none yet) cannot roll over".into(),
+        ));
+    }
+    let (root, _) = load_or_create_root(cfg, now)?;
+    let n = (2..)
+        .find(|n| !generation_files(cfg, *n).1.exists())
+        .unwrap_or(2);
+    let (key_path, cert_path) = generation_files(cfg, n);
+    let signer = load_or_create_key(
+        &key_path,
+        &cert_path,
+        cfg.ca_key_algorithm,
+        cfg.ca_signature,
+    )?;
+    let public =
+        orgcert_pki::SubjectPublicKey::from_spki_der(&signer.public_key_spki_der()).map_err(pki)?;
+    let subject = CaSubject {
+        common_name: format!("orgcert Demo Issuing CA {n}"),
+        organisation: "orgcert".into(),
+        country: "DK".into(),
+    };
+    let not_after = (now + Duration::days(ISSUING_YEARS * 365)).min(root.not_after());
+    let der = root
+        .issue_issuing_ca(&public, &subject, now - Duration::minutes(5), not_after)
+        .map_err(pki)?;
+    fs::write(&cert_path, orgcert_pki::to_pem("CERTIFICATE", &der))
+        .map_err(internal("writing the new issuing CA certificate"))?;
+    Ok((n, der))
 }
 
 fn pem_der(text: &str) -> Option<Vec<u8>> {
@@ -572,10 +664,12 @@ pub async fn open(cfg: &LocalConfig, clock: Arc<dyn Clock>) -> Result<Local, Dom
     let outbox = Arc::new(OutboxMailer::new(&cfg.data_dir)?);
     let LoadedCa {
         authority,
+        older,
         root_crl,
     } = authority;
     let authority = Arc::new(authority);
-    let mut ca = PkiAuthority::new(authority.clone());
+    let mut ca = PkiAuthority::new(authority.clone())
+        .with_older_generations(older.into_iter().map(Arc::new).collect());
     if let Some(crl) = root_crl {
         ca = ca.with_root_crl(crl);
     }

@@ -68,6 +68,18 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
+    /// The certificate authority.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Make a new issuing CA under the root; restart the server to issue from it (the older
+    /// one keeps serving CRLs and OCSP for its certificates until they expire).
+    Rollover,
 }
 
 #[derive(Subcommand)]
@@ -205,6 +217,18 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "{}",
                 serde_json::to_string_pretty(&report).unwrap_or_default()
             );
+            Ok(())
+        }
+        Command::Ca {
+            command: CaCommand::Rollover,
+        } => {
+            let now = time::OffsetDateTime::now_utc();
+            let (n, der) = tokio::task::spawn_blocking(move || local::rollover(&cfg, now))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| describe(&e))?;
+            println!("issuing CA generation {n} created (ca-{n}.pem); restart the server to issue from it");
+            print!("{}", orgcert_pki::to_pem("CERTIFICATE", &der));
             Ok(())
         }
         Command::Serve { addr } => serve(cfg, &addr).await,

@@ -624,12 +624,28 @@ pub(crate) async fn crl_partition(
     State(s): State<HttpState>,
     Path(p): Path<String>,
 ) -> ApiResult<Response> {
-    let p: u32 = p
-        .parse()
-        .map_err(|_| ApiError(DomainError::NotFound("CRL partition")))?;
+    // `{n}`: a partition of generation 1; `g{g}` and `g{g}.{n}`: the CRLs of a later issuing
+    // CA generation (after `orgcert ca rollover`).
+    let not_found = || ApiError(DomainError::NotFound("CRL partition"));
+    let number = |t: &str| -> Result<u32, ApiError> {
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(not_found());
+        }
+        t.parse().map_err(|_| not_found())
+    };
+    let (generation, partition) = match p.strip_prefix('g') {
+        Some(rest) => match rest.split_once('.') {
+            Some((g, n)) => (number(g)?, Some(number(n)?)),
+            None => (number(rest)?, None),
+        },
+        None => (1, Some(number(&p)?)),
+    };
+    if generation < 2 && p.starts_with('g') {
+        return Err(not_found());
+    }
     Ok(der(
         "application/pkix-crl",
-        s.app.crl(Some(p)).await?,
+        s.app.generation_crl(generation, partition).await?,
         "public, max-age=300",
     ))
 }

@@ -48,9 +48,12 @@ impl Authority {
     /// The URL a CRL is published at: `{base}/public/crl` for the full CRL, or
     /// `{base}/public/crl/{partition}` (the partition percent-encoded as a path segment).
     pub fn crl_url(&self, partition: Option<&str>) -> String {
-        match partition {
-            None => format!("{}/public/crl", self.pki_base_url()),
-            Some(p) => format!("{}/public/crl/{}", self.pki_base_url(), path_segment(p)),
+        let base = self.pki_base_url();
+        match (self.generation(), partition) {
+            (1, None) => format!("{base}/public/crl"),
+            (1, Some(p)) => format!("{base}/public/crl/{}", path_segment(p)),
+            (g, None) => format!("{base}/public/crl/g{g}"),
+            (g, Some(p)) => format!("{base}/public/crl/g{g}.{}", path_segment(p)),
         }
     }
 

@@ -94,6 +94,8 @@ pub struct Authority {
     chain: Vec<Vec<u8>>,
     /// This CA's certificate then `chain`, PEM.
     chain_pem: String,
+    /// The issuing CA generation (1, or the rollover's number): decides the CRL URLs.
+    generation: u32,
 }
 
 impl fmt::Debug for Authority {
@@ -177,6 +179,7 @@ impl Authority {
             ext::qc_statements_legal_person(None),
         ];
         Ok(Self {
+            generation: 1,
             chain: Vec::new(),
             chain_pem: to_pem("CERTIFICATE", &ca_cert_der),
             ca_pem: to_pem("CERTIFICATE", &ca_cert_der),
@@ -244,6 +247,25 @@ impl Authority {
             .collect();
         self.chain = chain;
         self
+    }
+
+    /// Makes this the issuing CA of generation `generation` (a rollover's number): from 2
+    /// on its CRLs are published at `{base}/public/crl/g{n}` (partitions `…/g{n}.{p}`), so
+    /// each generation's certificates point at their own issuer's CRL.
+    pub fn with_generation(mut self, generation: u32) -> Self {
+        self.generation = generation.max(1);
+        self.crl_url = self.crl_url(None);
+        self
+    }
+
+    /// The CA certificate's notAfter.
+    pub fn not_after(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.ca_not_after).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// The issuing CA generation (1 unless rolled over).
+    pub fn generation(&self) -> u32 {
+        self.generation
     }
 
     /// This CA's certificate then the ones above it, DER.

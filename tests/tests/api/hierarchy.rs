@@ -7,7 +7,9 @@ use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
+use orgcert_core::clock::Clock as _;
 use orgcert_core::secret::ExposeSecret as _;
+use orgcert_functions::local;
 use orgcert_pki::KeyAlgorithm;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -222,4 +224,227 @@ async fn a_single_tier_data_dir_from_before_keeps_working() {
         &["verify", "-x509_strict", "-CAfile", "ca.pem", "leaf.pem"],
     );
     assert!(out.contains("leaf.pem: OK"), "{out}");
+}
+
+/// `openssl ocsp` against our responder (blocking: off the async workers that serve it).
+async fn ocsp_status(d: &Path, base: &str, issuer: &str, leaf: &str) -> String {
+    let (d, url, issuer, leaf) = (
+        d.to_path_buf(),
+        format!("{base}/ocsp"),
+        issuer.to_owned(),
+        leaf.to_owned(),
+    );
+    tokio::task::spawn_blocking(move || {
+        must(
+            &d,
+            "openssl",
+            &[
+                "ocsp",
+                "-issuer",
+                &issuer,
+                "-cert",
+                &leaf,
+                "-url",
+                &url,
+                "-CAfile",
+                "root.pem",
+                "-verify_other",
+                &issuer,
+            ],
+        )
+    })
+    .await
+    .expect("openssl task")
+}
+
+#[tokio::test]
+async fn a_rollover_issues_from_the_new_ca_while_the_old_one_keeps_its_crl_and_ocsp() {
+    if !local_backend() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // RSA CA keys: every CA signature in this test is RSASSA-PSS.
+    let app = spawn_app_with(KeyAlgorithm::Rsa3072).await;
+    let gen1 = issue(&app, "Generation 1").await;
+    let gen1_serial = gen1["serial"].as_str().unwrap().to_owned();
+    std::fs::write(
+        d.join("leaf1.pem"),
+        gen1["certificate_pem"].as_str().unwrap(),
+    )
+    .unwrap();
+    let before = certs(&save(&app, "/public/ca.pem", &d.join("before.pem")).await);
+    assert_eq!(before.len(), 2);
+
+    // `orgcert ca rollover` on the data dir, then a restart.
+    let data = app.dir.path().to_path_buf();
+    let cfg = local::LocalConfig::new(
+        data.clone(),
+        &app.base,
+        "http://pki.example.dk",
+        KeyAlgorithm::Rsa3072,
+    );
+    let now = app.clock.now();
+    let (n, gen2_ca) =
+        tokio::task::spawn_blocking(move || local::rollover(&cfg, now).expect("rollover"))
+            .await
+            .unwrap();
+    assert_eq!(n, 2);
+    let TestApp { dir: data_dir, .. } = app;
+    let app = spawn_in(data_dir, KeyAlgorithm::Rsa3072).await;
+
+    // The served set: the new issuing CA first, then the old one, then the root.
+    let served = certs(&save(&app, "/public/ca.pem", &d.join("served.pem")).await);
+    assert_eq!(
+        served,
+        vec![gen2_ca.clone(), before[0].clone(), before[1].clone()]
+    );
+    assert_eq!(
+        app.service.ca.ca_der(),
+        gen2_ca,
+        "ca.cer is the current one"
+    );
+    std::fs::write(
+        d.join("root.pem"),
+        orgcert_pki::to_pem("CERTIFICATE", &before[1]),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("issuing1.pem"),
+        orgcert_pki::to_pem("CERTIFICATE", &before[0]),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("issuing2.pem"),
+        orgcert_pki::to_pem("CERTIFICATE", &gen2_ca),
+    )
+    .unwrap();
+
+    let gen2 = issue(&app, "Generation 2").await;
+    let gen2_serial = gen2["serial"].as_str().unwrap().to_owned();
+    std::fs::write(
+        d.join("leaf2.pem"),
+        gen2["certificate_pem"].as_str().unwrap(),
+    )
+    .unwrap();
+    let kept = issue(&app, "Generation 2, kept").await;
+    std::fs::write(
+        d.join("kept2.pem"),
+        kept["certificate_pem"].as_str().unwrap(),
+    )
+    .unwrap();
+    for (leaf, issuing) in [
+        ("leaf1.pem", "issuing1.pem"),
+        ("leaf2.pem", "issuing2.pem"),
+        ("kept2.pem", "issuing2.pem"),
+    ] {
+        let out = must(
+            d,
+            "openssl",
+            &[
+                "verify",
+                "-x509_strict",
+                "-CAfile",
+                "root.pem",
+                "-untrusted",
+                issuing,
+                leaf,
+            ],
+        );
+        assert!(out.contains(&format!("{leaf}: OK")), "{out}");
+    }
+    let text = must(
+        d,
+        "openssl",
+        &["x509", "-in", "leaf2.pem", "-noout", "-text"],
+    );
+    assert!(
+        text.contains("URI:http://pki.example.dk/public/crl/g2"),
+        "generation 2 has its own CRL\n{text}"
+    );
+    assert!(text.contains("rsassaPss"), "{text}");
+
+    // Revoke one of each generation; each CRL lists its own.
+    for serial in [&gen1_serial, &gen2_serial] {
+        app.post(
+            &format!("/v1/certificates/{serial}/revoke"),
+            &app.admin(),
+            json!({ "reason": "keyCompromise" }),
+        )
+        .await
+        .ok(200);
+    }
+    app.service.rebuild_crls(app.clock.now()).await.unwrap();
+    save(&app, "/public/crl", &d.join("crl1.der")).await;
+    save(&app, "/public/crl/g2", &d.join("crl2.der")).await;
+    save(&app, "/public/root.crl", &d.join("root.crl")).await;
+    for (der, pem) in [
+        ("crl1.der", "crl1.pem"),
+        ("crl2.der", "crl2.pem"),
+        ("root.crl", "root-crl.pem"),
+    ] {
+        must(
+            d,
+            "openssl",
+            &["crl", "-inform", "DER", "-in", der, "-out", pem],
+        );
+    }
+    let crl1 = must(d, "openssl", &["crl", "-in", "crl1.pem", "-noout", "-text"]);
+    let crl2 = must(d, "openssl", &["crl", "-in", "crl2.pem", "-noout", "-text"]);
+    let upper = |s: &str| s.to_ascii_uppercase();
+    assert!(upper(&crl1).contains(&upper(&gen1_serial)), "{crl1}");
+    assert!(!upper(&crl1).contains(&upper(&gen2_serial)), "{crl1}");
+    assert!(upper(&crl2).contains(&upper(&gen2_serial)), "{crl2}");
+    assert!(!upper(&crl2).contains(&upper(&gen1_serial)), "{crl2}");
+    assert!(
+        crl1.contains("Issuer: CN = orgcert Demo Issuing CA 1"),
+        "{crl1}"
+    );
+    assert!(
+        crl2.contains("Issuer: CN = orgcert Demo Issuing CA 2"),
+        "{crl2}"
+    );
+    for (leaf, issuing, crl, revoked) in [
+        ("leaf1.pem", "issuing1.pem", "crl1.pem", true),
+        ("leaf2.pem", "issuing2.pem", "crl2.pem", true),
+        ("kept2.pem", "issuing2.pem", "crl2.pem", false),
+    ] {
+        let (ok, out) = run(
+            d,
+            "openssl",
+            &[
+                "verify",
+                "-x509_strict",
+                "-crl_check_all",
+                "-CAfile",
+                "root.pem",
+                "-untrusted",
+                issuing,
+                "-CRLfile",
+                crl,
+                "-CRLfile",
+                "root-crl.pem",
+                leaf,
+            ],
+        );
+        if revoked {
+            assert!(!ok && out.contains("certificate revoked"), "{leaf}: {out}");
+        } else {
+            assert!(ok, "{leaf}: {out}");
+        }
+    }
+
+    // OCSP answers for both generations, each under its own issuer's CertID.
+    for (leaf, issuing, expected) in [
+        ("leaf1.pem", "issuing1.pem", "revoked"),
+        ("leaf2.pem", "issuing2.pem", "revoked"),
+        ("kept2.pem", "issuing2.pem", "good"),
+    ] {
+        let out = ocsp_status(d, &app.base, issuing, leaf).await;
+        assert!(out.contains("Response verify OK"), "{leaf}: {out}");
+        assert!(
+            out.contains(&format!("{leaf}: {expected}")),
+            "{leaf}: {out}"
+        );
+    }
 }
