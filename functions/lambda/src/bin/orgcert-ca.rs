@@ -1,5 +1,9 @@
 //! CA bootstrap for the KMS key (not a Lambda function; run once per deployment):
-//!   orgcert-ca self-signed [--cn NAME] [--o ORG] [--c DK]   development root, stored in the table
+//!   orgcert-ca self-signed [--cn NAME] [--o ORG] [--c DK]   development root, stored in the table;
+//!                                                           with ORGCERT_ROOT_KMS_KEY_ID (the
+//!                                                           RootKey output): a root on that key
+//!                                                           and an issuing CA for the CA key
+//!                                                           ("--cn" names the root)
 //!   orgcert-ca csr [--cn NAME] [--o ORG] [--c DK]           PEM request for an external root
 //!   orgcert-ca install FILE.pem                             the certificate the root issued
 //!   orgcert-ca org-add --cvr CVR --name NAME [--p-number P]... [--se-number S]...
@@ -24,6 +28,33 @@ async fn run(args: Vec<String>) -> Result<(), String> {
         country: arg(&args, "--c", "DK"),
     };
     match args.first().map(String::as_str) {
+        Some("self-signed")
+            if std::env::var("ORGCERT_ROOT_KMS_KEY_ID").is_ok_and(|v| !v.trim().is_empty()) =>
+        {
+            let root_key = std::env::var("ORGCERT_ROOT_KMS_KEY_ID").unwrap_or_default();
+            let root_subject = CaSubject {
+                common_name: arg(&args, "--cn", "orgcert Root CA"),
+                ..subject.clone()
+            };
+            let issuing_subject = CaSubject {
+                common_name: arg(&args, "--issuing-cn", "orgcert Issuing CA 1"),
+                ..subject
+            };
+            let (root, issuing) = orgcert_aws::bootstrap_two_tier_ca(
+                &cfg,
+                root_key.trim(),
+                &root_subject,
+                &issuing_subject,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            print!(
+                "{}{}",
+                orgcert_pki::to_pem("CERTIFICATE", &issuing),
+                orgcert_pki::to_pem("CERTIFICATE", &root)
+            );
+            Ok(())
+        }
         Some("self-signed") => {
             let der = orgcert_aws::bootstrap_ca(&cfg, &subject)
                 .await
