@@ -335,6 +335,50 @@ pub async fn bootstrap_two_tier_ca(
     Ok((root_der, issuing_der))
 }
 
+/// Re-signs the root CRL with the root key (run by the bootstrap principal well before the
+/// stored one's nextUpdate; the functions read it at their next cold start). The cRLNumber
+/// is the signing time in seconds, so it only grows (RFC 5280 §5.2.3).
+///
+/// # Errors
+/// `Conflict` when the table holds no two-tier CA; `Unavailable` when KMS or DynamoDB fail.
+pub async fn resign_root_crl(cfg: &AwsConfig, root_key_id: &str) -> Result<Vec<u8>, DomainError> {
+    let (_, store) = signer_and_store(cfg).await?;
+    let (Some(root_der), _) = load_root(&store).await? else {
+        return Err(DomainError::Conflict(
+            "the table holds no root certificate (single-tier CA)".into(),
+        ));
+    };
+    let sdk = sdk_config(cfg).await;
+    let root_signer: Arc<dyn CaSigner> = Arc::new(
+        KmsSigner::new(aws_sdk_kms::Client::new(&sdk), root_key_id)
+            .await?
+            .with_rsa_signature(ca_signature()?),
+    );
+    let pki_url = cfg.pki_url.clone();
+    let now = OffsetDateTime::now_utc();
+    let crl = tokio::task::spawn_blocking(move || {
+        let root = orgcert_pki::Root::new(root_signer, root_der, &pki_url)?;
+        let number = u64::try_from(now.unix_timestamp()).unwrap_or(1);
+        root.sign_crl(number, now, now + Duration::days(ROOT_CRL_DAYS), &[])
+    })
+    .await
+    .map_err(|e| DomainError::Internal(format!("root CRL task: {e}")))?
+    .map_err(orgcert_pki::port::to_domain)?;
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key(PK, AttributeValue::S(CA_PK.into()))
+        .key(SK, AttributeValue::S(CA_SK.into()))
+        .update_expression("SET root_crl = :crl")
+        .condition_expression("attribute_exists(root_der)")
+        .expression_attribute_values(":crl", AttributeValue::B(Blob::new(crl.clone())))
+        .send()
+        .await
+        .map_err(|e| sdk_error("DynamoDB UpdateItem (root CRL)", e))?;
+    Ok(crl)
+}
+
 /// Writes the one-time-code key to the bucket unless it is there.
 async fn write_code_key(cfg: &AwsConfig) -> Result<(), DomainError> {
     let sdk = sdk_config(cfg).await;

@@ -161,6 +161,13 @@ async fn two_tier_bootstrap_on_kms() {
     let chain = app.app.ca.ca_pem();
     assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2, "{chain}");
     let root_crl = app.app.ca.root_crl().expect("root CRL");
+    // The root CRL is re-signed by the root key and read at the next start.
+    let resigned = orgcert_aws::resign_root_crl(&cfg, &root_key)
+        .await
+        .expect("re-sign the root CRL");
+    assert_ne!(resigned, root_crl);
+    let (_, stored) = orgcert_aws::load_root(&app.store).await.unwrap();
+    assert_eq!(stored, Some(resigned));
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

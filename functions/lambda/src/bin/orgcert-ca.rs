@@ -4,6 +4,8 @@
 //!                                                           RootKey output): a root on that key
 //!                                                           and an issuing CA for the CA key
 //!                                                           ("--cn" names the root)
+//!   orgcert-ca root-crl                                     re-sign the root CRL (365 days)
+//!                                                           with ORGCERT_ROOT_KMS_KEY_ID
 //!   orgcert-ca csr [--cn NAME] [--o ORG] [--c DK]           PEM request for an external root
 //!   orgcert-ca install FILE.pem                             the certificate the root issued
 //!   orgcert-ca org-add --cvr CVR --name NAME [--p-number P]... [--se-number S]...
@@ -62,6 +64,15 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             print!("{}", orgcert_pki::to_pem("CERTIFICATE", &der));
             Ok(())
         }
+        Some("root-crl") => {
+            let root_key = std::env::var("ORGCERT_ROOT_KMS_KEY_ID")
+                .map_err(|_| "root-crl needs ORGCERT_ROOT_KMS_KEY_ID (the RootKeyId output)")?;
+            let crl = orgcert_aws::resign_root_crl(&cfg, root_key.trim())
+                .await
+                .map_err(|e| e.to_string())?;
+            print!("{}", orgcert_pki::to_pem("X509 CRL", &crl));
+            Ok(())
+        }
         Some("csr") => {
             print!(
                 "{}",
@@ -80,7 +91,7 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                 .map_err(|e| e.to_string())
         }
         _ => Err(
-            "usage: orgcert-ca self-signed|csr [--cn NAME --o ORG --c CC] | install FILE.pem"
+            "usage: orgcert-ca self-signed|csr [--cn NAME --o ORG --c CC] | install FILE.pem | root-crl"
                 .into(),
         ),
     }
