@@ -245,7 +245,12 @@ fn path_param(op: Operation, name: &str) -> Value {
         // Unknown or malformed links are 404: a token is a secret, nothing to validate.
         "token" => json!({ "type": "string", "minLength": 1,
             "description": "Issuance link token (base64url, 43 characters)" }),
-        "partition" => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
+        // `{n}`: a partition of the first issuing CA; `g{g}` / `g{g}.{n}`: the CRL (or a
+        // partition) of issuing CA generation g after a rollover (README "Rollover").
+        "partition" => {
+            json!({ "type": "string", "pattern": "^([0-9]{1,10}|g[0-9]{1,10}(\\.[0-9]{1,10})?)$",
+            "description": "CRL partition number, or g{generation} / g{generation}.{partition}" })
+        }
         "file" => json!({ "type": "string", "enum": ["certificate.pem", "certificate.cer"] }),
         // The rest of the path: base64 of a DER OCSPRequest; garbage gets an OCSP
         // malformedRequest answer, not an HTTP error.

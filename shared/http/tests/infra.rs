@@ -238,7 +238,7 @@ fn only_the_bootstrap_principal_may_sign_with_the_root_key() {
         // `!If [HasBootstrapPrincipal, statement, !Ref AWS::NoValue]`: only with a
         // bootstrap principal is there a statement at all.
         let st = match st {
-            Value::Tagged(t) if t.tag.to_string() == "!If" => {
+            Value::Tagged(t) if t.tag == "!If" => {
                 let branches = t.value.as_sequence().expect("!If list");
                 assert_eq!(branches[0].as_str(), Some("HasBootstrapPrincipal"));
                 &branches[1]
