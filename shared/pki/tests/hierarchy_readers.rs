@@ -6,6 +6,7 @@
 //! `cryptography` (`verify_directly_issued_by`).
 //!
 //! Missing tools fail under `ORGCERT_REQUIRE_TOOLS=1` (CI), else skip their checks.
+//! `ORGCERT_PKI_ARTIFACTS=<dir>` keeps the files in `<dir>/hierarchy`.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -256,8 +257,14 @@ fn generation(
 #[test]
 #[allow(clippy::too_many_lines)]
 fn two_generations_under_one_root_read_by_openssl_pkilint_java_and_python() {
+    // `ORGCERT_PKI_ARTIFACTS=<dir>` keeps the files (for a side-by-side with OCES3).
     let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path();
+    let kept = std::env::var_os("ORGCERT_PKI_ARTIFACTS").map(|root| {
+        let dir = PathBuf::from(root).join("hierarchy");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    });
+    let d = kept.as_deref().unwrap_or(tmp.path());
     let now = OffsetDateTime::now_utc();
 
     let root_key = pss_key(KeyAlgorithm::Rsa4096);
