@@ -380,6 +380,10 @@ pub trait CertificateAuthority: Send + Sync {
     fn generations(&self) -> Vec<u32> {
         vec![1]
     }
+    /// The certificate (DER) of issuing CA generation `generation`, if it is served.
+    fn generation_der(&self, generation: u32) -> Option<Vec<u8>> {
+        (generation == 1).then(|| self.ca_der())
+    }
     /// The generation that issued `certificate_pem` (matched by its authorityKeyIdentifier),
     /// `None` when it is none of [`CertificateAuthority::generations`].
     fn generation_of(&self, _certificate_pem: &str) -> Option<u32> {

@@ -567,12 +567,30 @@ pub(crate) async fn ca_pem(State(s): State<HttpState>) -> Response {
         .into_response()
 }
 
+/// The caIssuers of the first issuing CA generation's certificates: that generation's
+/// certificate while it serves, after a rollover too (the current one is in `ca.pem`).
 pub(crate) async fn ca_cer(State(s): State<HttpState>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/pkix-cert")],
-        s.app.ca.ca_der(),
+        s.app
+            .ca
+            .generation_der(1)
+            .unwrap_or_else(|| s.app.ca.ca_der()),
     )
         .into_response()
+}
+
+/// One issuing CA generation's certificate (the caIssuers of generation 2 on).
+pub(crate) async fn ca_generation(
+    State(s): State<HttpState>,
+    Path(g): Path<String>,
+) -> ApiResult<Response> {
+    let cert = (!g.is_empty() && g.len() <= 10 && g.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| g.parse::<u32>().ok())
+        .flatten()
+        .and_then(|g| s.app.ca.generation_der(g))
+        .ok_or(ApiError(DomainError::NotFound("CA generation")))?;
+    Ok(der("application/pkix-cert", cert, "public, max-age=3600"))
 }
 
 pub(crate) async fn root_pem(State(s): State<HttpState>) -> Response {

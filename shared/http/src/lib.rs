@@ -82,6 +82,7 @@ fn method_router(op: Operation) -> MethodRouter<HttpState> {
         O::ListAudit => routing::get(h::list_audit),
         O::CaPem => routing::get(h::ca_pem),
         O::CaCer => routing::get(h::ca_cer),
+        O::CaGeneration => routing::get(h::ca_generation),
         O::RootPem => routing::get(h::root_pem),
         O::RootCer => routing::get(h::root_cer),
         O::RootCrl => routing::get(h::root_crl),

@@ -196,6 +196,7 @@ fn shape(op: Operation) -> Shape {
         ),
         O::CaPem => public(("200", binary("application/x-pem-file")), &[503]),
         O::CaCer => public(("200", binary("application/pkix-cert")), &[503]),
+        O::CaGeneration => public(("200", binary("application/pkix-cert")), &[404, 503]),
         O::RootPem => public(("200", binary("application/x-pem-file")), &[503]),
         O::RootCer => public(("200", binary("application/pkix-cert")), &[503]),
         O::RootCrl => public(("200", binary("application/pkix-crl")), &[404, 503]),
@@ -251,6 +252,8 @@ fn path_param(op: Operation, name: &str) -> Value {
             json!({ "type": "string", "pattern": "^([0-9]{1,10}|g[0-9]{1,10}(\\.[0-9]{1,10})?)$",
             "description": "CRL partition number, or g{generation} / g{generation}.{partition}" })
         }
+        "generation" => json!({ "type": "string", "pattern": "^[0-9]{1,10}$",
+            "description": "Issuing CA generation (1, then one more per rollover)" }),
         "file" => json!({ "type": "string", "enum": ["certificate.pem", "certificate.cer"] }),
         // The rest of the path: base64 of a DER OCSPRequest; garbage gets an OCSP
         // malformedRequest answer, not an HTTP error.

@@ -104,6 +104,8 @@ operations! {
     CaPem = (Get, "/public/ca.pem", "get-ca-pem", "The CA certificate (PEM)"),
     /// GET /public/ca.cer
     CaCer = (Get, "/public/ca.cer", "get-ca-cer", "The CA certificate (DER)"),
+    /// GET /public/ca/{generation}
+    CaGeneration = (Get, "/public/ca/{generation}", "get-ca-generation", "One issuing CA generation's certificate (DER): the caIssuers of its certificates"),
     /// GET /public/root.pem
     RootPem = (Get, "/public/root.pem", "get-root-pem", "The root CA certificate, the trust anchor (PEM)"),
     /// GET /public/root.cer
@@ -192,6 +194,7 @@ impl Operation {
             O::ListAudit => Access::Roles(&[UserAdmin, OrgAdmin]),
             O::CaPem
             | O::CaCer
+            | O::CaGeneration
             | O::RootPem
             | O::RootCer
             | O::RootCrl

@@ -79,6 +79,7 @@ fn template_routes_equal_the_route_table() {
     let public_ops = [
         Operation::CaPem,
         Operation::CaCer,
+        Operation::CaGeneration,
         Operation::RootPem,
         Operation::RootCer,
         Operation::RootCrl,
@@ -309,6 +310,7 @@ fn public_functions() -> BTreeSet<String> {
                 op,
                 Operation::CaPem
                     | Operation::CaCer
+                    | Operation::CaGeneration
                     | Operation::RootPem
                     | Operation::RootCer
                     | Operation::RootCrl

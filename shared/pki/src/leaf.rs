@@ -250,11 +250,26 @@ impl Authority {
     }
 
     /// Makes this the issuing CA of generation `generation` (a rollover's number): from 2
-    /// on its CRLs are published at `{base}/public/crl/g{n}` (partitions `…/g{n}.{p}`), so
-    /// each generation's certificates point at their own issuer's CRL.
+    /// on its CRLs are published at `{base}/public/crl/g{n}` (partitions `…/g{n}.{p}`) and
+    /// its certificate at `{base}/public/ca/{n}` (caIssuers), so each generation's
+    /// certificates point at their own issuer.
     pub fn with_generation(mut self, generation: u32) -> Self {
         self.generation = generation.max(1);
         self.crl_url = self.crl_url(None);
+        // caIssuers must name this generation's certificate: `/public/ca.cer` stays the
+        // first generation's (its certificates name it), later ones are `/public/ca/{n}`.
+        if self.generation > 1 {
+            let base = self.pki_base_url.clone();
+            if let Some(aia) = self.shared_extensions.iter_mut().find(|e| {
+                e.oid_components()
+                    .eq(ext::OID_AUTHORITY_INFO_ACCESS.iter().copied())
+            }) {
+                *aia = ext::authority_info_access(
+                    &format!("{base}/public/ca/{}", self.generation),
+                    &format!("{base}/ocsp"),
+                );
+            }
+        }
         self
     }
 

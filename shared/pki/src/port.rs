@@ -417,6 +417,12 @@ impl CertificateAuthority for PkiAuthority {
             .collect()
     }
 
+    fn generation_der(&self, generation: u32) -> Option<Vec<u8>> {
+        self.generation(generation)
+            .ok()
+            .map(|a| a.ca_der().to_vec())
+    }
+
     fn generation_of(&self, certificate_pem: &str) -> Option<u32> {
         let der = pem::parse(certificate_pem).ok()?;
         let (_, cert) = x509_parser::parse_x509_certificate(der.contents()).ok()?;

@@ -363,6 +363,27 @@ async fn a_rollover_issues_from_the_new_ca_while_the_old_one_keeps_its_crl_and_o
         "generation 2 has its own CRL\n{text}"
     );
     assert!(text.contains("rsassaPss"), "{text}");
+    // caIssuers: each generation's leaves name their own issuer's certificate, and
+    // `/public/ca.cer` stays the first generation's (its leaves name it).
+    assert!(
+        text.contains("CA Issuers - URI:http://pki.example.dk/public/ca/2"),
+        "{text}"
+    );
+    assert_eq!(
+        save(&app, "/public/ca/2", &d.join("ca2.cer")).await,
+        gen2_ca
+    );
+    assert_eq!(
+        save(&app, "/public/ca.cer", &d.join("ca1.cer")).await,
+        before[0]
+    );
+    assert_eq!(
+        save(&app, "/public/ca/1", &d.join("ca1b.cer")).await,
+        before[0]
+    );
+    app.call(Method::GET, "/public/ca/3", None, None, &[])
+        .await
+        .problem(404, None);
 
     // Revoke one of each generation; each CRL lists its own.
     for serial in [&gen1_serial, &gen2_serial] {

@@ -277,6 +277,7 @@ fn target(op: Operation, fx: &Fixture, allowed: bool, version: i64) -> (String, 
         O::IssueByApi => (cert(&fx.pending, "/issue"), Some(json!({}))),
         O::MarkNotificationsRead => (op.path().to_owned(), Some(json!({}))),
         O::GetCrlPartition => ("/public/crl/0".to_owned(), None),
+        O::CaGeneration => ("/public/ca/1".to_owned(), None),
         O::OcspGet => ("/ocsp/MAA=".to_owned(), None),
         O::OcspPost => ("/ocsp".to_owned(), None),
         O::PublicCertificateFile => (
