@@ -23,6 +23,7 @@ use orgcert_local::{FsObjects, OutboxMailer, SqliteStore};
 use orgcert_pki::port::PkiAuthority;
 use orgcert_pki::{
     create_ca_certificate, Authority, CaSigner, CaSubject, KeyAlgorithm, KeyFileSigner,
+    RsaSignature,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -39,6 +40,12 @@ pub struct LocalConfig {
     pub pki_url: String,
     /// Key algorithm of a CA created on first start (`ORGCERT_CA_KEY_ALGORITHM`).
     pub ca_key_algorithm: KeyAlgorithm,
+    /// Key algorithm of the root created on first start (`ORGCERT_ROOT_KEY_ALGORITHM`,
+    /// default RSA-4096 as OCES3's root).
+    pub root_key_algorithm: KeyAlgorithm,
+    /// RSA CA signatures: RSASSA-PSS (default, as OCES3) or PKCS#1 v1.5
+    /// (`ORGCERT_CA_SIGNATURE=pss|pkcs1`).
+    pub ca_signature: RsaSignature,
     /// Sign OCSP responses with a delegated responder certificate (`ORGCERT_OCSP_SIGNER`).
     pub ocsp_delegated: bool,
     /// Number of CRL partitions (`ORGCERT_CRL_PARTITIONS`, 0 = none).
@@ -83,6 +90,19 @@ impl LocalConfig {
             Ok("ecdsa-p384") => KeyAlgorithm::EcdsaP384,
             Ok(other) => return Err(format!("ORGCERT_CA_KEY_ALGORITHM: unknown algorithm {other:?} (rsa-3072, ecdsa-p256, ecdsa-p384)")),
         };
+        let root_key_algorithm = match std::env::var("ORGCERT_ROOT_KEY_ALGORITHM").as_deref() {
+            Err(_) | Ok("") | Ok("rsa-4096") => KeyAlgorithm::Rsa4096,
+            Ok("rsa-3072") => KeyAlgorithm::Rsa3072,
+            Ok("ecdsa-p256") => KeyAlgorithm::EcdsaP256,
+            Ok("ecdsa-p384") => KeyAlgorithm::EcdsaP384,
+            Ok(other) => return Err(format!("ORGCERT_ROOT_KEY_ALGORITHM: unknown algorithm {other:?} (rsa-4096, rsa-3072, ecdsa-p256, ecdsa-p384)")),
+        };
+        let ca_signature = match std::env::var("ORGCERT_CA_SIGNATURE") {
+            Ok(v) if !v.trim().is_empty() => v
+                .parse::<RsaSignature>()
+                .map_err(|_| format!("ORGCERT_CA_SIGNATURE: {v:?} is not pss or pkcs1"))?,
+            _ => RsaSignature::Pss,
+        };
         let ocsp_delegated = match std::env::var("ORGCERT_OCSP_SIGNER").as_deref() {
             Err(_) | Ok("") | Ok("delegated") => true,
             Ok("ca") => false,
@@ -126,6 +146,8 @@ impl LocalConfig {
             public_url: public_url.trim_end_matches('/').to_owned(),
             pki_url: pki_url.trim_end_matches('/').to_owned(),
             ca_key_algorithm,
+            root_key_algorithm,
+            ca_signature,
             ocsp_delegated,
             crl_partitions: env_num("ORGCERT_CRL_PARTITIONS", 0u32)?,
             crl_validity_hours,
@@ -135,7 +157,8 @@ impl LocalConfig {
         })
     }
 
-    /// Defaults for a data dir and URLs (tests and tools).
+    /// Defaults for a data dir and URLs (tests and tools); the root key has the CA key's
+    /// algorithm (RSA-4096 key generation is slow).
     pub fn new(
         data_dir: PathBuf,
         public_url: &str,
@@ -147,6 +170,8 @@ impl LocalConfig {
             public_url: public_url.trim_end_matches('/').to_owned(),
             pki_url: pki_url.trim_end_matches('/').to_owned(),
             ca_key_algorithm,
+            root_key_algorithm: ca_key_algorithm,
+            ca_signature: RsaSignature::Pss,
             ocsp_delegated: true,
             crl_partitions: 0,
             crl_validity_hours: 24,
@@ -241,47 +266,260 @@ fn write_private(path: &Path, text: &SecretString) -> Result<(), DomainError> {
         .map_err(internal("writing a key file"))
 }
 
-/// Loads the CA key and certificate from the data dir, creating them on first start.
-fn load_or_create_ca(cfg: &LocalConfig, now: OffsetDateTime) -> Result<Authority, DomainError> {
-    let key_path = cfg.data_dir.join("ca.key");
-    let cert_path = cfg.data_dir.join("ca.pem");
-    let pki = |e: orgcert_pki::PkiError| DomainError::Internal(format!("CA: {e}"));
+/// Years of the root created on first start (OCES3's root: 25).
+const ROOT_YEARS: i64 = 25;
+/// Years of an issuing CA (leaves live 3 years; roll over well before the end).
+const ISSUING_YEARS: i64 = 10;
+/// The root CRL is re-signed at start when less than this is left of it.
+const ROOT_CRL_RESIGN_LEFT: Duration = Duration::days(90);
+/// How long a root CRL runs.
+const ROOT_CRL_VALIDITY: Duration = Duration::days(365);
+
+/// The CA as loaded: the issuing authority and, with two tiers, the root CRL.
+struct LoadedCa {
+    authority: Authority,
+    /// Older issuing CA generations still serving status, oldest first.
+    older: Vec<Authority>,
+    root_crl: Option<Vec<u8>>,
+}
+
+fn pki(e: orgcert_pki::PkiError) -> DomainError {
+    DomainError::Internal(format!("CA: {e}"))
+}
+
+/// Loads a key file, or generates and writes one (removing `cert_path`, which belonged to
+/// the key that is gone).
+fn load_or_create_key(
+    key_path: &Path,
+    cert_path: &Path,
+    alg: KeyAlgorithm,
+    scheme: RsaSignature,
+) -> Result<KeyFileSigner, DomainError> {
     let signer = if key_path.exists() {
-        KeyFileSigner::from_pkcs8_pem(read_secret(&key_path, "reading ca.key")?.expose_secret())
-            .map_err(pki)?
+        KeyFileSigner::from_pkcs8_pem(
+            read_secret(key_path, "reading a CA key file")?.expose_secret(),
+        )
+        .map_err(pki)?
     } else {
-        let s = KeyFileSigner::generate(cfg.ca_key_algorithm).map_err(pki)?;
-        write_private(&key_path, &s.to_pkcs8_pem())?;
-        let _ = fs::remove_file(&cert_path);
+        let s = KeyFileSigner::generate(alg).map_err(pki)?;
+        write_private(key_path, &s.to_pkcs8_pem())?;
+        let _ = fs::remove_file(cert_path);
         s
     };
-    let signer: Arc<dyn CaSigner> = Arc::new(signer);
+    signer.with_rsa_signature(scheme).map_err(pki)
+}
+
+fn read_cert(path: &Path) -> Result<Vec<u8>, DomainError> {
+    let text = fs::read_to_string(path).map_err(internal("reading a CA certificate"))?;
+    pem_der(&text).ok_or_else(|| {
+        DomainError::Internal(format!("{} is not a PEM certificate", path.display()))
+    })
+}
+
+/// The root of a two-tier data dir (`root.key`, `root.pem`, `root.crl`), created on first
+/// start; its key signs only issuing CA certificates and the root CRL.
+fn load_or_create_root(
+    cfg: &LocalConfig,
+    now: OffsetDateTime,
+) -> Result<(orgcert_pki::Root, Vec<u8>), DomainError> {
+    let key_path = cfg.data_dir.join("root.key");
+    let cert_path = cfg.data_dir.join("root.pem");
+    let crl_path = cfg.data_dir.join("root.crl");
+    let signer: Arc<dyn CaSigner> = Arc::new(load_or_create_key(
+        &key_path,
+        &cert_path,
+        cfg.root_key_algorithm,
+        cfg.ca_signature,
+    )?);
     let der = if cert_path.exists() {
-        let text = fs::read_to_string(&cert_path).map_err(internal("reading ca.pem"))?;
-        pem_der(&text)
-            .ok_or_else(|| DomainError::Internal("ca.pem is not a PEM certificate".into()))?
+        read_cert(&cert_path)?
     } else {
         let subject = CaSubject {
-            common_name: "orgcert Demo CA".into(),
+            common_name: "orgcert Demo Root CA".into(),
             organisation: "orgcert".into(),
             country: "DK".into(),
         };
-        let der = create_ca_certificate(
+        let der = orgcert_pki::create_root_certificate(
             signer.as_ref(),
             &subject,
             now - Duration::minutes(5),
-            now + Duration::days(20 * 365),
+            now + Duration::days(ROOT_YEARS * 365),
         )
         .map_err(pki)?;
+        fs::write(&cert_path, orgcert_pki::to_pem("CERTIFICATE", &der))
+            .map_err(internal("writing root.pem"))?;
+        let _ = fs::remove_file(&crl_path);
+        der
+    };
+    let root = orgcert_pki::Root::new(signer, der, &cfg.pki_url).map_err(pki)?;
+    let stored = fs::read(&crl_path).ok().filter(|crl| {
+        orgcert_pki::crl_next_update(crl).is_some_and(|next| next - now > ROOT_CRL_RESIGN_LEFT)
+    });
+    let crl = match stored {
+        Some(crl) => crl,
+        None => {
+            // The clock gives a monotonic cRLNumber without keeping a counter.
+            let number = u64::try_from(now.unix_timestamp()).unwrap_or(1);
+            let crl = root
+                .sign_crl(number, now, now + ROOT_CRL_VALIDITY, &[])
+                .map_err(pki)?;
+            fs::write(&crl_path, &crl).map_err(internal("writing root.crl"))?;
+            crl
+        }
+    };
+    Ok((root, crl))
+}
+
+/// Loads the CA from the data dir, creating it on first start: a root (`root.key`,
+/// `root.pem`) and an issuing CA under it (`ca.key`, `ca.pem`). A data dir from before the
+/// two tiers (`ca.key` without `root.key`) keeps its self-signed CA as its own root.
+fn load_or_create_ca(cfg: &LocalConfig, now: OffsetDateTime) -> Result<LoadedCa, DomainError> {
+    let key_path = cfg.data_dir.join("ca.key");
+    let cert_path = cfg.data_dir.join("ca.pem");
+    let two_tier = cfg.data_dir.join("root.key").exists() || !key_path.exists();
+    let root = if two_tier {
+        Some(load_or_create_root(cfg, now)?)
+    } else {
+        None
+    };
+    let signer: Arc<dyn CaSigner> = Arc::new(load_or_create_key(
+        &key_path,
+        &cert_path,
+        cfg.ca_key_algorithm,
+        cfg.ca_signature,
+    )?);
+    let der = if cert_path.exists() {
+        read_cert(&cert_path)?
+    } else {
+        let subject = CaSubject {
+            common_name: "orgcert Demo Issuing CA 1".into(),
+            organisation: "orgcert".into(),
+            country: "DK".into(),
+        };
+        let public = orgcert_pki::SubjectPublicKey::from_spki_der(&signer.public_key_spki_der())
+            .map_err(pki)?;
+        let der = match &root {
+            Some((root, _)) => {
+                let not_after = (now + Duration::days(ISSUING_YEARS * 365)).min(root.not_after());
+                root.issue_issuing_ca(&public, &subject, now - Duration::minutes(5), not_after)
+                    .map_err(pki)?
+            }
+            None => create_ca_certificate(
+                signer.as_ref(),
+                &subject,
+                now - Duration::minutes(5),
+                now + Duration::days(20 * 365),
+            )
+            .map_err(pki)?,
+        };
         fs::write(&cert_path, orgcert_pki::to_pem("CERTIFICATE", &der))
             .map_err(internal("writing ca.pem"))?;
         der
     };
-    Authority::new(signer, der, &cfg.pki_url, cfg.policy_oids.clone())
-        .and_then(|a| {
-            a.with_name_registration_authority(cfg.name_registration_authority.as_deref())
-        })
-        .map_err(pki)
+    let chain = root
+        .as_ref()
+        .map(|(r, _)| vec![r.der().to_vec()])
+        .unwrap_or_default();
+    let mut generations = vec![bind(cfg, signer, der, 1, chain.clone())?];
+    // Later generations from `orgcert ca rollover`: ca-2.key/ca-2.pem, ca-3.key/...
+    for n in 2.. {
+        let (key_path, cert_path) = generation_files(cfg, n);
+        if !(key_path.exists() && cert_path.exists()) {
+            break;
+        }
+        let signer: Arc<dyn CaSigner> = Arc::new(load_or_create_key(
+            &key_path,
+            &cert_path,
+            cfg.ca_key_algorithm,
+            cfg.ca_signature,
+        )?);
+        generations.push(bind(cfg, signer, read_cert(&cert_path)?, n, chain.clone())?);
+    }
+    let authority = generations
+        .pop()
+        .ok_or_else(|| DomainError::Internal("no CA".into()))?;
+    // Older generations serve status until their own certificate expires (and with it
+    // every certificate they issued).
+    let older = generations
+        .into_iter()
+        .filter(|a| a.not_after() > now)
+        .collect();
+    Ok(LoadedCa {
+        authority,
+        older,
+        root_crl: root.map(|(_, crl)| crl),
+    })
+}
+
+/// Binds an issuing CA key to its certificate as generation `generation`.
+fn bind(
+    cfg: &LocalConfig,
+    signer: Arc<dyn CaSigner>,
+    der: Vec<u8>,
+    generation: u32,
+    chain: Vec<Vec<u8>>,
+) -> Result<Authority, DomainError> {
+    Ok(
+        Authority::new(signer, der, &cfg.pki_url, cfg.policy_oids.clone())
+            .and_then(|a| {
+                a.with_name_registration_authority(cfg.name_registration_authority.as_deref())
+            })
+            .map_err(pki)?
+            .with_generation(generation)
+            .with_chain(chain),
+    )
+}
+
+/// The key and certificate files of issuing CA generation `n` (1: `ca.key`, `ca.pem`).
+fn generation_files(cfg: &LocalConfig, n: u32) -> (PathBuf, PathBuf) {
+    if n == 1 {
+        return (cfg.data_dir.join("ca.key"), cfg.data_dir.join("ca.pem"));
+    }
+    (
+        cfg.data_dir.join(format!("ca-{n}.key")),
+        cfg.data_dir.join(format!("ca-{n}.pem")),
+    )
+}
+
+/// `orgcert ca rollover`: a new issuing CA generation under the root (`ca-{n}.key`,
+/// `ca-{n}.pem`). A server picks it up at its next start: new certificates come from it,
+/// while the older generations keep their CRLs and OCSP answers until they expire.
+/// Returns the new generation's number and certificate (DER).
+///
+/// # Errors
+/// `Conflict` for a single-tier data dir (no root to sign with); `Internal` when files
+/// cannot be read or written.
+pub fn rollover(cfg: &LocalConfig, now: OffsetDateTime) -> Result<(u32, Vec<u8>), DomainError> {
+    if !cfg.data_dir.join("root.key").exists() || !cfg.data_dir.join("ca.pem").exists() {
+        return Err(DomainError::Conflict(
+            "no root CA in this data dir: a single-tier CA (or none yet) cannot roll over".into(),
+        ));
+    }
+    let (root, _) = load_or_create_root(cfg, now)?;
+    let n = (2..)
+        .find(|n| !generation_files(cfg, *n).1.exists())
+        .unwrap_or(2);
+    let (key_path, cert_path) = generation_files(cfg, n);
+    let signer = load_or_create_key(
+        &key_path,
+        &cert_path,
+        cfg.ca_key_algorithm,
+        cfg.ca_signature,
+    )?;
+    let public =
+        orgcert_pki::SubjectPublicKey::from_spki_der(&signer.public_key_spki_der()).map_err(pki)?;
+    let subject = CaSubject {
+        common_name: format!("orgcert Demo Issuing CA {n}"),
+        organisation: "orgcert".into(),
+        country: "DK".into(),
+    };
+    let not_after = (now + Duration::days(ISSUING_YEARS * 365)).min(root.not_after());
+    let der = root
+        .issue_issuing_ca(&public, &subject, now - Duration::minutes(5), not_after)
+        .map_err(pki)?;
+    fs::write(&cert_path, orgcert_pki::to_pem("CERTIFICATE", &der))
+        .map_err(internal("writing the new issuing CA certificate"))?;
+    Ok((n, der))
 }
 
 fn pem_der(text: &str) -> Option<Vec<u8>> {
@@ -424,8 +662,17 @@ pub async fn open(cfg: &LocalConfig, clock: Arc<dyn Clock>) -> Result<Local, Dom
     let store = Arc::new(SqliteStore::open(&cfg.data_dir.join("orgcert.db"))?);
     let objects = Arc::new(FsObjects::new(&cfg.data_dir, &cfg.public_url)?);
     let outbox = Arc::new(OutboxMailer::new(&cfg.data_dir)?);
+    let LoadedCa {
+        authority,
+        older,
+        root_crl,
+    } = authority;
     let authority = Arc::new(authority);
-    let mut ca = PkiAuthority::new(authority.clone());
+    let mut ca = PkiAuthority::new(authority.clone())
+        .with_older_generations(older.into_iter().map(Arc::new).collect());
+    if let Some(crl) = root_crl {
+        ca = ca.with_root_crl(crl);
+    }
     if cfg.ocsp_delegated {
         // The same scheme as AWS (DESIGN §5a): a short-lived delegated responder whose key
         // lives in memory; the key file makes minting free, so it is minted on demand.

@@ -99,6 +99,18 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(60..=604_800))]
         interval: u64,
     },
+    /// The certificate authority.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Make a new issuing CA under the root; restart the server to issue from it (the older
+    /// one keeps serving CRLs and OCSP for its certificates until they expire).
+    Rollover,
 }
 
 #[derive(Subcommand)]
@@ -289,6 +301,18 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         // Handled before the data dir is opened.
         Command::Renew { .. } => Ok(()),
+        Command::Ca {
+            command: CaCommand::Rollover,
+        } => {
+            let now = time::OffsetDateTime::now_utc();
+            let (n, der) = tokio::task::spawn_blocking(move || local::rollover(&cfg, now))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| describe(&e))?;
+            println!("issuing CA generation {n} created (ca-{n}.pem); restart the server to issue from it");
+            print!("{}", orgcert_pki::to_pem("CERTIFICATE", &der));
+            Ok(())
+        }
         Command::Serve { addr } => serve(cfg, &addr).await,
     }
 }
@@ -324,8 +348,17 @@ async fn serve(cfg: LocalConfig, addr: &str) -> Result<(), String> {
     let mtls = match orgcert_functions::mtls::config_from_env()? {
         None => None,
         Some(m) => {
+            let ca = &l.state.app.ca;
+            let current = ca.ca_der();
+            let older: Vec<Vec<u8>> = ca
+                .generations()
+                .into_iter()
+                .filter_map(|g| ca.generation_der(g))
+                .filter(|der| *der != current)
+                .collect();
             let config = orgcert_functions::mtls::server_config(
                 &l.authority,
+                &older,
                 &m.names,
                 time::OffsetDateTime::now_utc(),
             )?;

@@ -76,12 +76,15 @@ pub fn config_from_env() -> Result<Option<MtlsConfig>, String> {
 }
 
 /// The TLS configuration: a fresh server key and certificate from `authority` for
-/// `names`, and client certificates required to chain to `authority`'s certificate.
+/// `names`, and client certificates required to chain to `authority`'s certificate or to
+/// one of `older` (issuing CA generations before a rollover, whose system certificates stay
+/// valid until they expire).
 ///
 /// # Errors
 /// A message when the names are refused or rustls does not take the material.
 pub fn server_config(
     authority: &Authority,
+    older: &[Vec<u8>],
     names: &[String],
     now: OffsetDateTime,
 ) -> Result<ServerConfig, String> {
@@ -101,6 +104,11 @@ pub fn server_config(
     roots
         .add(CertificateDer::from(authority.ca_der().to_vec()))
         .map_err(|e| format!("CA certificate as TLS trust root: {e}"))?;
+    for der in older {
+        roots
+            .add(CertificateDer::from(der.clone()))
+            .map_err(|e| format!("older CA certificate as TLS trust root: {e}"))?;
+    }
     // Required by default: no anonymous clients (`allow_unauthenticated` is not called).
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()

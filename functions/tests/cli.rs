@@ -449,3 +449,46 @@ fn bad_certificate_settings_are_refused_naming_the_variable() {
         "nothing written to the data dir"
     );
 }
+
+fn run_with(args: &[&str], dir: &std::path::Path, env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).env("ORGCERT_DATA_DIR", dir);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run orgcert");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn ca_rollover_needs_a_root_and_adds_the_next_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let fast = [
+        ("ORGCERT_CA_KEY_ALGORITHM", "ecdsa-p256"),
+        ("ORGCERT_ROOT_KEY_ALGORITHM", "ecdsa-p384"),
+    ];
+    let (ok, _, err) = run_with(&["ca", "rollover"], dir.path(), &fast);
+    assert!(!ok && err.contains("cannot roll over"), "{err}");
+    // Any command that opens the data dir creates the root and the first issuing CA.
+    let (ok, out, err) = run_with(&["job", "run", "housekeeping"], dir.path(), &fast);
+    assert!(ok, "{out}{err}");
+    for n in [2, 3] {
+        let (ok, out, err) = run_with(&["ca", "rollover"], dir.path(), &fast);
+        assert!(ok, "{out}{err}");
+        assert!(out.contains(&format!("generation {n} created")), "{out}");
+        assert!(out.contains("BEGIN CERTIFICATE"), "{out}");
+        assert!(dir.path().join(format!("ca-{n}.pem")).exists());
+        assert!(dir.path().join(format!("ca-{n}.key")).exists());
+    }
+    // The next start serves generation 3 first, then 2 and 1, then the root.
+    let (ok, out, err) = run_with(&["job", "run", "crl-refresh"], dir.path(), &fast);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("g3") && out.contains("g2") && out.contains("full"),
+        "{out}"
+    );
+}

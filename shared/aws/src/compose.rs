@@ -40,6 +40,8 @@ pub struct AwsApp {
     pub store: Arc<DynamoStore>,
     /// The CA (KMS signer + CA certificate); CRL and OCSP jobs sign with it.
     pub authority: Arc<Authority>,
+    /// The root CRL stored by the two-tier bootstrap, if any.
+    pub root_crl: Option<Vec<u8>>,
     /// The S3 objects.
     pub objects: Arc<S3Objects>,
     /// The SES mailer.
@@ -58,8 +60,11 @@ impl AwsApp {
     /// mismatched CA certificate (run [`bootstrap_ca`] or [`install_ca_certificate`]).
     pub async fn compose(cfg: &AwsConfig, clock: Arc<dyn Clock>) -> Result<Self, DomainError> {
         let sdk = sdk_config(cfg).await;
-        let signer: Arc<dyn CaSigner> =
-            Arc::new(KmsSigner::new(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id).await?);
+        let signer: Arc<dyn CaSigner> = Arc::new(
+            KmsSigner::new(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id)
+                .await?
+                .with_rsa_signature(ca_signature()?),
+        );
         Self::compose_with_signer(cfg, clock, signer).await
     }
 
@@ -84,12 +89,16 @@ impl AwsApp {
                 cfg.table
             ))
         })?;
+        // Two tiers (`bootstrap_two_tier_ca`): the root and its CRL are stored with the
+        // issuing CA; a CA from the single-tier bootstrap has neither.
+        let (root_der, root_crl) = load_root(&store).await?;
         let authority = Arc::new(
             Authority::new(signer, der, &cfg.pki_url, cfg.policy_oids.clone())
                 .and_then(|a| {
                     a.with_name_registration_authority(cfg.name_registration_authority.as_deref())
                 })
-                .map_err(|e| DomainError::Internal(format!("CA: {e}")))?,
+                .map_err(|e| DomainError::Internal(format!("CA: {e}")))?
+                .with_chain(root_der.into_iter().collect()),
         );
         let objects = Arc::new(S3Objects::new(s3_client(&sdk, cfg), &cfg.bucket));
         let mailer = Arc::new(SesMailer::new(
@@ -100,7 +109,11 @@ impl AwsApp {
         // never mints one on an OCSP request (only the crl-refresh job does, through
         // `prepare_responder`), so a public request never costs a KMS signature.
         let responders = Arc::new(S3ResponderStore::new(objects.clone()));
-        let ca = PkiAuthority::new(authority.clone()).with_rotating_responder(responders, false);
+        let mut ca =
+            PkiAuthority::new(authority.clone()).with_rotating_responder(responders, false);
+        if let Some(crl) = root_crl.clone() {
+            ca = ca.with_root_crl(crl);
+        }
         let mut config = tuned(Config::new(cfg.public_url.clone()))?;
         if let Some(object) = &cfg.code_key_object {
             let key = load_code_key(&s3_client(&sdk, cfg), &cfg.bucket, object)
@@ -129,6 +142,7 @@ impl AwsApp {
             app,
             store,
             authority,
+            root_crl,
             objects,
             mailer,
             config: cfg.clone(),
@@ -144,9 +158,12 @@ impl AwsApp {
     #[must_use]
     pub fn minting_ocsp_responder(mut self) -> Self {
         let responders = Arc::new(S3ResponderStore::new(self.objects.clone()));
-        self.app.ca = Arc::new(
-            PkiAuthority::new(self.authority.clone()).with_rotating_responder(responders, true),
-        );
+        let mut ca =
+            PkiAuthority::new(self.authority.clone()).with_rotating_responder(responders, true);
+        if let Some(crl) = self.root_crl.clone() {
+            ca = ca.with_root_crl(crl);
+        }
+        self.app.ca = Arc::new(ca);
         self
     }
 }
@@ -184,9 +201,25 @@ pub async fn load_ca_certificate(store: &DynamoStore) -> Result<Option<Vec<u8>>,
 
 /// Stores `der` as the CA certificate unless one is stored already.
 async fn store_ca(store: &DynamoStore, der: &[u8], key_id: &str) -> Result<(), DomainError> {
-    let res = store
-        .client()
-        .put_item()
+    store_ca_with_root(store, der, key_id, None).await
+}
+
+/// Stores the issuing CA certificate and, with two tiers, the root certificate, the root
+/// key id and the root CRL in the same item, unless a CA is stored already.
+async fn store_ca_with_root(
+    store: &DynamoStore,
+    der: &[u8],
+    key_id: &str,
+    root: Option<(&[u8], &str, &[u8])>,
+) -> Result<(), DomainError> {
+    let mut put = store.client().put_item();
+    if let Some((root_der, root_key_id, root_crl)) = root {
+        put = put
+            .item("root_der", AttributeValue::B(Blob::new(root_der.to_vec())))
+            .item("root_kms_key_id", AttributeValue::S(root_key_id.into()))
+            .item("root_crl", AttributeValue::B(Blob::new(root_crl.to_vec())));
+    }
+    let res = put
         .table_name(store.table())
         .item(PK, AttributeValue::S(CA_PK.into()))
         .item(SK, AttributeValue::S(CA_SK.into()))
@@ -215,6 +248,137 @@ async fn store_ca(store: &DynamoStore, der: &[u8], key_id: &str) -> Result<(), D
     }
 }
 
+/// The root certificate and root CRL stored with the CA, if the bootstrap made two tiers.
+///
+/// # Errors
+/// `Unavailable` when DynamoDB cannot be reached.
+pub async fn load_root(
+    store: &DynamoStore,
+) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), DomainError> {
+    let item = store.get(CA_PK.into(), CA_SK.into()).await?;
+    let blob = |name: &str| match item.as_ref().and_then(|i| i.get(name)) {
+        Some(AttributeValue::B(b)) => Some(b.as_ref().to_vec()),
+        _ => None,
+    };
+    Ok((blob("root_der"), blob("root_crl")))
+}
+
+/// Years of the root the two-tier bootstrap creates (OCES3's root: 25).
+const ROOT_YEARS: i64 = 25;
+/// Years of the issuing CA under it.
+const ISSUING_YEARS: i64 = 10;
+/// Days of the root CRL it signs.
+const ROOT_CRL_DAYS: i64 = 365;
+
+/// Two-tier bootstrap (DESIGN §4 "CA hierarchy"): the root key `root_key_id` (a KMS key
+/// only the bootstrap principal may use for `Sign`, infra/template.yaml `RootKey`) signs a
+/// self-signed root (25 years), the issuing CA certificate for the CA key (10 years,
+/// pathlen 0, AIA and CRL DP to the root) and the root CRL (365 days); all three are
+/// stored in the CA item. Writes the one-time-code key unless it is there. Returns the
+/// root and issuing CA certificates (DER).
+///
+/// # Errors
+/// `Conflict` when a CA certificate is stored already; `Unavailable` when KMS or DynamoDB
+/// fail; `Internal` for a root key KMS will not use.
+pub async fn bootstrap_two_tier_ca(
+    cfg: &AwsConfig,
+    root_key_id: &str,
+    root_subject: &CaSubject,
+    issuing_subject: &CaSubject,
+) -> Result<(Vec<u8>, Vec<u8>), DomainError> {
+    let (signer, store) = signer_and_store(cfg).await?;
+    write_code_key(cfg).await?;
+    if load_ca_certificate(&store).await?.is_some() {
+        return Err(DomainError::Conflict(
+            "a CA certificate is already stored".into(),
+        ));
+    }
+    let sdk = sdk_config(cfg).await;
+    let root_signer: Arc<dyn CaSigner> = Arc::new(
+        KmsSigner::new(aws_sdk_kms::Client::new(&sdk), root_key_id)
+            .await?
+            .with_rsa_signature(ca_signature()?),
+    );
+    let now = OffsetDateTime::now_utc();
+    let (root_subject, issuing_subject) = (root_subject.clone(), issuing_subject.clone());
+    let pki_url = cfg.pki_url.clone();
+    let issuing_spki = signer.public_key_spki_der();
+    // The KMS signers block on their runtime: sign on the blocking pool.
+    let (root_der, issuing_der, root_crl) = tokio::task::spawn_blocking(move || {
+        let root_der = orgcert_pki::create_root_certificate(
+            root_signer.as_ref(),
+            &root_subject,
+            now - Duration::minutes(5),
+            now + Duration::days(ROOT_YEARS * 365),
+        )?;
+        let root = orgcert_pki::Root::new(root_signer, root_der.clone(), &pki_url)?;
+        let public = orgcert_pki::SubjectPublicKey::from_spki_der(&issuing_spki)?;
+        let issuing = root.issue_issuing_ca(
+            &public,
+            &issuing_subject,
+            now - Duration::minutes(5),
+            (now + Duration::days(ISSUING_YEARS * 365)).min(root.not_after()),
+        )?;
+        let crl = root.sign_crl(1, now, now + Duration::days(ROOT_CRL_DAYS), &[])?;
+        Ok::<_, orgcert_pki::PkiError>((root_der, issuing, crl))
+    })
+    .await
+    .map_err(|e| DomainError::Internal(format!("CA bootstrap task: {e}")))?
+    .map_err(orgcert_pki::port::to_domain)?;
+    store_ca_with_root(
+        &store,
+        &issuing_der,
+        signer.key_id(),
+        Some((&root_der, root_key_id, &root_crl)),
+    )
+    .await?;
+    Ok((root_der, issuing_der))
+}
+
+/// Re-signs the root CRL with the root key (run by the bootstrap principal well before the
+/// stored one's nextUpdate; the functions read it at their next cold start). The cRLNumber
+/// is the signing time in seconds, so it only grows (RFC 5280 §5.2.3).
+///
+/// # Errors
+/// `Conflict` when the table holds no two-tier CA; `Unavailable` when KMS or DynamoDB fail.
+pub async fn resign_root_crl(cfg: &AwsConfig, root_key_id: &str) -> Result<Vec<u8>, DomainError> {
+    let (_, store) = signer_and_store(cfg).await?;
+    let (Some(root_der), _) = load_root(&store).await? else {
+        return Err(DomainError::Conflict(
+            "the table holds no root certificate (single-tier CA)".into(),
+        ));
+    };
+    let sdk = sdk_config(cfg).await;
+    let root_signer: Arc<dyn CaSigner> = Arc::new(
+        KmsSigner::new(aws_sdk_kms::Client::new(&sdk), root_key_id)
+            .await?
+            .with_rsa_signature(ca_signature()?),
+    );
+    let pki_url = cfg.pki_url.clone();
+    let now = OffsetDateTime::now_utc();
+    let crl = tokio::task::spawn_blocking(move || {
+        let root = orgcert_pki::Root::new(root_signer, root_der, &pki_url)?;
+        let number = u64::try_from(now.unix_timestamp()).unwrap_or(1);
+        root.sign_crl(number, now, now + Duration::days(ROOT_CRL_DAYS), &[])
+    })
+    .await
+    .map_err(|e| DomainError::Internal(format!("root CRL task: {e}")))?
+    .map_err(orgcert_pki::port::to_domain)?;
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key(PK, AttributeValue::S(CA_PK.into()))
+        .key(SK, AttributeValue::S(CA_SK.into()))
+        .update_expression("SET root_crl = :crl")
+        .condition_expression("attribute_exists(root_der)")
+        .expression_attribute_values(":crl", AttributeValue::B(Blob::new(crl.clone())))
+        .send()
+        .await
+        .map_err(|e| sdk_error("DynamoDB UpdateItem (root CRL)", e))?;
+    Ok(crl)
+}
+
 /// Writes the one-time-code key to the bucket unless it is there.
 async fn write_code_key(cfg: &AwsConfig) -> Result<(), DomainError> {
     let sdk = sdk_config(cfg).await;
@@ -224,7 +388,9 @@ async fn write_code_key(cfg: &AwsConfig) -> Result<(), DomainError> {
 
 async fn signer_and_store(cfg: &AwsConfig) -> Result<(Arc<KmsSigner>, DynamoStore), DomainError> {
     let sdk = sdk_config(cfg).await;
-    let signer = KmsSigner::new(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id).await?;
+    let signer = KmsSigner::new(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id)
+        .await?
+        .with_rsa_signature(ca_signature()?);
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &cfg.table);
     Ok((Arc::new(signer), store))
 }
@@ -295,6 +461,20 @@ pub async fn install_ca_certificate(cfg: &AwsConfig, der: Vec<u8>) -> Result<(),
     Authority::new(signer, der.clone(), &cfg.pki_url, cfg.policy_oids.clone())
         .map_err(|e| DomainError::invalid("certificate", e.to_string()))?;
     store_ca(&store, &der, &key_id).await
+}
+
+/// The RSA signature scheme of the CA keys (`ORGCERT_CA_SIGNATURE=pss|pkcs1`, as the
+/// embedded default; unset: RSASSA-PSS, as OCES3).
+///
+/// # Errors
+/// `Internal` naming the variable for another value.
+pub fn ca_signature() -> Result<orgcert_pki::RsaSignature, DomainError> {
+    match std::env::var("ORGCERT_CA_SIGNATURE") {
+        Ok(v) if !v.trim().is_empty() => v.parse().map_err(|_| {
+            DomainError::Internal(format!("ORGCERT_CA_SIGNATURE: {v:?} is not pss or pkcs1"))
+        }),
+        _ => Ok(orgcert_pki::RsaSignature::Pss),
+    }
 }
 
 /// CRL partitions and validity and the reminder thresholds, from the same variables as the

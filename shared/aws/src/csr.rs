@@ -20,7 +20,7 @@ impl PublicKeyData for RemoteKey<'_> {
 
     fn algorithm(&self) -> &'static SignatureAlgorithm {
         match self.signer.algorithm() {
-            KeyAlgorithm::Rsa3072 => &rcgen::PKCS_RSA_SHA256,
+            KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => &rcgen::PKCS_RSA_SHA256,
             KeyAlgorithm::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
             KeyAlgorithm::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
         }

@@ -15,7 +15,7 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeyUsageType, MessageType, SigningAlgorithmSpec};
 use aws_sdk_kms::Client;
 use orgcert_core::DomainError;
-use orgcert_pki::{CaSigner, KeyAlgorithm, PkiError, SubjectPublicKey};
+use orgcert_pki::{CaSigner, KeyAlgorithm, PkiError, RsaSignature, SubjectPublicKey};
 use sha2::{Digest, Sha256, Sha384};
 use tokio::runtime::Handle;
 
@@ -36,6 +36,8 @@ pub struct KmsSigner {
     alg: KeyAlgorithm,
     spki: Vec<u8>,
     handle: Handle,
+    /// RSA keys: sign with RSASSA-PSS (`RSASSA_PSS_SHA_256`) instead of PKCS#1 v1.5.
+    pss: bool,
 }
 
 impl fmt::Debug for KmsSigner {
@@ -79,6 +81,8 @@ impl KmsSigner {
             Some("ECC_NIST_P256") => KeyAlgorithm::EcdsaP256,
             Some("ECC_NIST_P384") => KeyAlgorithm::EcdsaP384,
             Some("RSA_3072") => KeyAlgorithm::Rsa3072,
+            // A root key (the two-tier bootstrap), as OCES3's root.
+            Some("RSA_4096") => KeyAlgorithm::Rsa4096,
             other => {
                 return Err(DomainError::Internal(format!(
                 "KMS key {key_id} has spec {other:?}; use ECC_NIST_P256, ECC_NIST_P384 or RSA_3072"
@@ -91,7 +95,13 @@ impl KmsSigner {
             .ok_or_else(|| DomainError::Internal(format!("KMS key {key_id}: no public key")))?;
         let parsed = SubjectPublicKey::from_spki_der(&spki)
             .map_err(|e| DomainError::Internal(format!("KMS key {key_id}: public key: {e}")))?;
-        if parsed.algorithm() != alg {
+        let same = match alg {
+            KeyAlgorithm::Rsa4096 => {
+                parsed.key_type() == orgcert_pki::SubjectKeyType::Rsa { bits: 4096 }
+            }
+            _ => parsed.algorithm() == alg,
+        };
+        if !same {
             return Err(DomainError::Internal(format!(
                 "KMS key {key_id}: spec {alg} but public key {}",
                 parsed.key_type()
@@ -109,6 +119,7 @@ impl KmsSigner {
             alg,
             spki,
             handle: Handle::current(),
+            pss: false,
         })
     }
 
@@ -122,6 +133,23 @@ impl KmsSigner {
     /// # Errors
     /// `Signer` when KMS refuses or cannot be reached after retries.
     pub async fn sign_async(&self, message: &[u8]) -> Result<Vec<u8>, PkiError> {
+        self.sign_with(message, signing_algorithm(self.alg)).await
+    }
+
+    /// Chooses the RSA signature scheme (EC keys ignore it): with PSS, certificates, CRLs
+    /// and OCSP responses are signed with KMS `RSASSA_PSS_SHA_256` (SHA-256, MGF1-SHA-256,
+    /// 256-bit salt: RFC 4055 §3.1's parameters, as OCES3).
+    #[must_use]
+    pub fn with_rsa_signature(mut self, scheme: RsaSignature) -> Self {
+        self.pss = scheme == RsaSignature::Pss && self.alg.is_rsa();
+        self
+    }
+
+    async fn sign_with(
+        &self,
+        message: &[u8],
+        algorithm: SigningAlgorithmSpec,
+    ) -> Result<Vec<u8>, PkiError> {
         let (kind, payload) = if message.len() <= RAW_LIMIT {
             (MessageType::Raw, message.to_vec())
         } else {
@@ -129,7 +157,9 @@ impl KmsSigner {
             // the signing algorithm names.
             let digest = match self.alg {
                 KeyAlgorithm::EcdsaP384 => Sha384::digest(message).to_vec(),
-                KeyAlgorithm::EcdsaP256 | KeyAlgorithm::Rsa3072 => Sha256::digest(message).to_vec(),
+                KeyAlgorithm::EcdsaP256 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
+                    Sha256::digest(message).to_vec()
+                }
             };
             (MessageType::Digest, digest)
         };
@@ -142,7 +172,7 @@ impl KmsSigner {
                 .key_id(&self.key_id)
                 .message(Blob::new(payload.clone()))
                 .message_type(kind.clone())
-                .signing_algorithm(signing_algorithm(self.alg))
+                .signing_algorithm(algorithm.clone())
                 .send()
                 .await;
             match res {
@@ -171,7 +201,7 @@ impl KmsSigner {
 /// The KMS signing algorithm DESIGN §4 prescribes for a key algorithm.
 fn signing_algorithm(alg: KeyAlgorithm) -> SigningAlgorithmSpec {
     match alg {
-        KeyAlgorithm::Rsa3072 => SigningAlgorithmSpec::RsassaPkcs1V15Sha256,
+        KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => SigningAlgorithmSpec::RsassaPkcs1V15Sha256,
         KeyAlgorithm::EcdsaP256 => SigningAlgorithmSpec::EcdsaSha256,
         KeyAlgorithm::EcdsaP384 => SigningAlgorithmSpec::EcdsaSha384,
     }
@@ -189,5 +219,24 @@ impl CaSigner for KmsSigner {
     /// Blocks on the captured runtime: call from `spawn_blocking` or a plain thread only.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, PkiError> {
         self.handle.block_on(self.sign_async(message))
+    }
+
+    fn rsa_signature(&self) -> RsaSignature {
+        if self.pss {
+            RsaSignature::Pss
+        } else {
+            RsaSignature::Pkcs1
+        }
+    }
+
+    /// Blocks on the captured runtime, as [`CaSigner::sign`].
+    fn sign_pss(&self, message: &[u8]) -> Result<Vec<u8>, PkiError> {
+        if !self.pss {
+            return Err(PkiError::Signer(
+                "this KMS signer is not set up for RSASSA-PSS".into(),
+            ));
+        }
+        self.handle
+            .block_on(self.sign_with(message, SigningAlgorithmSpec::RsassaPssSha256))
     }
 }

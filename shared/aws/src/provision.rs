@@ -190,6 +190,7 @@ pub async fn create_signing_key(
 ) -> Result<String, DomainError> {
     let spec = match alg {
         KeyAlgorithm::Rsa3072 => KeySpec::Rsa3072,
+        KeyAlgorithm::Rsa4096 => KeySpec::Rsa4096,
         KeyAlgorithm::EcdsaP256 => KeySpec::EccNistP256,
         KeyAlgorithm::EcdsaP384 => KeySpec::EccNistP384,
     };

@@ -292,8 +292,10 @@ pub struct OcspQuery {
     pub serial: Serial,
     /// CertID hash algorithm.
     pub hash: OcspHash,
-    /// Whether the CertID names our CA.
+    /// Whether the CertID names one of our issuing CAs.
     pub ours: bool,
+    /// The issuing CA generation the CertID names (1 unless the CA was rolled over).
+    pub generation: u32,
     /// How many certificates the request asks about.
     pub count: usize,
     /// The request nonce, if any.
@@ -332,10 +334,23 @@ pub enum OcspFailure {
 /// The certificate authority seam (key file or KMS behind it).
 #[async_trait]
 pub trait CertificateAuthority: Send + Sync {
-    /// The CA certificate, PEM.
+    /// The issuing CA certificate then the certificates above it (the root last), PEM
+    /// (`/public/ca.pem`).
     fn ca_pem(&self) -> String;
-    /// The CA certificate, DER.
+    /// The current issuing CA certificate, DER.
     fn ca_der(&self) -> Vec<u8>;
+    /// The root CA certificate (trust anchor), PEM; a single-tier CA is its own root.
+    fn root_pem(&self) -> String {
+        self.ca_pem()
+    }
+    /// The root CA certificate, DER.
+    fn root_der(&self) -> Vec<u8> {
+        self.ca_der()
+    }
+    /// The root's CRL (DER), when the CA has a separate root.
+    fn root_crl(&self) -> Option<Vec<u8>> {
+        None
+    }
     /// Checks a CSR without issuing.
     ///
     /// # Errors
@@ -359,6 +374,67 @@ pub trait CertificateAuthority: Send + Sync {
         entries: Vec<RevokedRef>,
         partition: Option<u32>,
     ) -> Result<Vec<u8>>;
+    /// The issuing CA generations still serving status, oldest first; the last one issues
+    /// new certificates. Generation 1 is the first issuing CA; `orgcert ca rollover` adds
+    /// the next (DESIGN §4 "CA hierarchy").
+    fn generations(&self) -> Vec<u32> {
+        vec![1]
+    }
+    /// The certificate (DER) of issuing CA generation `generation`, if it is served.
+    fn generation_der(&self, generation: u32) -> Option<Vec<u8>> {
+        (generation == 1).then(|| self.ca_der())
+    }
+    /// The generation that issued `certificate_pem` (matched by its authorityKeyIdentifier),
+    /// `None` when it is none of [`CertificateAuthority::generations`].
+    fn generation_of(&self, _certificate_pem: &str) -> Option<u32> {
+        Some(1)
+    }
+    /// Signs a CRL of issuing CA generation `generation` (its own CRL URLs and scopes).
+    ///
+    /// # Errors
+    /// As [`CertificateAuthority::sign_crl`]; `NotFound` for a generation not served.
+    #[allow(clippy::too_many_arguments)]
+    async fn sign_generation_crl(
+        &self,
+        generation: u32,
+        number: u64,
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+        entries: Vec<RevokedRef>,
+        partition: Option<u32>,
+    ) -> Result<Vec<u8>> {
+        let _ = generation;
+        self.sign_crl(number, this_update, next_update, entries, partition)
+            .await
+    }
+    /// Signs one OCSP response under the CertID of issuing CA generation `generation`.
+    ///
+    /// # Errors
+    /// As [`CertificateAuthority::sign_ocsp`].
+    #[allow(clippy::too_many_arguments)]
+    async fn sign_generation_ocsp(
+        &self,
+        generation: u32,
+        serial: &Serial,
+        hash: OcspHash,
+        status: OcspStatus,
+        produced_at: OffsetDateTime,
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+        nonce: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>> {
+        let _ = generation;
+        self.sign_ocsp(
+            serial,
+            hash,
+            status,
+            produced_at,
+            this_update,
+            next_update,
+            nonce,
+        )
+        .await
+    }
     /// Parses a DER OCSP request.
     ///
     /// # Errors

@@ -578,12 +578,56 @@ pub(crate) async fn ca_pem(State(s): State<HttpState>) -> Response {
         .into_response()
 }
 
+/// The caIssuers of the first issuing CA generation's certificates: that generation's
+/// certificate while it serves, after a rollover too (the current one is in `ca.pem`).
 pub(crate) async fn ca_cer(State(s): State<HttpState>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/pkix-cert")],
-        s.app.ca.ca_der(),
+        s.app
+            .ca
+            .generation_der(1)
+            .unwrap_or_else(|| s.app.ca.ca_der()),
     )
         .into_response()
+}
+
+/// One issuing CA generation's certificate (the caIssuers of generation 2 on).
+pub(crate) async fn ca_generation(
+    State(s): State<HttpState>,
+    Path(g): Path<String>,
+) -> ApiResult<Response> {
+    let cert = (!g.is_empty() && g.len() <= 10 && g.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| g.parse::<u32>().ok())
+        .flatten()
+        .and_then(|g| s.app.ca.generation_der(g))
+        .ok_or(ApiError(DomainError::NotFound("CA generation")))?;
+    Ok(der("application/pkix-cert", cert, "public, max-age=3600"))
+}
+
+pub(crate) async fn root_pem(State(s): State<HttpState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        s.app.ca.root_pem(),
+    )
+        .into_response()
+}
+
+pub(crate) async fn root_cer(State(s): State<HttpState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/pkix-cert")],
+        s.app.ca.root_der(),
+    )
+        .into_response()
+}
+
+/// The root CRL is re-signed rarely (the root key is kept apart), so caches may keep it an hour.
+pub(crate) async fn root_crl(State(s): State<HttpState>) -> ApiResult<Response> {
+    let crl = s
+        .app
+        .ca
+        .root_crl()
+        .ok_or(ApiError(DomainError::NotFound("root CRL")))?;
+    Ok(der("application/pkix-crl", crl, "public, max-age=3600"))
 }
 
 fn der(content_type: &'static str, bytes: Vec<u8>, cache: &'static str) -> Response {
@@ -609,12 +653,28 @@ pub(crate) async fn crl_partition(
     State(s): State<HttpState>,
     Path(p): Path<String>,
 ) -> ApiResult<Response> {
-    let p: u32 = p
-        .parse()
-        .map_err(|_| ApiError(DomainError::NotFound("CRL partition")))?;
+    // `{n}`: a partition of generation 1; `g{g}` and `g{g}.{n}`: the CRLs of a later issuing
+    // CA generation (after `orgcert ca rollover`).
+    let not_found = || ApiError(DomainError::NotFound("CRL partition"));
+    let number = |t: &str| -> Result<u32, ApiError> {
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(not_found());
+        }
+        t.parse().map_err(|_| not_found())
+    };
+    let (generation, partition) = match p.strip_prefix('g') {
+        Some(rest) => match rest.split_once('.') {
+            Some((g, n)) => (number(g)?, Some(number(n)?)),
+            None => (number(rest)?, None),
+        },
+        None => (1, Some(number(&p)?)),
+    };
+    if generation < 2 && p.starts_with('g') {
+        return Err(not_found());
+    }
     Ok(der(
         "application/pkix-crl",
-        s.app.crl(Some(p)).await?,
+        s.app.generation_crl(generation, partition).await?,
         "public, max-age=300",
     ))
 }

@@ -211,6 +211,10 @@ fn shape(op: Operation) -> Shape {
         ),
         O::CaPem => public(("200", binary("application/x-pem-file")), &[503]),
         O::CaCer => public(("200", binary("application/pkix-cert")), &[503]),
+        O::CaGeneration => public(("200", binary("application/pkix-cert")), &[404, 503]),
+        O::RootPem => public(("200", binary("application/x-pem-file")), &[503]),
+        O::RootCer => public(("200", binary("application/pkix-cert")), &[503]),
+        O::RootCrl => public(("200", binary("application/pkix-crl")), &[404, 503]),
         O::GetCrl => public(("200", binary("application/pkix-crl")), &[503]),
         O::GetCrlPartition => public(("200", binary("application/pkix-crl")), &[404, 503]),
         // RFC 6960 §2.3: every failure is itself an OCSP response (malformedRequest,
@@ -257,7 +261,14 @@ fn path_param(op: Operation, name: &str) -> Value {
         // Unknown or malformed links are 404: a token is a secret, nothing to validate.
         "token" => json!({ "type": "string", "minLength": 1,
             "description": "Issuance link token (base64url, 43 characters)" }),
-        "partition" => json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX }),
+        // `{n}`: a partition of the first issuing CA; `g{g}` / `g{g}.{n}`: the CRL (or a
+        // partition) of issuing CA generation g after a rollover (README "Rollover").
+        "partition" => {
+            json!({ "type": "string", "pattern": "^([0-9]{1,10}|g[0-9]{1,10}(\\.[0-9]{1,10})?)$",
+            "description": "CRL partition number, or g{generation} / g{generation}.{partition}" })
+        }
+        "generation" => json!({ "type": "string", "pattern": "^[0-9]{1,10}$",
+            "description": "Issuing CA generation (1, then one more per rollover)" }),
         "file" => json!({ "type": "string", "enum": ["certificate.pem", "certificate.cer"] }),
         // The rest of the path: base64 of a DER OCSPRequest; garbage gets an OCSP
         // malformedRequest answer, not an HTTP error.

@@ -106,6 +106,14 @@ operations! {
     CaPem = (Get, "/public/ca.pem", "get-ca-pem", "The CA certificate (PEM)"),
     /// GET /public/ca.cer
     CaCer = (Get, "/public/ca.cer", "get-ca-cer", "The CA certificate (DER)"),
+    /// GET /public/ca/{generation}
+    CaGeneration = (Get, "/public/ca/{generation}", "get-ca-generation", "One issuing CA generation's certificate (DER): the caIssuers of its certificates"),
+    /// GET /public/root.pem
+    RootPem = (Get, "/public/root.pem", "get-root-pem", "The root CA certificate, the trust anchor (PEM)"),
+    /// GET /public/root.cer
+    RootCer = (Get, "/public/root.cer", "get-root-cer", "The root CA certificate (DER), the issuing CAs' caIssuers"),
+    /// GET /public/root.crl
+    RootCrl = (Get, "/public/root.crl", "get-root-crl", "The root CA's CRL (DER), the issuing CAs' CRL distribution point"),
     /// GET /public/crl
     GetCrl = (Get, "/public/crl", "get-crl", "The current full CRL (DER)"),
     /// GET /public/crl/{partition}
@@ -192,6 +200,10 @@ impl Operation {
             O::ListAudit => Access::Roles(&[UserAdmin, OrgAdmin]),
             O::CaPem
             | O::CaCer
+            | O::CaGeneration
+            | O::RootPem
+            | O::RootCer
+            | O::RootCrl
             | O::GetCrl
             | O::GetCrlPartition
             | O::OcspGet

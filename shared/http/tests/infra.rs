@@ -79,6 +79,10 @@ fn template_routes_equal_the_route_table() {
     let public_ops = [
         Operation::CaPem,
         Operation::CaCer,
+        Operation::CaGeneration,
+        Operation::RootPem,
+        Operation::RootCer,
+        Operation::RootCrl,
         Operation::OpenApi,
         Operation::Healthz,
         Operation::GetCrl,
@@ -225,6 +229,64 @@ fn only_issuance_and_the_crl_job_may_sign_with_the_ca_key() {
     }
 }
 
+/// The root key (two tiers, DESIGN §4) signs only for the bootstrap principal: no function
+/// role is named in its policy, no function policy or environment refers to it, and
+/// without a bootstrap principal nobody may sign with it.
+#[test]
+fn only_the_bootstrap_principal_may_sign_with_the_root_key() {
+    let doc = template();
+    let root = &doc["Resources"]["RootKey"];
+    assert_eq!(root["Type"].as_str(), Some("AWS::KMS::Key"));
+    let statements = root["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .expect("root key policy statements");
+    let mut signing_statements = 0;
+    for st in statements {
+        // `!If [HasBootstrapPrincipal, statement, !Ref AWS::NoValue]`: only with a
+        // bootstrap principal is there a statement at all.
+        let st = match st {
+            Value::Tagged(t) if t.tag == "!If" => {
+                let branches = t.value.as_sequence().expect("!If list");
+                assert_eq!(branches[0].as_str(), Some("HasBootstrapPrincipal"));
+                &branches[1]
+            }
+            other => other,
+        };
+        let text = serde_norway::to_string(st).expect("yaml");
+        assert!(
+            !text.contains("Role"),
+            "no function role in the root key policy: {text}"
+        );
+        let signs = match &st["Action"] {
+            Value::String(a) => a == "kms:Sign" || a == "kms:*",
+            Value::Sequence(v) => v
+                .iter()
+                .any(|a| matches!(a.as_str(), Some("kms:Sign" | "kms:*"))),
+            _ => false,
+        };
+        if !signs || st["Effect"].as_str() != Some("Allow") {
+            continue;
+        }
+        signing_statements += 1;
+        let Value::Tagged(t) = &st["Principal"]["AWS"] else {
+            panic!("root key signer must be the bootstrap principal: {text}");
+        };
+        assert_eq!(t.tag.to_string(), "!Ref", "{text}");
+        assert_eq!(t.value.as_str(), Some("BootstrapPrincipalArn"), "{text}");
+    }
+    assert_eq!(
+        signing_statements, 1,
+        "one statement lets the bootstrap principal sign"
+    );
+    for (name, f) in functions(&doc) {
+        let text = serde_norway::to_string(&f).expect("yaml");
+        assert!(
+            !text.contains("RootKey") && !text.contains("ORGCERT_ROOT_KMS_KEY_ID"),
+            "{name}: a function must not know the root key"
+        );
+    }
+}
+
 fn template() -> Value {
     let text =
         std::fs::read_to_string(root().join("infra/template.yaml")).expect("infra/template.yaml");
@@ -254,6 +316,10 @@ fn public_functions() -> BTreeSet<String> {
                 op,
                 Operation::CaPem
                     | Operation::CaCer
+                    | Operation::CaGeneration
+                    | Operation::RootPem
+                    | Operation::RootCer
+                    | Operation::RootCrl
                     | Operation::OpenApi
                     | Operation::Healthz
                     | Operation::GetCrl

@@ -1,13 +1,10 @@
-//! The self-signed root CA certificate.
+//! Self-signed CA certificates: a single-tier CA, or the root of the two-tier hierarchy.
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue, IsCa, KeyIdMethod,
-    KeyUsagePurpose,
-};
+use rcgen::{BasicConstraints, CertificateParams, DnValue, IsCa, KeyIdMethod, KeyUsagePurpose};
 use time::OffsetDateTime;
 
 use crate::signer::{verify_cert_signature, RcgenSigner};
-use crate::validate::{self, UB_NAME};
+use crate::validate;
 use crate::{random_serial, CaSigner, PkiError};
 
 /// The CA's subject; DESIGN §4 asks for at least C, O and CN.
@@ -35,24 +32,28 @@ pub fn create_ca_certificate(
     not_before: OffsetDateTime,
     not_after: OffsetDateTime,
 ) -> Result<Vec<u8>, PkiError> {
-    validate::country("country", &subject.country)?;
-    validate::text("organisation", &subject.organisation, UB_NAME)?;
-    validate::text("common_name", &subject.common_name, UB_NAME)?;
+    // A single-tier CA signs end-entity certificates only, so no CA may sit below it.
+    create_self_signed(signer, subject, not_before, not_after, 0)
+}
+
+/// A self-signed CA certificate with the given pathLenConstraint (0: single tier; 1: the
+/// root of a two-tier hierarchy).
+pub(crate) fn create_self_signed(
+    signer: &dyn CaSigner,
+    subject: &CaSubject,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+    path_len: u8,
+) -> Result<Vec<u8>, PkiError> {
+    crate::hierarchy::check_subject(subject)?;
     validate::validity(not_before, not_after)?;
     let key = RcgenSigner::new(signer)?;
 
+    let mut params = CertificateParams::default();
     // CN first in the DER, as OCES3 CA names: the issuer of every leaf is this name, and
     // relying parties that map DNs expect the same order in subject and issuer.
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, subject.common_name.as_str());
-    dn.push(DnType::OrganizationName, subject.organisation.as_str());
-    // X.520 countryName is a PrintableString (RFC 5280 Appendix A.1).
-    dn.push(DnType::CountryName, printable(&subject.country)?);
-
-    let mut params = CertificateParams::default();
-    params.distinguished_name = dn;
-    // This root signs end-entity certificates only, so no CA may sit below it.
-    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.distinguished_name = crate::hierarchy::ca_name(subject)?;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(path_len));
     // RFC 5280 §4.2.1.3: keyCertSign for certificates, cRLSign for the CRL.
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     params.key_identifier_method = KeyIdMethod::PreSpecified(key.public().key_identifier());
@@ -61,8 +62,9 @@ pub fn create_ca_certificate(
     params.not_after = not_after;
 
     let cert = params.self_signed(&key).map_err(|e| key.error(e))?;
-    verify_cert_signature(cert.der(), key.public().spki_der())?;
-    Ok(cert.der().to_vec())
+    let der = crate::pss::finish(cert.der().to_vec(), signer)?;
+    verify_cert_signature(&der, key.public().spki_der())?;
+    Ok(der)
 }
 
 pub(crate) fn printable(value: &str) -> Result<DnValue, PkiError> {
@@ -111,7 +113,7 @@ mod tests {
             assert!(cert.verify_signature(None).is_ok());
             assert!(!cert.raw_serial().is_empty());
             let expected_sig = match alg {
-                KeyAlgorithm::Rsa3072 => "1.2.840.113549.1.1.11",
+                KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => "1.2.840.113549.1.1.11",
                 KeyAlgorithm::EcdsaP256 => "1.2.840.10045.4.3.2",
                 KeyAlgorithm::EcdsaP384 => "1.2.840.10045.4.3.3",
             };

@@ -48,9 +48,12 @@ impl Authority {
     /// The URL a CRL is published at: `{base}/public/crl` for the full CRL, or
     /// `{base}/public/crl/{partition}` (the partition percent-encoded as a path segment).
     pub fn crl_url(&self, partition: Option<&str>) -> String {
-        match partition {
-            None => format!("{}/public/crl", self.pki_base_url()),
-            Some(p) => format!("{}/public/crl/{}", self.pki_base_url(), path_segment(p)),
+        let base = self.pki_base_url();
+        match (self.generation(), partition) {
+            (1, None) => format!("{base}/public/crl"),
+            (1, Some(p)) => format!("{base}/public/crl/{}", path_segment(p)),
+            (g, None) => format!("{base}/public/crl/g{g}"),
+            (g, Some(p)) => format!("{base}/public/crl/g{g}.{}", path_segment(p)),
         }
     }
 
@@ -111,14 +114,14 @@ impl Authority {
         let crl = params
             .signed_by(&issuer)
             .map_err(|e| signing_key.error(e))?;
-        let der = crl.der().to_vec();
+        let der = crate::pss::finish(crl.der().to_vec(), self.signer().as_ref())?;
         verify_signed_der(&der, self.ca_key().spki_der())?;
         Ok(der)
     }
 }
 
 /// Checks and converts the entries in one pass (a hash set catches duplicate serials).
-fn revoked_certs(
+pub(crate) fn revoked_certs(
     entries: &[RevokedEntry],
     this_update: OffsetDateTime,
 ) -> Result<Vec<RevokedCertParams>, PkiError> {

@@ -7,7 +7,7 @@ use yasna::Tag;
 use crate::PkiError;
 
 const OID_CERTIFICATE_POLICIES: &[u64] = &[2, 5, 29, 32];
-const OID_AUTHORITY_INFO_ACCESS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
+pub(crate) const OID_AUTHORITY_INFO_ACCESS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
 const OID_AD_OCSP: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 1];
 const OID_AD_CA_ISSUERS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 48, 2];
 pub(crate) const OID_QC_STATEMENTS: &[u64] = &[1, 3, 6, 1, 5, 5, 7, 1, 3];
@@ -64,9 +64,19 @@ pub(crate) fn certificate_policies(policies: &[Vec<u64>]) -> CustomExtension {
 /// order as OCES3 writes them (relying parties that read the first entry expect caIssuers);
 /// non-critical as the RFC requires.
 pub(crate) fn authority_info_access(ca_issuers_url: &str, ocsp_url: &str) -> CustomExtension {
+    access_descriptions(&[(OID_AD_CA_ISSUERS, ca_issuers_url), (OID_AD_OCSP, ocsp_url)])
+}
+
+/// authorityInfoAccess with caIssuers only: an issuing CA's pointer to the root certificate
+/// (RFC 5280 §4.2.2.1); the root runs no OCSP service, its CRL is the status source.
+pub(crate) fn ca_issuers_access(ca_issuers_url: &str) -> CustomExtension {
+    access_descriptions(&[(OID_AD_CA_ISSUERS, ca_issuers_url)])
+}
+
+fn access_descriptions(entries: &[(&[u64], &str)]) -> CustomExtension {
     let der = yasna::construct_der(|w| {
         w.write_sequence(|w| {
-            for (method, url) in [(OID_AD_CA_ISSUERS, ca_issuers_url), (OID_AD_OCSP, ocsp_url)] {
+            for (method, url) in entries {
                 w.next().write_sequence(|w| {
                     w.next().write_oid(&ObjectIdentifier::from_slice(method));
                     w.next()

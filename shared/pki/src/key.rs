@@ -34,6 +34,9 @@ pub(crate) const RSA_MAX_BITS: u32 = 8192;
 pub enum KeyAlgorithm {
     /// RSA, 3072-bit modulus (the OCES3 default); signs with RSASSA-PKCS1-v1_5 SHA-256.
     Rsa3072,
+    /// RSA, 4096-bit modulus: root CA keys only (OCES3's root is RSA-4096); never offered
+    /// for subject keys, so not in [`KeyAlgorithm::ALL`].
+    Rsa4096,
     /// ECDSA on NIST P-256; signs with ECDSA-SHA256.
     EcdsaP256,
     /// ECDSA on NIST P-384; signs with ECDSA-SHA384.
@@ -46,13 +49,14 @@ impl KeyAlgorithm {
 
     /// Whether this is an RSA algorithm (key usage differs for RSA and EC keys).
     pub fn is_rsa(self) -> bool {
-        matches!(self, Self::Rsa3072)
+        matches!(self, Self::Rsa3072 | Self::Rsa4096)
     }
 
     /// Stable text form: `RSA-3072`, `ECDSA-P256`, `ECDSA-P384`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Rsa3072 => "RSA-3072",
+            Self::Rsa4096 => "RSA-4096",
             Self::EcdsaP256 => "ECDSA-P256",
             Self::EcdsaP384 => "ECDSA-P384",
         }
@@ -61,7 +65,7 @@ impl KeyAlgorithm {
     /// The rcgen algorithm: decides both the SPKI encoding and the signature algorithm.
     pub(crate) fn rcgen(self) -> &'static SignatureAlgorithm {
         match self {
-            Self::Rsa3072 => &PKCS_RSA_SHA256,
+            Self::Rsa3072 | Self::Rsa4096 => &PKCS_RSA_SHA256,
             Self::EcdsaP256 => &PKCS_ECDSA_P256_SHA256,
             Self::EcdsaP384 => &PKCS_ECDSA_P384_SHA384,
         }
@@ -81,6 +85,7 @@ impl FromStr for KeyAlgorithm {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .into_iter()
+            .chain([Self::Rsa4096])
             .find(|a| a.as_str().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
                 PkiError::unsupported(format!(
@@ -376,6 +381,7 @@ pub fn generate_key(alg: KeyAlgorithm) -> Result<GeneratedKey, PkiError> {
 pub(crate) fn generate_keypair(alg: KeyAlgorithm) -> Result<KeyPair, PkiError> {
     let pair = match alg {
         KeyAlgorithm::Rsa3072 => KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_3072),
+        KeyAlgorithm::Rsa4096 => KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_4096),
         other => KeyPair::generate_for(other.rcgen()),
     };
     pair.map_err(|e| PkiError::encoding("key generation failed", e))

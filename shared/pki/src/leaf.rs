@@ -90,6 +90,12 @@ pub struct Authority {
     pki_base_url: String,
     policies: Vec<String>,
     name_registration_authority: Option<String>,
+    /// The certificates above this CA (the root last), served after it in the chain.
+    chain: Vec<Vec<u8>>,
+    /// This CA's certificate then `chain`, PEM.
+    chain_pem: String,
+    /// The issuing CA generation (1, or the rollover's number): decides the CRL URLs.
+    generation: u32,
 }
 
 impl fmt::Debug for Authority {
@@ -173,6 +179,9 @@ impl Authority {
             ext::qc_statements_legal_person(None),
         ];
         Ok(Self {
+            generation: 1,
+            chain: Vec::new(),
+            chain_pem: to_pem("CERTIFICATE", &ca_cert_der),
             ca_pem: to_pem("CERTIFICATE", &ca_cert_der),
             ca_key,
             ca_not_before: ca.validity().not_before.timestamp(),
@@ -227,6 +236,68 @@ impl Authority {
     /// The CA certificate, PEM.
     pub fn ca_pem(&self) -> &str {
         &self.ca_pem
+    }
+
+    /// Declares the certificates above this CA, the root last (two tiers: just the root),
+    /// served after the CA certificate in chains and PKCS#12 files.
+    pub fn with_chain(mut self, chain: Vec<Vec<u8>>) -> Self {
+        self.chain_pem = std::iter::once(&self.ca_der)
+            .chain(chain.iter())
+            .map(|der| to_pem("CERTIFICATE", der))
+            .collect();
+        self.chain = chain;
+        self
+    }
+
+    /// Makes this the issuing CA of generation `generation` (a rollover's number): from 2
+    /// on its CRLs are published at `{base}/public/crl/g{n}` (partitions `…/g{n}.{p}`) and
+    /// its certificate at `{base}/public/ca/{n}` (caIssuers), so each generation's
+    /// certificates point at their own issuer.
+    pub fn with_generation(mut self, generation: u32) -> Self {
+        self.generation = generation.max(1);
+        self.crl_url = self.crl_url(None);
+        // caIssuers must name this generation's certificate: `/public/ca.cer` stays the
+        // first generation's (its certificates name it), later ones are `/public/ca/{n}`.
+        if self.generation > 1 {
+            let base = self.pki_base_url.clone();
+            if let Some(aia) = self.shared_extensions.iter_mut().find(|e| {
+                e.oid_components()
+                    .eq(ext::OID_AUTHORITY_INFO_ACCESS.iter().copied())
+            }) {
+                *aia = ext::authority_info_access(
+                    &format!("{base}/public/ca/{}", self.generation),
+                    &format!("{base}/ocsp"),
+                );
+            }
+        }
+        self
+    }
+
+    /// The CA certificate's notAfter.
+    pub fn not_after(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.ca_not_after).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// The issuing CA generation (1 unless rolled over).
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// This CA's certificate then the ones above it, DER.
+    pub fn chain_der(&self) -> Vec<Vec<u8>> {
+        std::iter::once(self.ca_der.clone())
+            .chain(self.chain.iter().cloned())
+            .collect()
+    }
+
+    /// This CA's certificate then the ones above it, PEM (`/public/ca.pem`).
+    pub fn chain_pem(&self) -> &str {
+        &self.chain_pem
+    }
+
+    /// The trust anchor: the last certificate of the chain (a single-tier CA is its own).
+    pub fn root_der(&self) -> &[u8] {
+        self.chain.last().unwrap_or(&self.ca_der)
     }
 
     /// The CA signer (also signs CRLs and OCSP responses elsewhere).
@@ -355,7 +426,7 @@ impl Authority {
         let cert = params
             .signed_by(&RcgenPublicKey(key), &issuer)
             .map_err(|e| signing_key.error(e))?;
-        let der = cert.der().to_vec();
+        let der = crate::pss::finish(cert.der().to_vec(), self.signer.as_ref())?;
         verify_cert_signature(&der, self.ca_key.spki_der())?;
         Ok(IssuedCert {
             pem: to_pem("CERTIFICATE", &der),

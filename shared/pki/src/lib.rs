@@ -10,11 +10,13 @@ mod crl;
 mod csr;
 mod error;
 mod ext;
+mod hierarchy;
 mod key;
 mod leaf;
 mod ocsp;
 mod p12;
 pub mod port;
+mod pss;
 mod signer;
 mod tls;
 mod validate;
@@ -26,6 +28,10 @@ pub use ca::{create_ca_certificate, CaSubject};
 pub use crl::{CrlSpec, RevokedEntry};
 pub use csr::parse_csr;
 pub use error::PkiError;
+pub use hierarchy::{
+    create_root_certificate, crl_next_update, root_cer_url, root_crl_url, verify_issued_by, Root,
+    ROOT_CRL_MAX_INTERVAL,
+};
 pub use key::{generate_key, GeneratedKey, KeyAlgorithm, SubjectKeyType, SubjectPublicKey};
 pub use leaf::{
     check_name_registration_authority, parse_policy_oids, Authority, CertKind, IssuedCert, LeafSpec,
@@ -35,6 +41,7 @@ pub use ocsp::{
     OcspErrorStatus, OcspHash, OcspRequestInfo, OcspSigner,
 };
 pub use p12::{build_pkcs12, P12Format};
+pub use pss::RsaSignature;
 pub use signer::{CaSigner, KeyFileSigner};
 
 use rand::RngCore;

@@ -550,10 +550,21 @@ impl OcspSigner {
             }],
             response_extensions,
         };
-        let signature = self.signer.sign(&tbs.to_der().map_err(encoding)?)?;
+        let tbs_der = tbs.to_der().map_err(encoding)?;
+        let (signature, signature_algorithm) = if crate::pss::uses_pss(self.signer.as_ref()) {
+            (
+                self.signer.sign_pss(&tbs_der)?,
+                crate::pss::pss_algorithm_identifier()?,
+            )
+        } else {
+            (
+                self.signer.sign(&tbs_der)?,
+                signature_algorithm(self.signer.algorithm()),
+            )
+        };
         let basic = BasicOcspResponse {
             tbs_response_data: tbs,
-            signature_algorithm: signature_algorithm(self.signer.algorithm()),
+            signature_algorithm,
             signature: BitString::from_bytes(&signature).map_err(encoding)?,
             certs: self.responder.as_ref().map(|r| vec![r.cert.clone()]),
         };
@@ -588,7 +599,7 @@ fn issuer_hashes(authority: &Authority) -> Vec<(OcspHash, Vec<u8>, Vec<u8>)> {
 /// parameters (RFC 5758 §3.2) — what [`CaSigner::sign`] produces for each key.
 fn signature_algorithm(alg: KeyAlgorithm) -> AlgorithmIdentifierOwned {
     match alg {
-        KeyAlgorithm::Rsa3072 => AlgorithmIdentifierOwned {
+        KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => AlgorithmIdentifierOwned {
             oid: OID_SHA256_WITH_RSA,
             parameters: Some(Any::from(Null)),
         },

@@ -28,6 +28,11 @@ use crate::CaSigner as _;
 /// The CA seam used by the use cases.
 pub struct PkiAuthority {
     inner: Arc<Authority>,
+    /// Older issuing CA generations still serving status (oldest first), each with a
+    /// signer of CA-signed OCSP responses; new certificates come from `inner`.
+    older: Vec<(Arc<Authority>, OcspSigner)>,
+    /// The root CRL (DER) when the CA has a separate root.
+    root_crl: Option<Vec<u8>>,
     ocsp: OcspSigner,
     rotating: Option<Rotating>,
 }
@@ -173,9 +178,42 @@ impl PkiAuthority {
         let ocsp = OcspSigner::ca(&inner);
         Self {
             inner,
+            older: Vec::new(),
+            root_crl: None,
             ocsp,
             rotating: None,
         }
+    }
+    /// Adds the older issuing CA generations whose certificates still need status (after a
+    /// rollover): their CRLs and OCSP answers are signed by their own keys; OCSP requests
+    /// are routed by the CertID's issuer hashes.
+    pub fn with_older_generations(mut self, older: Vec<Arc<Authority>>) -> Self {
+        self.older = older
+            .into_iter()
+            .map(|a| {
+                let signer = OcspSigner::ca(&a);
+                (a, signer)
+            })
+            .collect();
+        self
+    }
+
+    /// The authority of generation `g`.
+    fn generation(&self, g: u32) -> Result<&Arc<Authority>, DomainError> {
+        if self.inner.generation() == g {
+            return Ok(&self.inner);
+        }
+        self.older
+            .iter()
+            .map(|(a, _)| a)
+            .find(|a| a.generation() == g)
+            .ok_or(DomainError::NotFound("issuing CA generation"))
+    }
+
+    /// Serves `crl` (DER, signed by the root) as the root CRL.
+    pub fn with_root_crl(mut self, crl: Vec<u8>) -> Self {
+        self.root_crl = Some(crl);
+        self
     }
     /// Signs OCSP responses with a delegated responder instead of the CA key.
     pub fn with_ocsp_signer(mut self, ocsp: OcspSigner) -> Self {
@@ -331,7 +369,7 @@ fn issue_blocking(
                 model::P12Format::Modern => P12Format::Modern,
                 model::P12Format::Legacy => P12Format::Legacy,
             };
-            let chain = vec![ca.ca_der().to_vec()];
+            let chain = ca.chain_der();
             let p12 = build_pkcs12(
                 &generated,
                 &issued.der,
@@ -349,7 +387,7 @@ fn issue_blocking(
         .map_err(|e| DomainError::Internal(format!("issued certificate does not parse: {e}")))?;
     Ok(IssuedMaterial {
         certificate_pem: issued.pem,
-        chain_pem: ca.ca_pem().to_owned(),
+        chain_pem: ca.chain_pem().to_owned(),
         fingerprint: issued.sha256_fingerprint,
         subject,
         pkcs12,
@@ -358,8 +396,120 @@ fn issue_blocking(
 
 #[async_trait]
 impl CertificateAuthority for PkiAuthority {
+    /// The current issuing CA, the older generations still serving status, then the root.
     fn ca_pem(&self) -> String {
-        self.inner.ca_pem().to_owned()
+        if self.older.is_empty() {
+            return self.inner.chain_pem().to_owned();
+        }
+        let mut out = self.inner.ca_pem().to_owned();
+        for (a, _) in self.older.iter().rev() {
+            out.push_str(a.ca_pem());
+        }
+        out.push_str(&crate::to_pem("CERTIFICATE", self.inner.root_der()));
+        out
+    }
+
+    fn generations(&self) -> Vec<u32> {
+        self.older
+            .iter()
+            .map(|(a, _)| a.generation())
+            .chain(std::iter::once(self.inner.generation()))
+            .collect()
+    }
+
+    fn generation_der(&self, generation: u32) -> Option<Vec<u8>> {
+        self.generation(generation)
+            .ok()
+            .map(|a| a.ca_der().to_vec())
+    }
+
+    fn generation_of(&self, certificate_pem: &str) -> Option<u32> {
+        let der = pem::parse(certificate_pem).ok()?;
+        let (_, cert) = x509_parser::parse_x509_certificate(der.contents()).ok()?;
+        let aki = cert
+            .iter_extensions()
+            .find_map(|e| match e.parsed_extension() {
+                x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                    aki.key_identifier.as_ref().map(|k| k.0.to_vec())
+                }
+                _ => None,
+            })?;
+        std::iter::once(&self.inner)
+            .chain(self.older.iter().map(|(a, _)| a))
+            .find(|a| a.ca_ski() == aki.as_slice())
+            .map(|a| a.generation())
+    }
+
+    async fn sign_generation_crl(
+        &self,
+        generation: u32,
+        number: u64,
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+        entries: Vec<RevokedRef>,
+        partition: Option<u32>,
+    ) -> Result<Vec<u8>, DomainError> {
+        let ca = Arc::clone(self.generation(generation)?);
+        sign_crl_with(ca, number, this_update, next_update, entries, partition).await
+    }
+
+    async fn sign_generation_ocsp(
+        &self,
+        generation: u32,
+        serial: &Serial,
+        hash: Hash,
+        status: OcspStatus,
+        produced_at: OffsetDateTime,
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+        nonce: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, DomainError> {
+        if generation == self.inner.generation() {
+            return self
+                .sign_ocsp(
+                    serial,
+                    hash,
+                    status,
+                    produced_at,
+                    this_update,
+                    next_update,
+                    nonce,
+                )
+                .await;
+        }
+        let (ca, signer) = self
+            .older
+            .iter()
+            .find(|(a, _)| a.generation() == generation)
+            .ok_or(DomainError::NotFound("issuing CA generation"))?;
+        let id = cert_id_for(&serial.to_bytes(), hash_of(hash), ca);
+        let status = cert_status(status);
+        let signer = signer.clone();
+        blocking(move || {
+            signer
+                .sign_response(
+                    &id,
+                    &status,
+                    produced_at,
+                    this_update,
+                    next_update,
+                    nonce.as_deref(),
+                )
+                .map_err(to_domain)
+        })
+        .await
+    }
+
+    fn root_pem(&self) -> String {
+        crate::to_pem("CERTIFICATE", self.inner.root_der())
+    }
+
+    fn root_der(&self) -> Vec<u8> {
+        self.inner.root_der().to_vec()
+    }
+
+    fn root_crl(&self) -> Option<Vec<u8>> {
+        self.root_crl.clone()
     }
 
     fn ca_der(&self) -> Vec<u8> {
@@ -384,24 +534,7 @@ impl CertificateAuthority for PkiAuthority {
         partition: Option<u32>,
     ) -> Result<Vec<u8>, DomainError> {
         let ca = Arc::clone(&self.inner);
-        blocking(move || {
-            let spec = CrlSpec {
-                number,
-                this_update,
-                next_update,
-                entries: entries
-                    .into_iter()
-                    .map(|e| RevokedEntry {
-                        serial: e.serial.to_bytes(),
-                        revoked_at: e.revoked_at,
-                        reason_code: e.reason.code(),
-                    })
-                    .collect(),
-                partition: partition.map(|p| ca.crl_url(Some(&p.to_string()))),
-            };
-            ca.sign_crl(&spec).map_err(to_domain)
-        })
-        .await
+        sign_crl_with(ca, number, this_update, next_update, entries, partition).await
     }
 
     fn parse_ocsp(&self, der: &[u8]) -> Result<OcspQuery, OcspFailure> {
@@ -415,10 +548,20 @@ impl CertificateAuthority for PkiAuthority {
         };
         // Serials longer than 20 octets are not ours (RFC 5280 §4.1.2.2); answer unknown.
         let serial = Serial::from_bytes(&first.serial);
+        // The CertID's issuer hashes pick the generation (RFC 6960 §4.1.1).
+        let generation = if self.ocsp.is_our_issuer(first) {
+            Some(self.inner.generation())
+        } else {
+            self.older
+                .iter()
+                .find(|(_, s)| s.is_our_issuer(first))
+                .map(|(a, _)| a.generation())
+        };
         Ok(OcspQuery {
             serial,
             hash,
-            ours: self.ocsp.is_our_issuer(first),
+            ours: generation.is_some(),
+            generation: generation.unwrap_or(0),
             count: req.cert_ids.len(),
             nonce: req.nonce,
         })
@@ -436,14 +579,7 @@ impl CertificateAuthority for PkiAuthority {
     ) -> Result<Vec<u8>, DomainError> {
         let id = cert_id_for(&serial.to_bytes(), hash_of(hash), &self.inner);
         let ocsp = self.ocsp_signer_at(produced_at).await?;
-        let status = match status {
-            OcspStatus::Good => OcspCertStatus::Good,
-            OcspStatus::Unknown => OcspCertStatus::Unknown,
-            OcspStatus::Revoked { at, reason } => OcspCertStatus::Revoked {
-                revoked_at: at,
-                reason_code: Some(reason.code()),
-            },
-        };
+        let status = cert_status(status);
         blocking(move || {
             ocsp.sign_response(
                 &id,
@@ -493,6 +629,46 @@ impl CertificateAuthority for PkiAuthority {
             OcspFailure::Internal => OcspErrorStatus::InternalError,
         })
     }
+}
+
+fn cert_status(status: OcspStatus) -> OcspCertStatus {
+    match status {
+        OcspStatus::Good => OcspCertStatus::Good,
+        OcspStatus::Unknown => OcspCertStatus::Unknown,
+        OcspStatus::Revoked { at, reason } => OcspCertStatus::Revoked {
+            revoked_at: at,
+            reason_code: Some(reason.code()),
+        },
+    }
+}
+
+/// Signs a CRL of `ca` on the blocking pool.
+async fn sign_crl_with(
+    ca: Arc<Authority>,
+    number: u64,
+    this_update: OffsetDateTime,
+    next_update: OffsetDateTime,
+    entries: Vec<RevokedRef>,
+    partition: Option<u32>,
+) -> Result<Vec<u8>, DomainError> {
+    blocking(move || {
+        let spec = CrlSpec {
+            number,
+            this_update,
+            next_update,
+            entries: entries
+                .into_iter()
+                .map(|e| RevokedEntry {
+                    serial: e.serial.to_bytes(),
+                    revoked_at: e.revoked_at,
+                    reason_code: e.reason.code(),
+                })
+                .collect(),
+            partition: partition.map(|p| ca.crl_url(Some(&p.to_string()))),
+        };
+        ca.sign_crl(&spec).map_err(to_domain)
+    })
+    .await
 }
 
 fn hash_of(h: Hash) -> OcspHash {

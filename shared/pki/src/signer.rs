@@ -8,7 +8,7 @@ use rcgen::{KeyPair, PublicKeyData, SignatureAlgorithm, SigningKey};
 use x509_parser::prelude::FromDer;
 
 use crate::key::{generate_keypair, SubjectKeyType, SubjectPublicKey};
-use crate::{KeyAlgorithm, PkiError};
+use crate::{KeyAlgorithm, PkiError, RsaSignature};
 
 /// The CA signing seam: a software key (here) or a KMS key (elsewhere).
 ///
@@ -27,12 +27,31 @@ pub trait CaSigner: Send + Sync {
     /// # Errors
     /// `Signer` when the key is unavailable or the signing operation fails.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, PkiError>;
+
+    /// The scheme of this signer's RSA signatures (meaningless for EC keys): PKCS#1 v1.5
+    /// unless the signer was set up for RSASSA-PSS.
+    fn rsa_signature(&self) -> RsaSignature {
+        RsaSignature::Pkcs1
+    }
+
+    /// Signs `message` (the whole to-be-signed DER) with RSASSA-PSS: SHA-256, MGF1-SHA-256,
+    /// salt 32 (RFC 4055 §3.1; RFC 8017 §8.1).
+    ///
+    /// # Errors
+    /// `Signer` when the key is not RSA, is unavailable, or signing fails.
+    fn sign_pss(&self, _message: &[u8]) -> Result<Vec<u8>, PkiError> {
+        Err(PkiError::Signer(
+            "this signer does not sign RSASSA-PSS".into(),
+        ))
+    }
 }
 
 /// A CA key held in memory and stored as an unencrypted PKCS#8 PEM file (mode 0600).
 pub struct KeyFileSigner {
     pair: KeyPair,
     alg: KeyAlgorithm,
+    /// The same RSA key for RSASSA-PSS (rcgen signs PKCS#1 v1.5 only), when PSS is on.
+    pss: Option<aws_lc_rs::rsa::KeyPair>,
 }
 
 impl KeyFileSigner {
@@ -44,6 +63,7 @@ impl KeyFileSigner {
         Ok(Self {
             pair: generate_keypair(alg)?,
             alg,
+            pss: None,
         })
     }
 
@@ -67,6 +87,7 @@ impl KeyFileSigner {
         let public = SubjectPublicKey::from_spki_der(&pair.subject_public_key_info())?;
         let alg = match public.key_type() {
             SubjectKeyType::Rsa { bits: 3072 } => KeyAlgorithm::Rsa3072,
+            SubjectKeyType::Rsa { bits: 4096 } => KeyAlgorithm::Rsa4096,
             SubjectKeyType::EcdsaP256 => KeyAlgorithm::EcdsaP256,
             SubjectKeyType::EcdsaP384 => KeyAlgorithm::EcdsaP384,
             other => {
@@ -81,7 +102,28 @@ impl KeyFileSigner {
                 "CA key {alg} loaded with an unexpected signature algorithm"
             )));
         }
-        Ok(Self { pair, alg })
+        Ok(Self {
+            pair,
+            alg,
+            pss: None,
+        })
+    }
+
+    /// Chooses the RSA signature scheme (EC keys ignore it).
+    ///
+    /// # Errors
+    /// `Signer` if the crypto library refuses the key for PSS.
+    pub fn with_rsa_signature(mut self, scheme: RsaSignature) -> Result<Self, PkiError> {
+        self.pss = if scheme == RsaSignature::Pss && self.alg.is_rsa() {
+            let pkcs8 = SecretSlice::from(self.pair.serialize_der());
+            Some(
+                aws_lc_rs::rsa::KeyPair::from_pkcs8(pkcs8.expose_secret())
+                    .map_err(|e| PkiError::Signer(format!("RSA key for PSS: {e}")))?,
+            )
+        } else {
+            None
+        };
+        Ok(self)
     }
 
     /// The key as PKCS#8 PEM, for writing the key file.
@@ -112,6 +154,31 @@ impl CaSigner for KeyFileSigner {
         SigningKey::sign(&self.pair, message)
             .map_err(|e| PkiError::Signer(format!("signing failed: {e}")))
     }
+
+    fn rsa_signature(&self) -> RsaSignature {
+        if self.pss.is_some() {
+            RsaSignature::Pss
+        } else {
+            RsaSignature::Pkcs1
+        }
+    }
+
+    fn sign_pss(&self, message: &[u8]) -> Result<Vec<u8>, PkiError> {
+        let key = self
+            .pss
+            .as_ref()
+            .ok_or_else(|| PkiError::Signer("this key is not set up for RSASSA-PSS".into()))?;
+        let mut signature = vec![0; key.public_modulus_len()];
+        // RSA_PSS_SHA256: MGF1-SHA-256 and a salt as long as the digest (32), RFC 4055 §3.1.
+        key.sign(
+            &aws_lc_rs::signature::RSA_PSS_SHA256,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            message,
+            &mut signature,
+        )
+        .map_err(|_| PkiError::Signer("RSASSA-PSS signing failed".into()))?;
+        Ok(signature)
+    }
 }
 
 /// Presents a [`CaSigner`] to rcgen as its `SigningKey`, keeping the signer's own error.
@@ -128,7 +195,7 @@ impl<'a> RcgenSigner<'a> {
             .map_err(|e| PkiError::Signer(format!("CA public key is not usable: {e}")))?;
         let alg = signer.algorithm();
         // Any RSA size signs the same way (PKCS#1 v1.5 SHA-256); EC curves must match exactly.
-        if public.algorithm() != alg {
+        if public.algorithm().rcgen() != alg.rcgen() {
             return Err(PkiError::Signer(format!(
                 "CA signer claims {alg} but its public key is {}",
                 public.key_type()
@@ -172,6 +239,11 @@ impl PublicKeyData for RcgenSigner<'_> {
 
 impl SigningKey for RcgenSigner<'_> {
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        // A PSS signer signs once, after `pss::finish` has rewritten the algorithm: rcgen's
+        // own (PKCS#1 v1.5) signature would be thrown away, so it gets a placeholder.
+        if crate::pss::uses_pss(self.signer) {
+            return Ok(vec![0]);
+        }
         self.signer.sign(msg).map_err(|e| {
             *self.failure.borrow_mut() = Some(e);
             rcgen::Error::RemoteKeyError

@@ -10,6 +10,8 @@ laxer:
    SigV4 query signature is recomputed (RFC-style canonical request, UNSIGNED-PAYLOAD)
    and a mismatch refused. moto checks neither. The signature is checked before the
    expiry, so a tampered link is refused as tampered even when it is also expired.
+   KMS Sign with RSASSA_PSS_* salts with the hash length, as KMS does (moto: the
+   longest salt the key allows).
 3. A test clock for those checks: `POST /_orgcert/clock?now=<unix seconds>` sets the
    instant the expiry check takes as "now" (an offset from the wall clock, so it keeps
    running). The API tests run the service on a manual clock and move time; presigned
@@ -55,7 +57,43 @@ def _patch_kms():
         "ECDSA_SHA_512": hashes.SHA512,
     }
 
+    pss_hashes = {
+        "RSASSA_PSS_SHA_256": hashes.SHA256,
+        "RSASSA_PSS_SHA_384": hashes.SHA384,
+        "RSASSA_PSS_SHA_512": hashes.SHA512,
+    }
+
+    def sign_pss(self, algorithm):
+        key = self.kms_backend.describe_key(self._get_param("KeyId"))
+        if algorithm not in key.signing_algorithms:
+            raise ValidationException(f"signing algorithm {algorithm} not valid for this key")
+        h = pss_hashes[algorithm]()
+        message = self._get_param("Message")
+        if self._get_param("MessageType") == "DIGEST":
+            if len(message) != h.digest_size:
+                raise ValidationException(
+                    f"Digest is invalid length for algorithm {algorithm}."
+                )
+            how = utils.Prehashed(h)
+        else:
+            how = h
+        # KMS salts PSS with as many octets as the hash (RSASSA_PSS_SHA_256: a 256-bit
+        # salt); moto uses the longest salt the key allows, which verifiers that expect
+        # the RFC 4055 parameters (salt 32) refuse.
+        pad = padding.PSS(mgf=padding.MGF1(pss_hashes[algorithm]()), salt_length=h.digest_size)
+        signature = key.private_key.private_key.sign(message, pad, how)
+        return json.dumps(
+            {
+                "KeyId": key.arn,
+                "Signature": base64.b64encode(signature).decode("ascii"),
+                "SigningAlgorithm": algorithm,
+            }
+        )
+
     def sign(self):
+        algorithm = self._get_param("SigningAlgorithm")
+        if algorithm in pss_hashes:
+            return sign_pss(self, algorithm)
         if self._get_param("MessageType") != "DIGEST":
             return original(self)
         key = self.kms_backend.describe_key(self._get_param("KeyId"))

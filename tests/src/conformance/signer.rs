@@ -123,7 +123,7 @@ pub fn signer_conformance(signer: Arc<dyn CaSigner>, dir: &Path) {
     .expect("write pub.pem");
     let digest = match alg {
         KeyAlgorithm::EcdsaP384 => "-sha384",
-        KeyAlgorithm::EcdsaP256 | KeyAlgorithm::Rsa3072 => "-sha256",
+        KeyAlgorithm::EcdsaP256 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => "-sha256",
     };
     for (name, len) in [("short", 100usize), ("long", 10_000)] {
         let msg: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();

@@ -330,12 +330,17 @@ async fn pkilint_finds_no_errors_under_rsa_and_ec_cas() {
                 "{name}: keyEncipherment only on RSA keys\n{text}"
             );
         }
-        std::fs::write(d.join("ca.pem"), app.service.ca.ca_pem()).unwrap();
-        let (ok, out) = run(
-            d,
-            bin.join("lint_pkix_cert").to_str().unwrap(),
-            &["lint", "-s", "ERROR", "ca.pem"],
-        );
-        assert!(ok, "pkix lint of the {ca:?} CA:\n{out}");
+        // The issuing CA and the root (the same certificate for a single-tier CA).
+        let issuing = orgcert_pki::to_pem("CERTIFICATE", &app.service.ca.ca_der());
+        std::fs::write(d.join("issuing.pem"), issuing).unwrap();
+        std::fs::write(d.join("root.pem"), app.service.ca.root_pem()).unwrap();
+        for file in ["issuing.pem", "root.pem"] {
+            let (ok, out) = run(
+                d,
+                bin.join("lint_pkix_cert").to_str().unwrap(),
+                &["lint", "-s", "ERROR", file],
+            );
+            assert!(ok, "pkix lint of the {ca:?} CA ({file}):\n{out}");
+        }
     }
 }

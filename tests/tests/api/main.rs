@@ -4,6 +4,7 @@ mod aws_backend;
 mod bad_input;
 mod concurrency;
 mod helpers;
+mod hierarchy;
 mod interop;
 mod lifecycle;
 mod local_only;

@@ -192,6 +192,9 @@ fn target(op: Operation, fx: &Fixture, allowed: bool, version: i64) -> (String, 
         | O::ListAudit
         | O::CaPem
         | O::CaCer
+        | O::RootPem
+        | O::RootCer
+        | O::RootCrl
         | O::GetCrl
         | O::PublicCertificates
         | O::OpenApi
@@ -275,6 +278,7 @@ fn target(op: Operation, fx: &Fixture, allowed: bool, version: i64) -> (String, 
         O::SelfRenew => (op.path().to_owned(), Some(json!({ "csr": "" }))),
         O::MarkNotificationsRead => (op.path().to_owned(), Some(json!({}))),
         O::GetCrlPartition => ("/public/crl/0".to_owned(), None),
+        O::CaGeneration => ("/public/ca/1".to_owned(), None),
         O::OcspGet => ("/ocsp/MAA=".to_owned(), None),
         O::OcspPost => ("/ocsp".to_owned(), None),
         O::PublicCertificateFile => (

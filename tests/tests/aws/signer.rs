@@ -125,3 +125,123 @@ async fn ca_bootstrap_paths() {
         .expect("compose");
     assert_eq!(app.authority.ca_der(), der.as_slice());
 }
+
+/// Two tiers on KMS (DESIGN §4 "CA hierarchy"): a separate RSA-4096 root key signs the root,
+/// the issuing CA certificate for the CA key and the root CRL; the composition serves the
+/// chain and the root CRL, and its leaves verify with the root as the only anchor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tier_bootstrap_on_kms() {
+    let Some(moto) = Moto::try_start() else {
+        return;
+    };
+    let cfg = moto.provision(KeyAlgorithm::Rsa3072).await;
+    let c = clients(&moto).await;
+    let root_key = provision::create_signing_key(&c.kms, KeyAlgorithm::Rsa4096)
+        .await
+        .expect("root key");
+    let issuing_subject = orgcert_pki::CaSubject {
+        common_name: "orgcert Emulator Issuing CA 1".into(),
+        ..test_ca_subject()
+    };
+    let (root_der, issuing_der) =
+        orgcert_aws::bootstrap_two_tier_ca(&cfg, &root_key, &test_ca_subject(), &issuing_subject)
+            .await
+            .expect("two-tier bootstrap");
+    let err =
+        orgcert_aws::bootstrap_two_tier_ca(&cfg, &root_key, &test_ca_subject(), &issuing_subject)
+            .await
+            .unwrap_err();
+    assert!(matches!(err, DomainError::Conflict(_)), "{err:?}");
+
+    let app = orgcert_aws::AwsApp::compose(&cfg, Arc::new(orgcert_core::clock::SystemClock))
+        .await
+        .expect("compose");
+    assert_eq!(app.authority.ca_der(), issuing_der.as_slice());
+    assert_eq!(app.app.ca.root_der(), root_der);
+    let chain = app.app.ca.ca_pem();
+    assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2, "{chain}");
+    let root_crl = app.app.ca.root_crl().expect("root CRL");
+    // The root CRL is re-signed by the root key and read at the next start.
+    let resigned = orgcert_aws::resign_root_crl(&cfg, &root_key)
+        .await
+        .expect("re-sign the root CRL");
+    assert_ne!(resigned, root_crl);
+    let (_, stored) = orgcert_aws::load_root(&app.store).await.unwrap();
+    assert_eq!(stored, Some(resigned));
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("root.pem"),
+        orgcert_pki::to_pem("CERTIFICATE", &root_der),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("issuing.pem"),
+        orgcert_pki::to_pem("CERTIFICATE", &issuing_der),
+    )
+    .unwrap();
+    std::fs::write(d.join("root.crl"), &root_crl).unwrap();
+    // A leaf from the issuing CA (the KMS CA key signs it).
+    let key = orgcert_pki::generate_key(KeyAlgorithm::EcdsaP256).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let spec = orgcert_pki::LeafSpec {
+        serial: orgcert_pki::random_serial(),
+        kind: orgcert_pki::CertKind::System,
+        cvr: "12345678".into(),
+        organisation_name: "Emulator ApS".into(),
+        profile_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
+        common_name: "Two tiers on KMS".into(),
+        email: None,
+        not_before: now,
+        not_after: now + time::Duration::days(30),
+        crl_url: None,
+    };
+    let authority = app.authority.clone();
+    let leaf = tokio::task::spawn_blocking(move || authority.issue(&spec, key.public()))
+        .await
+        .unwrap()
+        .expect("issue");
+    std::fs::write(d.join("leaf.pem"), &leaf.pem).unwrap();
+    for args in [
+        vec![
+            "verify",
+            "-x509_strict",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "issuing.pem",
+            "leaf.pem",
+        ],
+        vec![
+            "crl", "-inform", "DER", "-in", "root.crl", "-CAfile", "root.pem", "-noout",
+        ],
+        vec!["x509", "-in", "root.pem", "-noout", "-text"],
+        vec!["x509", "-in", "issuing.pem", "-noout", "-text"],
+    ] {
+        let out = Command::new("openssl")
+            .args(&args)
+            .current_dir(d)
+            .output()
+            .expect("openssl");
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {text}");
+        if args[0] == "verify" {
+            assert!(text.contains("leaf.pem: OK"), "{text}");
+        }
+        if args[0] == "crl" {
+            assert!(text.contains("verify OK"), "{text}");
+        }
+        if args[0] == "x509" {
+            if args[2] == "root.pem" {
+                assert!(text.contains("Public-Key: (4096 bit)"), "{text}");
+            }
+            // RSASSA-PSS through KMS `RSASSA_PSS_SHA_256` (the default).
+            assert!(
+                text.contains("rsassaPss") && text.contains("Salt Length: 0x20"),
+                "{text}"
+            );
+        }
+    }
+}

@@ -1,5 +1,11 @@
 //! CA bootstrap for the KMS key (not a Lambda function; run once per deployment):
-//!   orgcert-ca self-signed [--cn NAME] [--o ORG] [--c DK]   development root, stored in the table
+//!   orgcert-ca self-signed [--cn NAME] [--o ORG] [--c DK]   development root, stored in the table;
+//!                                                           with ORGCERT_ROOT_KMS_KEY_ID (the
+//!                                                           RootKey output): a root on that key
+//!                                                           and an issuing CA for the CA key
+//!                                                           ("--cn" names the root)
+//!   orgcert-ca root-crl                                     re-sign the root CRL (365 days)
+//!                                                           with ORGCERT_ROOT_KMS_KEY_ID
 //!   orgcert-ca csr [--cn NAME] [--o ORG] [--c DK]           PEM request for an external root
 //!   orgcert-ca install FILE.pem [--root ROOT.pem]           the certificate the root issued
 //! `self-signed` and `install` also write the machine API's truststore
@@ -26,6 +32,38 @@ async fn run(args: Vec<String>) -> Result<(), String> {
         country: arg(&args, "--c", "DK"),
     };
     match args.first().map(String::as_str) {
+        Some("self-signed")
+            if std::env::var("ORGCERT_ROOT_KMS_KEY_ID").is_ok_and(|v| !v.trim().is_empty()) =>
+        {
+            let root_key = std::env::var("ORGCERT_ROOT_KMS_KEY_ID").unwrap_or_default();
+            let root_subject = CaSubject {
+                common_name: arg(&args, "--cn", "orgcert Root CA"),
+                ..subject.clone()
+            };
+            let issuing_subject = CaSubject {
+                common_name: arg(&args, "--issuing-cn", "orgcert Issuing CA 1"),
+                ..subject
+            };
+            let (root, issuing) = orgcert_aws::bootstrap_two_tier_ca(
+                &cfg,
+                root_key.trim(),
+                &root_subject,
+                &issuing_subject,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            // The machine API's truststore: the issuing CA and the root that completes it.
+            let root_pem = orgcert_pki::to_pem("CERTIFICATE", &root);
+            orgcert_aws::write_truststore(&cfg, &issuing, Some(&root_pem))
+                .await
+                .map_err(|e| format!("truststore: {e}"))?;
+            print!(
+                "{}{}",
+                orgcert_pki::to_pem("CERTIFICATE", &issuing),
+                root_pem
+            );
+            Ok(())
+        }
         Some("self-signed") => {
             let der = orgcert_aws::bootstrap_ca(&cfg, &subject)
                 .await
@@ -34,6 +72,15 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("truststore: {e}"))?;
             print!("{}", orgcert_pki::to_pem("CERTIFICATE", &der));
+            Ok(())
+        }
+        Some("root-crl") => {
+            let root_key = std::env::var("ORGCERT_ROOT_KMS_KEY_ID")
+                .map_err(|_| "root-crl needs ORGCERT_ROOT_KMS_KEY_ID (the RootKeyId output)")?;
+            let crl = orgcert_aws::resign_root_crl(&cfg, root_key.trim())
+                .await
+                .map_err(|e| e.to_string())?;
+            print!("{}", orgcert_pki::to_pem("X509 CRL", &crl));
             Ok(())
         }
         Some("csr") => {
@@ -63,7 +110,7 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                 .map_err(|e| format!("truststore: {e}"))
         }
         _ => Err(
-            "usage: orgcert-ca self-signed|csr [--cn NAME --o ORG --c CC] | install FILE.pem"
+            "usage: orgcert-ca self-signed|csr [--cn NAME --o ORG --c CC] | install FILE.pem | root-crl"
                 .into(),
         ),
     }

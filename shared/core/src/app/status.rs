@@ -12,8 +12,15 @@ use crate::ports::{DirectoryQuery, OcspFailure, OcspHash, OcspStatus, RevokedRef
 /// A published certificate as the directory shows it.
 pub type DirectoryEntry = Certificate;
 
-fn crl_name(partition: Option<u32>) -> String {
-    partition.map_or_else(|| "full".to_owned(), |p| format!("p{p}"))
+/// The scope of a CRL: generation 1 keeps the names from before rollovers existed
+/// (`full`, `p{n}`); a later issuing CA generation `g` has `g{g}` and `g{g}.p{n}`.
+fn crl_name(generation: u32, partition: Option<u32>) -> String {
+    match (generation, partition) {
+        (1, None) => "full".to_owned(),
+        (1, Some(p)) => format!("p{p}"),
+        (g, None) => format!("g{g}"),
+        (g, Some(p)) => format!("g{g}.p{p}"),
+    }
 }
 
 /// The object of one CRL: its number is in the key, so a number never names two contents.
@@ -42,36 +49,52 @@ impl App {
     /// # Errors
     /// `Unavailable` when the store, signer or object store fails.
     pub async fn rebuild_crls(&self, now: OffsetDateTime) -> Result<Vec<CrlState>> {
-        let scopes: Vec<Option<u32>> = std::iter::once(None)
-            .chain((0..self.config.crl_partitions).map(Some))
+        // One CRL set per issuing CA generation still serving status: a certificate is
+        // listed only by the CA that issued it (RFC 5280 §5.1.2.3).
+        let generations = self.ca.generations();
+        let current = generations.last().copied().unwrap_or(1);
+        let scopes: Vec<(u32, Option<u32>)> = generations
+            .iter()
+            .flat_map(|g| {
+                std::iter::once((*g, None))
+                    .chain((0..self.config.crl_partitions).map(move |p| (*g, Some(p))))
+            })
             .collect();
         let mut claims = Vec::with_capacity(scopes.len());
-        for p in &scopes {
-            claims.push(self.claim_crl_number(&crl_name(*p), now).await?);
+        for (g, p) in &scopes {
+            claims.push(self.claim_crl_number(&crl_name(*g, *p), now).await?);
         }
         let revoked = self.store.revoked_certificates().await?;
-        let entries: Vec<RevokedRef> = revoked
+        let entries: Vec<(u32, RevokedRef)> = revoked
             .iter()
             .filter_map(|c| {
-                Some(RevokedRef {
-                    serial: c.serial.clone(),
-                    // A revocation timestamped after `now` (a moved clock) is listed at `now`.
-                    revoked_at: c.revoked_at?.min(now),
-                    reason: c.revocation_reason.unwrap_or(RevocationReason::Unspecified),
-                })
+                // Never issued (revoked while pending): listed by the current CA.
+                let generation = match c.certificate_pem.as_deref() {
+                    Some(pem) => self.ca.generation_of(pem)?,
+                    None => current,
+                };
+                Some((
+                    generation,
+                    RevokedRef {
+                        serial: c.serial.clone(),
+                        // A revocation timestamped after `now` (a moved clock) is listed at `now`.
+                        revoked_at: c.revoked_at?.min(now),
+                        reason: c.revocation_reason.unwrap_or(RevocationReason::Unspecified),
+                    },
+                ))
             })
             .collect();
         let mut out = Vec::with_capacity(scopes.len());
-        for (partition, claim) in scopes.into_iter().zip(claims) {
-            let part: Vec<RevokedRef> = match partition {
-                None => entries.clone(),
-                Some(p) => entries
-                    .iter()
-                    .filter(|e| self.crl_partition_of(&e.serial) == Some(p))
-                    .cloned()
-                    .collect(),
-            };
-            out.push(self.publish_crl(partition, claim, part).await?);
+        for ((generation, partition), claim) in scopes.into_iter().zip(claims) {
+            let part: Vec<RevokedRef> = entries
+                .iter()
+                .filter(|(g, e)| {
+                    *g == generation
+                        && partition.is_none_or(|p| self.crl_partition_of(&e.serial) == Some(p))
+                })
+                .map(|(_, e)| e.clone())
+                .collect();
+            out.push(self.publish_crl(generation, partition, claim, part).await?);
         }
         Ok(out)
     }
@@ -112,6 +135,7 @@ impl App {
     /// pointer to it unless a higher number was published meanwhile.
     async fn publish_crl(
         &self,
+        generation: u32,
         partition: Option<u32>,
         claim: CrlState,
         entries: Vec<RevokedRef>,
@@ -120,7 +144,8 @@ impl App {
         let count = entries.len() as u64;
         let der = self
             .ca
-            .sign_crl(
+            .sign_generation_crl(
+                generation,
                 claim.number,
                 claim.this_update,
                 claim.next_update,
@@ -195,12 +220,24 @@ impl App {
     /// # Errors
     /// `NotFound` for a partition that does not exist; `Unavailable`.
     pub async fn crl(&self, partition: Option<u32>) -> Result<Vec<u8>> {
+        self.generation_crl(1, partition).await
+    }
+
+    /// The current CRL of issuing CA generation `generation` (as [`App::crl`]).
+    ///
+    /// # Errors
+    /// `NotFound` for a generation not served or a partition that does not exist;
+    /// `Unavailable`.
+    pub async fn generation_crl(&self, generation: u32, partition: Option<u32>) -> Result<Vec<u8>> {
+        if !self.ca.generations().contains(&generation) {
+            return Err(DomainError::NotFound("CRL"));
+        }
         if let Some(p) = partition {
             if p >= self.config.crl_partitions {
                 return Err(DomainError::NotFound("CRL partition"));
             }
         }
-        let name = crl_name(partition);
+        let name = crl_name(generation, partition);
         let now = self.now();
         let current = self.published_crl(&name).await?;
         match current {
@@ -253,13 +290,32 @@ impl App {
             return Ok(None);
         };
         let next = now + self.config.ocsp_validity;
+        let generation = self.generation_of(cert);
         let sha1 = self
             .ca
-            .sign_ocsp(&cert.serial, OcspHash::Sha1, status, now, now, next, None)
+            .sign_generation_ocsp(
+                generation,
+                &cert.serial,
+                OcspHash::Sha1,
+                status,
+                now,
+                now,
+                next,
+                None,
+            )
             .await?;
         let sha256 = self
             .ca
-            .sign_ocsp(&cert.serial, OcspHash::Sha256, status, now, now, next, None)
+            .sign_generation_ocsp(
+                generation,
+                &cert.serial,
+                OcspHash::Sha256,
+                status,
+                now,
+                now,
+                next,
+                None,
+            )
             .await?;
         let rec = OcspRecord {
             serial: cert.serial.clone(),
@@ -278,6 +334,16 @@ impl App {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The issuing CA generation of `cert`: by its certificate, else (not issued yet, or
+    /// of a generation no longer served) the current one.
+    fn generation_of(&self, cert: &Certificate) -> u32 {
+        cert.certificate_pem
+            .as_deref()
+            .and_then(|pem| self.ca.generation_of(pem))
+            .or_else(|| self.ca.generations().last().copied())
+            .unwrap_or(1)
     }
 
     /// Follow-ups of a status change that must not fail the change itself.
@@ -338,12 +404,15 @@ impl App {
         // the delegated responder whose key is in this process's memory, so a public
         // request never costs a CA (KMS) signature; nothing is stored by a public request.
         let cert = self.store.certificate(&q.serial).await.map_err(fail)?;
+        // A serial of another generation is not one this CertID's issuer issued.
         let status = cert
             .as_ref()
+            .filter(|c| self.generation_of(c) == q.generation)
             .and_then(Self::ocsp_status)
             .unwrap_or(OcspStatus::Unknown);
         self.ca
-            .sign_ocsp(
+            .sign_generation_ocsp(
+                q.generation,
                 &q.serial,
                 q.hash,
                 status,

@@ -1,0 +1,4 @@
+//! Lambda function `get-ca-generation`: GET /public/ca/{generation}.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::CaGeneration)
+}

@@ -1,0 +1,4 @@
+//! Lambda function `get-root-cer`: GET /public/root.cer.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::RootCer)
+}

@@ -1,0 +1,4 @@
+//! Lambda function `get-root-crl`: GET /public/root.crl.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::RootCrl)
+}

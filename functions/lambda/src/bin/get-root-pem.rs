@@ -1,0 +1,4 @@
+//! Lambda function `get-root-pem`: GET /public/root.pem.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::RootPem)
+}
