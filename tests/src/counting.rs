@@ -96,6 +96,9 @@ impl Store for CountingStore {
     async fn audit(&self, org: &Cvr, limit: u32, cursor: Option<&str>) -> Result<Page<AuditEvent>> {
         self.page(self.inner.audit(org, limit, cursor).await)
     }
+    async fn audit_export(&self, org: &Cvr) -> Result<Vec<AuditEvent>> {
+        self.many(self.inner.audit_export(org).await)
+    }
     async fn notifications(
         &self,
         org: &Cvr,

@@ -175,6 +175,11 @@ impl Store for FailingStore {
             .step("store.audit", self.inner.audit(org, limit, cursor))
             .await
     }
+    async fn audit_export(&self, org: &Cvr) -> Result<Vec<AuditEvent>> {
+        self.plan
+            .step("store.audit_export", self.inner.audit_export(org))
+            .await
+    }
     async fn notifications(
         &self,
         org: &Cvr,

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod audit_chain;
 pub mod auth;
 pub mod clock;
 pub mod error;

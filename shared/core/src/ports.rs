@@ -87,7 +87,8 @@ pub enum Write {
         /// Required stored version.
         expected: Option<u64>,
     },
-    /// Append an audit event.
+    /// Append an audit event; the store links it into the organisation's audit chain
+    /// (its `seq`, `prev_hash` and `hash` are set by the store, whatever they were).
     Audit(AuditEvent),
     /// Append an in-app notification.
     Notify(Notification),
@@ -151,6 +152,14 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// `Malformed{field: "cursor"}` for a foreign cursor.
     async fn audit(&self, org: &Cvr, limit: u32, cursor: Option<&str>) -> Result<Page<AuditEvent>>;
+    /// Every audit event of the organisation in chain order (oldest first): events
+    /// written before the chain existed first, in the order written, then by `seq`
+    /// (see [`crate::audit_chain`]). The store assigns `seq`, `prev_hash` and `hash`
+    /// when it commits a [`Write::Audit`], under the organisation's chain head.
+    ///
+    /// # Errors
+    /// `Unavailable` when the backend cannot be reached.
+    async fn audit_export(&self, org: &Cvr) -> Result<Vec<AuditEvent>>;
     /// Notifications for one user, newest first (at most `limit`).
     async fn notifications(
         &self,

@@ -194,6 +194,17 @@ fn shape(op: Operation) -> Shape {
             ("200", json_of("AuditPage")),
             &[400, 422],
         ),
+        // JSON lines: each line one AuditEvent (schema AuditEvent), oldest first.
+        O::ExportAudit => s(
+            None,
+            &[],
+            (
+                "200",
+                json!({ "application/x-ndjson": { "schema": { "type": "string",
+                    "description": "One AuditEvent (components/schemas/AuditEvent) per line, in seq order; events written before the chain existed come first without seq" } } }),
+            ),
+            &[],
+        ),
         O::CaPem => public(("200", binary("application/x-pem-file")), &[503]),
         O::CaCer => public(("200", binary("application/pkix-cert")), &[503]),
         O::GetCrl => public(("200", binary("application/pkix-crl")), &[503]),
@@ -541,9 +552,19 @@ fn schemas() -> Value {
                 "id": { "type": "string", "format": "uuid" }, "at": time, "subject": s("string"),
                 "text": s("string"), "link": nullable("string"), "read": s("boolean") } } } } }),
     );
-    m.insert("AuditPage".into(), json!({ "type": "object", "required": ["items", "next_cursor"], "properties": { "items": { "type": "array", "items": { "type": "object", "properties": {
-            "id": s("string"), "at": time, "actor": s("string"), "action": s("string"), "target": s("string"), "detail": {} } } },
-            "next_cursor": nullable("string") } }));
+    // The chain (API.md "Audit chain and events"): hash = hex SHA-256 over the RFC 8785
+    // canonical JSON of the event without `hash`.
+    m.insert("AuditEvent".into(), json!({ "type": "object", "required": ["id", "at", "actor", "action", "target", "detail"], "properties": {
+            "id": s("string"), "org": s("string"), "at": time, "actor": s("string"), "action": s("string"), "target": s("string"), "detail": {},
+            "seq": { "type": "integer", "minimum": 1, "description": "place in the organisation's audit chain; absent on events written before the chain existed" },
+            "prev_hash": { "type": "string", "pattern": "^[0-9a-f]{64}$", "description": "hash of the previous chained event; 64 zeros for seq 1" },
+            "hash": { "type": "string", "pattern": "^[0-9a-f]{64}$", "description": "hex SHA-256 over the RFC 8785 canonical JSON of this event without hash" } } }));
+    m.insert(
+        "AuditPage".into(),
+        json!({ "type": "object", "required": ["items", "next_cursor"], "properties": {
+            "items": { "type": "array", "items": r("AuditEvent") },
+            "next_cursor": nullable("string") } }),
+    );
     Value::Object(m)
 }
 

@@ -100,6 +100,8 @@ operations! {
     MarkNotificationsRead = (Post, "/v1/notifications/read", "mark-notifications-read", "Mark the caller's notifications read (all, or the given ids)"),
     /// GET /v1/audit
     ListAudit = (Get, "/v1/audit", "list-audit", "Audit events of the organisation, newest first"),
+    /// GET /v1/audit/export
+    ExportAudit = (Get, "/v1/audit/export", "export-audit", "The organisation's audit chain as JSON lines, oldest first (seq order)"),
     /// GET /public/ca.pem
     CaPem = (Get, "/public/ca.pem", "get-ca-pem", "The CA certificate (PEM)"),
     /// GET /public/ca.cer
@@ -183,7 +185,7 @@ impl Operation {
             O::RedeemIssuance | O::GetIssuance | O::IssueCertificate => Access::Holder,
             O::IssueByApi => Access::Machine(MachineRight::IssuanceApi),
             O::ListNotifications | O::MarkNotificationsRead => Access::Authenticated,
-            O::ListAudit => Access::Roles(&[UserAdmin, OrgAdmin]),
+            O::ListAudit | O::ExportAudit => Access::Roles(&[UserAdmin, OrgAdmin]),
             O::CaPem
             | O::CaCer
             | O::GetCrl

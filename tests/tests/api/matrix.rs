@@ -190,6 +190,7 @@ fn target(op: Operation, fx: &Fixture, allowed: bool, version: i64) -> (String, 
         | O::ExportProfiles
         | O::ListNotifications
         | O::ListAudit
+        | O::ExportAudit
         | O::CaPem
         | O::CaCer
         | O::GetCrl

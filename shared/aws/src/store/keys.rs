@@ -109,6 +109,13 @@ pub(crate) const REF_SK: &str = "REF";
 pub(crate) fn audit(cvr: &str) -> String {
     format!("ORG#{cvr}#AUDIT")
 }
+/// The organisation's audit chain head (`seq`, `hash`): a separate partition so the
+/// audit listing never meets it. Every commit that appends audit events rewrites it
+/// under the condition that it still holds the `seq` the commit linked to.
+pub(crate) fn audit_head(cvr: &str) -> String {
+    format!("ORG#{cvr}#AUDITHEAD")
+}
+pub(crate) const AUDIT_HEAD_SK: &str = "HEAD";
 pub(crate) fn notes(cvr: &str, recipient_lower: &str) -> String {
     format!("ORG#{cvr}#NOTE#{recipient_lower}")
 }

@@ -152,6 +152,9 @@ impl App {
             action: action.to_owned(),
             target,
             detail,
+            seq: None,
+            prev_hash: None,
+            hash: None,
         }
     }
 
