@@ -8,6 +8,7 @@ import {
 } from './dom.js';
 import { api, idempotencyKey } from './api.js';
 import * as auth from './auth.js';
+import { verifyPage } from './auditchain.js';
 import { renderTopbar, setMain, refreshNotifications, onNotifications, noteItem, markRead, localPath } from './layout.js';
 
 const PAGE_SIZE = 10;
@@ -21,6 +22,7 @@ const S = {
   editing: null,
   stale: false,
   audit: null,
+  auditCheck: null,
   error: null,
 };
 
@@ -919,7 +921,25 @@ VIEWS.settings = () => {
 
 LOADERS.audit = async () => {
   S.audit = await api('GET', '/v1/audit?limit=25');
+  S.auditCheck = await verifyPage(S.audit.items);
 };
+
+// What the browser found checking the events shown (auditchain.js): the head hash a
+// customer can note down and compare with `orgcert audit verify` later.
+function auditChainStatus(c) {
+  if (!c) return null;
+  if (c.state === 'unavailable') return h('p', { class: 'hint', id: 'audit-chain' }, t('audit.chainUnavailable'));
+  if (c.state === 'broken') {
+    const box = alertBox(t('audit.chainBroken', { id: c.event.id, seq: c.event.seq ?? '–' }), 'error');
+    box.id = 'audit-chain';
+    return box;
+  }
+  if (!c.head) return null;
+  return h('div', { class: 'chain-status', id: 'audit-chain', role: 'status' },
+    h('p', null, h('strong', null, t('audit.chainVerified', { n: c.checked }))),
+    h('p', null, `${t('audit.chainHead')} `, h('span', { class: 'mono', id: 'audit-head' }, c.head)),
+    c.legacy ? h('p', { class: 'hint' }, t('audit.chainLegacy', { n: c.legacy })) : null);
+}
 
 function auditDetail(d) {
   if (!d || typeof d !== 'object') return '';
@@ -936,6 +956,7 @@ VIEWS.audit = () => {
         const count = a.items.length;
         const next = await withBusy(btn, () => api('GET', `/v1/audit?limit=25&cursor=${encodeURIComponent(a.next_cursor)}`));
         S.audit = { items: a.items.concat(next.items), next_cursor: next.next_cursor };
+        S.auditCheck = await verifyPage(S.audit.items);
         draw(false);
         const rows = document.querySelectorAll('table.audit tbody tr');
         rows[count]?.querySelector('td')?.focus();
@@ -947,6 +968,7 @@ VIEWS.audit = () => {
   return h('div', { class: 'page' },
     h('h1', null, t('title.audit')),
     h('p', { class: 'lead' }, t('audit.lead')),
+    auditChainStatus(S.auditCheck),
     a.items.length ? h('table', { class: 'table audit' },
       h('caption', { class: 'visually-hidden' }, t('title.audit')),
       h('thead', null, h('tr', null, [t('audit.time'), t('audit.actor'), t('audit.action'), t('audit.target'), t('audit.detail')].map((x) => h('th', { scope: 'col' }, x)))),
