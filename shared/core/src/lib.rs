@@ -9,6 +9,7 @@ pub mod audit_chain;
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod lifecycle;
 pub mod model;

@@ -160,6 +160,28 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// `Unavailable` when the backend cannot be reached.
     async fn audit_export(&self, org: &Cvr) -> Result<Vec<AuditEvent>>;
+    /// Lifecycle events of the organisation with `seq > after`, oldest first, at most
+    /// `limit` (the store writes them with their audit event, see [`crate::events`]).
+    ///
+    /// # Errors
+    /// `Unavailable` when the backend cannot be reached.
+    async fn events(
+        &self,
+        org: &Cvr,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<crate::events::LifecycleEvent>>;
+    /// Lifecycle events not yet delivered to the event bus, oldest first, any
+    /// organisation, at most `limit`.
+    ///
+    /// # Errors
+    /// `Unavailable` when the backend cannot be reached.
+    async fn undelivered_events(&self, limit: u32) -> Result<Vec<crate::events::LifecycleEvent>>;
+    /// Marks events delivered (idempotent: an already marked or unknown one is skipped).
+    ///
+    /// # Errors
+    /// `Unavailable` when the backend cannot be reached.
+    async fn mark_events_delivered(&self, events: &[crate::events::LifecycleEvent]) -> Result<()>;
     /// Notifications for one user, newest first (at most `limit`).
     async fn notifications(
         &self,

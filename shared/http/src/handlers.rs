@@ -559,6 +559,25 @@ pub(crate) async fn list_audit(
     ))
 }
 
+pub(crate) async fn list_events(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    reject_unknown(&q, &["after", "limit"])?;
+    let page = s
+        .app
+        .lifecycle_events(
+            &a,
+            q.get("after").map(String::as_str).filter(|c| !c.is_empty()),
+            limit(&q, 100)?,
+        )
+        .await?;
+    Ok(Json(
+        json!({ "items": page.items, "next_cursor": page.next_cursor }),
+    ))
+}
+
 /// The audit chain as JSON lines (one event per line, oldest first), the input of
 /// `orgcert audit verify FILE`.
 pub(crate) async fn export_audit(

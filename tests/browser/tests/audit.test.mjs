@@ -55,3 +55,51 @@ test('the audit page shows the verified head hash; a changed event is named', as
     await srv.stop();
   }
 });
+
+test('the audit log names every action in words (no raw action codes), in English and Danish', async () => {
+  const srv = await H.startServer();
+  try {
+    const admin = await H.tokenFor(srv.base, H.ADMIN);
+    const orgAdmin = await H.tokenFor(srv.base, H.ORG_ADMIN);
+    const sys = await H.createProfile(srv.base, admin, { name: 'Words system', type: 'system', issuing: 'direct', key_algorithm: 'ecdsa-p256' });
+    const issued = await H.issueViaApi(srv.base, sys.issuance_url);
+    let r = await H.call(srv.base, admin, 'PUT', `/v1/profiles/${sys.profile.id}/system-rights`, { issuance_api: true });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const org = await H.createProfile(srv.base, admin, { name: 'Words org', key_algorithm: 'ecdsa-p256' });
+    r = await H.call(srv.base, admin, 'PUT', `/v1/profiles/${org.profile.id}/seal-generation`, { enabled: true });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    r = await H.call(srv.base, orgAdmin, 'PATCH', '/v1/organisation/settings', { nemhandel_enabled: true });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    // A renewal reminder: run the job as of five days before the certificate expires.
+    const cert = await H.call(srv.base, admin, 'GET', `/v1/certificates/${issued.serial}`);
+    const notAfter = new Date(cert.body.not_after ?? cert.body.certificate?.not_after);
+    assert.ok(!Number.isNaN(notAfter.getTime()), JSON.stringify(cert.body));
+    H.cli(srv.data, 'job', 'run', 'renewal-reminders', '--now', new Date(notAfter.getTime() - 5 * 86400000).toISOString());
+    // The reminder is also a lifecycle event with its threshold.
+    const events = await H.call(srv.base, admin, 'GET', '/v1/events?limit=500');
+    const expiring = events.body.items.filter((e) => e.type === 'certificate.expiring');
+    assert.equal(expiring.length, 1, JSON.stringify(events.body.items.map((e) => e.type)));
+    assert.equal(expiring[0].detail.threshold_days, 7);
+
+    const page = await H.newPage();
+    await H.openConsole(page, srv.base, H.ADMIN, '#/audit');
+    await page.locator('table.audit tbody tr').first().waitFor();
+    const raw = /^[a-z_]+(\.[a-z_]+)+$/;
+    for (const lang of ['en', 'da']) {
+      if (lang === 'da') {
+        await page.getByRole('button', { name: 'Dansk' }).click();
+        await page.getByRole('heading', { level: 1, name: 'Revisionslog' }).waitFor();
+      }
+      const actions = (await page.locator('table.audit tbody td[data-label]:nth-child(3)').allTextContents()).map((x) => x.trim());
+      assert.ok(actions.length >= 10, actions.join(' | '));
+      assert.deepEqual(actions.filter((a) => raw.test(a)), [], `raw action codes (${lang})`);
+      const want = lang === 'en'
+        ? ['Organisation created', 'System rights changed', 'Seal generation changed', 'Settings changed', 'Renewal reminder sent']
+        : ['Organisation oprettet', 'Systemrettigheder ændret', 'Seglgenerering ændret', 'Indstillinger ændret', 'Påmindelse om fornyelse sendt'];
+      for (const w of want) assert.ok(actions.includes(w), `${w} in ${actions.join(' | ')}`);
+    }
+    await H.checkA11y(page, 'audit log in words (Danish)');
+  } finally {
+    await srv.stop();
+  }
+});

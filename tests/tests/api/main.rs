@@ -3,6 +3,7 @@ mod abuse;
 mod aws_backend;
 mod bad_input;
 mod concurrency;
+mod events;
 mod helpers;
 mod interop;
 mod lifecycle;

@@ -191,6 +191,7 @@ fn target(op: Operation, fx: &Fixture, allowed: bool, version: i64) -> (String, 
         | O::ListNotifications
         | O::ListAudit
         | O::ExportAudit
+        | O::ListEvents
         | O::CaPem
         | O::CaCer
         | O::GetCrl

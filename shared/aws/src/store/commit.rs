@@ -10,6 +10,7 @@ use rand::Rng;
 
 use orgcert_core::audit_chain::{self, Head};
 use orgcert_core::error::{DomainError, Result};
+use orgcert_core::events;
 use orgcert_core::ids::Email;
 use orgcert_core::model::{IssuanceSecret, Notification};
 use orgcert_core::ports::Write;
@@ -310,6 +311,19 @@ impl DynamoStore {
                     it.insert("seq".into(), n(head.seq));
                     it.insert("doc".into(), to_doc(&e)?);
                     ops.push(self.put(it, Cond::absent(), "audit event collision".into())?);
+                    // The lifecycle event of this change and its outbox entry, in the
+                    // same transaction.
+                    if let Some(ev) = events::from_audit(&e) {
+                        let mut it = base(keys::events(&org), keys::event_seq(ev.seq));
+                        it.insert("doc".into(), to_doc(&ev)?);
+                        ops.push(self.put(it, Cond::absent(), "event collision".into())?);
+                        let mut out = base(
+                            keys::EVENT_OUTBOX.into(),
+                            keys::outbox_sk(ev.at, &org, ev.seq)?,
+                        );
+                        out.insert("doc".into(), to_doc(&ev)?);
+                        ops.push(self.put(out, Cond::absent(), "event collision".into())?);
+                    }
                 }
                 Write::Notify(note) => {
                     ops.push(self.notification_put(&note, nanos, idx)?);

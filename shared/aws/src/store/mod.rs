@@ -23,6 +23,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use orgcert_core::error::{DomainError, Result};
+use orgcert_core::events::LifecycleEvent;
 use orgcert_core::ids::{Cvr, Email, Serial};
 use orgcert_core::model::{
     AuditEvent, CertStatus, Certificate, CrlState, IdempotencyRecord, IssuanceSecret, Notification,
@@ -662,6 +663,53 @@ impl Store for DynamoStore {
         // order; legacy (unchained) events stay first in the order written (stable sort).
         events.sort_by_key(|e| e.seq.map_or((0, 0), |s| (1, s)));
         Ok(events)
+    }
+
+    async fn events(&self, org: &Cvr, after: u64, limit: u32) -> Result<Vec<LifecycleEvent>> {
+        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let query = Query {
+            index: None,
+            pk: keys::events(org.as_str()),
+            sk_cond: Some(("#sk > :after", vec![(":after", s(keys::event_seq(after)))])),
+            filter: None,
+            forward: true,
+            consistent: true,
+        };
+        let items = self
+            .query_up_to(&query, limit, i32::try_from(limit).unwrap_or(1000))
+            .await?;
+        items.iter().take(limit).map(from_doc).collect()
+    }
+
+    async fn undelivered_events(&self, limit: u32) -> Result<Vec<LifecycleEvent>> {
+        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let query = Query {
+            index: None,
+            pk: keys::EVENT_OUTBOX.into(),
+            sk_cond: None,
+            filter: None,
+            forward: true,
+            consistent: true,
+        };
+        let items = self
+            .query_up_to(&query, limit, i32::try_from(limit).unwrap_or(1000))
+            .await?;
+        items.iter().take(limit).map(from_doc).collect()
+    }
+
+    async fn mark_events_delivered(&self, events: &[LifecycleEvent]) -> Result<()> {
+        for e in events {
+            // Deleting the outbox entry is the mark; deleting a missing one is a no-op.
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key(PK, s(keys::EVENT_OUTBOX))
+                .key(SK, s(keys::outbox_sk(e.at, e.org.as_str(), e.seq)?))
+                .send()
+                .await
+                .map_err(|err| crate::error::sdk_error("DynamoDB DeleteItem", err))?;
+        }
+        Ok(())
     }
 
     async fn audit(&self, org: &Cvr, limit: u32, cursor: Option<&str>) -> Result<Page<AuditEvent>> {

@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use orgcert_core::audit_chain;
 use orgcert_core::error::{DomainError, Result};
+use orgcert_core::events::{self, LifecycleEvent};
 use orgcert_core::ids::{Cvr, Email, Serial};
 use orgcert_core::model::{
     AuditEvent, CertStatus, Certificate, CrlState, IdempotencyRecord, IssuanceSecret, Notification,
@@ -412,6 +413,14 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
                 params![e.org.as_str(), ts(e.at)?, to_doc(&e)?],
             )
             .map_err(sql_err)?;
+            // The lifecycle event of this change, in the same transaction (the outbox).
+            if let Some(ev) = events::from_audit(&e) {
+                tx.execute(
+                    "INSERT INTO events (org, seq, doc) VALUES (?1, ?2, ?3)",
+                    params![ev.org.as_str(), version(ev.seq)?, to_doc(&ev)?],
+                )
+                .map_err(sql_err)?;
+            }
         }
         Write::Notify(n) => {
             tx.execute(
@@ -789,6 +798,62 @@ impl Store for SqliteStore {
     async fn audit_export(&self, org: &Cvr) -> Result<Vec<AuditEvent>> {
         let org = org.clone();
         self.with_conn(move |c| export_audit(c, &org)).await
+    }
+
+    async fn events(&self, org: &Cvr, after: u64, limit: u32) -> Result<Vec<LifecycleEvent>> {
+        let org = org.clone();
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        self.with_conn(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT doc FROM events WHERE org = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                )
+                .map_err(sql_err)?;
+            let docs = stmt
+                .query_map(params![org.as_str(), after, limit], |r| {
+                    r.get::<_, String>(0)
+                })
+                .map_err(sql_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql_err)?;
+            docs.iter().map(|d| from_doc(d)).collect()
+        })
+        .await
+    }
+
+    async fn undelivered_events(&self, limit: u32) -> Result<Vec<LifecycleEvent>> {
+        self.with_conn(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT doc FROM events WHERE delivered = 0 ORDER BY rowid LIMIT ?1",
+                )
+                .map_err(sql_err)?;
+            let docs = stmt
+                .query_map(params![limit], |r| r.get::<_, String>(0))
+                .map_err(sql_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql_err)?;
+            docs.iter().map(|d| from_doc(d)).collect()
+        })
+        .await
+    }
+
+    async fn mark_events_delivered(&self, events: &[LifecycleEvent]) -> Result<()> {
+        let keys: Vec<(String, u64)> = events
+            .iter()
+            .map(|e| (e.org.as_str().to_owned(), e.seq))
+            .collect();
+        self.with_conn(move |c| {
+            for (org, seq) in &keys {
+                c.execute(
+                    "UPDATE events SET delivered = 1 WHERE org = ?1 AND seq = ?2",
+                    params![org, version(*seq)?],
+                )
+                .map_err(sql_err)?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn audit(&self, org: &Cvr, limit: u32, cursor: Option<&str>) -> Result<Page<AuditEvent>> {
