@@ -14,6 +14,7 @@ mod compose;
 mod config;
 mod csr;
 pub mod error;
+pub mod eventbus;
 mod kms;
 pub mod provision;
 pub mod responder;
@@ -27,6 +28,7 @@ pub use compose::{
     s3_client, AwsApp,
 };
 pub use config::{sdk_config, AwsConfig};
+pub use eventbus::EventBridgeBus;
 pub use kms::{KmsSigner, RAW_LIMIT};
 pub use s3::{S3Objects, MAX_LINK_TTL};
 pub use ses::SesMailer;

@@ -91,6 +91,47 @@ pub fn from_audit(e: &AuditEvent) -> Option<LifecycleEvent> {
     })
 }
 
+/// What one delivery run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeliveryReport {
+    /// Events the bus accepted and that are now marked delivered.
+    pub delivered: u64,
+    /// Events the bus refused this time (they stay in the outbox for the next run).
+    pub refused: u64,
+}
+
+/// Puts undelivered events on `bus`, 10 at a time (EventBridge's PutEvents limit), and
+/// marks those it accepted, for at most `rounds` batches. At least once: an event is
+/// marked only after the bus accepted it, so a crash in between delivers it again —
+/// consumers deduplicate by `id`.
+///
+/// # Errors
+/// `Unavailable` from the store or the bus; what was delivered before stays marked.
+pub async fn deliver(
+    store: &dyn crate::ports::Store,
+    bus: &dyn crate::ports::EventBus,
+    rounds: u32,
+) -> crate::error::Result<DeliveryReport> {
+    let mut report = DeliveryReport::default();
+    for _ in 0..rounds {
+        let batch = store.undelivered_events(10).await?;
+        if batch.is_empty() {
+            break;
+        }
+        let accepted = bus.publish(&batch).await?;
+        let (sent, kept): (Vec<_>, Vec<_>) =
+            batch.into_iter().partition(|e| accepted.contains(&e.id));
+        store.mark_events_delivered(&sent).await?;
+        report.delivered += sent.len() as u64;
+        report.refused += kept.len() as u64;
+        if sent.is_empty() {
+            // The bus refuses this batch: try again on the next run, not in a loop.
+            break;
+        }
+    }
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

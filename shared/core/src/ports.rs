@@ -236,6 +236,18 @@ pub trait Store: Send + Sync {
     async fn commit(&self, writes: Vec<Write>) -> Result<()>;
 }
 
+/// An event bus for lifecycle events (AWS: EventBridge, source `orgcert`, detail-type =
+/// the event type, detail = the event).
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Puts the events on the bus (at most 10 per call); returns the ids of those the
+    /// bus accepted, which alone are then marked delivered.
+    ///
+    /// # Errors
+    /// `Unavailable` when the bus cannot be reached (nothing counts as delivered).
+    async fn publish(&self, events: &[crate::events::LifecycleEvent]) -> Result<Vec<Uuid>>;
+}
+
 /// What goes into an issued certificate (besides the CA's own URLs and policies).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertSpec {
