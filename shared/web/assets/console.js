@@ -75,7 +75,9 @@ function topbar(current) {
   if (canReadProfiles()) nav.push({ href: '#/certificates', label: t('nav.certificates'), current: ['list', 'create', 'profile', 'receipt'].includes(current) });
   if (isAdmin()) nav.push({ href: '#/settings', label: t('nav.settings'), current: current === 'settings' });
   if (canReadAudit()) nav.push({ href: '#/audit', label: t('nav.audit'), current: current === 'audit' });
-  nav.push({ href: '#/notifications', label: t('nav.notifications'), current: current === 'notifications' });
+  // Notifications are the button next to the name (the guide's place); a second
+  // "Notifications" in the menu would only repeat it. The public directory gets the link.
+  nav.push({ href: '/directory', label: t('nav.directory') });
   renderTopbar({ nav, notifications: true, signedIn: true });
 }
 
@@ -545,9 +547,11 @@ function masterData(p, org) {
   if (S.editing) {
     body = editForm(p, org);
   } else {
-    body = [defList(rows),
-      isUserAdmin() ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'button secondary', id: 'edit-master',
-        onclick: () => { S.editing = { ...p }; S.stale = false; draw(false); document.getElementById('m-name')?.focus(); } }, t('profile.edit'))) : null];
+    // "Edit" at the top of Master data, where the guide places it (not below the list).
+    body = [
+      isUserAdmin() ? h('div', { class: 'actions actions-top' }, h('button', { type: 'button', class: 'button secondary', id: 'edit-master',
+        onclick: () => { S.editing = { ...p }; S.stale = false; draw(false); document.getElementById('m-name')?.focus(); } }, t('profile.edit'))) : null,
+      defList(rows)];
   }
   return h('section', { class: 'card', 'aria-labelledby': sectionId },
     h('h2', { id: sectionId }, t('profile.masterData')), body);
@@ -1001,6 +1005,7 @@ VIEWS.notifications = () => {
   return h('div', { class: 'page narrow' },
     h('h1', null, isAdmin() ? t('title.notifications') : t('home.welcome', { name: c.name || c.email })),
     isAdmin() ? null : h('p', { class: 'lead' }, t('home.lead')),
+    isAdmin() ? null : h('p', { class: 'hint', id: 'no-role-hint' }, t('home.noRole')),
     h('h2', { class: isAdmin() ? 'visually-hidden' : null }, t('title.notifications')),
     list,
     h('section', { class: 'card', 'aria-labelledby': 'sec-redeem' },

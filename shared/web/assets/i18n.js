@@ -34,6 +34,7 @@ const en = {
   'nav.settings': 'Settings',
   'nav.audit': 'Audit log',
   'nav.notifications': 'Notifications',
+  'nav.directory': 'Public directory',
 
   'role.user_admin': 'User administrator',
   'role.rights_admin': 'Rights administrator',
@@ -77,9 +78,11 @@ const en = {
   'notes.unread': 'unread',
   'notes.markAll': 'Mark all as read',
   'notes.allRead': 'All notifications are marked as read.',
+  'notes.all': 'Show all notifications',
 
   'home.welcome': 'Welcome, {name}',
   'home.lead': 'When a certificate is ready for you to issue, you find it here and in the notifications next to your name.',
+  'home.noRole': 'You have no administrator role in this organisation. To order or manage certificates, contact your user administrator.',
   'home.codeTitle': 'Do you have a one-time code?',
   'home.codeText': 'If your administrator gave you a one-time code and you received a reference number by email, issue your certificate with them.',
   'home.codeButton': 'Issue with a one-time code',
@@ -421,6 +424,7 @@ const da = {
   'nav.settings': 'Indstillinger',
   'nav.audit': 'Revisionslog',
   'nav.notifications': 'Notifikationer',
+  'nav.directory': 'Offentligt certifikatkatalog',
 
   'role.user_admin': 'Brugeradministrator',
   'role.rights_admin': 'Rettighedsadministrator',
@@ -464,9 +468,11 @@ const da = {
   'notes.unread': 'ulæst',
   'notes.markAll': 'Marker alle som læst',
   'notes.allRead': 'Alle notifikationer er markeret som læst.',
+  'notes.all': 'Vis alle notifikationer',
 
   'home.welcome': 'Velkommen, {name}',
   'home.lead': 'Når et certifikat er klar til, at du udsteder det, finder du det her og i notifikationerne ved dit navn.',
+  'home.noRole': 'Du har ingen administratorrolle i denne organisation. Kontakt din brugeradministrator for at bestille eller administrere certifikater.',
   'home.codeTitle': 'Har du en engangskode?',
   'home.codeText': 'Har din administrator givet dig en engangskode, og har du fået et referencenummer på e-mail, kan du udstede dit certifikat med dem.',
   'home.codeButton': 'Udsted med engangskode',

@@ -82,7 +82,8 @@ function notificationsButton() {
     const markAll = n.unread
       ? h('button', { type: 'button', class: 'link-button', onclick: async () => { await markRead(); announce(t('notes.allRead')); } }, t('notes.markAll'))
       : null;
-    replace(panel, h('h2', { class: 'panel-title' }, t('notes.title')), list, markAll);
+    replace(panel, h('h2', { class: 'panel-title' }, t('notes.title')), list, markAll,
+      h('p', null, h('a', { href: '/#/notifications' }, t('notes.all'))));
   };
   const unsub = onNotifications(draw);
   const close = (refocus) => {

@@ -1,0 +1,59 @@
+// Points of the user's guide (issue 14): one "Notifications" in the top bar (the button
+// next to the name; "show all" inside it), a link to the public directory, and a hint
+// for a user without an administrator role to contact the user administrator.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as H from '../lib/harness.js';
+
+after(H.closeBrowser);
+
+test('the top bar has one Notifications and a directory link; a plain user is told whom to ask', async () => {
+  const srv = await H.startServer();
+  try {
+    const page = await H.newPage();
+    await H.openConsole(page, srv.base, H.ADMIN);
+    const top = page.locator('header, .topbar').first();
+    assert.equal(await top.getByRole('link', { name: /Notifications/ }).count(), 0, 'no Notifications menu link');
+    assert.equal(await top.getByRole('button', { name: /^Notifications/ }).count(), 1, 'one Notifications button');
+    await page.getByRole('button', { name: /^Notifications/ }).click();
+    await page.getByRole('link', { name: 'Show all notifications' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Notifications' }).waitFor();
+    await H.checkA11y(page, 'notifications page (admin)');
+
+    await page.getByRole('link', { name: 'Public directory' }).click();
+    await page.waitForURL(/\/directory$/);
+    await page.getByRole('heading', { level: 1, name: 'Certificate directory' }).waitFor();
+
+    // A user without a role (the certificate holder).
+    const holder = await H.newPage();
+    await H.openConsole(holder, srv.base, H.CONTACT, '#/');
+    await holder.getByText('You have no administrator role in this organisation. To order or manage certificates, contact your user administrator.').waitFor();
+    assert.equal(await holder.getByRole('link', { name: 'Public directory' }).count(), 1);
+    await H.checkA11y(holder, 'home of a user without a role');
+    await holder.getByRole('button', { name: 'Dansk' }).click();
+    await holder.getByText('Du har ingen administratorrolle i denne organisation. Kontakt din brugeradministrator for at bestille eller administrere certifikater.').waitFor();
+    assert.equal(await holder.getByRole('link', { name: 'Offentligt certifikatkatalog' }).count(), 1);
+    await H.checkA11y(holder, 'home of a user without a role (Danish)');
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('"Edit" sits at the top of Master data, above the list', async () => {
+  const srv = await H.startServer();
+  try {
+    const admin = await H.tokenFor(srv.base, H.ADMIN);
+    const made = await H.createProfile(srv.base, admin, { name: 'Edit placement', key_algorithm: 'ecdsa-p256' });
+    const page = await H.newPage();
+    await H.openConsole(page, srv.base, H.ADMIN, `#/profiles/${made.profile.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Edit placement' }).waitFor();
+    const section = page.locator('section', { has: page.getByRole('heading', { name: 'Master data' }) });
+    const edit = section.getByRole('button', { name: 'Edit' });
+    const list = section.locator('dl').first();
+    const [eb, lb] = [await edit.boundingBox(), await list.boundingBox()];
+    assert.ok(eb && lb && eb.y < lb.y, `Edit (${eb?.y}) above the list (${lb?.y})`);
+    await H.checkA11y(page, 'profile window with Edit at the top');
+  } finally {
+    await srv.stop();
+  }
+});
