@@ -370,7 +370,7 @@ VIEWS.create = () => {
     field({ label: t('profile.keyAlgorithm'), control: select('key_algorithm', ['rsa-3072', 'ecdsa-p256', 'ecdsa-p384'].map((k) => [k, t(`key.${k}`)])), name: 'key_algorithm' }),
     field({ label: t('profile.p12Format'), control: select('p12_format', [['modern', t('p12.modern')], ['legacy', t('p12.legacy')]]), name: 'p12_format' })));
   sections.push(h('fieldset', { 'data-field': 'publish' }, h('legend', null, t('create.publishing')),
-    cb('publish', t('create.publish'), t('create.publishHint'))));
+    cb('publish', t('create.publish'), `${t('create.publishHint')} ${t('profile.publishAll')}`)));
 
   const summaryBox = h('div', { class: 'error-summary', tabindex: '-1', hidden: !S.formErrors.length });
   const submit = h('button', { type: 'submit', class: 'button' }, t('create.submit'));
@@ -569,7 +569,8 @@ function editForm(p, org) {
   const optional = t('common.optional');
   const staleBox = S.stale ? alertBox(t('profile.stale'), 'error',
     h('button', { type: 'button', class: 'button secondary', onclick: () => { S.editing = null; S.stale = false; reloadProfile('#edit-master'); } }, t('profile.reload'))) : null;
-  const pub = checkbox({ label: t('create.publish'), name: 'publish', checked: !!e.publish, onchange: bind('publish') });
+  // The directory follows this flag for every certificate of the profile (say so).
+  const pub = checkbox({ label: t('create.publish'), name: 'publish', checked: !!e.publish, onchange: bind('publish'), hint: t('profile.publishAll') });
   const update = h('button', { type: 'submit', class: 'button' }, t('profile.update'));
   const form = h('form', { class: 'form', novalidate: true },
     staleBox,

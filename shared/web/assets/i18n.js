@@ -161,6 +161,7 @@ const en = {
   'create.publishing': 'Publishing certificate',
   'create.publish': 'Publish the certificate in the public certificate directory',
   'create.publishHint': 'Anyone can then look it up by email, CVR, certificate profile ID or serial number.',
+  'profile.publishAll': 'This applies to all certificates of the profile, also those already issued: unticking it removes them from the directory at once.',
   'create.submit': 'Create certificate profile and order certificate',
 
   'ident.user_login': 'User login',
@@ -551,6 +552,7 @@ const da = {
   'create.publishing': 'Offentliggørelse af certifikat',
   'create.publish': 'Offentliggør certifikatet i det offentlige certifikatkatalog',
   'create.publishHint': 'Alle kan så slå det op via e-mail, CVR, certifikatprofilens ID eller serienummer.',
+  'profile.publishAll': 'Det gælder alle profilens certifikater, også dem der allerede er udstedt: fjernes fluebenet, forsvinder de straks fra kataloget.',
   'create.submit': 'Opret certifikatprofil og bestil certifikat',
 
   'ident.user_login': 'Brugerlogin',

@@ -57,3 +57,27 @@ test('"Edit" sits at the top of Master data, above the list', async () => {
     await srv.stop();
   }
 });
+
+test('unticking "publish" in Master data takes the issued certificate out of the directory, as the hint says', async () => {
+  const srv = await H.startServer();
+  try {
+    const admin = await H.tokenFor(srv.base, H.ADMIN);
+    const made = await H.createProfile(srv.base, admin, { name: 'Directory follows', issuing: 'direct', key_algorithm: 'ecdsa-p256', publish: true });
+    const issued = await H.issueViaApi(srv.base, made.issuance_url);
+    const count = async () => (await H.call(srv.base, null, 'GET', `/public/certificates?serial=${issued.serial}`)).body.items.length;
+    assert.equal(await count(), 1);
+    const page = await H.newPage();
+    await H.openConsole(page, srv.base, H.ADMIN, `#/profiles/${made.profile.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Directory follows' }).waitFor();
+    await page.getByRole('button', { name: 'Edit' }).click();
+    const box = page.getByRole('checkbox', { name: 'Publish the certificate in the public certificate directory' });
+    await page.getByText('This applies to all certificates of the profile, also those already issued: unticking it removes them from the directory at once.').waitFor();
+    await H.checkA11y(page, 'master data edit with the publish hint');
+    await box.uncheck();
+    await page.getByRole('button', { name: 'Update' }).click();
+    await page.getByRole('button', { name: 'Edit' }).waitFor();
+    assert.equal(await count(), 0, 'out of the directory after unticking');
+  } finally {
+    await srv.stop();
+  }
+});

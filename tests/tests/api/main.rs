@@ -4,6 +4,7 @@ mod aws_backend;
 mod bad_input;
 mod concurrency;
 mod events;
+mod guide;
 mod helpers;
 mod interop;
 mod lifecycle;
