@@ -81,3 +81,25 @@ test('unticking "publish" in Master data takes the issued certificate out of the
     await srv.stop();
   }
 });
+
+test('a one-time-code order shows the contact a notification next to the name that leads to the redeem page', async () => {
+  const srv = await H.startServer();
+  try {
+    const admin = await H.tokenFor(srv.base, H.ADMIN);
+    const made = await H.createProfile(srv.base, admin, { name: 'Code in the app', identification: 'one_time_code', key_algorithm: 'ecdsa-p256' });
+    const holder = await H.newPage();
+    await H.openConsole(holder, srv.base, H.CONTACT, '');
+    const bell = holder.getByRole('button', { name: 'Notifications 1 unread' });
+    await bell.click();
+    const panel = holder.getByRole('region', { name: 'Notifications' });
+    await panel.getByText('Download an organisation certificate').first().waitFor();
+    const text = await panel.textContent();
+    assert.ok(!text.includes(made.one_time_code), 'no code in the notification');
+    await H.checkA11y(holder, 'notification of a one-time-code order');
+    // The notification's link leads to the redeem page, where the reference goes.
+    await panel.getByRole('link', { name: /^Open/ }).first().click();
+    await holder.waitForURL(/\/redeem$/);
+  } finally {
+    await srv.stop();
+  }
+});

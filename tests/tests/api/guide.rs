@@ -84,3 +84,28 @@ async fn the_directory_follows_the_profiles_current_publish_flag() {
         "ticked again: published"
     );
 }
+
+/// A one-time-code order puts the guide's in-app notification for the contact: the
+/// reference and the redeem page, never the code (that is the administrator's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_time_code_order_notifies_the_contact_in_the_app() {
+    let app = spawn_app_with(orgcert_pki::KeyAlgorithm::EcdsaP256).await;
+    let made = app
+        .create(json!({ "name": "Code notice", "identification": "one_time_code", "key_algorithm": "ecdsa-p256" }))
+        .await;
+    let m = made.ok(201).clone();
+    let reference = s(&m["reference"]);
+    let code = s(&m["one_time_code"]);
+    let notes = app.get("/v1/notifications", &app.contact()).await;
+    let items = notes.ok(200)["items"].as_array().unwrap().clone();
+    let note = items
+        .iter()
+        .find(|n| s(&n["text"]).contains(&reference))
+        .unwrap_or_else(|| panic!("no notification with the reference: {items:?}"));
+    assert!(!s(&note["text"]).contains(&code), "the code is not in it");
+    assert!(s(&note["link"]).ends_with("/redeem"), "{note}");
+    assert_eq!(note["read"], false);
+    // The administrator who ordered gets none.
+    let admin_notes = app.get("/v1/notifications", &app.admin()).await;
+    assert!(admin_notes.ok(200)["items"].as_array().unwrap().is_empty());
+}
