@@ -622,7 +622,11 @@ function editForm(p, org) {
 }
 
 function rightsSection(p, org) {
-  const show = p.type === 'system' || org.settings.local_idp_enabled;
+  // Local IdP rights stay visible (to switch them off) on a profile that has them after
+  // the organisation turned Local IdP off: otherwise it could not order or renew.
+  const idpStuck = !org.settings.local_idp_enabled && p.system_rights.local_idp;
+  const idpShown = org.settings.local_idp_enabled || p.system_rights.local_idp;
+  const show = p.type === 'system' || idpShown;
   if (!show) return null;
   const id = 'sec-rights';
   const r = p.system_rights;
@@ -631,7 +635,7 @@ function rightsSection(p, org) {
     body = defList([
       p.type === 'system' ? [t('rights.administration_api'), yesNo(r.administration_api)] : [null, null],
       p.type === 'system' ? [t('rights.issuance_api'), yesNo(r.issuance_api)] : [null, null],
-      org.settings.local_idp_enabled ? [t('rights.local_idp'), yesNo(r.local_idp)] : [null, null],
+      idpShown ? [t('rights.local_idp'), yesNo(r.local_idp)] : [null, null],
     ].filter(([k]) => k));
   } else {
     const boxes = [];
@@ -653,8 +657,8 @@ function rightsSection(p, org) {
       boxes.push({ name: 'administration_api', el: checkbox({ label: t('rights.administration_api'), hint: t('rights.administrationHint'), name: 'administration_api', checked: r.administration_api, onchange: save }) });
       boxes.push({ name: 'issuance_api', el: checkbox({ label: t('rights.issuance_api'), hint: t('rights.issuanceHint'), name: 'issuance_api', checked: r.issuance_api, onchange: save }) });
     }
-    if (org.settings.local_idp_enabled) {
-      boxes.push({ name: 'local_idp', el: checkbox({ label: t('rights.local_idp'), hint: t('rights.localIdpHint'), name: 'local_idp', checked: r.local_idp, onchange: save }) });
+    if (idpShown) {
+      boxes.push({ name: 'local_idp', el: checkbox({ label: t('rights.local_idp'), hint: idpStuck ? t('rights.localIdpOffNow') : t('rights.localIdpHint'), name: 'local_idp', checked: r.local_idp, onchange: save }) });
     }
     for (const b of boxes) b.el.querySelector('input').name = b.name;
     body = h('div', { id: 'sec-rights-body' }, h('p', { class: 'hint' }, t('rights.autoSave')), boxes.map((b) => b.el));
@@ -666,7 +670,10 @@ function sealSection(p, org) {
   if (p.type !== 'organisation') return null;
   const id = 'sec-seal';
   let body;
-  if (isUserAdmin() && org.settings.seal_generation_allowed) {
+  // Also when the organisation no longer allows seals but this profile still has one:
+  // the box is the way out (a profile with seal generation cannot order or renew then).
+  const stuck = !org.settings.seal_generation_allowed && p.seal_generation;
+  if (isUserAdmin() && (org.settings.seal_generation_allowed || stuck)) {
     const save = async (ev) => {
       const box = ev.target;
       try {
@@ -680,6 +687,7 @@ function sealSection(p, org) {
       }
     };
     body = h('div', { id: 'sec-seal-body' }, h('p', { class: 'hint' }, t('seal.hint')),
+      stuck ? alertBox(t('seal.offNow'), 'warn') : null,
       checkbox({ label: t('seal.label'), checked: p.seal_generation, onchange: save, name: 'seal_generation' }));
   } else {
     body = [defList([[t('seal.label'), yesNo(p.seal_generation)]]),

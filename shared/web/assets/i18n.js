@@ -198,6 +198,8 @@ const en = {
   'seal.label': 'Certificate profile may be used to create seal for the organisation',
   'seal.hint': 'A seal works like a signature for the organisation, for example to confirm official documents.',
   'seal.notAllowed': 'Your organisation does not allow seal generation. An organisation administrator can allow it under Settings.',
+  'seal.offNow': 'Your organisation no longer allows seal generation, so this profile cannot order or renew certificates while it is on. Switch it off here.',
+  'rights.localIdpOffNow': 'Your organisation has turned Local IdP off: while this right is on, the profile cannot order or renew certificates. Switch it off here.',
   'seal.saved': 'Seal generation has been updated. Order a new certificate to include the change.',
 
   'form.required': 'This field is mandatory.',
@@ -589,6 +591,8 @@ const da = {
   'seal.label': 'Certifikatprofilen må bruges til at danne segl for organisationen',
   'seal.hint': 'Et segl fungerer som en underskrift for organisationen, fx til at bekræfte officielle dokumenter.',
   'seal.notAllowed': 'Organisationen tillader ikke seglgenerering. En organisationsadministrator kan tillade det under Indstillinger.',
+  'seal.offNow': 'Organisationen tillader ikke længere seglgenerering, så profilen kan ikke bestille eller forny certifikater, mens den er slået til. Slå den fra her.',
+  'rights.localIdpOffNow': 'Organisationen har slået Lokal IdP fra: mens denne rettighed er slået til, kan profilen ikke bestille eller forny certifikater. Slå den fra her.',
   'seal.saved': 'Seglgenerering er opdateret. Bestil et nyt certifikat for at få ændringen med.',
 
   'form.required': 'Feltet skal udfyldes.',

@@ -103,3 +103,57 @@ test('a one-time-code order shows the contact a notification next to the name th
     await srv.stop();
   }
 });
+
+test('after seals are turned off for the organisation, the profile window still offers the seal box to switch it off (no dead end)', async () => {
+  const srv = await H.startServer();
+  try {
+    const admin = await H.tokenFor(srv.base, H.ADMIN);
+    const orgAdmin = await H.tokenFor(srv.base, H.ORG_ADMIN);
+    const made = await H.createProfile(srv.base, admin, { name: 'Sealed', key_algorithm: 'ecdsa-p256', seal_generation: true });
+    let r = await H.call(srv.base, orgAdmin, 'PATCH', '/v1/organisation/settings', { seal_generation_allowed: false });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    r = await H.call(srv.base, admin, 'POST', `/v1/profiles/${made.profile.id}/certificates`);
+    assert.equal(r.status, 422, 'the dead end the box gets the user out of');
+
+    const page = await H.newPage();
+    await H.openConsole(page, srv.base, H.ADMIN, `#/profiles/${made.profile.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Sealed' }).waitFor();
+    await page.getByText('Your organisation no longer allows seal generation, so this profile cannot order or renew certificates while it is on. Switch it off here.').waitFor();
+    await H.checkA11y(page, 'profile with a seal the organisation no longer allows');
+    const box = page.getByRole('checkbox', { name: 'Certificate profile may be used to create seal for the organisation' });
+    assert.equal(await box.isChecked(), true);
+    await box.uncheck();
+    await page.getByText('Your organisation does not allow seal generation. An organisation administrator can allow it under Settings.').waitFor();
+    r = await H.call(srv.base, admin, 'POST', `/v1/profiles/${made.profile.id}/certificates`);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('after Local IdP is turned off for the organisation, the profile window still offers the right to switch it off', async () => {
+  const srv = await H.startServer();
+  try {
+    const admin = await H.tokenFor(srv.base, H.ADMIN);
+    const orgAdmin = await H.tokenFor(srv.base, H.ORG_ADMIN);
+    let r = await H.call(srv.base, orgAdmin, 'PATCH', '/v1/organisation/settings', { local_idp_enabled: true });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const made = await H.createProfile(srv.base, admin, { name: 'Local IdP user', key_algorithm: 'ecdsa-p256', system_rights: { local_idp: true } });
+    r = await H.call(srv.base, orgAdmin, 'PATCH', '/v1/organisation/settings', { local_idp_enabled: false });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    r = await H.call(srv.base, admin, 'POST', `/v1/profiles/${made.profile.id}/certificates`);
+    assert.equal(r.status, 422, 'the dead end');
+
+    const page = await H.newPage();
+    await H.openConsole(page, srv.base, H.ADMIN, `#/profiles/${made.profile.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Local IdP user' }).waitFor();
+    await page.getByText('Your organisation has turned Local IdP off: while this right is on, the profile cannot order or renew certificates. Switch it off here.').waitFor();
+    await H.checkA11y(page, 'profile with a Local IdP right the organisation turned off');
+    await page.getByRole('checkbox', { name: 'Local IdP rights' }).uncheck();
+    await page.getByRole('checkbox', { name: 'Local IdP rights' }).waitFor({ state: 'detached' });
+    r = await H.call(srv.base, admin, 'POST', `/v1/profiles/${made.profile.id}/certificates`);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  } finally {
+    await srv.stop();
+  }
+});
