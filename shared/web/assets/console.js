@@ -175,8 +175,13 @@ async function exportCsv(button) {
 
 VIEWS.list = () => {
   const L = S.list;
+  // The guide: with up to 8 certificate profiles "Create certificate profile" comes after
+  // the last one; with 9 or more it sits above the list.
+  const shown = L.data ? L.data.items.length : 0;
+  const few = L.page === 0 && !(L.data && L.data.next_cursor) && shown <= 8 && !(L.q || L.status || L.type);
+  const create = isUserAdmin() ? h('a', { class: 'button', id: 'create-profile', href: '#/certificates/new' }, t('list.create')) : null;
   const toolbar = h('div', { class: 'toolbar' },
-    isUserAdmin() ? h('a', { class: 'button', href: '#/certificates/new' }, t('list.create')) : null,
+    few ? null : create,
     h('button', { type: 'button', class: 'button secondary', onclick: (ev) => exportCsv(ev.currentTarget) }, t('list.export')));
   const q = h('input', { type: 'search', id: 'f-search', name: 'q', value: L.q, oninput: (ev) => { L.q = ev.target.value; } });
   const status = h('select', { id: 'f-status', name: 'status', onchange: (ev) => { L.status = ev.target.value; reloadList(true, 'f-status'); } },
@@ -218,7 +223,7 @@ VIEWS.list = () => {
   return h('div', { class: 'page' },
     h('h1', null, t('title.list')),
     S.org ? h('p', { class: 'lead' }, t('list.lead', { org: S.org.name, cvr: S.org.cvr })) : null,
-    toolbar, search, table, pager);
+    toolbar, search, table, few && create ? h('div', { class: 'actions' }, create) : null, pager);
 };
 
 // ---------------------------------------------------------------- create profile

@@ -157,3 +157,28 @@ test('after Local IdP is turned off for the organisation, the profile window sti
     await srv.stop();
   }
 });
+
+test('"Create certificate profile" follows the last profile with up to 8, and sits above the list with 9 or more', async () => {
+  const srv = await H.startServer();
+  try {
+    const admin = await H.tokenFor(srv.base, H.ADMIN);
+    const page = await H.newPage();
+    const where = async () => {
+      await page.reload();
+      await page.locator('table.profiles tbody tr').first().waitFor();
+      const link = await page.getByRole('link', { name: 'Create certificate profile' }).boundingBox();
+      const table = await page.locator('table.profiles').boundingBox();
+      return link.y > table.y + table.height ? 'after' : link.y < table.y ? 'above' : 'inside';
+    };
+    for (let i = 1; i <= 8; i += 1) {
+      await H.createProfile(srv.base, admin, { name: `Placement ${i}`, key_algorithm: 'ecdsa-p256' });
+    }
+    await H.openConsole(page, srv.base, H.ADMIN);
+    assert.equal(await where(), 'after', 'with 8 profiles: after the last one');
+    await H.checkA11y(page, 'certificates with 8 profiles');
+    await H.createProfile(srv.base, admin, { name: 'Placement 9', key_algorithm: 'ecdsa-p256' });
+    assert.equal(await where(), 'above', 'with 9 profiles: above the list');
+  } finally {
+    await srv.stop();
+  }
+});
