@@ -626,6 +626,17 @@ function editForm(p, org) {
   return form;
 }
 
+// "System Rights" and "Seal generation" are menus the user taps to expand (the guide);
+// they stay as the user left them across redraws, and open by themselves when they hold
+// something to act on.
+const OPEN = {};
+function expandable(id, title, body, openNow = false) {
+  const details = h('details', { id: `${id}-menu`, open: OPEN[id] || openNow || null },
+    h('summary', null, h('h2', { id }, title)), body);
+  details.addEventListener('toggle', () => { OPEN[id] = details.open; });
+  return h('section', { class: 'card', 'aria-labelledby': id }, details);
+}
+
 function rightsSection(p, org) {
   // Local IdP rights stay visible (to switch them off) on a profile that has them after
   // the organisation turned Local IdP off: otherwise it could not order or renew.
@@ -668,7 +679,7 @@ function rightsSection(p, org) {
     for (const b of boxes) b.el.querySelector('input').name = b.name;
     body = h('div', { id: 'sec-rights-body' }, h('p', { class: 'hint' }, t('rights.autoSave')), boxes.map((b) => b.el));
   }
-  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, t('rights.title')), body);
+  return expandable(id, t('rights.title'), body, idpStuck);
 }
 
 function sealSection(p, org) {
@@ -698,7 +709,7 @@ function sealSection(p, org) {
     body = [defList([[t('seal.label'), yesNo(p.seal_generation)]]),
       org.settings.seal_generation_allowed ? null : h('p', { class: 'hint' }, t('seal.notAllowed'))];
   }
-  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, t('seal.title')), body);
+  return expandable(id, t('seal.title'), body, stuck && isUserAdmin());
 }
 
 function certActions(c, p) {

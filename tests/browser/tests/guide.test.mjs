@@ -182,3 +182,34 @@ test('"Create certificate profile" follows the last profile with up to 8, and si
     await srv.stop();
   }
 });
+
+test('"System Rights" and "Seal generation" are menus tapped to expand', async () => {
+  const srv = await H.startServer();
+  try {
+    const admin = await H.tokenFor(srv.base, H.ADMIN);
+    const sys = await H.createProfile(srv.base, admin, { name: 'Menus system', type: 'system', key_algorithm: 'ecdsa-p256' });
+    const org = await H.createProfile(srv.base, admin, { name: 'Menus org', key_algorithm: 'ecdsa-p256' });
+    const page = await H.newPage();
+    await H.openConsole(page, srv.base, H.ADMIN, `#/profiles/${sys.profile.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Menus system' }).waitFor();
+    const api = page.getByRole('checkbox', { name: 'Administration API' });
+    assert.equal(await api.isVisible(), false, 'collapsed at first');
+    await page.getByText('System Rights', { exact: true }).click();
+    await api.waitFor();
+    await H.checkA11y(page, 'system rights expanded');
+    // Saving redraws the window; the menu stays open.
+    await api.check();
+    await page.getByText('The system rights have been updated.').waitFor();
+    assert.equal(await page.getByRole('checkbox', { name: 'Administration API' }).isVisible(), true);
+
+    await page.goto(`${srv.base}/#/profiles/${org.profile.id}`);
+    await page.getByRole('heading', { level: 1, name: 'Menus org' }).waitFor();
+    const seal = page.getByRole('checkbox', { name: 'Certificate profile may be used to create seal for the organisation' });
+    assert.equal(await seal.isVisible(), false, 'collapsed at first');
+    await page.getByText('Seal generation', { exact: true }).click();
+    await seal.waitFor();
+    await H.checkA11y(page, 'seal generation expanded');
+  } finally {
+    await srv.stop();
+  }
+});
