@@ -64,6 +64,7 @@ function route() {
   if (parts[0] === 'settings') return { name: 'settings' };
   if (parts[0] === 'audit') return { name: 'audit' };
   if (parts[0] === 'notifications') return { name: 'notifications' };
+  if (parts[0] === 'me') return { name: 'me' };
   if (parts[0] === 'receipt') return { name: 'receipt' };
   if (canReadProfiles()) return { name: 'list' };
   if (auth.hasRole('org_admin')) return { name: 'settings' };
@@ -1009,6 +1010,27 @@ VIEWS.audit = () => {
         h('td', { 'data-label': t('audit.detail') }, auditDetail(e.detail))))))
       : h('p', { class: 'empty' }, t('audit.none')),
     more);
+};
+
+// ---------------------------------------------------------------- own profile
+
+// The guide's "own profile": the roles one has are under "Master data". From the
+// token's claims: a user without a role cannot read the organisation.
+VIEWS.me = () => {
+  const c = auth.session().claims;
+  const roles = auth.roles();
+  const org = S.org ? `${S.org.name} (${S.org.cvr})` : (c.org || '');
+  return h('div', { class: 'page narrow' },
+    h('h1', null, t('title.me')),
+    h('section', { class: 'card', 'aria-labelledby': 'sec-me' },
+      h('h2', { id: 'sec-me' }, t('profile.masterData')),
+      defList([
+        [t('me.name'), c.name || ''],
+        [t('me.email'), c.email || ''],
+        [t('me.org'), org],
+        [t('me.roles'), roles.length ? roles.map((r) => t(`role.${r}`)).join(', ') : t('me.noRole')],
+      ]),
+      roles.length ? null : h('p', { class: 'hint' }, t('home.noRole'))));
 };
 
 // ---------------------------------------------------------------- notifications

@@ -213,3 +213,28 @@ test('"System Rights" and "Seal generation" are menus tapped to expand', async (
     await srv.stop();
   }
 });
+
+test('one\'s own profile: the name in the top bar leads to Master data with one\'s roles', async () => {
+  const srv = await H.startServer();
+  try {
+    const page = await H.newPage();
+    await H.openConsole(page, srv.base, H.ADMIN);
+    await page.getByRole('link', { name: H.ADMIN.name }).click();
+    await page.getByRole('heading', { level: 1, name: 'My profile' }).waitFor();
+    await page.getByRole('heading', { name: 'Master data' }).waitFor();
+    await page.locator('dd', { hasText: 'User administrator' }).waitFor();
+    await page.locator('dd', { hasText: H.ADMIN.email }).waitFor();
+    await H.checkA11y(page, 'own profile (admin)');
+
+    const holder = await H.newPage();
+    await H.openConsole(holder, srv.base, H.CONTACT, '#/me');
+    await holder.getByRole('heading', { level: 1, name: 'My profile' }).waitFor();
+    await holder.locator('dd', { hasText: 'No administrator role' }).waitFor();
+    await holder.getByRole('button', { name: 'Dansk' }).click();
+    await holder.getByRole('heading', { level: 1, name: 'Min profil' }).waitFor();
+    await holder.locator('dd', { hasText: 'Ingen administratorrolle' }).waitFor();
+    await H.checkA11y(holder, 'own profile without a role (Danish)');
+  } finally {
+    await srv.stop();
+  }
+});
