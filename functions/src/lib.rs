@@ -2,6 +2,7 @@
 //! with signed links and a mail outbox, around the shared router.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod local;
 pub mod mtls;
 pub mod renew;

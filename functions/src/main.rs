@@ -104,6 +104,11 @@ enum Command {
         #[command(subcommand)]
         command: CaCommand,
     },
+    /// The tamper-evident audit chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -111,6 +116,20 @@ enum CaCommand {
     /// Make a new issuing CA under the root; restart the server to issue from it (the older
     /// one keeps serving CRLs and OCSP for its certificates until they expire).
     Rollover,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute the audit chain from the store (--org, or every organisation) or from
+    /// an export (FILE, as `GET /v1/audit/export` writes it); exit 1 naming the first
+    /// event that does not match, else print the head hash.
+    Verify {
+        /// Organisation CVR (repeatable); none: every organisation.
+        #[arg(long, conflicts_with = "file")]
+        org: Vec<String>,
+        /// An export (JSON lines).
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -311,6 +330,26 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| describe(&e))?;
             println!("issuing CA generation {n} created (ca-{n}.pem); restart the server to issue from it");
             print!("{}", orgcert_pki::to_pem("CERTIFICATE", &der));
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { org, file },
+        } => {
+            let lines = match file {
+                Some(f) => vec![orgcert_functions::audit::verify_file(&f)?],
+                None => {
+                    let orgs = orgcert_functions::audit::parse_orgs(&org)?;
+                    let db = cfg.data_dir.join("orgcert.db");
+                    if !db.exists() {
+                        return Err(format!("no database at {}", db.display()));
+                    }
+                    let store = orgcert_local::SqliteStore::open(&db).map_err(|e| describe(&e))?;
+                    orgcert_functions::audit::verify_store(&store, &orgs).await?
+                }
+            };
+            for l in lines {
+                println!("{l}");
+            }
             Ok(())
         }
         Command::Serve { addr } => serve(cfg, &addr).await,

@@ -96,6 +96,29 @@ impl Store for CountingStore {
     async fn audit(&self, org: &Cvr, limit: u32, cursor: Option<&str>) -> Result<Page<AuditEvent>> {
         self.page(self.inner.audit(org, limit, cursor).await)
     }
+    async fn events(
+        &self,
+        org: &Cvr,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<orgcert_core::events::LifecycleEvent>> {
+        self.many(self.inner.events(org, after, limit).await)
+    }
+    async fn undelivered_events(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<orgcert_core::events::LifecycleEvent>> {
+        self.many(self.inner.undelivered_events(limit).await)
+    }
+    async fn mark_events_delivered(
+        &self,
+        events: &[orgcert_core::events::LifecycleEvent],
+    ) -> Result<()> {
+        self.inner.mark_events_delivered(events).await
+    }
+    async fn audit_export(&self, org: &Cvr) -> Result<Vec<AuditEvent>> {
+        self.many(self.inner.audit_export(org).await)
+    }
     async fn notifications(
         &self,
         org: &Cvr,

@@ -175,6 +175,43 @@ impl Store for FailingStore {
             .step("store.audit", self.inner.audit(org, limit, cursor))
             .await
     }
+    async fn events(
+        &self,
+        org: &Cvr,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<orgcert_core::events::LifecycleEvent>> {
+        self.plan
+            .step("store.events", self.inner.events(org, after, limit))
+            .await
+    }
+    async fn undelivered_events(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<orgcert_core::events::LifecycleEvent>> {
+        self.plan
+            .step(
+                "store.undelivered_events",
+                self.inner.undelivered_events(limit),
+            )
+            .await
+    }
+    async fn mark_events_delivered(
+        &self,
+        events: &[orgcert_core::events::LifecycleEvent],
+    ) -> Result<()> {
+        self.plan
+            .step(
+                "store.mark_events_delivered",
+                self.inner.mark_events_delivered(events),
+            )
+            .await
+    }
+    async fn audit_export(&self, org: &Cvr) -> Result<Vec<AuditEvent>> {
+        self.plan
+            .step("store.audit_export", self.inner.audit_export(org))
+            .await
+    }
     async fn notifications(
         &self,
         org: &Cvr,

@@ -37,3 +37,79 @@ async fn dynamodb_store_conforms_twice_on_one_table() {
     let again = DynamoStore::new(store.client().clone(), store.table());
     store_conformance(Arc::new(again)).await;
 }
+
+/// One audit event changed in the table (as someone with write access to DynamoDB
+/// could) is named by the verification `orgcert audit verify --org` runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_audit_event_in_dynamodb_is_named() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use orgcert_core::ports::{Store, Write};
+    use orgcert_tests::conformance::{audit_event, organisation, random_cvr, T0};
+    let Some(moto) = Moto::try_start() else {
+        return;
+    };
+    let store = fresh(&moto).await;
+    let org = random_cvr();
+    store
+        .commit(vec![Write::PutOrganisation {
+            org: organisation(&org),
+            expected: None,
+        }])
+        .await
+        .unwrap();
+    for i in 0..3 {
+        store
+            .commit(vec![Write::Audit(audit_event(
+                &org,
+                &format!("e.{i}"),
+                "t",
+                T0,
+            ))])
+            .await
+            .unwrap();
+    }
+    let intact = orgcert_functions::audit::verify_store(&store, std::slice::from_ref(&org))
+        .await
+        .expect("an intact chain");
+    assert!(intact[0].contains("head seq 3"), "{intact:?}");
+
+    // Find the stored item of seq 2 and change its actor in place.
+    let out = store
+        .client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("ORG#{org}#AUDIT")))
+        .send()
+        .await
+        .unwrap();
+    let items = out.items();
+    let victim = items
+        .iter()
+        .find(|it| matches!(it.get("seq"), Some(AttributeValue::N(n)) if n == "2"))
+        .expect("the item of seq 2");
+    let id = match victim.get("doc") {
+        Some(AttributeValue::M(doc)) => match doc.get("id") {
+            Some(AttributeValue::S(id)) => id.clone(),
+            other => panic!("doc.id {other:?}"),
+        },
+        other => panic!("doc {other:?}"),
+    };
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("PK", victim["PK"].clone())
+        .key("SK", victim["SK"].clone())
+        .update_expression("SET #doc.#actor = :m")
+        .expression_attribute_names("#doc", "doc")
+        .expression_attribute_names("#actor", "actor")
+        .expression_attribute_values(":m", AttributeValue::S("mallory@example.dk".into()))
+        .send()
+        .await
+        .unwrap();
+    let err = orgcert_functions::audit::verify_store(&store, std::slice::from_ref(&org))
+        .await
+        .expect_err("a changed event must fail");
+    assert!(err.contains(&id) && err.contains("seq 2"), "{err}");
+}

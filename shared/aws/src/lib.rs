@@ -14,6 +14,7 @@ mod compose;
 mod config;
 mod csr;
 pub mod error;
+pub mod eventbus;
 mod kms;
 pub mod provision;
 pub mod responder;
@@ -28,6 +29,7 @@ pub use compose::{
     install_ca_certificate, load_ca_certificate, load_root, resign_root_crl, s3_client, AwsApp,
 };
 pub use config::{sdk_config, AwsConfig};
+pub use eventbus::EventBridgeBus;
 pub use kms::{KmsSigner, RAW_LIMIT};
 pub use s3::{S3Objects, MAX_LINK_TTL};
 pub use ses::SesMailer;

@@ -5,9 +5,11 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod audit_chain;
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod lifecycle;
 pub mod model;

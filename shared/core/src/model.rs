@@ -499,6 +499,17 @@ pub struct AuditEvent {
     pub target: String,
     /// Extra detail (never secrets).
     pub detail: serde_json::Value,
+    /// Place in the organisation's audit chain (1, 2, ...), set by the store when it
+    /// appends the event; `None` for events written before the chain existed
+    /// (see [`crate::audit_chain`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Hash of the previous chained event (64 zeros for the first), set with `seq`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_hash: Option<String>,
+    /// SHA-256 (hex) over this event's canonical JSON without `hash`, set with `seq`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 /// An in-app notification for one user of an organisation.

@@ -87,7 +87,8 @@ pub enum Write {
         /// Required stored version.
         expected: Option<u64>,
     },
-    /// Append an audit event.
+    /// Append an audit event; the store links it into the organisation's audit chain
+    /// (its `seq`, `prev_hash` and `hash` are set by the store, whatever they were).
     Audit(AuditEvent),
     /// Append an in-app notification.
     Notify(Notification),
@@ -151,6 +152,36 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// `Malformed{field: "cursor"}` for a foreign cursor.
     async fn audit(&self, org: &Cvr, limit: u32, cursor: Option<&str>) -> Result<Page<AuditEvent>>;
+    /// Every audit event of the organisation in chain order (oldest first): events
+    /// written before the chain existed first, in the order written, then by `seq`
+    /// (see [`crate::audit_chain`]). The store assigns `seq`, `prev_hash` and `hash`
+    /// when it commits a [`Write::Audit`], under the organisation's chain head.
+    ///
+    /// # Errors
+    /// `Unavailable` when the backend cannot be reached.
+    async fn audit_export(&self, org: &Cvr) -> Result<Vec<AuditEvent>>;
+    /// Lifecycle events of the organisation with `seq > after`, oldest first, at most
+    /// `limit` (the store writes them with their audit event, see [`crate::events`]).
+    ///
+    /// # Errors
+    /// `Unavailable` when the backend cannot be reached.
+    async fn events(
+        &self,
+        org: &Cvr,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<crate::events::LifecycleEvent>>;
+    /// Lifecycle events not yet delivered to the event bus, oldest first, any
+    /// organisation, at most `limit`.
+    ///
+    /// # Errors
+    /// `Unavailable` when the backend cannot be reached.
+    async fn undelivered_events(&self, limit: u32) -> Result<Vec<crate::events::LifecycleEvent>>;
+    /// Marks events delivered (idempotent: an already marked or unknown one is skipped).
+    ///
+    /// # Errors
+    /// `Unavailable` when the backend cannot be reached.
+    async fn mark_events_delivered(&self, events: &[crate::events::LifecycleEvent]) -> Result<()>;
     /// Notifications for one user, newest first (at most `limit`).
     async fn notifications(
         &self,
@@ -203,6 +234,18 @@ pub trait Store: Send + Sync {
     /// exist" for an existing item); `Unavailable` when the backend fails; nothing is
     /// written in either case.
     async fn commit(&self, writes: Vec<Write>) -> Result<()>;
+}
+
+/// An event bus for lifecycle events (AWS: EventBridge, source `orgcert`, detail-type =
+/// the event type, detail = the event).
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Puts the events on the bus (at most 10 per call); returns the ids of those the
+    /// bus accepted, which alone are then marked delivered.
+    ///
+    /// # Errors
+    /// `Unavailable` when the bus cannot be reached (nothing counts as delivered).
+    async fn publish(&self, events: &[crate::events::LifecycleEvent]) -> Result<Vec<Uuid>>;
 }
 
 /// What goes into an issued certificate (besides the CA's own URLs and policies).

@@ -570,6 +570,54 @@ pub(crate) async fn list_audit(
     ))
 }
 
+pub(crate) async fn list_events(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    reject_unknown(&q, &["after", "limit"])?;
+    let page = s
+        .app
+        .lifecycle_events(
+            &a,
+            q.get("after").map(String::as_str).filter(|c| !c.is_empty()),
+            limit(&q, 100)?,
+        )
+        .await?;
+    Ok(Json(
+        json!({ "items": page.items, "next_cursor": page.next_cursor }),
+    ))
+}
+
+/// The audit chain as JSON lines (one event per line, oldest first), the input of
+/// `orgcert audit verify FILE`.
+pub(crate) async fn export_audit(
+    State(s): State<HttpState>,
+    Caller(a): Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    reject_unknown(&q, &[])?;
+    let events = s.app.audit_export(&a).await?;
+    let mut body = String::new();
+    for e in &events {
+        let line = serde_json::to_string(e)
+            .map_err(|e| ApiError(DomainError::Internal(format!("audit event to JSON: {e}"))))?;
+        body.push_str(&line);
+        body.push('\n');
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"audit.jsonl\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 pub(crate) async fn ca_pem(State(s): State<HttpState>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/x-pem-file")],

@@ -81,6 +81,8 @@ fn method_router(op: Operation) -> MethodRouter<HttpState> {
         O::ListNotifications => routing::get(h::list_notifications),
         O::MarkNotificationsRead => routing::post(h::mark_notifications_read),
         O::ListAudit => routing::get(h::list_audit),
+        O::ExportAudit => routing::get(h::export_audit),
+        O::ListEvents => routing::get(h::list_events),
         O::CaPem => routing::get(h::ca_pem),
         O::CaCer => routing::get(h::ca_cer),
         O::CaGeneration => routing::get(h::ca_generation),

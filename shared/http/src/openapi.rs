@@ -209,6 +209,23 @@ fn shape(op: Operation) -> Shape {
             ("200", json_of("AuditPage")),
             &[400, 422],
         ),
+        O::ListEvents => s(
+            None,
+            &["after", "limit"],
+            ("200", json_of("EventPage")),
+            &[400, 422],
+        ),
+        // JSON lines: each line one AuditEvent (schema AuditEvent), oldest first.
+        O::ExportAudit => s(
+            None,
+            &[],
+            (
+                "200",
+                json!({ "application/x-ndjson": { "schema": { "type": "string",
+                    "description": "One AuditEvent (components/schemas/AuditEvent) per line, in seq order; events written before the chain existed come first without seq" } } }),
+            ),
+            &[],
+        ),
         O::CaPem => public(("200", binary("application/x-pem-file")), &[503]),
         O::CaCer => public(("200", binary("application/pkix-cert")), &[503]),
         O::CaGeneration => public(("200", binary("application/pkix-cert")), &[404, 503]),
@@ -286,12 +303,18 @@ fn query_param(op: Operation, name: &str) -> Value {
         }
         "type" => json!({ "type": "string", "enum": ["", "organisation", "system"] }),
         "limit" => {
-            let max = if op == Operation::ListAudit { 500 } else { 200 };
+            let max = if matches!(op, Operation::ListAudit | Operation::ListEvents) {
+                500
+            } else {
+                200
+            };
             json!({ "type": "integer", "minimum": 1, "maximum": max })
         }
         "q" => json!({ "type": "string", "maxLength": 200 }),
         "cursor" => json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{0,1024}$",
             "description": "next_cursor of the previous page" }),
+        "after" => json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{0,1024}$",
+            "description": "next_cursor of the previous answer (absent: from the first event); it survives restarts" }),
         "email" => json!({ "type": "string", "maxLength": 254, "pattern": opt(email_pattern()) }),
         "uuid" => json!({ "type": "string", "pattern": opt(UUID_PATTERN.into()) }),
         "cvr" => json!({ "type": "string", "pattern": "^(?:|[0-9]{8})$",
@@ -569,9 +592,35 @@ fn schemas() -> Value {
                 "id": { "type": "string", "format": "uuid" }, "at": time, "subject": s("string"),
                 "text": s("string"), "link": nullable("string"), "read": s("boolean") } } } } }),
     );
-    m.insert("AuditPage".into(), json!({ "type": "object", "required": ["items", "next_cursor"], "properties": { "items": { "type": "array", "items": { "type": "object", "properties": {
-            "id": s("string"), "at": time, "actor": s("string"), "action": s("string"), "target": s("string"), "detail": {} } } },
-            "next_cursor": nullable("string") } }));
+    // The chain (API.md "Audit chain and events"): hash = hex SHA-256 over the RFC 8785
+    // canonical JSON of the event without `hash`.
+    // Lifecycle events (API.md "Audit chain and events"); in AWS the same object is the
+    // EventBridge event's detail (source "orgcert", detail-type = type).
+    m.insert("LifecycleEvent".into(), json!({ "type": "object", "required": ["id", "type", "org", "seq", "at", "actor", "subject", "detail"], "properties": {
+            "id": { "type": "string", "format": "uuid", "description": "the same for every delivery of one event: deduplicate by it (at least once)" },
+            "type": { "type": "string", "enum": orgcert_core::events::TYPES },
+            "org": s("string"),
+            "seq": { "type": "integer", "minimum": 1, "description": "position in the organisation's feed (its audit chain seq)" },
+            "at": time, "actor": s("string"),
+            "subject": { "type": "string", "description": "certificate serial; profile id for profile.updated; the reminded contact for certificate.expiring" },
+            "detail": { "type": "object", "description": "e.g. profile_id, reason (revoked), threshold_days and serials (expiring), change (profile.updated)" } } }));
+    m.insert(
+        "EventPage".into(),
+        json!({ "type": "object", "required": ["items", "next_cursor"], "properties": {
+            "items": { "type": "array", "items": r("LifecycleEvent") },
+            "next_cursor": nullable("string") } }),
+    );
+    m.insert("AuditEvent".into(), json!({ "type": "object", "required": ["id", "at", "actor", "action", "target", "detail"], "properties": {
+            "id": s("string"), "org": s("string"), "at": time, "actor": s("string"), "action": s("string"), "target": s("string"), "detail": {},
+            "seq": { "type": "integer", "minimum": 1, "description": "place in the organisation's audit chain; absent on events written before the chain existed" },
+            "prev_hash": { "type": "string", "pattern": "^[0-9a-f]{64}$", "description": "hash of the previous chained event; 64 zeros for seq 1" },
+            "hash": { "type": "string", "pattern": "^[0-9a-f]{64}$", "description": "hex SHA-256 over the RFC 8785 canonical JSON of this event without hash" } } }));
+    m.insert(
+        "AuditPage".into(),
+        json!({ "type": "object", "required": ["items", "next_cursor"], "properties": {
+            "items": { "type": "array", "items": r("AuditEvent") },
+            "next_cursor": nullable("string") } }),
+    );
     Value::Object(m)
 }
 

@@ -102,6 +102,10 @@ operations! {
     MarkNotificationsRead = (Post, "/v1/notifications/read", "mark-notifications-read", "Mark the caller's notifications read (all, or the given ids)"),
     /// GET /v1/audit
     ListAudit = (Get, "/v1/audit", "list-audit", "Audit events of the organisation, newest first"),
+    /// GET /v1/events
+    ListEvents = (Get, "/v1/events", "list-events", "Lifecycle events of the organisation after a cursor, oldest first"),
+    /// GET /v1/audit/export
+    ExportAudit = (Get, "/v1/audit/export", "export-audit", "The organisation's audit chain as JSON lines, oldest first (seq order)"),
     /// GET /public/ca.pem
     CaPem = (Get, "/public/ca.pem", "get-ca-pem", "The CA certificate (PEM)"),
     /// GET /public/ca.cer
@@ -197,7 +201,8 @@ impl Operation {
             O::IssueByApi => Access::Machine(MachineRight::IssuanceApi),
             O::SelfRenew => Access::Machine(MachineRight::Itself),
             O::ListNotifications | O::MarkNotificationsRead => Access::Authenticated,
-            O::ListAudit => Access::Roles(&[UserAdmin, OrgAdmin]),
+            O::ListAudit | O::ExportAudit => Access::Roles(&[UserAdmin, OrgAdmin]),
+            O::ListEvents => Access::Roles(&[UserAdmin, RightsAdmin, OrgAdmin]),
             O::CaPem
             | O::CaCer
             | O::CaGeneration

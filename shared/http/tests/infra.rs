@@ -618,10 +618,15 @@ fn jobs_never_fail_silently() {
             );
         }
     }
-    let expected: BTreeSet<String> = ["renewal-reminders", "crl-refresh", "housekeeping"]
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
+    let expected: BTreeSet<String> = [
+        "renewal-reminders",
+        "crl-refresh",
+        "housekeeping",
+        "deliver-events",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
     assert_eq!(jobs, expected);
 }
 

@@ -8,6 +8,7 @@ import {
 } from './dom.js';
 import { api, idempotencyKey } from './api.js';
 import * as auth from './auth.js';
+import { verifyPage } from './auditchain.js';
 import { renderTopbar, setMain, refreshNotifications, onNotifications, noteItem, markRead, localPath } from './layout.js';
 
 const PAGE_SIZE = 10;
@@ -21,6 +22,7 @@ const S = {
   editing: null,
   stale: false,
   audit: null,
+  auditCheck: null,
   error: null,
 };
 
@@ -62,6 +64,7 @@ function route() {
   if (parts[0] === 'settings') return { name: 'settings' };
   if (parts[0] === 'audit') return { name: 'audit' };
   if (parts[0] === 'notifications') return { name: 'notifications' };
+  if (parts[0] === 'me') return { name: 'me' };
   if (parts[0] === 'receipt') return { name: 'receipt' };
   if (canReadProfiles()) return { name: 'list' };
   if (auth.hasRole('org_admin')) return { name: 'settings' };
@@ -73,7 +76,9 @@ function topbar(current) {
   if (canReadProfiles()) nav.push({ href: '#/certificates', label: t('nav.certificates'), current: ['list', 'create', 'profile', 'receipt'].includes(current) });
   if (isAdmin()) nav.push({ href: '#/settings', label: t('nav.settings'), current: current === 'settings' });
   if (canReadAudit()) nav.push({ href: '#/audit', label: t('nav.audit'), current: current === 'audit' });
-  nav.push({ href: '#/notifications', label: t('nav.notifications'), current: current === 'notifications' });
+  // Notifications are the button next to the name (the guide's place); a second
+  // "Notifications" in the menu would only repeat it. The public directory gets the link.
+  nav.push({ href: '/directory', label: t('nav.directory') });
   renderTopbar({ nav, notifications: true, signedIn: true });
 }
 
@@ -171,8 +176,13 @@ async function exportCsv(button) {
 
 VIEWS.list = () => {
   const L = S.list;
+  // The guide: with up to 8 certificate profiles "Create certificate profile" comes after
+  // the last one; with 9 or more it sits above the list.
+  const shown = L.data ? L.data.items.length : 0;
+  const few = L.page === 0 && !(L.data && L.data.next_cursor) && shown <= 8 && !(L.q || L.status || L.type);
+  const create = isUserAdmin() ? h('a', { class: 'button', id: 'create-profile', href: '#/certificates/new' }, t('list.create')) : null;
   const toolbar = h('div', { class: 'toolbar' },
-    isUserAdmin() ? h('a', { class: 'button', href: '#/certificates/new' }, t('list.create')) : null,
+    few ? null : create,
     h('button', { type: 'button', class: 'button secondary', onclick: (ev) => exportCsv(ev.currentTarget) }, t('list.export')));
   const q = h('input', { type: 'search', id: 'f-search', name: 'q', value: L.q, oninput: (ev) => { L.q = ev.target.value; } });
   const status = h('select', { id: 'f-status', name: 'status', onchange: (ev) => { L.status = ev.target.value; reloadList(true, 'f-status'); } },
@@ -214,7 +224,7 @@ VIEWS.list = () => {
   return h('div', { class: 'page' },
     h('h1', null, t('title.list')),
     S.org ? h('p', { class: 'lead' }, t('list.lead', { org: S.org.name, cvr: S.org.cvr })) : null,
-    toolbar, search, table, pager);
+    toolbar, search, table, few && create ? h('div', { class: 'actions' }, create) : null, pager);
 };
 
 // ---------------------------------------------------------------- create profile
@@ -366,7 +376,7 @@ VIEWS.create = () => {
     field({ label: t('profile.keyAlgorithm'), control: select('key_algorithm', ['rsa-3072', 'ecdsa-p256', 'ecdsa-p384'].map((k) => [k, t(`key.${k}`)])), name: 'key_algorithm' }),
     field({ label: t('profile.p12Format'), control: select('p12_format', [['modern', t('p12.modern')], ['legacy', t('p12.legacy')]]), name: 'p12_format' })));
   sections.push(h('fieldset', { 'data-field': 'publish' }, h('legend', null, t('create.publishing')),
-    cb('publish', t('create.publish'), t('create.publishHint'))));
+    cb('publish', t('create.publish'), `${t('create.publishHint')} ${t('profile.publishAll')}`)));
 
   const summaryBox = h('div', { class: 'error-summary', tabindex: '-1', hidden: !S.formErrors.length });
   const submit = h('button', { type: 'submit', class: 'button' }, t('create.submit'));
@@ -594,9 +604,11 @@ function masterData(p, org) {
   if (S.editing) {
     body = editForm(p, org);
   } else {
-    body = [defList(rows),
-      isUserAdmin() ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'button secondary', id: 'edit-master',
-        onclick: () => { S.editing = { ...p }; S.stale = false; draw(false); document.getElementById('m-name')?.focus(); } }, t('profile.edit'))) : null];
+    // "Edit" at the top of Master data, where the guide places it (not below the list).
+    body = [
+      isUserAdmin() ? h('div', { class: 'actions actions-top' }, h('button', { type: 'button', class: 'button secondary', id: 'edit-master',
+        onclick: () => { S.editing = { ...p }; S.stale = false; draw(false); document.getElementById('m-name')?.focus(); } }, t('profile.edit'))) : null,
+      defList(rows)];
   }
   return h('section', { class: 'card', 'aria-labelledby': sectionId },
     h('h2', { id: sectionId }, t('profile.masterData')), body);
@@ -614,7 +626,8 @@ function editForm(p, org) {
   const optional = t('common.optional');
   const staleBox = S.stale ? alertBox(t('profile.stale'), 'error',
     h('button', { type: 'button', class: 'button secondary', onclick: () => { S.editing = null; S.stale = false; reloadProfile('#edit-master'); } }, t('profile.reload'))) : null;
-  const pub = checkbox({ label: t('create.publish'), name: 'publish', checked: !!e.publish, onchange: bind('publish') });
+  // The directory follows this flag for every certificate of the profile (say so).
+  const pub = checkbox({ label: t('create.publish'), name: 'publish', checked: !!e.publish, onchange: bind('publish'), hint: t('profile.publishAll') });
   const update = h('button', { type: 'submit', class: 'button' }, t('profile.update'));
   const form = h('form', { class: 'form', novalidate: true },
     staleBox,
@@ -665,8 +678,23 @@ function editForm(p, org) {
   return form;
 }
 
+// "System Rights" and "Seal generation" are menus the user taps to expand (the guide);
+// they stay as the user left them across redraws, and open by themselves when they hold
+// something to act on.
+const OPEN = {};
+function expandable(id, title, body, openNow = false) {
+  const details = h('details', { id: `${id}-menu`, open: OPEN[id] || openNow || null },
+    h('summary', null, h('h2', { id }, title)), body);
+  details.addEventListener('toggle', () => { OPEN[id] = details.open; });
+  return h('section', { class: 'card', 'aria-labelledby': id }, details);
+}
+
 function rightsSection(p, org) {
-  const show = p.type === 'system' || org.settings.local_idp_enabled;
+  // Local IdP rights stay visible (to switch them off) on a profile that has them after
+  // the organisation turned Local IdP off: otherwise it could not order or renew.
+  const idpStuck = !org.settings.local_idp_enabled && p.system_rights.local_idp;
+  const idpShown = org.settings.local_idp_enabled || p.system_rights.local_idp;
+  const show = p.type === 'system' || idpShown;
   if (!show) return null;
   const id = 'sec-rights';
   const r = p.system_rights;
@@ -675,7 +703,7 @@ function rightsSection(p, org) {
     body = defList([
       p.type === 'system' ? [t('rights.administration_api'), yesNo(r.administration_api)] : [null, null],
       p.type === 'system' ? [t('rights.issuance_api'), yesNo(r.issuance_api)] : [null, null],
-      org.settings.local_idp_enabled ? [t('rights.local_idp'), yesNo(r.local_idp)] : [null, null],
+      idpShown ? [t('rights.local_idp'), yesNo(r.local_idp)] : [null, null],
     ].filter(([k]) => k));
   } else {
     const boxes = [];
@@ -697,20 +725,23 @@ function rightsSection(p, org) {
       boxes.push({ name: 'administration_api', el: checkbox({ label: t('rights.administration_api'), hint: t('rights.administrationHint'), name: 'administration_api', checked: r.administration_api, onchange: save }) });
       boxes.push({ name: 'issuance_api', el: checkbox({ label: t('rights.issuance_api'), hint: t('rights.issuanceHint'), name: 'issuance_api', checked: r.issuance_api, onchange: save }) });
     }
-    if (org.settings.local_idp_enabled) {
-      boxes.push({ name: 'local_idp', el: checkbox({ label: t('rights.local_idp'), hint: t('rights.localIdpHint'), name: 'local_idp', checked: r.local_idp, onchange: save }) });
+    if (idpShown) {
+      boxes.push({ name: 'local_idp', el: checkbox({ label: t('rights.local_idp'), hint: idpStuck ? t('rights.localIdpOffNow') : t('rights.localIdpHint'), name: 'local_idp', checked: r.local_idp, onchange: save }) });
     }
     for (const b of boxes) b.el.querySelector('input').name = b.name;
     body = h('div', { id: 'sec-rights-body' }, h('p', { class: 'hint' }, t('rights.autoSave')), boxes.map((b) => b.el));
   }
-  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, t('rights.title')), body);
+  return expandable(id, t('rights.title'), body, idpStuck);
 }
 
 function sealSection(p, org) {
   if (p.type !== 'organisation') return null;
   const id = 'sec-seal';
   let body;
-  if (isUserAdmin() && org.settings.seal_generation_allowed) {
+  // Also when the organisation no longer allows seals but this profile still has one:
+  // the box is the way out (a profile with seal generation cannot order or renew then).
+  const stuck = !org.settings.seal_generation_allowed && p.seal_generation;
+  if (isUserAdmin() && (org.settings.seal_generation_allowed || stuck)) {
     const save = async (ev) => {
       const box = ev.target;
       try {
@@ -724,12 +755,13 @@ function sealSection(p, org) {
       }
     };
     body = h('div', { id: 'sec-seal-body' }, h('p', { class: 'hint' }, t('seal.hint')),
+      stuck ? alertBox(t('seal.offNow'), 'warn') : null,
       checkbox({ label: t('seal.label'), checked: p.seal_generation, onchange: save, name: 'seal_generation' }));
   } else {
     body = [defList([[t('seal.label'), yesNo(p.seal_generation)]]),
       org.settings.seal_generation_allowed ? null : h('p', { class: 'hint' }, t('seal.notAllowed'))];
   }
-  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, t('seal.title')), body);
+  return expandable(id, t('seal.title'), body, stuck && isUserAdmin());
 }
 
 function certActions(c, p) {
@@ -974,7 +1006,25 @@ VIEWS.settings = () => {
 
 LOADERS.audit = async () => {
   S.audit = await api('GET', '/v1/audit?limit=25');
+  S.auditCheck = await verifyPage(S.audit.items);
 };
+
+// What the browser found checking the events shown (auditchain.js): the head hash a
+// customer can note down and compare with `orgcert audit verify` later.
+function auditChainStatus(c) {
+  if (!c) return null;
+  if (c.state === 'unavailable') return h('p', { class: 'hint', id: 'audit-chain' }, t('audit.chainUnavailable'));
+  if (c.state === 'broken') {
+    const box = alertBox(t('audit.chainBroken', { id: c.event.id, seq: c.event.seq ?? '–' }), 'error');
+    box.id = 'audit-chain';
+    return box;
+  }
+  if (!c.head) return null;
+  return h('div', { class: 'chain-status', id: 'audit-chain', role: 'status' },
+    h('p', null, h('strong', null, t('audit.chainVerified', { n: c.checked }))),
+    h('p', null, `${t('audit.chainHead')} `, h('span', { class: 'mono', id: 'audit-head' }, c.head)),
+    c.legacy ? h('p', { class: 'hint' }, t('audit.chainLegacy', { n: c.legacy })) : null);
+}
 
 function auditDetail(d) {
   if (!d || typeof d !== 'object') return '';
@@ -991,6 +1041,7 @@ VIEWS.audit = () => {
         const count = a.items.length;
         const next = await withBusy(btn, () => api('GET', `/v1/audit?limit=25&cursor=${encodeURIComponent(a.next_cursor)}`));
         S.audit = { items: a.items.concat(next.items), next_cursor: next.next_cursor };
+        S.auditCheck = await verifyPage(S.audit.items);
         draw(false);
         const rows = document.querySelectorAll('table.audit tbody tr');
         rows[count]?.querySelector('td')?.focus();
@@ -1002,6 +1053,7 @@ VIEWS.audit = () => {
   return h('div', { class: 'page' },
     h('h1', null, t('title.audit')),
     h('p', { class: 'lead' }, t('audit.lead')),
+    auditChainStatus(S.auditCheck),
     a.items.length ? h('table', { class: 'table audit' },
       h('caption', { class: 'visually-hidden' }, t('title.audit')),
       h('thead', null, h('tr', null, [t('audit.time'), t('audit.actor'), t('audit.action'), t('audit.target'), t('audit.detail')].map((x) => h('th', { scope: 'col' }, x)))),
@@ -1013,6 +1065,27 @@ VIEWS.audit = () => {
         h('td', { 'data-label': t('audit.detail') }, auditDetail(e.detail))))))
       : h('p', { class: 'empty' }, t('audit.none')),
     more);
+};
+
+// ---------------------------------------------------------------- own profile
+
+// The guide's "own profile": the roles one has are under "Master data". From the
+// token's claims: a user without a role cannot read the organisation.
+VIEWS.me = () => {
+  const c = auth.session().claims;
+  const roles = auth.roles();
+  const org = S.org ? `${S.org.name} (${S.org.cvr})` : (c.org || '');
+  return h('div', { class: 'page narrow' },
+    h('h1', null, t('title.me')),
+    h('section', { class: 'card', 'aria-labelledby': 'sec-me' },
+      h('h2', { id: 'sec-me' }, t('profile.masterData')),
+      defList([
+        [t('me.name'), c.name || ''],
+        [t('me.email'), c.email || ''],
+        [t('me.org'), org],
+        [t('me.roles'), roles.length ? roles.map((r) => t(`role.${r}`)).join(', ') : t('me.noRole')],
+      ]),
+      roles.length ? null : h('p', { class: 'hint' }, t('home.noRole'))));
 };
 
 // ---------------------------------------------------------------- notifications
@@ -1034,6 +1107,7 @@ VIEWS.notifications = () => {
   return h('div', { class: 'page narrow' },
     h('h1', null, isAdmin() ? t('title.notifications') : t('home.welcome', { name: c.name || c.email })),
     isAdmin() ? null : h('p', { class: 'lead' }, t('home.lead')),
+    isAdmin() ? null : h('p', { class: 'hint', id: 'no-role-hint' }, t('home.noRole')),
     h('h2', { class: isAdmin() ? 'visually-hidden' : null }, t('title.notifications')),
     list,
     h('section', { class: 'card', 'aria-labelledby': 'sec-redeem' },

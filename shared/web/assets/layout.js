@@ -82,7 +82,8 @@ function notificationsButton() {
     const markAll = n.unread
       ? h('button', { type: 'button', class: 'link-button', onclick: async () => { await markRead(); announce(t('notes.allRead')); } }, t('notes.markAll'))
       : null;
-    replace(panel, h('h2', { class: 'panel-title' }, t('notes.title')), list, markAll);
+    replace(panel, h('h2', { class: 'panel-title' }, t('notes.title')), list, markAll,
+      h('p', null, h('a', { href: '/#/notifications' }, t('notes.all'))));
   };
   const unsub = onNotifications(draw);
   const close = (refocus) => {
@@ -139,7 +140,8 @@ export function renderTopbar({ nav = [], notifications = false, signedIn = false
     lastTopbar = bell;
     user = h('div', { class: 'user' },
       bell,
-      h('p', { class: 'user-name' }, h('span', { class: 'name' }, c.name || c.email),
+      // The name leads to one's own profile (Master data with one's roles).
+      h('p', { class: 'user-name' }, h('a', { class: 'name', href: '/#/me', title: t('title.me') }, c.name || c.email),
         c.roles && c.roles.length ? h('span', { class: 'roles' }, roleNames(c.roles)) : null),
       h('button', { type: 'button', class: 'topbar-button', onclick: () => auth.signOut() }, t('common.signOut')));
   } else if (signInLink) {

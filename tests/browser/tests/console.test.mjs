@@ -140,7 +140,8 @@ test('master data Edit → Update, a stale version offers reload; system rights 
     await page.getByRole('button', { name: 'Reload' }).click();
     await page.locator('dd', { hasText: 'Renamed elsewhere' }).waitFor();
 
-    // Seal generation (organisation certificate), saved on change.
+    // Seal generation (organisation certificate), a menu tapped to expand; saved on change.
+    await page.getByText('Seal generation', { exact: true }).click();
     await page.getByLabel('Certificate profile may be used to create seal for the organisation').check();
     await page.getByText('Seal generation has been updated.').waitFor();
     assert.equal((await H.call(srv.base, admin, 'GET', `/v1/profiles/${org.profile.id}`)).body.profile.seal_generation, true);
@@ -149,6 +150,7 @@ test('master data Edit → Update, a stale version offers reload; system rights 
     await page.goto(`${srv.base}/#/profiles/${sys.profile.id}`);
     await page.getByRole('heading', { level: 1, name: 'Rights system' }).waitFor();
     assert.equal(await page.getByRole('heading', { name: 'Seal generation' }).count(), 0, 'no seal section for system certificates');
+    await page.getByText('System Rights', { exact: true }).click();
     await page.getByLabel('Administration API').check();
     await page.getByText('The system rights have been updated.').waitFor();
     const rights = (await H.call(srv.base, admin, 'GET', `/v1/profiles/${sys.profile.id}`)).body.profile.system_rights;

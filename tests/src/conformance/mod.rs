@@ -220,6 +220,9 @@ pub fn audit_event(org: &Cvr, action: &str, target: &str, at: OffsetDateTime) ->
         action: action.into(),
         target: target.into(),
         detail: serde_json::json!({ "via": "conformance" }),
+        seq: None,
+        prev_hash: None,
+        hash: None,
     }
 }
 

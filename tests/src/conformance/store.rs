@@ -31,6 +31,7 @@ pub async fn store_conformance(store: Arc<dyn Store>) {
     secrets(s).await;
     audit_and_notifications(s).await;
     ocsp_records_only_move_forward(s).await;
+    audit_chain_under_concurrency(&store).await;
 }
 
 #[track_caller]
@@ -882,6 +883,89 @@ async fn secrets(store: &dyn Store) {
         "reusing a reference number",
     );
     assert_eq!(store.secret(&clash.hash).await.unwrap(), None);
+}
+
+/// The store links every appended audit event into its organisation's chain
+/// (API.md "Audit chain and events"): concurrent commits in one organisation leave
+/// seq 1..=N without gaps or duplicates, each `prev_hash` the previous `hash`; a batch
+/// with two events links both; a failed batch links none; another organisation's
+/// chain is its own.
+async fn audit_chain_under_concurrency(store: &Arc<dyn Store>) {
+    use orgcert_core::audit_chain;
+    const N: usize = 16;
+    let org = new_org(store.as_ref()).await;
+    let other = new_org(store.as_ref()).await;
+    let mut tasks = Vec::new();
+    for i in 0..N {
+        let store = Arc::clone(store);
+        let org = org.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut e = audit_event(&org, &format!("parallel.{i}"), "t", T0);
+            // Whatever a caller puts in the link fields, the store decides them.
+            e.seq = Some(999);
+            e.hash = Some("forged".into());
+            store.commit(vec![Write::Audit(e)]).await
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task").expect("a concurrent audit commit");
+    }
+    store
+        .commit(vec![
+            Write::Audit(audit_event(&org, "pair.first", "t", T0)),
+            Write::Audit(audit_event(&org, "pair.second", "t", T0)),
+        ])
+        .await
+        .expect("two events in one batch");
+    // A batch refused for a stale version appends nothing to the chain.
+    assert_stale(
+        store
+            .commit(vec![
+                put_org(&organisation(&org), None),
+                Write::Audit(audit_event(&org, "refused", "t", T0)),
+            ])
+            .await,
+        "a refused batch with an audit event",
+    );
+    store
+        .commit(vec![Write::Audit(audit_event(
+            &other,
+            "elsewhere",
+            "t",
+            T0,
+        ))])
+        .await
+        .unwrap();
+
+    let events = store.audit_export(&org).await.unwrap();
+    let seqs: Vec<Option<u64>> = events.iter().map(|e| e.seq).collect();
+    let want: Vec<Option<u64>> = (1..=N as u64 + 2).map(Some).collect();
+    assert_eq!(seqs, want, "seq 1..=N+2 in export order");
+    let actions: HashSet<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions.len(), N + 2, "every event once: {actions:?}");
+    assert!(!actions.contains("refused"));
+    let pair: Vec<&str> = events[N..].iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        pair,
+        ["pair.first", "pair.second"],
+        "a batch keeps its order"
+    );
+    let verified = audit_chain::verify(&events).expect("an unbroken chain");
+    assert_eq!(verified.head.seq, N as u64 + 2);
+    assert_eq!(verified.head.hash, events[N + 1].hash.clone().unwrap());
+    // The listing shows the same linked events, newest first.
+    let page = store.audit(&org, 3, None).await.unwrap();
+    assert!(page.items.iter().all(|e| e.hash.is_some()));
+
+    let theirs = store.audit_export(&other).await.unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].seq, Some(1));
+    assert_eq!(
+        theirs[0].prev_hash.as_deref(),
+        Some(audit_chain::GENESIS),
+        "each organisation has a chain of its own"
+    );
+    audit_chain::verify(&theirs).expect("the other chain");
 }
 
 async fn audit_and_notifications(store: &dyn Store) {

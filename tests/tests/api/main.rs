@@ -3,6 +3,8 @@ mod abuse;
 mod aws_backend;
 mod bad_input;
 mod concurrency;
+mod events;
+mod guide;
 mod helpers;
 mod hierarchy;
 mod interop;

@@ -190,6 +190,8 @@ fn target(op: Operation, fx: &Fixture, allowed: bool, version: i64) -> (String, 
         | O::ExportProfiles
         | O::ListNotifications
         | O::ListAudit
+        | O::ExportAudit
+        | O::ListEvents
         | O::CaPem
         | O::CaCer
         | O::RootPem

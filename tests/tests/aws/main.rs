@@ -2,6 +2,7 @@
 //! injection through the full `App`. Needs `MOTO_SERVER` (tests/aws/run), else skips.
 
 mod cost;
+mod events;
 mod faults;
 mod helpers;
 mod mailer;

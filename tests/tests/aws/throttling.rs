@@ -213,6 +213,10 @@ async fn transaction_conflicts_are_retried_then_unavailable() {
     let n = Arc::new(AtomicUsize::new(0));
     let m = n.clone();
     let (fake, store) = store_over(Arc::new(move |op, body| {
+        // A batch with an audit event first reads the organisation's audit chain head.
+        if op == "GetItem" {
+            return (StatusCode::OK, json!({}));
+        }
         assert_eq!(op, "TransactWriteItems");
         assert!(
             body["ClientRequestToken"].is_string(),
@@ -231,7 +235,13 @@ async fn transaction_conflicts_are_retried_then_unavailable() {
         .expect("committed on the third try");
     assert_eq!(fake.count("TransactWriteItems"), 3);
 
-    let (fake, store) = store_over(Arc::new(|_, _| cancelled(&["ThrottlingError", "None"]))).await;
+    let (fake, store) = store_over(Arc::new(|op, _| {
+        if op == "GetItem" {
+            return (StatusCode::OK, json!({}));
+        }
+        cancelled(&["ThrottlingError", "None"])
+    }))
+    .await;
     let err = store.commit(two_writes()).await.unwrap_err();
     assert!(matches!(err, DomainError::Unavailable(_)), "{err:?}");
     assert_eq!(fake.count("TransactWriteItems"), 4);
@@ -239,7 +249,10 @@ async fn transaction_conflicts_are_retried_then_unavailable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_conditions_are_stale_and_never_retried() {
-    let (fake, store) = store_over(Arc::new(|_, _| {
+    let (fake, store) = store_over(Arc::new(|op, _| {
+        if op == "GetItem" {
+            return (StatusCode::OK, json!({}));
+        }
         cancelled(&["None", "ConditionalCheckFailed"])
     }))
     .await;

@@ -8,7 +8,9 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use rand::Rng;
 
+use orgcert_core::audit_chain::{self, Head};
 use orgcert_core::error::{DomainError, Result};
+use orgcert_core::events;
 use orgcert_core::ids::Email;
 use orgcert_core::model::{IssuanceSecret, Notification};
 use orgcert_core::ports::Write;
@@ -23,6 +25,10 @@ pub const MAX_TRANSACTION_ITEMS: usize = 100;
 /// Our own attempts at a transaction cancelled by a conflict or throttling (the SDK does
 /// not retry those), each with a fresh client request token.
 const CONFLICT_ATTEMPTS: u32 = 4;
+/// Plans of one batch when other commits keep extending the same audit chain first:
+/// each round one of the racing commits wins, so this bounds the writers that may race
+/// on one organisation before one gives up with `Unavailable`.
+const CHAIN_ATTEMPTS: u32 = 64;
 
 /// A condition expression with exactly the names and values it uses (DynamoDB refuses
 /// unused ones).
@@ -102,6 +108,9 @@ pub(crate) struct Op {
     stale: String,
     /// Idempotent on its own (a read mark): a batch of only these may be split.
     splittable: bool,
+    /// The audit chain head: its failed condition means another commit extended the
+    /// chain first, and the batch is planned again on the new head.
+    chain_head: bool,
 }
 
 fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> DomainError {
@@ -131,6 +140,7 @@ impl DynamoStore {
             key,
             stale,
             splittable: false,
+            chain_head: false,
         })
     }
 
@@ -149,6 +159,7 @@ impl DynamoStore {
             key: (pk, sk),
             stale,
             splittable: false,
+            chain_head: false,
         })
     }
 
@@ -170,6 +181,7 @@ impl DynamoStore {
             key: (pk, sk),
             stale: "a notification was removed meanwhile".into(),
             splittable: true,
+            chain_head: false,
         })
     }
 
@@ -181,6 +193,9 @@ impl DynamoStore {
             .map(|d| d.as_nanos())
             .unwrap_or_default();
         let mut ops = Vec::with_capacity(writes.len() + 2);
+        // Per organisation: the head as stored (None: no head item yet) and as extended
+        // by this batch's audit events.
+        let mut heads: HashMap<String, (Option<Head>, Head)> = HashMap::new();
         for (idx, w) in writes.into_iter().enumerate() {
             match w {
                 Write::PutOrganisation { org, expected } => {
@@ -276,13 +291,39 @@ impl DynamoStore {
                         }
                     }
                 }
-                Write::Audit(e) => {
+                Write::Audit(mut e) => {
+                    let org = e.org.as_str().to_owned();
+                    if !heads.contains_key(&org) {
+                        let stored = self.audit_head(&org).await?;
+                        heads.insert(
+                            org.clone(),
+                            (stored.clone(), stored.unwrap_or_else(Head::genesis)),
+                        );
+                    }
+                    let Some((_, head)) = heads.get_mut(&org) else {
+                        return Err(DomainError::Internal("audit head vanished".into()));
+                    };
+                    *head = audit_chain::link(&mut e, head)?;
                     let mut it = base(
                         keys::audit(e.org.as_str()),
                         keys::event_sk(e.at, nanos, idx, e.id)?,
                     );
+                    it.insert("seq".into(), n(head.seq));
                     it.insert("doc".into(), to_doc(&e)?);
                     ops.push(self.put(it, Cond::absent(), "audit event collision".into())?);
+                    // The lifecycle event of this change and its outbox entry, in the
+                    // same transaction.
+                    if let Some(ev) = events::from_audit(&e) {
+                        let mut it = base(keys::events(&org), keys::event_seq(ev.seq));
+                        it.insert("doc".into(), to_doc(&ev)?);
+                        ops.push(self.put(it, Cond::absent(), "event collision".into())?);
+                        let mut out = base(
+                            keys::EVENT_OUTBOX.into(),
+                            keys::outbox_sk(ev.at, &org, ev.seq)?,
+                        );
+                        out.insert("doc".into(), to_doc(&ev)?);
+                        ops.push(self.put(out, Cond::absent(), "event collision".into())?);
+                    }
                 }
                 Write::Notify(note) => {
                     ops.push(self.notification_put(&note, nanos, idx)?);
@@ -327,7 +368,56 @@ impl DynamoStore {
                 }
             }
         }
+        for (org, (stored, head)) in heads {
+            ops.push(self.audit_head_put(&org, stored.as_ref(), &head)?);
+        }
         Ok(ops)
+    }
+
+    /// The organisation's stored audit chain head (None: nothing chained yet; audit
+    /// events written before the chain existed stay a legacy prefix before seq 1).
+    pub(crate) async fn audit_head(&self, org: &str) -> Result<Option<Head>> {
+        let Some(it) = self
+            .get(keys::audit_head(org), keys::AUDIT_HEAD_SK.into())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let seq = match it.get("seq") {
+            Some(AttributeValue::N(v)) => v.parse::<u64>().ok(),
+            _ => None,
+        };
+        match (seq, get_s(&it, "hash")) {
+            (Some(seq), Some(hash)) => Ok(Some(Head {
+                seq,
+                hash: hash.to_owned(),
+            })),
+            _ => Err(DomainError::Internal(format!(
+                "the audit chain head of organisation {org} is malformed"
+            ))),
+        }
+    }
+
+    /// Moves the head from `stored` to `head`, only if nobody moved it meanwhile.
+    fn audit_head_put(&self, org: &str, stored: Option<&Head>, head: &Head) -> Result<Op> {
+        let mut it = base(keys::audit_head(org), keys::AUDIT_HEAD_SK);
+        it.insert("seq".into(), n(head.seq));
+        it.insert("hash".into(), s(head.hash.clone()));
+        let cond = match stored {
+            None => Cond::absent(),
+            Some(h) => Cond {
+                expr: "#seq = :seq",
+                names: vec![("#seq", "seq")],
+                values: vec![(":seq", n(h.seq))],
+            },
+        };
+        let mut op = self.put(
+            it,
+            cond,
+            format!("the audit chain of organisation {org} moved meanwhile"),
+        )?;
+        op.chain_head = true;
+        Ok(op)
     }
 
     /// A reference finds one secret: its item is created with the secret and may only
@@ -378,7 +468,33 @@ impl DynamoStore {
 
     /// Applies the writes atomically.
     pub(crate) async fn commit_writes(&self, writes: Vec<Write>) -> Result<()> {
-        let ops = self.plan(writes).await?;
+        let chained = writes.iter().any(|w| matches!(w, Write::Audit(_)));
+        if !chained {
+            return self.commit_planned(self.plan(writes).await?).await;
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.commit_planned(self.plan(writes.clone()).await?).await {
+                Err(DomainError::StaleVersion(m))
+                    if m == CHAIN_MOVED && attempt < CHAIN_ATTEMPTS =>
+                {
+                    // Another commit extended the chain first: link again on its head.
+                    let base = 5u64 << attempt.min(5);
+                    let jitter = rand::thread_rng().gen_range(0..base);
+                    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+                }
+                Err(DomainError::StaleVersion(m)) if m == CHAIN_MOVED => {
+                    return Err(DomainError::Unavailable(
+                        "the audit chain kept moving under concurrent commits; try again".into(),
+                    ))
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn commit_planned(&self, ops: Vec<Op>) -> Result<()> {
         if ops.is_empty() {
             return Ok(());
         }
@@ -409,7 +525,18 @@ impl DynamoStore {
     }
 
     async fn transact(&self, ops: Vec<Op>) -> Result<()> {
-        let stale: Vec<String> = ops.iter().map(|o| o.stale.clone()).collect();
+        // A failed chain head condition is reported as [`CHAIN_MOVED`], which
+        // `commit_writes` answers by planning again (never seen by callers).
+        let stale: Vec<String> = ops
+            .iter()
+            .map(|o| {
+                if o.chain_head {
+                    CHAIN_MOVED.to_owned()
+                } else {
+                    o.stale.clone()
+                }
+            })
+            .collect();
         let items: Vec<TransactWriteItem> = ops.into_iter().map(|o| o.item).collect();
         let mut attempt = 0;
         loop {
@@ -490,6 +617,9 @@ fn classify(err: &SdkError<TransactWriteItemsError>, stale: &[String]) -> Outcom
         Outcome::Other
     }
 }
+
+/// The internal "stale" text of a failed audit chain head condition.
+const CHAIN_MOVED: &str = "\u{0}audit chain head moved";
 
 /// What a failed condition means, in the words of the SQLite store.
 fn stale_text(what: &str, expected: Option<u64>) -> String {

@@ -109,6 +109,26 @@ pub(crate) const REF_SK: &str = "REF";
 pub(crate) fn audit(cvr: &str) -> String {
     format!("ORG#{cvr}#AUDIT")
 }
+/// The organisation's audit chain head (`seq`, `hash`): a separate partition so the
+/// audit listing never meets it. Every commit that appends audit events rewrites it
+/// under the condition that it still holds the `seq` the commit linked to.
+pub(crate) fn audit_head(cvr: &str) -> String {
+    format!("ORG#{cvr}#AUDITHEAD")
+}
+pub(crate) const AUDIT_HEAD_SK: &str = "HEAD";
+/// An organisation's lifecycle events, sort key [`event_seq`]: the feed of /v1/events.
+pub(crate) fn events(cvr: &str) -> String {
+    format!("ORG#{cvr}#EVENTS")
+}
+pub(crate) fn event_seq(seq: u64) -> String {
+    format!("{seq:020}")
+}
+/// The outbox of events not yet on the event bus (every organisation, one partition:
+/// the delivery job drains it, so it stays small), sort key [`outbox_sk`].
+pub(crate) const EVENT_OUTBOX: &str = "EVENTOUT";
+pub(crate) fn outbox_sk(at: OffsetDateTime, cvr: &str, seq: u64) -> Result<String> {
+    Ok(format!("{}#{cvr}#{seq:020}", ts(at)?))
+}
 pub(crate) fn notes(cvr: &str, recipient_lower: &str) -> String {
     format!("ORG#{cvr}#NOTE#{recipient_lower}")
 }

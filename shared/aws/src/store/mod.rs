@@ -23,6 +23,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use orgcert_core::error::{DomainError, Result};
+use orgcert_core::events::LifecycleEvent;
 use orgcert_core::ids::{Cvr, Email, Serial};
 use orgcert_core::model::{
     AuditEvent, CertStatus, Certificate, CrlState, IdempotencyRecord, IssuanceSecret, Notification,
@@ -138,6 +139,8 @@ impl DynamoStore {
             .map(|d| d.as_nanos())
             .unwrap_or_default();
         let mut items = Vec::new();
+        let mut heads: std::collections::HashMap<String, (u64, String)> =
+            std::collections::HashMap::new();
         for (idx, w) in writes.into_iter().enumerate() {
             match w {
                 Write::PutOrganisation { org, .. } => items.push(item::organisation_item(&org)?),
@@ -157,6 +160,17 @@ impl DynamoStore {
                         keys::audit(e.org.as_str()),
                         keys::event_sk(e.at, nanos, idx, e.id)?,
                     );
+                    // Imported events keep the links they carry (an export of another
+                    // store); the head follows the highest seq so new commits extend it.
+                    if let (Some(seq), Some(hash)) = (e.seq, e.hash.clone()) {
+                        it.insert("seq".into(), item::n(seq));
+                        let h = heads
+                            .entry(e.org.as_str().to_owned())
+                            .or_insert((0, String::new()));
+                        if seq > h.0 {
+                            *h = (seq, hash);
+                        }
+                    }
                     it.insert("doc".into(), item::to_doc(&e)?);
                     items.push(it);
                 }
@@ -176,6 +190,12 @@ impl DynamoStore {
                     )))
                 }
             }
+        }
+        for (org, (seq, hash)) in heads {
+            let mut it = item::base(keys::audit_head(&org), keys::AUDIT_HEAD_SK);
+            it.insert("seq".into(), item::n(seq));
+            it.insert("hash".into(), s(hash));
+            items.push(it);
         }
         for chunk in items.chunks(25) {
             let mut requests: Vec<WriteRequest> = chunk
@@ -629,6 +649,67 @@ impl Store for DynamoStore {
             Some(hash) => self.secret(hash).await,
             None => Ok(None),
         }
+    }
+
+    async fn audit_export(&self, org: &Cvr) -> Result<Vec<AuditEvent>> {
+        let items = self
+            .partition(&keys::audit(org.as_str()), None, true)
+            .await?;
+        let mut events = items
+            .iter()
+            .map(from_doc::<AuditEvent>)
+            .collect::<Result<Vec<_>>>()?;
+        // The sort key is time order, which racing writers may not share with chain
+        // order; legacy (unchained) events stay first in the order written (stable sort).
+        events.sort_by_key(|e| e.seq.map_or((0, 0), |s| (1, s)));
+        Ok(events)
+    }
+
+    async fn events(&self, org: &Cvr, after: u64, limit: u32) -> Result<Vec<LifecycleEvent>> {
+        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let query = Query {
+            index: None,
+            pk: keys::events(org.as_str()),
+            sk_cond: Some(("#sk > :after", vec![(":after", s(keys::event_seq(after)))])),
+            filter: None,
+            forward: true,
+            consistent: true,
+        };
+        let items = self
+            .query_up_to(&query, limit, i32::try_from(limit).unwrap_or(1000))
+            .await?;
+        items.iter().take(limit).map(from_doc).collect()
+    }
+
+    async fn undelivered_events(&self, limit: u32) -> Result<Vec<LifecycleEvent>> {
+        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let query = Query {
+            index: None,
+            pk: keys::EVENT_OUTBOX.into(),
+            sk_cond: None,
+            filter: None,
+            forward: true,
+            consistent: true,
+        };
+        let items = self
+            .query_up_to(&query, limit, i32::try_from(limit).unwrap_or(1000))
+            .await?;
+        items.iter().take(limit).map(from_doc).collect()
+    }
+
+    async fn mark_events_delivered(&self, events: &[LifecycleEvent]) -> Result<()> {
+        for e in events {
+            // Deleting the outbox entry is the mark; deleting a missing one is a no-op.
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key(PK, s(keys::EVENT_OUTBOX))
+                .key(SK, s(keys::outbox_sk(e.at, e.org.as_str(), e.seq)?))
+                .send()
+                .await
+                .map_err(|err| crate::error::sdk_error("DynamoDB DeleteItem", err))?;
+        }
+        Ok(())
     }
 
     async fn audit(&self, org: &Cvr, limit: u32, cursor: Option<&str>) -> Result<Page<AuditEvent>> {

@@ -2,6 +2,7 @@
 
 use super::input::{check_cursor, unknown_cursor};
 use super::App;
+use crate::audit_chain;
 use crate::auth::{Actor, Role};
 use crate::error::{DomainError, Result};
 use crate::ids::Email;
@@ -34,6 +35,29 @@ impl App {
             .audit(&actor.org, limit, cursor)
             .await
             .map_err(unknown_cursor)
+    }
+
+    /// Every audit event of the caller's organisation in chain order, oldest first
+    /// (user_admin, org_admin): what `GET /v1/audit/export` writes and
+    /// `orgcert audit verify FILE` checks (see [`crate::audit_chain`]).
+    ///
+    /// # Errors
+    /// `Forbidden`; `Unavailable`.
+    pub async fn audit_export(&self, actor: &Actor) -> Result<Vec<AuditEvent>> {
+        actor.require(&[Role::UserAdmin, Role::OrgAdmin])?;
+        self.store.audit_export(&actor.org).await
+    }
+
+    /// Verifies the organisation's audit chain as stored (`orgcert audit verify --org`).
+    ///
+    /// # Errors
+    /// `Unavailable` when the store fails; a broken chain is the inner `Err`.
+    pub async fn verify_audit_chain(
+        &self,
+        org: &crate::ids::Cvr,
+    ) -> Result<std::result::Result<audit_chain::Verified, audit_chain::Mismatch>> {
+        let events = self.store.audit_export(org).await?;
+        Ok(audit_chain::verify(&events))
     }
 
     /// The caller's in-app notifications, newest first (any authenticated user).

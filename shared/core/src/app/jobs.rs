@@ -395,8 +395,9 @@ impl App {
     }
 }
 
-/// Certificates one digest marks: with its notification and audit event the batch stays
-/// within one DynamoDB transaction (100 items).
+/// Certificates one digest marks: with its notification, audit event, audit chain head,
+/// lifecycle event and its outbox entry (95 items) the batch stays within one DynamoDB
+/// transaction (100 items).
 const DIGEST_BATCH: usize = 90;
 /// Secrets one housekeeping transaction deletes: each is up to two items (the secret and
 /// its reference), so a batch stays within 100 items.

@@ -2,6 +2,7 @@
 
 mod activity;
 mod certificates;
+mod feed;
 mod input;
 mod issuance;
 mod jobs;
@@ -13,6 +14,7 @@ mod profiles;
 mod status;
 
 pub use certificates::CertificateDetail;
+pub use feed::EventPage;
 pub use input::{object, MasterDataPatch, ProfileInput, SettingsPatch};
 pub use issuance::{IssuanceInfo, IssueRequest, IssueResult};
 pub use jobs::{Job, JobReport};
@@ -152,6 +154,9 @@ impl App {
             action: action.to_owned(),
             target,
             detail,
+            seq: None,
+            prev_hash: None,
+            hash: None,
         }
     }
 

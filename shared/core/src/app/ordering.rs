@@ -139,10 +139,21 @@ impl App {
                     mail: Some(Mail {
                         to: profile.contact_email.to_string(),
                         subject: subject.into(),
-                        text,
-                        links: vec![url],
+                        text: text.clone(),
+                        links: vec![url.clone()],
                     }),
-                    notification: None,
+                    // The guide's notification "next to your name" for one-time-code
+                    // orders too: the reference and where to redeem it, never the code.
+                    notification: Some(Notification {
+                        id: Uuid::new_v4(),
+                        org: org.cvr.clone(),
+                        recipient: profile.contact_email.clone(),
+                        at: now,
+                        subject: subject.into(),
+                        text,
+                        link: Some(url),
+                        read: false,
+                    }),
                 })
             }
             (_, issuing) => {

@@ -134,15 +134,32 @@ impl App {
             new.id.to_string(),
             detail,
         );
-        self.store
-            .commit(vec![
-                Write::PutProfile {
-                    profile: new.clone(),
-                    expected: Some(old.version),
-                },
-                Write::Audit(event),
-            ])
-            .await?;
+        let mut writes = vec![
+            Write::PutProfile {
+                profile: new.clone(),
+                expected: Some(old.version),
+            },
+            Write::Audit(event),
+        ];
+        // The public directory follows the profile's current "publish" flag for all its
+        // certificates (issue 14: unticking it must take them out of the directory, and
+        // ticking it publishes them), so the flag each certificate carries for the
+        // directory's index is rewritten in the same commit.
+        if new.publish != old.publish {
+            for c in self.store.certificates_of(&actor.org, new.id).await? {
+                if c.snapshot.publish == new.publish {
+                    continue;
+                }
+                let mut n = c.clone();
+                n.snapshot.publish = new.publish;
+                n.version += 1;
+                writes.push(Write::PutCertificate {
+                    cert: n,
+                    expected: Some(c.version),
+                });
+            }
+        }
+        self.store.commit(writes).await?;
         Ok(new)
     }
 

@@ -22,7 +22,9 @@ use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
+use orgcert_core::audit_chain;
 use orgcert_core::error::{DomainError, Result};
+use orgcert_core::events::{self, LifecycleEvent};
 use orgcert_core::ids::{Cvr, Email, Serial};
 use orgcert_core::model::{
     AuditEvent, CertStatus, Certificate, CrlState, IdempotencyRecord, IssuanceSecret, Notification,
@@ -401,11 +403,24 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
             .map_err(sql_err)?;
         }
         Write::Audit(e) => {
+            // The chain head is the organisation's last row: inside this IMMEDIATE
+            // transaction nobody else can append, so two commits cannot fork the chain.
+            let mut e = e.clone();
+            let head = audit_head(tx, &e.org)?;
+            audit_chain::link(&mut e, &head)?;
             tx.execute(
                 "INSERT INTO audit (org, at, doc) VALUES (?1, ?2, ?3)",
-                params![e.org.as_str(), ts(e.at)?, to_doc(e)?],
+                params![e.org.as_str(), ts(e.at)?, to_doc(&e)?],
             )
             .map_err(sql_err)?;
+            // The lifecycle event of this change, in the same transaction (the outbox).
+            if let Some(ev) = events::from_audit(&e) {
+                tx.execute(
+                    "INSERT INTO events (org, seq, doc) VALUES (?1, ?2, ?3)",
+                    params![ev.org.as_str(), version(ev.seq)?, to_doc(&ev)?],
+                )
+                .map_err(sql_err)?;
+            }
         }
         Write::Notify(n) => {
             tx.execute(
@@ -629,6 +644,41 @@ fn list_profiles(conn: &Connection, org: &Cvr, q: &ProfileQuery) -> Result<Page<
     Ok(Page { items, next_cursor })
 }
 
+/// The organisation's chain head: its last audit row's link, or genesis when it has no
+/// row or only rows written before the chain existed (the legacy prefix).
+fn audit_head(conn: &Connection, org: &Cvr) -> Result<audit_chain::Head> {
+    let doc: Option<String> = conn
+        .query_row(
+            "SELECT doc FROM audit WHERE org = ?1 ORDER BY seq DESC LIMIT 1",
+            params![org.as_str()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql_err)?;
+    let Some(doc) = doc else {
+        return Ok(audit_chain::Head::genesis());
+    };
+    let last: AuditEvent = from_doc(&doc)?;
+    match (last.seq, last.hash) {
+        (Some(seq), Some(hash)) => Ok(audit_chain::Head { seq, hash }),
+        _ => Ok(audit_chain::Head::genesis()),
+    }
+}
+
+/// Every audit event of the organisation in the order written (= chain order: the
+/// row id grows with each append under the write lock).
+fn export_audit(conn: &Connection, org: &Cvr) -> Result<Vec<AuditEvent>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT doc FROM audit WHERE org = ?1 ORDER BY seq ASC")
+        .map_err(sql_err)?;
+    let docs = stmt
+        .query_map(params![org.as_str()], |r| r.get::<_, String>(0))
+        .map_err(sql_err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql_err)?;
+    docs.iter().map(|d| from_doc(d)).collect()
+}
+
 fn list_audit(
     conn: &Connection,
     org: &Cvr,
@@ -741,6 +791,67 @@ impl Store for SqliteStore {
                 "SELECT doc FROM secrets WHERE reference = ?1",
                 params![reference],
             )
+        })
+        .await
+    }
+
+    async fn audit_export(&self, org: &Cvr) -> Result<Vec<AuditEvent>> {
+        let org = org.clone();
+        self.with_conn(move |c| export_audit(c, &org)).await
+    }
+
+    async fn events(&self, org: &Cvr, after: u64, limit: u32) -> Result<Vec<LifecycleEvent>> {
+        let org = org.clone();
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        self.with_conn(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT doc FROM events WHERE org = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                )
+                .map_err(sql_err)?;
+            let docs = stmt
+                .query_map(params![org.as_str(), after, limit], |r| {
+                    r.get::<_, String>(0)
+                })
+                .map_err(sql_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql_err)?;
+            docs.iter().map(|d| from_doc(d)).collect()
+        })
+        .await
+    }
+
+    async fn undelivered_events(&self, limit: u32) -> Result<Vec<LifecycleEvent>> {
+        self.with_conn(move |c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT doc FROM events WHERE delivered = 0 ORDER BY rowid LIMIT ?1",
+                )
+                .map_err(sql_err)?;
+            let docs = stmt
+                .query_map(params![limit], |r| r.get::<_, String>(0))
+                .map_err(sql_err)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(sql_err)?;
+            docs.iter().map(|d| from_doc(d)).collect()
+        })
+        .await
+    }
+
+    async fn mark_events_delivered(&self, events: &[LifecycleEvent]) -> Result<()> {
+        let keys: Vec<(String, u64)> = events
+            .iter()
+            .map(|e| (e.org.as_str().to_owned(), e.seq))
+            .collect();
+        self.with_conn(move |c| {
+            for (org, seq) in &keys {
+                c.execute(
+                    "UPDATE events SET delivered = 1 WHERE org = ?1 AND seq = ?2",
+                    params![org, version(*seq)?],
+                )
+                .map_err(sql_err)?;
+            }
+            Ok(())
         })
         .await
     }

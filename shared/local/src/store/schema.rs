@@ -98,6 +98,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX certificates_by_status_serial ON certificates(status, serial);
     "#,
+    // 3: lifecycle events (the outbox of /v1/events and the event bus); `seq` is the
+    // audit chain's seq of the audit event each was derived from.
+    r#"
+    CREATE TABLE events (
+        org       TEXT NOT NULL,
+        seq       INTEGER NOT NULL,
+        delivered INTEGER NOT NULL DEFAULT 0,
+        doc       TEXT NOT NULL,
+        PRIMARY KEY (org, seq)
+    );
+    CREATE INDEX events_undelivered ON events(delivered) WHERE delivered = 0;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -127,6 +127,9 @@ fn audit(o: &str, action: &str) -> AuditEvent {
         action: action.into(),
         target: "x".into(),
         detail: serde_json::json!({}),
+        seq: None,
+        prev_hash: None,
+        hash: None,
     }
 }
 
@@ -899,4 +902,38 @@ async fn two_processes_on_one_file_race_cleanly() {
     assert!(ok >= 1);
     assert_eq!(stored.version as usize, ok);
     assert_eq!(cli.audit(&cvr(A), 100, None).await.unwrap().items.len(), ok);
+}
+
+/// Audit rows written before the chain existed (no `seq`) stay a legacy prefix: the
+/// first chained event after them is seq 1 from genesis, and verification counts them
+/// without failing on them.
+#[tokio::test]
+async fn audit_rows_from_before_the_chain_are_a_legacy_prefix() {
+    let (_dir, store) = open();
+    with_orgs(&store).await;
+    {
+        let c = store.conn.lock().unwrap();
+        for action in ["old.one", "old.two"] {
+            // What the previous version wrote: the event without link fields.
+            let doc = serde_json::to_string(&audit(A, action)).unwrap();
+            assert!(!doc.contains("\"seq\""));
+            c.execute(
+                "INSERT INTO audit (org, at, doc) VALUES (?1, ?2, ?3)",
+                params![A, ts(T0).unwrap(), doc],
+            )
+            .unwrap();
+        }
+    }
+    for action in ["new.one", "new.two"] {
+        store
+            .commit(vec![Write::Audit(audit(A, action))])
+            .await
+            .unwrap();
+    }
+    let events = store.audit_export(&cvr(A)).await.unwrap();
+    let seqs: Vec<Option<u64>> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [None, None, Some(1), Some(2)]);
+    assert_eq!(events[2].prev_hash.as_deref(), Some(audit_chain::GENESIS));
+    let v = audit_chain::verify(&events).unwrap();
+    assert_eq!((v.legacy, v.head.seq), (2, 2));
 }

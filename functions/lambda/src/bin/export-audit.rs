@@ -1,0 +1,4 @@
+//! Lambda function `export-audit`: GET /v1/audit/export.
+fn main() -> std::process::ExitCode {
+    orgcert_lambda::http_main(orgcert_http::Operation::ExportAudit)
+}
