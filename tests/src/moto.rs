@@ -123,6 +123,7 @@ impl Moto {
             bucket: format!("orgcert-{}", &id[..20]),
             kms_key_id: String::new(),
             sender: SENDER.into(),
+            ses_configuration_set: None,
             public_url: "http://127.0.0.1:9".into(),
             pki_url: "http://pki.example.dk".into(),
             endpoint_url: Some(self.endpoint()),
@@ -186,6 +187,29 @@ impl Moto {
             resp.status().as_u16(),
             204,
             "the moto test clock patch is not loaded: {}",
+            self.log()
+        );
+    }
+
+    /// Makes every later call of `service` (`kms` or `dynamodb`) wait `seconds` before
+    /// moto answers it (the test-only `POST /_orgcert/delay` of
+    /// `tests/aws/moto/sitecustomize.py`); `0.0` ends it.
+    ///
+    /// # Panics
+    /// When the patched server does not accept it.
+    pub async fn set_delay(&self, service: &str, seconds: f64) {
+        let resp = reqwest::Client::new()
+            .post(format!(
+                "{}/_orgcert/delay?service={service}&seconds={seconds}",
+                self.endpoint()
+            ))
+            .send()
+            .await
+            .expect("moto delay switch");
+        assert_eq!(
+            resp.status().as_u16(),
+            204,
+            "the moto delay patch is not loaded: {}",
             self.log()
         );
     }

@@ -18,6 +18,8 @@ use orgcert_core::DomainError;
 use orgcert_http::auth::{Authenticator, Claims};
 use orgcert_http::{HttpState, Operation};
 
+pub mod watch;
+
 /// Reads the claims API Gateway's JWT authorizer verified (HTTP API payload 2.0).
 pub struct ApiGatewayClaims;
 
@@ -89,7 +91,10 @@ async fn compose() -> Result<orgcert_core::app::App, DomainError> {
 pub async fn serve_http(op: Operation) -> Result<(), lambda_http::Error> {
     let app = compose().await.map_err(|e| format!("{e}"))?;
     let state = HttpState::new(app, Arc::new(ApiGatewayClaims));
-    lambda_http::run(with_source_ip_layer(orgcert_http::router_for(op, state))).await
+    lambda_http::run(watch::layer(with_source_ip_layer(
+        orgcert_http::router_for(op, state),
+    )))
+    .await
 }
 
 /// Hands API Gateway's source IP to the rate limits as [`orgcert_http::limit::SourceIp`].

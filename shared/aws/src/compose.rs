@@ -92,10 +92,10 @@ impl AwsApp {
                 .map_err(|e| DomainError::Internal(format!("CA: {e}")))?,
         );
         let objects = Arc::new(S3Objects::new(s3_client(&sdk, cfg), &cfg.bucket));
-        let mailer = Arc::new(SesMailer::new(
-            aws_sdk_sesv2::Client::new(&sdk),
-            &cfg.sender,
-        ));
+        let mailer = Arc::new(
+            SesMailer::new(aws_sdk_sesv2::Client::new(&sdk), &cfg.sender)
+                .with_configuration_set(cfg.ses_configuration_set.clone()),
+        );
         // OCSP is signed by the delegated responder kept in the bucket; this composition
         // never mints one on an OCSP request (only the crl-refresh job does, through
         // `prepare_responder`), so a public request never costs a KMS signature.

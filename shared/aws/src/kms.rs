@@ -9,7 +9,6 @@
 //! within a runtime"), by tokio's design.
 
 use std::fmt;
-use std::time::Duration;
 
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeyUsageType, MessageType, SigningAlgorithmSpec};
@@ -19,15 +18,12 @@ use orgcert_pki::{CaSigner, KeyAlgorithm, PkiError, SubjectPublicKey};
 use sha2::{Digest, Sha256, Sha384};
 use tokio::runtime::Handle;
 
+use crate::deadline::{self, Backoff};
 use crate::error::{is_transient_code, sdk_error};
 
 /// Largest message KMS signs with `MessageType=RAW`; longer ones are hashed here and
 /// sent as `DIGEST` (CRLs grow past it).
 pub const RAW_LIMIT: usize = 4096;
-
-/// Attempts of our own around the SDK's (which already retries throttling 4 times):
-/// KMS signing quotas are per account and region, so a burst gets a longer second wind.
-const THROTTLE_ATTEMPTS: u32 = 3;
 
 /// The CA signer over a KMS asymmetric key (ECC_NIST_P256, ECC_NIST_P384 or RSA_3072).
 pub struct KmsSigner {
@@ -133,18 +129,26 @@ impl KmsSigner {
             };
             (MessageType::Digest, digest)
         };
-        let mut attempt = 0;
+        // Throttling gets a second wind (KMS quotas are per account and region) for as
+        // long as the deadline allows; the SDK's own retries run inside each attempt.
+        let deadline = deadline::effective();
+        let mut backoff = Backoff::until(deadline);
         loop {
-            attempt += 1;
-            let res = self
-                .client
-                .sign()
-                .key_id(&self.key_id)
-                .message(Blob::new(payload.clone()))
-                .message_type(kind.clone())
-                .signing_algorithm(signing_algorithm(self.alg))
-                .send()
-                .await;
+            // An issuance releases its claim after a failed signature: leave it time.
+            let res = deadline::attempt_leaving(
+                "KMS Sign",
+                deadline,
+                deadline::ATTEMPT_MARGIN,
+                self.client
+                    .sign()
+                    .key_id(&self.key_id)
+                    .message(Blob::new(payload.clone()))
+                    .message_type(kind.clone())
+                    .signing_algorithm(signing_algorithm(self.alg))
+                    .send(),
+            )
+            .await
+            .map_err(|e| PkiError::Signer(e.to_string()))?;
             match res {
                 Ok(out) => {
                     return out
@@ -157,8 +161,7 @@ impl KmsSigner {
                         .as_service_error()
                         .and_then(aws_sdk_kms::error::ProvideErrorMetadata::code)
                         .is_some_and(is_transient_code);
-                    if throttled && attempt < THROTTLE_ATTEMPTS {
-                        tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+                    if throttled && backoff.wait().await {
                         continue;
                     }
                     return Err(PkiError::Signer(sdk_error("KMS Sign", e).to_string()));

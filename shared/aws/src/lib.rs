@@ -13,6 +13,7 @@ mod code_key;
 mod compose;
 mod config;
 mod csr;
+pub mod deadline;
 pub mod error;
 mod kms;
 pub mod provision;
@@ -26,7 +27,7 @@ pub use compose::{
     bootstrap_ca, ca_certificate_request, compose, install_ca_certificate, load_ca_certificate,
     s3_client, AwsApp,
 };
-pub use config::{sdk_config, AwsConfig};
+pub use config::{behavior_version, sdk_config, AwsConfig};
 pub use kms::{KmsSigner, RAW_LIMIT};
 pub use s3::{S3Objects, MAX_LINK_TTL};
 pub use ses::SesMailer;

@@ -1,0 +1,177 @@
+//! Every request of the AWS shape within its deadline, and watched (issue 17, items 2, 6).
+//!
+//! [`layer`] wraps a router so that each request
+//! - runs under a deadline ([`orgcert_aws::deadline`]): the Lambda context's when the
+//!   request came through the Lambda runtime, else the configured budget
+//!   (`ORGCERT_AWS_BUDGET_MS`); past it less a margin, the answer is a 503 problem+json
+//!   instead of the bare timeout API Gateway would send;
+//! - leaves one structured log line (`request`): route template (never the raw path, which
+//!   can hold an issuance token), method, status, latency in ms, actor kind and the Lambda
+//!   request id; never a header, a query or a body;
+//! - counts what relying parties and auditors care about as CloudWatch Embedded Metric
+//!   Format lines ([`emf`]): issuances, revocations, OCSP answers.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use lambda_http::request::RequestContext;
+use orgcert_aws::deadline;
+use orgcert_http::ApiError;
+
+/// CloudWatch namespace of the EMF metrics.
+pub const NAMESPACE: &str = "orgcert";
+
+/// Wraps `router` with the deadline, the request log line and the metrics.
+pub fn layer(router: axum::Router) -> axum::Router {
+    router.layer(axum::middleware::from_fn(watched))
+}
+
+/// Who called, as far as the gateway told: never who exactly (that is the audit log's).
+fn actor_kind(req: &Request) -> &'static str {
+    let jwt = match req.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => Some(
+            ctx.authorizer
+                .as_ref()
+                .and_then(|a| a.jwt.as_ref())
+                .is_some(),
+        ),
+        _ => None,
+    };
+    match jwt {
+        Some(true) => "user",
+        None if req
+            .headers()
+            .contains_key(axum::http::header::AUTHORIZATION) =>
+        {
+            "bearer"
+        }
+        _ => "anonymous",
+    }
+}
+
+async fn watched(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let lambda = req.extensions().get::<lambda_runtime::Context>().cloned();
+    let deadline = lambda.as_ref().filter(|c| c.deadline > 0).map_or_else(
+        || started + deadline::budget(),
+        |c| deadline::instant_from_epoch_ms(c.deadline),
+    );
+    // One invocation at a time per Lambda environment: the KMS signer, on a blocking
+    // thread, sees this deadline too. Locally (many requests at once) it keeps its own.
+    if lambda.is_some() {
+        deadline::set_invocation_deadline(Some(deadline));
+    }
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let actor = actor_kind(&req);
+    let request_id = lambda.as_ref().map(|c| c.request_id.clone());
+    let resp = match deadline::scope(deadline, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(e) => ApiError(e).into_response(),
+    };
+    if lambda.is_some() {
+        deadline::set_invocation_deadline(None);
+    }
+    let status = resp.status().as_u16();
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    tracing::info!(
+        target: "request",
+        route = %route,
+        method = %method,
+        status,
+        latency_ms,
+        actor,
+        request_id = request_id.as_deref().unwrap_or(""),
+        "request"
+    );
+    if let Some(metric) = metric_of(&method, &route, status) {
+        emf::print(metric, 1.0, "Count");
+    }
+    resp
+}
+
+/// The metric a successful request counts, by its route template.
+fn metric_of(method: &axum::http::Method, route: &str, status: u16) -> Option<&'static str> {
+    if !(200..300).contains(&status) {
+        return None;
+    }
+    match (method.as_str(), route) {
+        ("POST", r) if r.starts_with("/v1/issuance/") || r.ends_with("/issue") => Some("Issuances"),
+        ("POST", r) if r.ends_with("/revoke") => Some("Revocations"),
+        (_, r) if r.starts_with("/ocsp") => Some("OcspAnswers"),
+        _ => None,
+    }
+}
+
+/// Budget of a request served outside Lambda, for the logs of `serve --backend aws`.
+pub fn local_budget() -> Duration {
+    deadline::budget()
+}
+
+/// CloudWatch Embedded Metric Format: a JSON log line CloudWatch Logs turns into a metric
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>).
+/// Printed to stdout as it is (not through tracing: the line must be the bare object).
+pub mod emf {
+    use serde_json::json;
+
+    /// The EMF object of one metric value, with the function name as its dimension.
+    pub fn line(name: &str, value: f64, unit: &str, at_ms: u64) -> serde_json::Value {
+        let function =
+            std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "orgcert".into());
+        json!({
+            "_aws": {
+                "Timestamp": at_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": super::NAMESPACE,
+                    "Dimensions": [["Function"]],
+                    "Metrics": [{ "Name": name, "Unit": unit }],
+                }],
+            },
+            "Function": function,
+            name: value,
+        })
+    }
+
+    /// Prints one metric value now.
+    pub fn print(name: &str, value: f64, unit: &str) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        println!("{}", line(name, value, unit, now));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_follow_route_templates_and_success_only() {
+        let post = axum::http::Method::POST;
+        assert_eq!(
+            metric_of(&post, "/v1/issuance/{token}", 201),
+            Some("Issuances")
+        );
+        assert_eq!(metric_of(&post, "/v1/issuance/{token}", 409), None);
+        assert_eq!(
+            metric_of(&axum::http::Method::GET, "/ocsp/{request}", 200),
+            Some("OcspAnswers")
+        );
+    }
+
+    #[test]
+    fn an_emf_line_names_its_metric_and_value() {
+        let l = emf::line("Issuances", 1.0, "Count", 5);
+        assert_eq!(
+            l["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "Issuances"
+        );
+        assert_eq!(l["Issuances"], 1.0);
+        assert_eq!(l["_aws"]["Timestamp"], 5);
+    }
+}
