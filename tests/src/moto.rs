@@ -214,6 +214,25 @@ impl Moto {
         );
     }
 
+    /// Calls moto has received so far for `service` (`kms` or `dynamodb`), counted by the
+    /// test-only `GET /_orgcert/calls` of `tests/aws/moto/sitecustomize.py`.
+    ///
+    /// # Panics
+    /// When the patched server does not answer it.
+    pub async fn calls(&self, service: &str) -> u64 {
+        let counts: serde_json::Value = reqwest::get(format!("{}/_orgcert/calls", self.endpoint()))
+            .await
+            .expect("moto call counts")
+            .json()
+            .await
+            .unwrap_or_else(|e| {
+                panic!("the moto call counter is not loaded ({e}): {}", self.log())
+            });
+        counts[service]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no count for {service}: {counts}"))
+    }
+
     /// moto's view of every backend (`GET /moto-api/data.json`).
     pub async fn data(&self) -> serde_json::Value {
         reqwest::get(format!("{}/moto-api/data.json", self.endpoint()))

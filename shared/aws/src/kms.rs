@@ -45,7 +45,8 @@ impl fmt::Debug for KmsSigner {
 
 impl KmsSigner {
     /// Fetches the key's public key and spec once (`GetPublicKey`) and caches them;
-    /// captures the current runtime for [`CaSigner::sign`].
+    /// captures the current runtime for [`CaSigner::sign`]. Only for the bootstrap and
+    /// tools (no CA certificate yet); functions use [`KmsSigner::from_ca_certificate`].
     ///
     /// # Errors
     /// `Unavailable` when KMS cannot be reached; `Internal` for a key that is not a
@@ -105,6 +106,41 @@ impl KmsSigner {
             alg,
             spki,
             handle: Handle::current(),
+        })
+    }
+
+    /// The signer for the CA key that `ca_der` (the stored CA certificate) certifies,
+    /// without calling KMS: the public key and algorithm come from the certificate. A cold
+    /// start of a function (healthz and the public ones included) then never waits on KMS,
+    /// and only the signing roles need the key policy. A certificate that does not match
+    /// the key shows at the first signature (KMS signs with its key; the CA refuses a
+    /// signature that does not verify) and at the bootstrap, which checks it.
+    ///
+    /// Must be called inside a tokio runtime (the signer keeps its handle).
+    ///
+    /// # Errors
+    /// `Internal` when the certificate does not parse, its key is of an unsupported type,
+    /// or there is no runtime.
+    pub fn from_ca_certificate(
+        client: Client,
+        key_id: impl Into<String>,
+        ca_der: &[u8],
+    ) -> Result<Self, DomainError> {
+        let key_id = key_id.into();
+        let (_, cert) = x509_parser::parse_x509_certificate(ca_der)
+            .map_err(|e| DomainError::Internal(format!("stored CA certificate: {e}")))?;
+        let spki = cert.public_key().raw.to_vec();
+        let alg = SubjectPublicKey::from_spki_der(&spki)
+            .map_err(|e| DomainError::Internal(format!("stored CA certificate key: {e}")))?
+            .algorithm();
+        let handle = Handle::try_current()
+            .map_err(|e| DomainError::Internal(format!("KMS signer needs a runtime: {e}")))?;
+        Ok(Self {
+            client,
+            key_id,
+            alg,
+            spki,
+            handle,
         })
     }
 

@@ -24,8 +24,8 @@ mod store;
 
 pub use code_key::{ensure_code_key, load_code_key, CODE_KEY_OBJECT};
 pub use compose::{
-    bootstrap_ca, ca_certificate_request, compose, install_ca_certificate, load_ca_certificate,
-    s3_client, AwsApp,
+    bootstrap_ca, ca_certificate_request, compose, install_ca_certificate, issuing_ca_certificate,
+    load_ca_certificate, s3_client, AwsApp,
 };
 pub use config::{behavior_version, sdk_config, AwsConfig};
 pub use kms::{KmsSigner, RAW_LIMIT};

@@ -36,6 +36,9 @@ laxer:
    &seconds=<s>` makes every later call of that service wait that long before moto
    answers it (`seconds=0` ends it). AWS is sometimes that slow; moto never is, so
    without this the code that gives up before the Lambda deadline is never exercised.
+   And a count of calls per service: `GET /_orgcert/calls` answers
+   `{"kms": n, "dynamodb": m}` (calls so far), e.g. to show that a cold start makes no
+   KMS call.
 """
 
 import os
@@ -335,8 +338,9 @@ def _patch_dynamodb():
     responses.DynamoHandler.transact_write_items = transact_handler
 
 
-# Seconds each call of a service waits before moto answers it (see 7. above).
+# Seconds each call of a service waits before moto answers it, and calls so far (7.).
 _DELAYS = {}
+_CALLS = {"kms": 0, "dynamodb": 0}
 
 # X-Amz-Target prefixes of the JSON-protocol services that can be delayed.
 _TARGETS = {"kms": "TrentService.", "dynamodb": "DynamoDB_20120810."}
@@ -365,10 +369,21 @@ def _patch_delay():
             _DELAYS[service] = seconds
             start_response("204 No Content", [("Content-Length", "0")])
             return [b""]
+        if environ.get("PATH_INFO") == "/_orgcert/calls" and environ.get("REQUEST_METHOD") == "GET":
+            import json
+
+            body = json.dumps(_CALLS).encode()
+            start_response(
+                "200 OK",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         for service, prefix in _TARGETS.items():
-            if target.startswith(prefix) and _DELAYS.get(service, 0) > 0:
-                time.sleep(_DELAYS[service])
+            if target.startswith(prefix):
+                _CALLS[service] += 1
+                if _DELAYS.get(service, 0) > 0:
+                    time.sleep(_DELAYS[service])
         return original(self, environ, start_response)
 
     werkzeug_app.DomainDispatcherApplication.__call__ = call

@@ -1,10 +1,15 @@
-//! Deadlines, not retry counts (issue 17, item 6), on moto: the router of the Lambda
+//! The AWS shape ready for production (issue 17), on moto, in-process.
+//!
+//! Deadlines, not retry counts (item 6): the router of the Lambda
 //! functions, wrapped as `serve_http` wraps it (`orgcert_lambda::watch::layer`), gets
 //! requests carrying a Lambda context whose deadline the test sets. moto is made slower
 //! than that deadline (the delay switch of `tests/aws/moto/sitecustomize.py`), first
 //! DynamoDB, then KMS; each time the answer must be a 503 problem+json, and it must come
 //! before the deadline (the request future is bounded by it: an answer after it fails the
 //! test). A disabled CA key is a permanent state: a 503 that says "CA key unavailable".
+//!
+//! Init reads the CA public key from the stored CA certificate: composing an API
+//! function and serving healthz and the CA certificate makes no KMS call at all.
 //!
 //! Needs `MOTO_SERVER` (skips with a message without it, unless `ORGCERT_REQUIRE_TOOLS=1`).
 
@@ -286,4 +291,40 @@ async fn slow_kms_and_dynamodb_answer_503_problem_before_the_deadline() {
     )
     .await;
     assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_start_and_public_requests_make_no_kms_call() {
+    let Some(moto) = Moto::try_start() else {
+        return;
+    };
+    let cfg = moto.provision_with_ca(KeyAlgorithm::EcdsaP256).await;
+    let before = moto.calls("kms").await;
+    assert!(
+        before > 0,
+        "the bootstrap signed with KMS: the counter counts"
+    );
+    let aws = orgcert_aws::AwsApp::compose(&cfg, Arc::new(SystemClock))
+        .await
+        .expect("compose");
+    let router = watch::layer(with_source_ip_layer(orgcert_http::router(HttpState::new(
+        aws.app.clone(),
+        Arc::new(ApiGatewayClaims),
+    ))));
+    let deadline = epoch_ms() + 20_000;
+    let none = HashMap::new();
+    for path in ["/healthz", "/public/ca.pem", "/public/ca.cer"] {
+        let (status, _, _) = answer_before(
+            &router,
+            request("GET", path, &none, None, deadline),
+            deadline,
+        )
+        .await;
+        assert_eq!(status, 200, "{path}");
+    }
+    assert_eq!(
+        moto.calls("kms").await - before,
+        0,
+        "compose, healthz and the CA certificate need no KMS"
+    );
 }
