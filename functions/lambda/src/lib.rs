@@ -70,13 +70,7 @@ mod axum_parts {
 }
 
 fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ORGCERT_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .without_time() // CloudWatch stamps each line
-        .try_init();
+    watch::init_tracing();
 }
 
 async fn compose() -> Result<orgcert_core::app::App, DomainError> {
@@ -160,11 +154,21 @@ pub async fn serve_job(job: Job) -> Result<(), lambda_runtime::Error> {
                         .ok()
                     })
                     .unwrap_or_else(|| app.clock.now());
-                let report = app
-                    .run_job(job, now)
+                // The invocation's deadline bounds the job's AWS retries as it bounds a
+                // request's; a job cut off is an error Lambda sends to the failure
+                // destination, not a silent timeout.
+                let deadline = orgcert_aws::deadline::instant_from_epoch_ms(event.context.deadline);
+                orgcert_aws::deadline::set_invocation_deadline(Some(deadline));
+                let report = orgcert_aws::deadline::scope(deadline, app.run_job(job, now))
                     .await
-                    .map_err(|e| format!("{} failed: {e}", job.name()))?;
+                    .and_then(|r| r)
+                    .map_err(|e| format!("{} failed: {e}", job.name()));
+                orgcert_aws::deadline::set_invocation_deadline(None);
+                let report = report?;
                 tracing::info!(job = job.name(), detail = %report.detail, "job ran");
+                if job == Job::CrlRefresh {
+                    watch::crl_freshness(&app, now).await;
+                }
                 Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
             }
         },

@@ -9,7 +9,11 @@
 //!   can hold an issuance token), method, status, latency in ms, actor kind and the Lambda
 //!   request id; never a header, a query or a body;
 //! - counts what relying parties and auditors care about as CloudWatch Embedded Metric
-//!   Format lines ([`emf`]): issuances, revocations, OCSP answers.
+//!   Format lines ([`emf`]): issuances, revocations, OCSP answers; the crl-refresh job adds
+//!   the seconds until the published CRL's nextUpdate ([`crl_freshness`]).
+//!
+//! Logs are JSON ([`init_tracing`]), one object a line, with the Lambda request id on the
+//! request line and, through the runtime's invocation span, on every line of the request.
 
 use std::time::{Duration, Instant};
 
@@ -111,6 +115,73 @@ fn metric_of(method: &axum::http::Method, route: &str, status: u16) -> Option<&'
 /// Budget of a request served outside Lambda, for the logs of `serve --backend aws`.
 pub fn local_budget() -> Duration {
     deadline::budget()
+}
+
+/// The log filter: `RUST_LOG`, else `ORGCERT_LOG`, else the level Lambda's `LoggingConfig`
+/// sets (`AWS_LAMBDA_LOG_LEVEL`: TRACE..FATAL), else `info`.
+pub fn log_filter() -> tracing_subscriber::EnvFilter {
+    use tracing_subscriber::EnvFilter;
+    EnvFilter::try_from_env("RUST_LOG")
+        .or_else(|_| EnvFilter::try_from_env("ORGCERT_LOG"))
+        .ok()
+        .or_else(|| {
+            let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+                .ok()?
+                .to_ascii_lowercase();
+            let level = if level == "fatal" {
+                "error".into()
+            } else {
+                level
+            };
+            EnvFilter::try_new(level).ok()
+        })
+        .unwrap_or_else(|| EnvFilter::new("info"))
+}
+
+/// The JSON log layer: one object a line, the event's fields flattened into it, the
+/// current span (the Lambda runtime's invocation span carries `requestId`) alongside.
+pub fn json_layer<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(true)
+        .with_writer(writer)
+}
+
+/// Installs JSON logs on stdout with [`log_filter`] (once; later calls do nothing).
+pub fn init_tracing() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let _ = tracing_subscriber::registry()
+        .with(log_filter())
+        .with(json_layer(std::io::stdout))
+        .try_init();
+}
+
+/// After a crl-refresh run: the seconds until the published full CRL's nextUpdate, as an
+/// EMF metric (`CrlSecondsUntilNextUpdate`; the template's alarm fires when it falls
+/// below a quarter of the CRL's validity). A CRL that cannot be read is logged, not
+/// printed: the alarm treats missing data as breaching.
+pub async fn crl_freshness(app: &orgcert_core::app::App, now: time::OffsetDateTime) {
+    match app.crl(None).await {
+        Ok(der) => match x509_parser::parse_x509_crl(&der) {
+            Ok((_, crl)) => {
+                if let Some(next) = crl.next_update() {
+                    let left = next.timestamp() - now.unix_timestamp();
+                    #[allow(clippy::cast_precision_loss)] // seconds: far below 2^52
+                    emf::print("CrlSecondsUntilNextUpdate", left as f64, "Seconds");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "published CRL does not parse"),
+        },
+        Err(e) => tracing::error!(error = %e, "no published CRL to measure"),
+    }
 }
 
 /// CloudWatch Embedded Metric Format: a JSON log line CloudWatch Logs turns into a metric

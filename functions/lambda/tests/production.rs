@@ -11,6 +11,9 @@
 //! Init reads the CA public key from the stored CA certificate: composing an API
 //! function and serving healthz and the CA certificate makes no KMS call at all.
 //!
+//! Watch it (item 2): the log line of one request is JSON, carries the Lambda request
+//! id, names the route template, and holds no secret of the request or its answer.
+//!
 //! Needs `MOTO_SERVER` (skips with a message without it, unless `ORGCERT_REQUIRE_TOOLS=1`).
 
 use std::collections::HashMap;
@@ -327,4 +330,127 @@ async fn a_cold_start_and_public_requests_make_no_kms_call() {
         0,
         "compose, healthz and the CA certificate need no KMS"
     );
+}
+
+/// Everything the JSON log layer wrote, for the log test.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_log_line_is_json_with_its_request_id_and_no_secret() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let Some(moto) = Moto::try_start() else {
+        return;
+    };
+    // The production layer, writing into a buffer: every thread of this process logs
+    // there from now on (other tests of this binary included; only this one's request
+    // is looked at).
+    let logs = Captured::default();
+    let writer = logs.clone();
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new("info"))
+            .with(watch::json_layer(move || writer.clone())),
+    )
+    .expect("the only global subscriber of this test binary");
+
+    let cfg = moto.provision_with_ca(KeyAlgorithm::EcdsaP256).await;
+    let aws = orgcert_aws::AwsApp::compose(&cfg, Arc::new(SystemClock))
+        .await
+        .expect("compose");
+    let org = random_cvr();
+    aws.app
+        .add_organisation(NewOrganisation {
+            cvr: org.to_string(),
+            name: "Logbog ApS".into(),
+            p_numbers: vec![],
+            se_numbers: vec![],
+            settings: OrgSettings {
+                organisation_certificates_enabled: true,
+                seal_generation_allowed: false,
+                local_idp_enabled: false,
+                nemhandel_enabled: false,
+            },
+        })
+        .await
+        .expect("organisation");
+    let admin = Actor {
+        subject: ADMIN.into(),
+        email: ADMIN.into(),
+        name: "Ulla".into(),
+        org: org.clone(),
+        roles: vec![Role::UserAdmin],
+    };
+    let input: ProfileInput = serde_json::from_value(json!({
+        "type": "organisation",
+        "name": "Logsignering",
+        "contact_email": CONTACT,
+        "issuing": "direct",
+        "key_algorithm": "ecdsa-p256",
+    }))
+    .expect("profile input");
+    let order = aws
+        .app
+        .create_profile(&admin, input, None)
+        .await
+        .expect("order");
+    let Delivery::Link { url } = order.delivery else {
+        panic!("direct delivery gives a link")
+    };
+    let token = url.rsplit('/').next().expect("token").to_owned();
+
+    let router = watch::layer(with_source_ip_layer(orgcert_http::router(HttpState::new(
+        aws.app.clone(),
+        Arc::new(ApiGatewayClaims),
+    ))));
+    let deadline = epoch_ms() + 20_000;
+    let mut req = request(
+        "POST",
+        &format!("/v1/issuance/{token}"),
+        &claims(&org, CONTACT, "[]"),
+        Some(json!({ "accept_terms": true })),
+        deadline,
+    );
+    let bearer = "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJsb2ctdGVzdCJ9.c2lnbmF0dXJlLWxvZw";
+    req.headers_mut()
+        .insert("authorization", bearer.parse().expect("header"));
+    let (status, _, issued) = answer_before(&router, req, deadline).await;
+    assert_eq!(status, 201, "{issued}");
+    let password = issued["password"].as_str().expect("a password").to_owned();
+
+    let text = String::from_utf8(logs.0.lock().expect("log buffer").clone()).expect("UTF-8");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let line = lines
+        .iter()
+        .find(|l| l["message"] == "request" && l["route"] == "/v1/issuance/{token}")
+        .unwrap_or_else(|| panic!("no request line in {text}"));
+    assert_eq!(
+        line["request_id"], "8476a536-e9f4-11e8-9739-2dfe598c3fcd",
+        "{line}"
+    );
+    assert_eq!(line["status"], 201, "{line}");
+    assert_eq!(line["method"], "POST", "{line}");
+    assert_eq!(line["actor"], "user", "{line}");
+    assert!(line["latency_ms"].is_u64(), "{line}");
+    for (what, secret) in [
+        ("issuance token", token.as_str()),
+        ("PKCS#12 password", password.as_str()),
+        ("bearer token", bearer),
+        ("bearer token", "eyJhbGciOiJSUzI1NiJ9"),
+    ] {
+        assert!(!text.contains(secret), "the {what} is in the logs: {text}");
+    }
 }
