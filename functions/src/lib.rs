@@ -2,5 +2,6 @@
 //! with signed links and a mail outbox, around the shared router.
 #![forbid(unsafe_code)]
 
+pub mod aws;
 pub mod local;
 pub mod mtls;
