@@ -157,7 +157,11 @@ pub async fn serve_job(job: Job) -> Result<(), lambda_runtime::Error> {
                 // The invocation's deadline bounds the job's AWS retries as it bounds a
                 // request's; a job cut off is an error Lambda sends to the failure
                 // destination, not a silent timeout.
-                let deadline = orgcert_aws::deadline::instant_from_epoch_ms(event.context.deadline);
+                let deadline =
+                    orgcert_aws::deadline::from_lambda_deadline_ms(event.context.deadline)
+                        .unwrap_or_else(|| {
+                            std::time::Instant::now() + orgcert_aws::deadline::budget()
+                        });
                 orgcert_aws::deadline::set_invocation_deadline(Some(deadline));
                 let report = orgcert_aws::deadline::scope(deadline, app.run_job(job, now))
                     .await

@@ -58,10 +58,10 @@ fn actor_kind(req: &Request) -> &'static str {
 async fn watched(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let lambda = req.extensions().get::<lambda_runtime::Context>().cloned();
-    let deadline = lambda.as_ref().filter(|c| c.deadline > 0).map_or_else(
-        || started + deadline::budget(),
-        |c| deadline::instant_from_epoch_ms(c.deadline),
-    );
+    let deadline = lambda
+        .as_ref()
+        .and_then(|c| deadline::from_lambda_deadline_ms(c.deadline))
+        .unwrap_or_else(|| started + deadline::budget());
     // One invocation at a time per Lambda environment: the KMS signer, on a blocking
     // thread, sees this deadline too. Locally (many requests at once) it keeps its own.
     if lambda.is_some() {
@@ -74,6 +74,11 @@ async fn watched(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let actor = actor_kind(&req);
     let request_id = lambda.as_ref().map(|c| c.request_id.clone());
+    // What the request had to work with (a deadline of 0 or an emulator's is replaced by
+    // the configured budget).
+    let budget_ms =
+        u64::try_from(deadline.saturating_duration_since(started).as_millis()).unwrap_or(u64::MAX);
+
     let resp = match deadline::scope(deadline, next.run(req)).await {
         Ok(resp) => resp,
         Err(e) => ApiError(e).into_response(),
@@ -89,6 +94,7 @@ async fn watched(req: Request, next: Next) -> Response {
         method = %method,
         status,
         latency_ms,
+        budget_ms,
         actor,
         request_id = request_id.as_deref().unwrap_or(""),
         "request"

@@ -35,6 +35,12 @@ use orgcert_tests::moto::Moto;
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
 
+/// The tests of this file one at a time: a request with a Lambda context sets the
+/// process-wide invocation deadline (one invocation at a time, as in Lambda), which the
+/// KMS signer reads on its blocking thread; two tests' requests at once would overwrite
+/// each other's.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const ADMIN: &str = "ulla.admin@eksempel.dk";
 const CONTACT: &str = "carl.kontakt@eksempel.dk";
 /// The deadline each request gets: room for moto's normal answers, far less than the
@@ -136,6 +142,7 @@ fn assert_503_problem(what: &str, (status, ctype, body): &(u16, String, Value)) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_kms_and_dynamodb_answer_503_problem_before_the_deadline() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let Some(moto) = Moto::try_start() else {
         return;
     };
@@ -298,6 +305,7 @@ async fn slow_kms_and_dynamodb_answer_503_problem_before_the_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cold_start_and_public_requests_make_no_kms_call() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let Some(moto) = Moto::try_start() else {
         return;
     };
@@ -349,6 +357,7 @@ impl std::io::Write for Captured {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_log_line_is_json_with_its_request_id_and_no_secret() {
     use tracing_subscriber::layer::SubscriberExt as _;
+    let _one = ONE_AT_A_TIME.lock().await;
     let Some(moto) = Moto::try_start() else {
         return;
     };

@@ -74,6 +74,19 @@ pub fn instant_from_epoch_ms(deadline_ms: u64) -> Instant {
     Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
+/// The Lambda context's deadline as an [`Instant`], or `None` when it is not a deadline
+/// ahead of now: `0` (no context), or what an emulator sends instead (`cargo lambda
+/// watch` sends its timeout, `600000`, or a time already past). The caller then uses
+/// [`budget`]. Lambda itself stops an invocation at its deadline, so one being served
+/// always has its deadline ahead, at most 15 minutes (the longest timeout).
+pub fn from_lambda_deadline_ms(deadline_ms: u64) -> Option<Instant> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let plausible = deadline_ms > now_ms && deadline_ms <= now_ms + 16 * 60_000;
+    plausible.then(|| instant_from_epoch_ms(deadline_ms))
+}
+
 /// Sets (or clears) the deadline of the current Lambda invocation for code that runs
 /// outside the request's task (the KMS signer on a blocking thread).
 pub fn set_invocation_deadline(deadline: Option<Instant>) {
@@ -250,5 +263,12 @@ mod tests {
         let left = d.saturating_duration_since(Instant::now());
         assert!(left <= Duration::from_secs(10) && !left.is_zero());
         assert!(instant_from_epoch_ms(0) <= Instant::now());
+        assert!(from_lambda_deadline_ms(now_ms + 10_000).is_some());
+        assert_eq!(from_lambda_deadline_ms(0), None);
+        assert_eq!(
+            from_lambda_deadline_ms(600_000),
+            None,
+            "cargo lambda's timeout"
+        );
     }
 }
