@@ -15,7 +15,7 @@
 //! Logs are JSON ([`init_tracing`]), one object a line, with the Lambda request id on the
 //! request line and, through the runtime's invocation span, on every line of the request.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
@@ -116,11 +116,6 @@ fn metric_of(method: &axum::http::Method, route: &str, status: u16) -> Option<&'
         (_, r) if r.starts_with("/ocsp") => Some("OcspAnswers"),
         _ => None,
     }
-}
-
-/// Budget of a request served outside Lambda, for the logs of `serve --backend aws`.
-pub fn local_budget() -> Duration {
-    deadline::budget()
 }
 
 /// The log filter: `RUST_LOG`, else `ORGCERT_LOG`, else the level Lambda's `LoggingConfig`
