@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod aws;
 pub mod local;
 pub mod mtls;
 pub mod renew;

@@ -222,6 +222,11 @@ impl TokenKeys {
     pub fn jwks(&self) -> &Value {
         &self.jwks
     }
+
+    /// The public key (PEM) that verifies these tokens (`serve --backend aws`).
+    pub fn public_pem(&self) -> &str {
+        &self.public_pem
+    }
 }
 
 /// The composed embedded service.

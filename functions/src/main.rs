@@ -40,6 +40,14 @@ enum Command {
         /// Listen address.
         #[arg(long, env = "ORGCERT_ADDR", default_value = "127.0.0.1:8080")]
         addr: String,
+        /// Adapters: `local` (SQLite, key file, files, outbox) or `aws` (DynamoDB, KMS,
+        /// S3, SES at AWS_ENDPOINT_URL, e.g. a moto server).
+        #[arg(long, value_enum, default_value_t = Backend::Local)]
+        backend: Backend,
+        /// With `--backend aws`: create the table, bucket, CA key, sender identity and a
+        /// development CA where missing.
+        #[arg(long, requires = "backend")]
+        bootstrap: bool,
     },
     /// Print a bearer token for the local server.
     Token {
@@ -130,6 +138,15 @@ enum AuditCommand {
         /// An export (JSON lines).
         file: Option<PathBuf>,
     },
+}
+
+/// Which adapters `serve` composes.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    /// The embedded default.
+    Local,
+    /// The AWS adapters against AWS_ENDPOINT_URL.
+    Aws,
 }
 
 #[derive(Subcommand)]
@@ -225,7 +242,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         other => other,
     };
     let listen = match &command {
-        Command::Serve { addr } => addr.clone(),
+        Command::Serve { addr, .. } => addr.clone(),
         _ => std::env::var("ORGCERT_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into()),
     };
     let cfg = LocalConfig::from_env(cli.data_dir.clone(), &listen)?;
@@ -352,7 +369,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Serve { addr } => serve(cfg, &addr).await,
+        Command::Serve {
+            addr,
+            backend: Backend::Aws,
+            bootstrap,
+        } => serve_aws(cfg, &addr, bootstrap).await,
+        Command::Serve {
+            bootstrap: true, ..
+        } => {
+            Err("--bootstrap is for --backend aws (the local backend creates its CA itself)".into())
+        }
+        Command::Serve { addr, .. } => serve(cfg, &addr).await,
     }
 }
 
@@ -452,6 +479,53 @@ async fn serve(cfg: LocalConfig, addr: &str) -> Result<(), String> {
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| format!("server: {e}"))
+}
+
+/// `serve --backend aws`: the AWS composition on this machine (orgcert_functions::aws).
+async fn serve_aws(cfg: LocalConfig, addr: &str, bootstrap: bool) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let started = orgcert_functions::aws::start(&cfg, bootstrap).await?;
+    println!(
+        "orgcert (AWS adapters at {}) is listening on {}",
+        orgcert_functions::aws::config(&cfg)?
+            .endpoint_url
+            .unwrap_or_default(),
+        cfg.public_url
+    );
+    if started.created_demo {
+        println!("created the demo organisation {DEMO_CVR}");
+    }
+    println!("\nTokens (valid 12 hours) for the demo organisation {DEMO_CVR}:");
+    for (label, email, name, roles) in DEMO_USERS {
+        let t = started
+            .tokens
+            .token(DEMO_CVR, email, name, roles, Duration::hours(12))
+            .map_err(|e| describe(&e))?;
+        println!(
+            "  {label} <{email}>:\n    export TOKEN_{}={t}",
+            label.to_ascii_uppercase().replace(' ', "_")
+        );
+    }
+    println!(
+        "\nTry: curl -H \"Authorization: Bearer $TOKEN_USER_ADMIN\" {}/v1/organisation",
+        cfg.public_url
+    );
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    spawn_schedules(started.app);
+    axum::serve(
+        listener,
+        started
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;

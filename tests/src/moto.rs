@@ -123,6 +123,7 @@ impl Moto {
             bucket: format!("orgcert-{}", &id[..20]),
             kms_key_id: String::new(),
             sender: SENDER.into(),
+            ses_configuration_set: None,
             public_url: "http://127.0.0.1:9".into(),
             pki_url: "http://pki.example.dk".into(),
             endpoint_url: Some(self.endpoint()),
@@ -188,6 +189,48 @@ impl Moto {
             "the moto test clock patch is not loaded: {}",
             self.log()
         );
+    }
+
+    /// Makes every later call of `service` (`kms` or `dynamodb`) wait `seconds` before
+    /// moto answers it (the test-only `POST /_orgcert/delay` of
+    /// `tests/aws/moto/sitecustomize.py`); `0.0` ends it.
+    ///
+    /// # Panics
+    /// When the patched server does not accept it.
+    pub async fn set_delay(&self, service: &str, seconds: f64) {
+        let resp = reqwest::Client::new()
+            .post(format!(
+                "{}/_orgcert/delay?service={service}&seconds={seconds}",
+                self.endpoint()
+            ))
+            .send()
+            .await
+            .expect("moto delay switch");
+        assert_eq!(
+            resp.status().as_u16(),
+            204,
+            "the moto delay patch is not loaded: {}",
+            self.log()
+        );
+    }
+
+    /// Calls moto has received so far for `service` (`kms` or `dynamodb`), counted by the
+    /// test-only `GET /_orgcert/calls` of `tests/aws/moto/sitecustomize.py`.
+    ///
+    /// # Panics
+    /// When the patched server does not answer it.
+    pub async fn calls(&self, service: &str) -> u64 {
+        let counts: serde_json::Value = reqwest::get(format!("{}/_orgcert/calls", self.endpoint()))
+            .await
+            .expect("moto call counts")
+            .json()
+            .await
+            .unwrap_or_else(|e| {
+                panic!("the moto call counter is not loaded ({e}): {}", self.log())
+            });
+        counts[service]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no count for {service}: {counts}"))
     }
 
     /// moto's view of every backend (`GET /moto-api/data.json`).

@@ -18,6 +18,8 @@ use orgcert_core::DomainError;
 use orgcert_http::auth::{Authenticator, Claims, ClientCertificate};
 use orgcert_http::{HttpState, Operation};
 
+pub mod watch;
+
 /// Reads the claims API Gateway's JWT authorizer verified (HTTP API payload 2.0).
 pub struct ApiGatewayClaims;
 
@@ -68,13 +70,7 @@ mod axum_parts {
 }
 
 fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ORGCERT_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .without_time() // CloudWatch stamps each line
-        .try_init();
+    watch::init_tracing();
 }
 
 async fn compose() -> Result<orgcert_core::app::App, DomainError> {
@@ -90,10 +86,10 @@ pub async fn serve_http(op: Operation) -> Result<(), lambda_http::Error> {
     let app = compose().await.map_err(|e| format!("{e}"))?;
     let state = HttpState::new(app, Arc::new(ApiGatewayClaims));
     let machine_domain = std::env::var(MACHINE_DOMAIN_VAR).ok();
-    lambda_http::run(with_machine_certificate_layer(
+    lambda_http::run(watch::layer(with_machine_certificate_layer(
         with_source_ip_layer(orgcert_http::router_for(op, state)),
         machine_domain,
-    ))
+    )))
     .await
 }
 
@@ -225,11 +221,25 @@ pub async fn serve_job(job: Job) -> Result<(), lambda_runtime::Error> {
                         .ok()
                     })
                     .unwrap_or_else(|| app.clock.now());
-                let report = app
-                    .run_job(job, now)
+                // The invocation's deadline bounds the job's AWS retries as it bounds a
+                // request's; a job cut off is an error Lambda sends to the failure
+                // destination, not a silent timeout.
+                let deadline =
+                    orgcert_aws::deadline::from_lambda_deadline_ms(event.context.deadline)
+                        .unwrap_or_else(|| {
+                            std::time::Instant::now() + orgcert_aws::deadline::budget()
+                        });
+                orgcert_aws::deadline::set_invocation_deadline(Some(deadline));
+                let report = orgcert_aws::deadline::scope(deadline, app.run_job(job, now))
                     .await
-                    .map_err(|e| format!("{} failed: {e}", job.name()))?;
+                    .and_then(|r| r)
+                    .map_err(|e| format!("{} failed: {e}", job.name()));
+                orgcert_aws::deadline::set_invocation_deadline(None);
+                let report = report?;
                 tracing::info!(job = job.name(), detail = %report.detail, "job ran");
+                if job == Job::CrlRefresh {
+                    watch::crl_freshness(&app, now).await;
+                }
                 Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
             }
         },

@@ -58,14 +58,21 @@ impl AwsApp {
     /// # Errors
     /// `Unavailable` when an AWS service cannot be reached; `Internal` for a missing or
     /// mismatched CA certificate (run [`bootstrap_ca`] or [`install_ca_certificate`]).
+    ///
+    /// No KMS call: the signer's public key comes from the stored CA certificate
+    /// ([`issuing_ca_certificate`]), so a cold start never waits on KMS.
     pub async fn compose(cfg: &AwsConfig, clock: Arc<dyn Clock>) -> Result<Self, DomainError> {
         let sdk = sdk_config(cfg).await;
+        let store = Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            &cfg.table,
+        ));
+        let der = issuing_ca_certificate(&store, cfg).await?;
         let signer: Arc<dyn CaSigner> = Arc::new(
-            KmsSigner::new(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id)
-                .await?
+            KmsSigner::from_ca_certificate(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id, &der)?
                 .with_rsa_signature(ca_signature()?),
         );
-        Self::compose_with_signer(cfg, clock, signer).await
+        Self::assemble(cfg, clock, signer, &sdk, store, der).await
     }
 
     /// As [`AwsApp::compose`], with the CA key behind `signer` (a wrapper of the KMS
@@ -83,12 +90,18 @@ impl AwsApp {
             aws_sdk_dynamodb::Client::new(&sdk),
             &cfg.table,
         ));
-        let der = load_ca_certificate(&store).await?.ok_or_else(|| {
-            DomainError::Internal(format!(
-                "table {} holds no CA certificate: run the CA bootstrap first",
-                cfg.table
-            ))
-        })?;
+        let der = issuing_ca_certificate(&store, cfg).await?;
+        Self::assemble(cfg, clock, signer, &sdk, store, der).await
+    }
+
+    async fn assemble(
+        cfg: &AwsConfig,
+        clock: Arc<dyn Clock>,
+        signer: Arc<dyn CaSigner>,
+        sdk: &aws_config::SdkConfig,
+        store: Arc<DynamoStore>,
+        der: Vec<u8>,
+    ) -> Result<Self, DomainError> {
         // Two tiers (`bootstrap_two_tier_ca`): the root and its CRL are stored with the
         // issuing CA; a CA from the single-tier bootstrap has neither.
         let (root_der, root_crl) = load_root(&store).await?;
@@ -100,11 +113,11 @@ impl AwsApp {
                 .map_err(|e| DomainError::Internal(format!("CA: {e}")))?
                 .with_chain(root_der.into_iter().collect()),
         );
-        let objects = Arc::new(S3Objects::new(s3_client(&sdk, cfg), &cfg.bucket));
-        let mailer = Arc::new(SesMailer::new(
-            aws_sdk_sesv2::Client::new(&sdk),
-            &cfg.sender,
-        ));
+        let objects = Arc::new(S3Objects::new(s3_client(sdk, cfg), &cfg.bucket));
+        let mailer = Arc::new(
+            SesMailer::new(aws_sdk_sesv2::Client::new(sdk), &cfg.sender)
+                .with_configuration_set(cfg.ses_configuration_set.clone()),
+        );
         // OCSP is signed by the delegated responder kept in the bucket; this composition
         // never mints one on an OCSP request (only the crl-refresh job does, through
         // `prepare_responder`), so a public request never costs a KMS signature.
@@ -116,7 +129,7 @@ impl AwsApp {
         }
         let mut config = tuned(Config::new(cfg.public_url.clone()))?;
         if let Some(object) = &cfg.code_key_object {
-            let key = load_code_key(&s3_client(&sdk, cfg), &cfg.bucket, object)
+            let key = load_code_key(&s3_client(sdk, cfg), &cfg.bucket, object)
                 .await?
                 .ok_or_else(|| {
                     DomainError::Internal(format!(
@@ -197,6 +210,25 @@ pub async fn load_ca_certificate(store: &DynamoStore) -> Result<Option<Vec<u8>>,
             "the CA item holds no DER certificate".into(),
         )),
     }
+}
+
+/// The certificate of the CA that issues (its key is the KMS key): where the bootstrap
+/// stores it today, the table's `CA`/`CERT` item. The one place that says where it is:
+/// a CA hierarchy that stores an issuing CA elsewhere changes only this.
+///
+/// # Errors
+/// `Internal` when none is stored (run the CA bootstrap); `Unavailable` when DynamoDB
+/// cannot be reached.
+pub async fn issuing_ca_certificate(
+    store: &DynamoStore,
+    cfg: &AwsConfig,
+) -> Result<Vec<u8>, DomainError> {
+    load_ca_certificate(store).await?.ok_or_else(|| {
+        DomainError::Internal(format!(
+            "table {} holds no CA certificate: run the CA bootstrap first",
+            cfg.table
+        ))
+    })
 }
 
 /// Stores `der` as the CA certificate unless one is stored already.

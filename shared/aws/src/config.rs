@@ -10,6 +10,13 @@ use orgcert_core::DomainError;
 /// Region used with an endpoint override when no region is configured (emulators ignore it).
 const EMULATOR_REGION: &str = "us-east-1";
 
+/// The SDK behaviour version, pinned: `latest()` would change defaults (retries, connect
+/// timeout, HTTP stack) under us with an SDK upgrade. Move it on purpose, after reading its
+/// notes (a newer SDK marks this one deprecated: that is the reminder, not a reason).
+pub fn behavior_version() -> BehaviorVersion {
+    BehaviorVersion::v2026_01_12()
+}
+
 /// Settings of the AWS shape, read by [`AwsConfig::from_env`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsConfig {
@@ -21,6 +28,9 @@ pub struct AwsConfig {
     pub kms_key_id: String,
     /// Verified SES sender address (`ORGCERT_SENDER`).
     pub sender: String,
+    /// SES configuration set every mail is sent through (`ORGCERT_SES_CONFIGURATION_SET`;
+    /// unset: none, bounces and complaints are then untracked).
+    pub ses_configuration_set: Option<String>,
     /// Base of issuance links in mails and answers (`ORGCERT_PUBLIC_URL`).
     pub public_url: String,
     /// Base written into certificates: AIA, OCSP, CRL (`ORGCERT_PKI_URL`; default: public URL).
@@ -69,6 +79,7 @@ impl AwsConfig {
             bucket: required("ORGCERT_BUCKET")?,
             kms_key_id: required("ORGCERT_KMS_KEY_ID")?,
             sender: required("ORGCERT_SENDER")?,
+            ses_configuration_set: var("ORGCERT_SES_CONFIGURATION_SET"),
             public_url,
             pki_url,
             endpoint_url: var("ORGCERT_AWS_ENDPOINT_URL"),
@@ -98,7 +109,7 @@ impl AwsConfig {
 /// With an endpoint override and no `AWS_ACCESS_KEY_ID`, fixed dummy credentials are used
 /// (an emulator accepts any), so the credential chain never reaches for instance metadata.
 pub async fn sdk_config(cfg: &AwsConfig) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(behavior_version())
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(4)
@@ -146,6 +157,7 @@ mod tests {
             bucket: "b".into(),
             kms_key_id: "k".into(),
             sender: "s@example.dk".into(),
+            ses_configuration_set: None,
             public_url: "http://127.0.0.1:1".into(),
             pki_url: "http://pki.example.dk".into(),
             endpoint_url: Some("http://127.0.0.1:1".into()),

@@ -36,9 +36,22 @@ const TRANSIENT_CODES: &[&str] = &[
     "ServiceUnavailable",
     "ServiceUnavailableException",
     "KMSInternalException",
-    "KMSInvalidStateException",
     "TransactionInProgressException",
 ];
+
+/// KMS error codes of a key that cannot sign until an operator acts (disabled, pending
+/// deletion, deleted, wrong region or a custom key store that is disconnected): never
+/// retried, answered at once as "CA key unavailable" (a 503 whose cause names the code).
+const KEY_UNAVAILABLE_CODES: &[&str] = &[
+    "KMSInvalidStateException",
+    "DisabledException",
+    "NotFoundException",
+    "KeyUnavailableException",
+];
+
+/// The marker [`sdk_error`] puts first in the cause of a permanent KMS key state; the
+/// HTTP problem names it (`orgcert_http::problem`).
+pub const CA_KEY_UNAVAILABLE: &str = "CA key unavailable";
 
 /// Whether a service error code is throttling or a transient failure.
 pub fn is_transient_code(code: &str) -> bool {
@@ -60,6 +73,10 @@ where
         }
         SdkError::ServiceError(ctx) => match ctx.err().code() {
             Some(code) if BUG_CODES.contains(&code) => DomainError::Internal(detail),
+            Some(code) if what.starts_with("KMS") && KEY_UNAVAILABLE_CODES.contains(&code) => {
+                tracing::error!(error = %detail, "the CA key cannot sign until an operator acts");
+                DomainError::Unavailable(format!("{CA_KEY_UNAVAILABLE}: {detail}"))
+            }
             _ => {
                 tracing::warn!(error = %detail, "AWS service error");
                 DomainError::Unavailable(detail)
@@ -84,5 +101,8 @@ mod tests {
         }
         assert!(!is_transient_code("ConditionalCheckFailed"));
         assert!(!is_transient_code("ValidationException"));
+        for c in KEY_UNAVAILABLE_CODES {
+            assert!(!is_transient_code(c), "{c} is permanent");
+        }
     }
 }

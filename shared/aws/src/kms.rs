@@ -9,7 +9,6 @@
 //! within a runtime"), by tokio's design.
 
 use std::fmt;
-use std::time::Duration;
 
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeyUsageType, MessageType, SigningAlgorithmSpec};
@@ -19,15 +18,12 @@ use orgcert_pki::{CaSigner, KeyAlgorithm, PkiError, RsaSignature, SubjectPublicK
 use sha2::{Digest, Sha256, Sha384};
 use tokio::runtime::Handle;
 
+use crate::deadline::{self, Backoff};
 use crate::error::{is_transient_code, sdk_error};
 
 /// Largest message KMS signs with `MessageType=RAW`; longer ones are hashed here and
 /// sent as `DIGEST` (CRLs grow past it).
 pub const RAW_LIMIT: usize = 4096;
-
-/// Attempts of our own around the SDK's (which already retries throttling 4 times):
-/// KMS signing quotas are per account and region, so a burst gets a longer second wind.
-const THROTTLE_ATTEMPTS: u32 = 3;
 
 /// The CA signer over a KMS asymmetric key (ECC_NIST_P256, ECC_NIST_P384 or RSA_3072).
 pub struct KmsSigner {
@@ -51,7 +47,8 @@ impl fmt::Debug for KmsSigner {
 
 impl KmsSigner {
     /// Fetches the key's public key and spec once (`GetPublicKey`) and caches them;
-    /// captures the current runtime for [`CaSigner::sign`].
+    /// captures the current runtime for [`CaSigner::sign`]. Only for the bootstrap and
+    /// tools (no CA certificate yet); functions use [`KmsSigner::from_ca_certificate`].
     ///
     /// # Errors
     /// `Unavailable` when KMS cannot be reached; `Internal` for a key that is not a
@@ -123,6 +120,42 @@ impl KmsSigner {
         })
     }
 
+    /// The signer for the CA key that `ca_der` (the stored CA certificate) certifies,
+    /// without calling KMS: the public key and algorithm come from the certificate. A cold
+    /// start of a function (healthz and the public ones included) then never waits on KMS,
+    /// and only the signing roles need the key policy. A certificate that does not match
+    /// the key shows at the first signature (KMS signs with its key; the CA refuses a
+    /// signature that does not verify) and at the bootstrap, which checks it.
+    ///
+    /// Must be called inside a tokio runtime (the signer keeps its handle).
+    ///
+    /// # Errors
+    /// `Internal` when the certificate does not parse, its key is of an unsupported type,
+    /// or there is no runtime.
+    pub fn from_ca_certificate(
+        client: Client,
+        key_id: impl Into<String>,
+        ca_der: &[u8],
+    ) -> Result<Self, DomainError> {
+        let key_id = key_id.into();
+        let (_, cert) = x509_parser::parse_x509_certificate(ca_der)
+            .map_err(|e| DomainError::Internal(format!("stored CA certificate: {e}")))?;
+        let spki = cert.public_key().raw.to_vec();
+        let alg = SubjectPublicKey::from_spki_der(&spki)
+            .map_err(|e| DomainError::Internal(format!("stored CA certificate key: {e}")))?
+            .algorithm();
+        let handle = Handle::try_current()
+            .map_err(|e| DomainError::Internal(format!("KMS signer needs a runtime: {e}")))?;
+        Ok(Self {
+            client,
+            key_id,
+            alg,
+            spki,
+            pss: false,
+            handle,
+        })
+    }
+
     /// The key id as configured.
     pub fn key_id(&self) -> &str {
         &self.key_id
@@ -163,18 +196,26 @@ impl KmsSigner {
             };
             (MessageType::Digest, digest)
         };
-        let mut attempt = 0;
+        // Throttling gets a second wind (KMS quotas are per account and region) for as
+        // long as the deadline allows; the SDK's own retries run inside each attempt.
+        let deadline = deadline::effective();
+        let mut backoff = Backoff::until(deadline);
         loop {
-            attempt += 1;
-            let res = self
-                .client
-                .sign()
-                .key_id(&self.key_id)
-                .message(Blob::new(payload.clone()))
-                .message_type(kind.clone())
-                .signing_algorithm(algorithm.clone())
-                .send()
-                .await;
+            // An issuance releases its claim after a failed signature: leave it time.
+            let res = deadline::attempt_leaving(
+                "KMS Sign",
+                deadline,
+                deadline::ATTEMPT_MARGIN,
+                self.client
+                    .sign()
+                    .key_id(&self.key_id)
+                    .message(Blob::new(payload.clone()))
+                    .message_type(kind.clone())
+                    .signing_algorithm(algorithm.clone())
+                    .send(),
+            )
+            .await
+            .map_err(|e| PkiError::Signer(e.to_string()))?;
             match res {
                 Ok(out) => {
                     return out
@@ -187,8 +228,7 @@ impl KmsSigner {
                         .as_service_error()
                         .and_then(aws_sdk_kms::error::ProvideErrorMetadata::code)
                         .is_some_and(is_transient_code);
-                    if throttled && attempt < THROTTLE_ATTEMPTS {
-                        tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+                    if throttled && backoff.wait().await {
                         continue;
                     }
                     return Err(PkiError::Signer(sdk_error("KMS Sign", e).to_string()));

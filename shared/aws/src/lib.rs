@@ -13,6 +13,7 @@ mod code_key;
 mod compose;
 mod config;
 mod csr;
+pub mod deadline;
 pub mod error;
 pub mod eventbus;
 mod kms;
@@ -26,9 +27,10 @@ mod truststore;
 pub use code_key::{ensure_code_key, load_code_key, CODE_KEY_OBJECT};
 pub use compose::{
     bootstrap_ca, bootstrap_two_tier_ca, ca_certificate_request, ca_signature, compose,
-    install_ca_certificate, load_ca_certificate, load_root, resign_root_crl, s3_client, AwsApp,
+    install_ca_certificate, issuing_ca_certificate, load_ca_certificate, load_root,
+    resign_root_crl, s3_client, AwsApp,
 };
-pub use config::{sdk_config, AwsConfig};
+pub use config::{behavior_version, sdk_config, AwsConfig};
 pub use eventbus::EventBridgeBus;
 pub use kms::{KmsSigner, RAW_LIMIT};
 pub use s3::{S3Objects, MAX_LINK_TTL};

@@ -224,3 +224,83 @@ pub async fn verify_sender(
         .map_err(|e| sdk_error("SES CreateEmailIdentity", e))?;
     Ok(())
 }
+
+/// What [`ensure_all`] found or created, for the operator's console.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provisioned {
+    /// One line per resource: created, or there already.
+    pub notes: Vec<String>,
+}
+
+/// Development on one machine (`orgcert serve --backend aws --bootstrap` against an
+/// emulator): creates whatever of the table, bucket, CA key (under the alias
+/// `cfg.kms_key_id` when it is an `alias/…`), sender identity and development CA is
+/// missing, and leaves what is there. Idempotent: a second start changes nothing.
+///
+/// # Errors
+/// `Unavailable` when a service refuses or cannot be reached; `Internal` for a key id
+/// that is neither there nor an alias to create.
+pub async fn ensure_all(
+    cfg: &crate::AwsConfig,
+    alg: KeyAlgorithm,
+    subject: &orgcert_pki::CaSubject,
+) -> Result<Provisioned, DomainError> {
+    let sdk = crate::sdk_config(cfg).await;
+    let mut out = Provisioned::default();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    if dynamodb
+        .describe_table()
+        .table_name(&cfg.table)
+        .send()
+        .await
+        .is_ok()
+    {
+        out.notes.push(format!("table {}: there", cfg.table));
+    } else {
+        create_table(&dynamodb, &cfg.table).await?;
+        out.notes.push(format!("table {}: created", cfg.table));
+    }
+    let s3 = crate::s3_client(&sdk, cfg);
+    if s3.head_bucket().bucket(&cfg.bucket).send().await.is_ok() {
+        out.notes.push(format!("bucket {}: there", cfg.bucket));
+    } else {
+        let region = sdk.region().map_or("us-east-1", |r| r.as_ref()).to_owned();
+        create_bucket(&s3, &cfg.bucket, &region).await?;
+        out.notes.push(format!("bucket {}: created", cfg.bucket));
+    }
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    if kms
+        .describe_key()
+        .key_id(&cfg.kms_key_id)
+        .send()
+        .await
+        .is_ok()
+    {
+        out.notes.push(format!("key {}: there", cfg.kms_key_id));
+    } else if cfg.kms_key_id.starts_with("alias/") {
+        let id = create_signing_key(&kms, alg).await?;
+        kms.create_alias()
+            .alias_name(&cfg.kms_key_id)
+            .target_key_id(&id)
+            .send()
+            .await
+            .map_err(|e| sdk_error("KMS CreateAlias", e))?;
+        out.notes
+            .push(format!("key {} ({id}, {alg}): created", cfg.kms_key_id));
+    } else {
+        return Err(DomainError::Internal(format!(
+            "KMS key {} does not exist; name an alias/… to have it created",
+            cfg.kms_key_id
+        )));
+    }
+    verify_sender(&aws_sdk_sesv2::Client::new(&sdk), &cfg.sender).await?;
+    out.notes.push(format!("sender {}: verified", cfg.sender));
+    match crate::bootstrap_ca(cfg, subject).await {
+        Ok(_) => out
+            .notes
+            .push("CA certificate: created (development root)".into()),
+        Err(DomainError::Conflict(_)) => out.notes.push("CA certificate: there".into()),
+        Err(e) => return Err(e),
+    }
+    Ok(out)
+}

@@ -155,7 +155,8 @@ impl Objects for S3Objects {
                 .map_err(|e| DomainError::Internal(format!("S3 DeleteObjects: {e}")))?;
             if !old.is_empty() {
                 let n = old.len();
-                self.client
+                let out = self
+                    .client
                     .delete_objects()
                     .bucket(&self.bucket)
                     .delete(
@@ -168,6 +169,17 @@ impl Objects for S3Objects {
                     .send()
                     .await
                     .map_err(|e| sdk_error("S3 DeleteObjects", e))?;
+                // DeleteObjects answers 200 even when some keys failed (quiet mode lists
+                // only those): a purge that left objects behind must not say it removed them.
+                if let Some(first) = out.errors().first() {
+                    return Err(DomainError::Unavailable(format!(
+                        "S3 DeleteObjects left {} of {n} objects, e.g. {:?}: {} {}",
+                        out.errors().len(),
+                        first.key().unwrap_or_default(),
+                        first.code().unwrap_or_default(),
+                        first.message().unwrap_or_default()
+                    )));
+                }
                 removed += n;
             }
             match page.next_continuation_token() {

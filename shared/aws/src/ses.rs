@@ -14,6 +14,7 @@ use crate::error::sdk_error;
 pub struct SesMailer {
     client: Client,
     sender: String,
+    configuration_set: Option<String>,
 }
 
 impl SesMailer {
@@ -22,7 +23,16 @@ impl SesMailer {
         Self {
             client,
             sender: sender.into(),
+            configuration_set: None,
         }
+    }
+
+    /// Sends through an SES configuration set (`ORGCERT_SES_CONFIGURATION_SET`), so that
+    /// bounces and complaints reach its event destinations instead of going untracked.
+    #[must_use]
+    pub fn with_configuration_set(mut self, name: Option<String>) -> Self {
+        self.configuration_set = name;
+        self
     }
 }
 
@@ -46,6 +56,7 @@ impl Mailer for SesMailer {
             .from_email_address(&self.sender)
             .destination(Destination::builder().to_addresses(&mail.to).build())
             .content(EmailContent::builder().simple(message).build())
+            .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await
             .map_err(|e| sdk_error("SES SendEmail", e))?;

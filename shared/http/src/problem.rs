@@ -104,6 +104,16 @@ impl IntoResponse for ApiError {
                 tracing::error!(cause = %cause, "internal error");
                 ("an internal error occurred; it has been logged".into(), &[])
             }
+            // A disabled, deleted or pending-deletion KMS key (orgcert_aws::error): retrying
+            // will not help until an operator acts, so the answer says what is wrong.
+            E::Unavailable(cause) if cause.contains("CA key unavailable") => {
+                tracing::error!(cause = %cause, "CA key unavailable");
+                (
+                    "CA key unavailable: the CA cannot sign until an operator restores its key"
+                        .into(),
+                    &[],
+                )
+            }
             E::Unavailable(cause) => {
                 tracing::warn!(cause = %cause, "dependency unavailable");
                 (

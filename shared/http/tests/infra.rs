@@ -492,8 +492,8 @@ fn public_functions_read_only_and_bounded() {
     assert!(crl["Timeout"].as_u64().is_some_and(|t| t < 60));
 }
 
-/// Alarms: errors and throttles of every function, API 5xx, DynamoDB throttles and the
-/// jobs' dead-letter queue; every HTTP function deploys as a canary rolled back by its
+/// Alarms: errors and throttles of every function, API 5xx, DynamoDB throttles, the
+/// jobs' dead-letter queue and CRL freshness (the EMF metric of crl-refresh); every HTTP function deploys as a canary rolled back by its
 /// own errors alarm.
 #[test]
 fn alarms_watch_functions_api_table_and_dead_letters() {
@@ -569,6 +569,7 @@ fn alarms_watch_functions_api_table_and_dead_letters() {
         ("AWS/DynamoDB", "ReadThrottleEvents"),
         ("AWS/DynamoDB", "WriteThrottleEvents"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("orgcert", "CrlSecondsUntilNextUpdate"),
     ] {
         assert!(
             namespaces.contains(&(ns.to_owned(), metric.to_owned())),

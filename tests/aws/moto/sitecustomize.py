@@ -4,7 +4,9 @@ laxer:
 
 1. KMS Sign honours MessageType=DIGEST. moto 5.2.5 ignores it and hashes the digest
    again, so a signature over a digest (the KMS signer's path for messages over 4096
-   bytes, e.g. large CRLs) would never verify.
+   bytes, e.g. large CRLs) would never verify. And KMS Sign with a disabled key, or one
+   pending deletion, is refused as KMS refuses it (DisabledException,
+   KMSInvalidStateException); moto signs with it.
 2. S3 presigned GETs are checked as S3 checks them: a link past X-Amz-Date +
    X-Amz-Expires is refused, and, for the fixed emulator credentials the tests use, the
    SigV4 query signature is recomputed (RFC-style canonical request, UNSIGNED-PAYLOAD)
@@ -32,6 +34,13 @@ laxer:
    same token with other items is refused (IdempotentParameterMismatchException). moto
    ignores the token, so an SDK retry of a transaction whose answer timed out under load
    failed its own conditions; the DynamoDB store relies on the token (store/commit.rs).
+7. Delay injection, for the deadline tests: `POST /_orgcert/delay?service=<kms|dynamodb>
+   &seconds=<s>` makes every later call of that service wait that long before moto
+   answers it (`seconds=0` ends it). AWS is sometimes that slow; moto never is, so
+   without this the code that gives up before the Lambda deadline is never exercised.
+   And a count of calls per service: `GET /_orgcert/calls` answers
+   `{"kms": n, "dynamodb": m}` (calls so far), e.g. to show that a cold start makes no
+   KMS call.
 """
 
 import os
@@ -90,7 +99,14 @@ def _patch_kms():
             }
         )
 
+    from moto.core.exceptions import JsonRESTError
+
     def sign(self):
+        state = self.kms_backend.describe_key(self._get_param("KeyId")).key_state
+        if state == "Disabled":
+            raise JsonRESTError("DisabledException", "The key is disabled.")
+        if state != "Enabled":
+            raise JsonRESTError("KMSInvalidStateException", f"The key is {state}.")
         algorithm = self._get_param("SigningAlgorithm")
         if algorithm in pss_hashes:
             return sign_pss(self, algorithm)
@@ -360,10 +376,62 @@ def _patch_dynamodb():
     responses.DynamoHandler.transact_write_items = transact_handler
 
 
+# Seconds each call of a service waits before moto answers it, and calls so far (7.).
+_DELAYS = {}
+_CALLS = {"kms": 0, "dynamodb": 0}
+
+# X-Amz-Target prefixes of the JSON-protocol services that can be delayed.
+_TARGETS = {"kms": "TrentService.", "dynamodb": "DynamoDB_20120810."}
+
+
+def _patch_delay():
+    import time
+    from urllib.parse import parse_qs
+
+    from moto.moto_server import werkzeug_app
+
+    original = werkzeug_app.DomainDispatcherApplication.__call__
+
+    def call(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/_orgcert/delay" and environ.get("REQUEST_METHOD") == "POST":
+            q = parse_qs(environ.get("QUERY_STRING", ""))
+            try:
+                service = q["service"][0]
+                seconds = float(q["seconds"][0])
+                if service not in _TARGETS or not 0 <= seconds <= 600:
+                    raise ValueError(service)
+            except (KeyError, IndexError, ValueError):
+                body = b"service=<kms|dynamodb>&seconds=<0..600> expected"
+                start_response("400 Bad Request", [("Content-Length", str(len(body)))])
+                return [body]
+            _DELAYS[service] = seconds
+            start_response("204 No Content", [("Content-Length", "0")])
+            return [b""]
+        if environ.get("PATH_INFO") == "/_orgcert/calls" and environ.get("REQUEST_METHOD") == "GET":
+            import json
+
+            body = json.dumps(_CALLS).encode()
+            start_response(
+                "200 OK",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        for service, prefix in _TARGETS.items():
+            if target.startswith(prefix):
+                _CALLS[service] += 1
+                if _DELAYS.get(service, 0) > 0:
+                    time.sleep(_DELAYS[service])
+        return original(self, environ, start_response)
+
+    werkzeug_app.DomainDispatcherApplication.__call__ = call
+
+
 if os.environ.get("ORGCERT_MOTO_PATCHES") == "1":
     try:
         _patch_kms()
         _patch_s3_presign()
+        _patch_delay()
         _patch_dynamodb()
     except Exception as e:  # the tests then fail loudly on what is missing
         print(f"orgcert moto patches not applied: {e!r}", file=sys.stderr)

@@ -5,6 +5,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
@@ -12,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use base64::Engine;
-use orgcert_aws::{sdk_config, AwsConfig, DynamoStore, KmsSigner};
+use orgcert_aws::{deadline, sdk_config, AwsConfig, DynamoStore, KmsSigner};
 use orgcert_core::ports::{Store, Write};
 use orgcert_core::DomainError;
 use orgcert_pki::{CaSigner, KeyAlgorithm, KeyFileSigner};
@@ -84,6 +85,7 @@ impl Fake {
             bucket: "unused".into(),
             kms_key_id: "test-key".into(),
             sender: "orgcert@eksempel.dk".into(),
+            ses_configuration_set: None,
             public_url: "http://127.0.0.1:9".into(),
             pki_url: "http://pki.example.dk".into(),
             endpoint_url: Some(self.url.clone()),
@@ -166,17 +168,26 @@ async fn kms_throttling_is_retried_with_backoff() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kms_throttling_without_end_is_unavailable() {
+async fn kms_throttling_without_end_is_unavailable_before_the_deadline() {
     let (fake, _) = fake_kms(usize::MAX).await;
-    let signer = Arc::new(kms_signer(&fake).await);
-    let s = signer.clone();
-    let err = tokio::task::spawn_blocking(move || s.sign(b"tbs"))
+    let signer = kms_signer(&fake).await;
+    // Retried for as long as the deadline allows (not a count), then given up by the
+    // loop itself, in time to answer: not cut off by the request's scope.
+    let deadline = Instant::now() + Duration::from_secs(6);
+    let err = deadline::scope(deadline, signer.sign_async(b"tbs"))
         .await
-        .unwrap()
+        .expect("the signer gave up before the scope cut it off")
         .unwrap_err();
     let err = orgcert_pki::port::to_domain(err);
-    assert!(matches!(err, DomainError::Unavailable(_)), "{err:?}");
-    assert_eq!(fake.count("Sign"), 12, "3 rounds of the SDK's 4 attempts");
+    assert!(
+        matches!(&err, DomainError::Unavailable(m) if m.contains("KMS Sign")),
+        "{err:?}"
+    );
+    assert!(
+        fake.count("Sign") > 4,
+        "retried past the SDK's 4 attempts: {}",
+        fake.count("Sign")
+    );
 }
 
 fn cancelled(codes: &[&str]) -> (StatusCode, Value) {
@@ -235,6 +246,8 @@ async fn transaction_conflicts_are_retried_then_unavailable() {
         .expect("committed on the third try");
     assert_eq!(fake.count("TransactWriteItems"), 3);
 
+    // Throttled without end: retried until the deadline allows no further try, then
+    // Unavailable from the loop itself (not the request's scope cutting it off).
     let (fake, store) = store_over(Arc::new(|op, _| {
         if op == "GetItem" {
             return (StatusCode::OK, json!({}));
@@ -242,9 +255,20 @@ async fn transaction_conflicts_are_retried_then_unavailable() {
         cancelled(&["ThrottlingError", "None"])
     }))
     .await;
-    let err = store.commit(two_writes()).await.unwrap_err();
-    assert!(matches!(err, DomainError::Unavailable(_)), "{err:?}");
-    assert_eq!(fake.count("TransactWriteItems"), 4);
+    let deadline = Instant::now() + Duration::from_secs(6);
+    let err = deadline::scope(deadline, store.commit(two_writes()))
+        .await
+        .expect("the store gave up before the scope cut it off")
+        .unwrap_err();
+    assert!(
+        matches!(&err, DomainError::Unavailable(m) if m.contains("until the deadline")),
+        "{err:?}"
+    );
+    assert!(
+        fake.count("TransactWriteItems") > 4,
+        "{}",
+        fake.count("TransactWriteItems")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,12 +1,11 @@
 //! `Store::commit`: one `TransactWriteItems` per batch, a condition on every item.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
-use rand::Rng;
 
 use orgcert_core::audit_chain::{self, Head};
 use orgcert_core::error::{DomainError, Result};
@@ -18,13 +17,12 @@ use orgcert_core::ports::Write;
 use super::item::{self, base, get_s, n, s, to_doc, Item};
 use super::keys::{self, PK, SK};
 use super::DynamoStore;
+use crate::deadline::{self, Backoff};
 use crate::error::{is_transient_code, sdk_error};
+use rand::Rng;
 
 /// DynamoDB's limit of items in one transaction.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
-/// Our own attempts at a transaction cancelled by a conflict or throttling (the SDK does
-/// not retry those), each with a fresh client request token.
-const CONFLICT_ATTEMPTS: u32 = 4;
 /// Plans of one batch when other commits keep extending the same audit chain first:
 /// each round one of the racing commits wins, so this bounds the writers that may race
 /// on one organisation before one gives up with `Unavailable`.
@@ -472,12 +470,17 @@ impl DynamoStore {
         if !chained {
             return self.commit_planned(self.plan(writes).await?).await;
         }
+        // Re-planning is bounded by count and by the deadline, like every retry here.
+        let deadline = deadline::effective();
         let mut attempt = 0;
         loop {
             attempt += 1;
             match self.commit_planned(self.plan(writes.clone()).await?).await {
                 Err(DomainError::StaleVersion(m))
-                    if m == CHAIN_MOVED && attempt < CHAIN_ATTEMPTS =>
+                    if m == CHAIN_MOVED
+                        && attempt < CHAIN_ATTEMPTS
+                        && deadline.saturating_duration_since(Instant::now())
+                            > deadline::ATTEMPT_MARGIN =>
                 {
                     // Another commit extended the chain first: link again on its head.
                     let base = 5u64 << attempt.min(5);
@@ -538,36 +541,37 @@ impl DynamoStore {
             })
             .collect();
         let items: Vec<TransactWriteItem> = ops.into_iter().map(|o| o.item).collect();
-        let mut attempt = 0;
+        // Conflicts and throttling are retried for as long as the deadline allows (not a
+        // count: the SDK's own retries run inside each attempt), with jittered backoff.
+        let deadline = deadline::effective();
+        let mut backoff = Backoff::until(deadline);
         loop {
-            attempt += 1;
             // The token makes the SDK's own retries (timeouts, 5xx) idempotent: a
             // transaction that did commit before its answer was lost is not applied
             // twice, and is not reported as a failed condition either.
             let token = uuid::Uuid::new_v4().to_string();
-            let res = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .client_request_token(token)
-                .send()
-                .await;
+            let res = deadline::attempt(
+                "DynamoDB TransactWriteItems",
+                deadline,
+                self.client
+                    .transact_write_items()
+                    .set_transact_items(Some(items.clone()))
+                    .client_request_token(token)
+                    .send(),
+            )
+            .await?;
             let err = match res {
                 Ok(_) => return Ok(()),
                 Err(e) => e,
             };
             match classify(&err, &stale) {
                 Outcome::Stale(msg) => return Err(DomainError::StaleVersion(msg)),
-                Outcome::Retry if attempt < CONFLICT_ATTEMPTS => {
-                    let base = 50u64 << attempt;
-                    let jitter = rand::thread_rng().gen_range(0..base);
-                    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
-                }
+                Outcome::Retry if backoff.wait().await => {}
                 Outcome::Retry => {
                     return Err(DomainError::Unavailable(format!(
-                        "DynamoDB transaction kept conflicting or throttling: {}",
-                        DisplayErrorContext(&err)
-                    )))
+                    "DynamoDB transaction kept conflicting or throttling until the deadline: {}",
+                    DisplayErrorContext(&err)
+                )))
                 }
                 Outcome::Other => return Err(sdk_error("DynamoDB TransactWriteItems", err)),
             }

@@ -208,14 +208,20 @@ impl DynamoStore {
                         .map_err(|e| DomainError::Internal(format!("import request: {e}")))
                 })
                 .collect::<Result<_>>()?;
-            for attempt in 0..8u32 {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("DynamoDB BatchWriteItem", e))?;
+            // Unprocessed items are retried until the deadline, with jittered backoff.
+            let deadline = crate::deadline::effective();
+            let mut backoff = crate::deadline::Backoff::until(deadline);
+            loop {
+                let out = crate::deadline::attempt(
+                    "DynamoDB BatchWriteItem",
+                    deadline,
+                    self.client
+                        .batch_write_item()
+                        .request_items(&self.table, requests)
+                        .send(),
+                )
+                .await?
+                .map_err(|e| sdk_error("DynamoDB BatchWriteItem", e))?;
                 requests = out
                     .unprocessed_items
                     .and_then(|mut m| m.remove(&self.table))
@@ -223,12 +229,11 @@ impl DynamoStore {
                 if requests.is_empty() {
                     break;
                 }
-                if attempt == 7 {
+                if !backoff.wait().await {
                     return Err(DomainError::Unavailable(
-                        "DynamoDB left import items unprocessed".into(),
+                        "DynamoDB left import items unprocessed until the deadline".into(),
                     ));
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
             }
         }
         Ok(())
