@@ -202,7 +202,24 @@ impl TokenKeys {
         roles: &[&str],
         ttl: Duration,
     ) -> Result<String, DomainError> {
-        let now = OffsetDateTime::now_utc().unix_timestamp();
+        self.token_issued_at(org, email, name, roles, ttl, OffsetDateTime::now_utc())
+    }
+
+    /// As [`TokenKeys::token`], logged in at `issued_at` (JWT `iat`; tests with a clock of
+    /// their own).
+    ///
+    /// # Errors
+    /// `Internal` when signing fails.
+    pub fn token_issued_at(
+        &self,
+        org: &str,
+        email: &str,
+        name: &str,
+        roles: &[&str],
+        ttl: Duration,
+        issued_at: OffsetDateTime,
+    ) -> Result<String, DomainError> {
+        let now = issued_at.unix_timestamp();
         mint_token(
             self.pkcs8_pem.expose_secret(),
             &Claims {

@@ -61,6 +61,7 @@ async fn issued_certificate(app: &App) -> (Certificate, Actor) {
         name: "Admin".into(),
         org,
         roles: vec![Role::UserAdmin],
+        authenticated_at: None,
     };
     (c, admin)
 }

@@ -57,7 +57,8 @@ impl Authenticator for ApiGatewayClaims {
             roles: parse_roles(&get("roles")),
             iss: get("iss"),
             aud: get("aud"),
-            iat: 0,
+            // API Gateway hands numeric claims over as strings.
+            iat: get("iat").parse().unwrap_or(0),
             exp: 0,
         }
         .into_actor()

@@ -685,6 +685,7 @@ async fn machine_api_functions_take_the_client_certificate_api_gateway_verified(
         name: "Ulla Admin".into(),
         org: org.clone(),
         roles: vec![orgcert_core::auth::Role::UserAdmin],
+        authenticated_at: None,
     };
     let order = |name: &str, rights: bool| {
         serde_json::from_value::<orgcert_core::app::ProfileInput>(json!({

@@ -172,6 +172,7 @@ async fn slow_kms_and_dynamodb_answer_503_problem_before_the_deadline() {
         name: "Ulla".into(),
         org: org.clone(),
         roles: vec![Role::UserAdmin],
+        authenticated_at: None,
     };
     let input: ProfileInput = serde_json::from_value(json!({
         "type": "organisation",
@@ -399,6 +400,7 @@ async fn the_request_log_line_is_json_with_its_request_id_and_no_secret() {
         name: "Ulla".into(),
         org: org.clone(),
         roles: vec![Role::UserAdmin],
+        authenticated_at: None,
     };
     let input: ProfileInput = serde_json::from_value(json!({
         "type": "organisation",

@@ -50,6 +50,9 @@ pub struct Actor {
     pub org: Cvr,
     /// Roles in that organisation.
     pub roles: Vec<Role>,
+    /// When the caller logged in (JWT `iat`), if known: a direct order's administrator may
+    /// issue it after logging in again (the guide's "Proceed directly to issuance").
+    pub authenticated_at: Option<time::OffsetDateTime>,
 }
 
 impl Actor {
@@ -106,6 +109,7 @@ impl Machine {
             } else {
                 Vec::new()
             },
+            authenticated_at: None,
         }
     }
 }

@@ -62,6 +62,10 @@ impl Claims {
             name: self.name,
             org,
             roles: self.roles.iter().filter_map(|r| Role::parse(r)).collect(),
+            // 0: not known (the claim is required for our tokens; 0 grants nothing).
+            authenticated_at: (self.iat > 0)
+                .then(|| time::OffsetDateTime::from_unix_timestamp(self.iat).ok())
+                .flatten(),
         })
     }
 }

@@ -217,7 +217,7 @@ const en = {
   'confirm.ordering': 'Ordering…',
 
   'receipt.lead': 'Your order has been received.',
-  'receipt.direct': 'You chose to proceed directly to issuance. When you tap “Issue certificate”, you are logged out; the contact person ({contact}) then logs in and issues the certificate.',
+  'receipt.direct': 'You chose to proceed directly to issuance. When you tap “Issue certificate”, you are logged out and the login page appears: log in again and issue the certificate, or let the contact person ({contact}) log in and issue it.',
   'receipt.issue': 'Issue certificate',
   'receipt.code': 'One-time code',
   'receipt.codeText': 'The one-time code is shown only this once. Give it to {contact} in person or by phone. They have received the reference number by email, and issue the certificate at {url} with both.',
@@ -632,7 +632,7 @@ const da = {
   'confirm.ordering': 'Bestiller…',
 
   'receipt.lead': 'Din bestilling er modtaget.',
-  'receipt.direct': 'Du valgte at gå direkte til udstedelse. Når du trykker “Udsted certifikat”, bliver du logget af; kontaktpersonen ({contact}) logger derefter på og udsteder certifikatet.',
+  'receipt.direct': 'Du valgte at gå direkte til udstedelse. Når du trykker “Udsted certifikat”, bliver du logget af, og login-siden vises: log på igen og udsted certifikatet, eller lad kontaktpersonen ({contact}) logge på og udstede det.',
   'receipt.issue': 'Udsted certifikat',
   'receipt.code': 'Engangskode',
   'receipt.codeText': 'Engangskoden vises kun denne ene gang. Giv den til {contact} personligt eller pr. telefon. Vedkommende har fået referencenummeret på e-mail og udsteder certifikatet på {url} med begge.',

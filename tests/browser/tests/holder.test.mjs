@@ -70,6 +70,27 @@ test('direct: "Issue certificate" on the receipt, log in as the contact, legacy 
   }
 });
 
+test('direct: the ordering administrator taps "Issue certificate", logs in again and issues (the guide)', async () => {
+  const srv = await H.startServer();
+  try {
+    const page = await H.newPage();
+    await H.openConsole(page, srv.base, H.ADMIN, '#/certificates/new');
+    await fillCreateForm(page, { name: 'Direct by admin', contact: H.CONTACT.email, issuing: 'Proceed directly to issuance', keyType: 'ECDSA P-256' });
+    await confirmOrder(page);
+    await page.getByText(/log in again and issue the certificate/).waitFor();
+    await page.getByRole('button', { name: 'Issue certificate' }).click();
+    await H.signInAs(page, H.ADMIN);
+    assert.match(page.url(), /\/issue\//);
+    await page.getByRole('heading', { level: 1, name: 'Issue your certificate' }).waitFor();
+    await page.getByText('Direct by admin').waitFor();
+    const { password, file } = await holderSteps(page, H.tempDir());
+    assert.match(H.opensslP12(file, password), /AES-256-CBC/i);
+    page.assertClean();
+  } finally {
+    await srv.stop();
+  }
+});
+
 test('one-time code: the code is shown once with Copy; the contact redeems it (a wrong code shows attempts left)', async () => {
   const srv = await H.startServer();
   try {
@@ -183,11 +204,12 @@ test('used, replaced and unknown links, a wrong user and a locked code each get 
     await page.getByRole('heading', { level: 1, name: 'This link is not valid' }).waitFor();
     await H.checkA11y(page, 'issue: unknown link');
 
+    // Neither the contact nor the administrator who placed the direct order.
     const wrong = await H.newPage();
     await wrong.goto(again.body.issuance_url);
-    await H.signInAs(wrong, H.ADMIN);
+    await H.signInAs(wrong, H.RIGHTS);
     await wrong.getByRole('heading', { level: 1, name: 'This certificate is for someone else' }).waitFor();
-    await wrong.getByText(`You are logged in as ${H.ADMIN.email}`).waitFor();
+    await wrong.getByText(`You are logged in as ${H.RIGHTS.email}`).waitFor();
     await H.checkA11y(wrong, 'issue: wrong user');
     await H.shot(wrong, 'issue-error-wrong-user');
     await wrong.getByRole('button', { name: 'Log in as another user' }).click();

@@ -358,6 +358,12 @@ impl TestApp {
             .token(org, email, "Test User", roles, Duration::hours(1))
             .expect("token")
     }
+    /// A token whose login time (`iat`) is `at` (the service's clock is a manual one).
+    pub fn token_issued_at(&self, email: &str, roles: &[&str], at: OffsetDateTime) -> String {
+        self.tokens
+            .token_issued_at(DEMO_CVR, email, "Test User", roles, Duration::hours(1), at)
+            .expect("token")
+    }
     pub fn admin(&self) -> String {
         self.token(ADMIN, &["user_admin"])
     }

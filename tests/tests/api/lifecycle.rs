@@ -543,3 +543,72 @@ async fn resend_link_replaces_the_old_one_and_links_expire() {
         201
     );
 }
+
+/// The guide's "Proceed directly to issuance": the administrator who placed a direct order
+/// issues it after logging in again; with the login from before the order, or on an
+/// emailed link, only the contact may.
+#[tokio::test]
+async fn the_ordering_administrator_issues_a_direct_order_after_a_fresh_login() {
+    let app = spawn_app().await;
+    let ordered_at = app.clock_now();
+    let before = app.token_issued_at(ADMIN, &["user_admin"], ordered_at - Duration::minutes(5));
+    let direct = app
+        .post(
+            "/v1/profiles",
+            &before,
+            json!({ "type": "organisation", "name": "Colleague", "contact_email": CONTACT, "issuing": "direct" }),
+        )
+        .await;
+    let url = s(&direct.ok(201)["issuance_url"]);
+    let path = format!("/v1/issuance/{}", link_token(&url));
+    // The login that placed the order is not a fresh one.
+    let stale = app
+        .post(&path, &before, json!({ "accept_terms": true }))
+        .await;
+    assert_eq!(stale.status, 403, "{:?}", stale.body);
+    // Another administrator, freshly logged in, did not place it.
+    let other = app.token_issued_at("anne.other@demo-org.dk", &["user_admin"], app.clock_now());
+    let refused = app
+        .post(&path, &other, json!({ "accept_terms": true }))
+        .await;
+    assert_eq!(refused.status, 403, "{:?}", refused.body);
+    // Logged in again after the order: the administrator issues.
+    let fresh = app.token_issued_at(
+        ADMIN,
+        &["user_admin"],
+        app.clock_now() + Duration::seconds(1),
+    );
+    let info = app.get(&path, &fresh).await;
+    assert_eq!(info.ok(200)["name"], "Colleague");
+    let issued = app
+        .post(&path, &fresh, json!({ "accept_terms": true }))
+        .await;
+    assert!(s(&issued.ok(201)["certificate_pem"]).starts_with("-----BEGIN CERTIFICATE-----"));
+
+    // An emailed link stays the contact's, however fresh the administrator's login.
+    let mailed = app
+        .post(
+            "/v1/profiles",
+            &before,
+            json!({ "type": "organisation", "name": "Mailed", "contact_email": CONTACT, "issuing": "email" }),
+        )
+        .await;
+    let serial = s(&mailed.ok(201)["certificate"]["serial"]);
+    let mail = app
+        .last_mail(CONTACT, "Download an organisation certificate")
+        .await;
+    let link = s(&mail["links"][0]);
+    let fresh = app.token_issued_at(
+        ADMIN,
+        &["user_admin"],
+        app.clock_now() + Duration::seconds(1),
+    );
+    let no = app
+        .post(
+            &format!("/v1/issuance/{}", link_token(&link)),
+            &fresh,
+            json!({ "accept_terms": true }),
+        )
+        .await;
+    assert_eq!(no.status, 403, "{serial}: {:?}", no.body);
+}

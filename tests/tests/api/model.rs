@@ -94,6 +94,7 @@ fn admin(org: &Cvr) -> Actor {
         name: "Model Admin".into(),
         org: org.clone(),
         roles: vec![Role::UserAdmin],
+        authenticated_at: None,
     }
 }
 
@@ -104,6 +105,7 @@ fn holder(org: &Cvr) -> Actor {
         name: "Model Holder".into(),
         org: org.clone(),
         roles: vec![],
+        authenticated_at: None,
     }
 }
 

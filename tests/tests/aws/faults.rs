@@ -80,6 +80,7 @@ async fn rig() -> Option<Rig> {
         name: "Test".into(),
         org: org.clone(),
         roles,
+        authenticated_at: None,
     };
     Some(Rig {
         admin: actor("admin@eksempel.dk", vec![Role::UserAdmin]),
