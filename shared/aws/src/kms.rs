@@ -123,6 +123,46 @@ impl KmsSigner {
         })
     }
 
+    /// A signer for `key_id` whose public key is taken from `certificate_der` (the stored
+    /// certificate of an issuing CA generation) instead of KMS `GetPublicKey`: a cold start
+    /// loading several generations spends no KMS call on them. A key that does not match
+    /// the certificate fails at its first signature (KMS signs, the result does not verify),
+    /// never silently; `rollover` checks the pair with `GetPublicKey` when it stores it.
+    ///
+    /// # Errors
+    /// `Internal` when the certificate or its public key does not parse, or the key type is
+    /// not one KMS signs with here.
+    pub fn from_certificate(
+        client: Client,
+        key_id: impl Into<String>,
+        certificate_der: &[u8],
+    ) -> Result<Self, DomainError> {
+        let key_id = key_id.into();
+        let bad = |e: &dyn fmt::Display| {
+            DomainError::Internal(format!("CA certificate for KMS key {key_id}: {e}"))
+        };
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(certificate_der).map_err(|e| bad(&e))?;
+        let spki = cert.public_key().raw.to_vec();
+        let parsed = SubjectPublicKey::from_spki_der(&spki).map_err(|e| bad(&e))?;
+        let alg = match parsed.key_type() {
+            orgcert_pki::SubjectKeyType::Rsa { bits: 4096 } => KeyAlgorithm::Rsa4096,
+            orgcert_pki::SubjectKeyType::Rsa { bits: 3072 } => KeyAlgorithm::Rsa3072,
+            orgcert_pki::SubjectKeyType::Rsa { bits } => {
+                return Err(bad(&format!("RSA-{bits} is not a KMS CA key spec here")))
+            }
+            _ => parsed.algorithm(),
+        };
+        Ok(Self {
+            client,
+            key_id,
+            alg,
+            spki,
+            handle: Handle::current(),
+            pss: false,
+        })
+    }
+
     /// The key id as configured.
     pub fn key_id(&self) -> &str {
         &self.key_id

@@ -17,6 +17,7 @@ pub mod error;
 mod kms;
 pub mod provision;
 pub mod responder;
+mod rollover;
 mod s3;
 mod ses;
 mod store;
@@ -29,6 +30,7 @@ pub use compose::{
 };
 pub use config::{sdk_config, AwsConfig};
 pub use kms::{KmsSigner, RAW_LIMIT};
+pub use rollover::{load_generations, rollover, Rolled, StoredGeneration};
 pub use s3::{S3Objects, MAX_LINK_TTL};
 pub use ses::SesMailer;
 pub use store::{DynamoStore, ReadStats, MAX_TRANSACTION_ITEMS};
