@@ -137,6 +137,7 @@ impl AwsApp {
         let responders = Arc::new(S3ResponderStore::new(objects.clone()));
         let mut ca = PkiAuthority::new(authority.clone())
             .with_older_generations(older.clone())
+            .with_older_rotating_responders(older_responders(&objects), false)
             .with_rotating_responder(responders, false);
         if let Some(crl) = root_crl.clone() {
             ca = ca.with_root_crl(crl);
@@ -188,6 +189,7 @@ impl AwsApp {
         let responders = Arc::new(S3ResponderStore::new(self.objects.clone()));
         let mut ca = PkiAuthority::new(self.authority.clone())
             .with_older_generations(self.older.clone())
+            .with_older_rotating_responders(older_responders(&self.objects), true)
             .with_rotating_responder(responders, true);
         if let Some(crl) = self.root_crl.clone() {
             ca = ca.with_root_crl(crl);
@@ -195,6 +197,15 @@ impl AwsApp {
         self.app.ca = Arc::new(ca);
         self
     }
+}
+
+/// The responder stores of older issuing CA generations: each keeps its own delegated
+/// responder (minted by the crl-refresh job), so no public OCSP request signs with a KMS
+/// CA key, whichever generation issued the certificate (DESIGN §5a).
+fn older_responders(
+    objects: &Arc<S3Objects>,
+) -> impl Fn(u32) -> Arc<dyn orgcert_pki::port::ResponderStore> + '_ {
+    move |g| Arc::new(S3ResponderStore::for_generation(objects.clone(), g))
 }
 
 /// Builds the [`App`] from `cfg` (see [`AwsApp::compose`]).

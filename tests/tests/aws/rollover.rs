@@ -1,13 +1,14 @@
 //! CA rollover in the AWS shape on moto (issue 16 item 6, DESIGN §4 "CA hierarchy"): the
 //! two-tier bootstrap, a certificate, `orgcert-ca rollover` to a second KMS key, a new
 //! cold start, another certificate; both verify against the root, each generation's CRL
-//! lists its own revocation and OCSP answers for both.
+//! lists its own revocation and OCSP answers for both, each through its own delegated
+//! responder.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use orgcert_aws::{provision, AwsApp};
-use orgcert_core::app::{Delivery, IssueRequest, ProfileInput};
+use orgcert_core::app::{Delivery, IssueRequest, Job, ProfileInput};
 use orgcert_core::auth::{Actor, Role};
 use orgcert_core::clock::SystemClock;
 use orgcert_core::ids::Serial;
@@ -173,8 +174,7 @@ async fn a_rollover_on_kms_issues_from_the_new_key_and_keeps_the_old_generations
     // A new cold start: issues with generation 2, serves 1 and 2 and the root.
     let app = AwsApp::compose(&cfg, Arc::new(SystemClock))
         .await
-        .expect("compose after the rollover")
-        .minting_ocsp_responder();
+        .expect("compose after the rollover");
     assert_eq!(app.authority.ca_der(), gen2_der.as_slice());
     assert_eq!(app.app.ca.generations(), vec![1, 2]);
     assert_eq!(
@@ -232,7 +232,12 @@ async fn a_rollover_on_kms_issues_from_the_new_key_and_keeps_the_old_generations
             .await
             .expect("revoke");
     }
-    app.app.rebuild_crls(app.app.clock.now()).await.unwrap();
+    // The crl-refresh job builds each generation's CRLs and mints each generation's
+    // delegated OCSP responder (the functions answering OCSP never sign with a CA key).
+    app.app
+        .run_job(Job::CrlRefresh, app.app.clock.now())
+        .await
+        .expect("crl-refresh");
     let crl1 = app.app.generation_crl(1, None).await.expect("CRL 1");
     let crl2 = app.app.generation_crl(2, None).await.expect("CRL 2");
     std::fs::write(d.join("crl1.der"), crl1).unwrap();
@@ -308,9 +313,12 @@ async fn a_rollover_on_kms_issues_from_the_new_key_and_keeps_the_old_generations
                 "root.pem",
                 "-verify_other",
                 issuer,
+                "-resp_text",
             ],
         );
         assert!(out.contains("Response verify OK"), "{leaf}: {out}");
+        // Signed by the generation's delegated responder, not by its KMS CA key.
+        assert!(out.contains("OCSP Signing"), "{leaf}: {out}");
         assert!(
             out.contains(&format!("{leaf}: {expected}")),
             "{leaf}: {out}"
