@@ -30,7 +30,9 @@ pub use compose::{
 };
 pub use config::{sdk_config, AwsConfig};
 pub use kms::{KmsSigner, RAW_LIMIT};
-pub use rollover::{load_generations, rollover, Rolled, StoredGeneration};
+pub use rollover::{
+    load_generations, rollover, write_rollover_truststore, Rolled, StoredGeneration,
+};
 pub use s3::{S3Objects, MAX_LINK_TTL};
 pub use ses::SesMailer;
 pub use store::{DynamoStore, ReadStats, MAX_TRANSACTION_ITEMS};

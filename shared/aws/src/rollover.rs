@@ -213,3 +213,25 @@ pub async fn rollover(
         root_der,
     })
 }
+
+/// Rewrites the machine API's truststore after [`rollover`]: every generation, newest
+/// first, then the root (API Gateway builds each client's chain from it).
+///
+/// # Errors
+/// `Unavailable` when S3 fails.
+pub async fn write_rollover_truststore(
+    cfg: &AwsConfig,
+    rolled: &Rolled,
+) -> Result<(), DomainError> {
+    let Some((newest, older)) = rolled.generations_der.split_first() else {
+        return Err(DomainError::Internal(
+            "a rollover without generations".into(),
+        ));
+    };
+    let mut extra: String = older
+        .iter()
+        .map(|d| orgcert_pki::to_pem("CERTIFICATE", d))
+        .collect();
+    extra.push_str(&orgcert_pki::to_pem("CERTIFICATE", &rolled.root_der));
+    crate::write_truststore(cfg, newest, Some(&extra)).await
+}

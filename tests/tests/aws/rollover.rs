@@ -170,6 +170,27 @@ async fn a_rollover_on_kms_issues_from_the_new_key_and_keeps_the_old_generations
     .await
     .unwrap_err();
     assert!(matches!(again, DomainError::Conflict(_)), "{again:?}");
+    // What `orgcert-ca rollover` writes for the machine API: new, old, root.
+    orgcert_aws::write_rollover_truststore(&cfg, &rolled)
+        .await
+        .expect("truststore");
+    let truststore =
+        c.s3.get_object()
+            .bucket(&cfg.bucket)
+            .key(orgcert_aws::TRUSTSTORE_OBJECT)
+            .send()
+            .await
+            .expect("truststore object")
+            .body
+            .collect()
+            .await
+            .expect("truststore body")
+            .into_bytes();
+    assert_eq!(
+        String::from_utf8_lossy(&truststore),
+        format!("{}{}{}", pem(&gen2_der), pem(&gen1_der), pem(&root_der)),
+        "truststore: new, old, root"
+    );
 
     // A new cold start: issues with generation 2, serves 1 and 2 and the root.
     let app = AwsApp::compose(&cfg, Arc::new(SystemClock))

@@ -111,12 +111,7 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
             // The machine API's truststore: every generation (newest first) and the root.
-            let mut extra: String = rolled.generations_der[1..]
-                .iter()
-                .map(|d| orgcert_pki::to_pem("CERTIFICATE", d))
-                .collect();
-            extra.push_str(&orgcert_pki::to_pem("CERTIFICATE", &rolled.root_der));
-            orgcert_aws::write_truststore(&cfg, &rolled.generations_der[0], Some(&extra))
+            orgcert_aws::write_rollover_truststore(&cfg, &rolled)
                 .await
                 .map_err(|e| format!("truststore: {e}"))?;
             eprintln!(
