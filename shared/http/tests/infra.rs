@@ -261,6 +261,11 @@ fn the_next_ca_key_has_the_ca_keys_policy() {
         ref_target(&doc["Outputs"]["NextCaKeyId"]["Value"]),
         Some("NextCaKey")
     );
+    let rule = serde_norway::to_string(&doc["Resources"]["CaKeyChangesRule"]).expect("yaml");
+    assert!(
+        rule.contains("NextCaKey"),
+        "changes to the next CA key's policy are announced too: {rule}"
+    );
     for (name, f) in functions(&doc) {
         let text = serde_norway::to_string(&f).expect("yaml");
         assert!(
