@@ -38,8 +38,12 @@ pub struct AwsApp {
     pub app: App,
     /// The DynamoDB store.
     pub store: Arc<DynamoStore>,
-    /// The CA (KMS signer + CA certificate); CRL and OCSP jobs sign with it.
+    /// The CA (KMS signer + CA certificate): the newest issuing CA generation; CRL and
+    /// OCSP jobs sign with it.
     pub authority: Arc<Authority>,
+    /// Older issuing CA generations still serving status (after `orgcert-ca rollover`),
+    /// oldest first.
+    pub older: Vec<Arc<Authority>>,
     /// The root CRL stored by the two-tier bootstrap, if any.
     pub root_crl: Option<Vec<u8>>,
     /// The S3 objects.
@@ -69,7 +73,7 @@ impl AwsApp {
         ));
         let der = issuing_ca_certificate(&store, cfg).await?;
         let signer: Arc<dyn CaSigner> = Arc::new(
-            KmsSigner::from_ca_certificate(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id, &der)?
+            KmsSigner::from_certificate(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id, &der)?
                 .with_rsa_signature(ca_signature()?),
         );
         Self::assemble(cfg, clock, signer, &sdk, store, der).await
@@ -105,14 +109,36 @@ impl AwsApp {
         // Two tiers (`bootstrap_two_tier_ca`): the root and its CRL are stored with the
         // issuing CA; a CA from the single-tier bootstrap has neither.
         let (root_der, root_crl) = load_root(&store).await?;
-        let authority = Arc::new(
+        let chain: Vec<Vec<u8>> = root_der.into_iter().collect();
+        let bind = |signer: Arc<dyn CaSigner>, der: Vec<u8>, generation: u32| {
             Authority::new(signer, der, &cfg.pki_url, cfg.policy_oids.clone())
                 .and_then(|a| {
                     a.with_name_registration_authority(cfg.name_registration_authority.as_deref())
                 })
-                .map_err(|e| DomainError::Internal(format!("CA: {e}")))?
-                .with_chain(root_der.into_iter().collect()),
-        );
+                .map(|a| a.with_generation(generation).with_chain(chain.clone()))
+                .map_err(|e| DomainError::Internal(format!("CA generation {generation}: {e}")))
+        };
+        let mut generations = vec![Arc::new(bind(signer, der, 1)?)];
+        // Later generations from `orgcert-ca rollover` (items CA/CERT#n), each with its own
+        // KMS key; the public key comes from the stored certificate, not GetPublicKey.
+        for stored in crate::rollover::load_generations(&store)
+            .await?
+            .into_iter()
+            .skip(1)
+        {
+            let signer = crate::rollover::generation_signer(sdk, &stored)?;
+            generations.push(Arc::new(bind(signer, stored.der, stored.generation)?));
+        }
+        let authority = generations
+            .pop()
+            .ok_or_else(|| DomainError::Internal("no CA".into()))?;
+        // Older generations serve status until their own certificate expires (and with it
+        // every certificate they issued), as the embedded default's.
+        let now = OffsetDateTime::now_utc();
+        let older: Vec<Arc<Authority>> = generations
+            .into_iter()
+            .filter(|a| a.not_after() > now)
+            .collect();
         let objects = Arc::new(S3Objects::new(s3_client(sdk, cfg), &cfg.bucket));
         let mailer = Arc::new(
             SesMailer::new(aws_sdk_sesv2::Client::new(sdk), &cfg.sender)
@@ -122,8 +148,10 @@ impl AwsApp {
         // never mints one on an OCSP request (only the crl-refresh job does, through
         // `prepare_responder`), so a public request never costs a KMS signature.
         let responders = Arc::new(S3ResponderStore::new(objects.clone()));
-        let mut ca =
-            PkiAuthority::new(authority.clone()).with_rotating_responder(responders, false);
+        let mut ca = PkiAuthority::new(authority.clone())
+            .with_older_generations(older.clone())
+            .with_older_rotating_responders(older_responders(&objects), false)
+            .with_rotating_responder(responders, false);
         if let Some(crl) = root_crl.clone() {
             ca = ca.with_root_crl(crl);
         }
@@ -155,6 +183,7 @@ impl AwsApp {
             app,
             store,
             authority,
+            older,
             root_crl,
             objects,
             mailer,
@@ -171,14 +200,25 @@ impl AwsApp {
     #[must_use]
     pub fn minting_ocsp_responder(mut self) -> Self {
         let responders = Arc::new(S3ResponderStore::new(self.objects.clone()));
-        let mut ca =
-            PkiAuthority::new(self.authority.clone()).with_rotating_responder(responders, true);
+        let mut ca = PkiAuthority::new(self.authority.clone())
+            .with_older_generations(self.older.clone())
+            .with_older_rotating_responders(older_responders(&self.objects), true)
+            .with_rotating_responder(responders, true);
         if let Some(crl) = self.root_crl.clone() {
             ca = ca.with_root_crl(crl);
         }
         self.app.ca = Arc::new(ca);
         self
     }
+}
+
+/// The responder stores of older issuing CA generations: each keeps its own delegated
+/// responder (minted by the crl-refresh job), so no public OCSP request signs with a KMS
+/// CA key, whichever generation issued the certificate (DESIGN §5a).
+fn older_responders(
+    objects: &Arc<S3Objects>,
+) -> impl Fn(u32) -> Arc<dyn orgcert_pki::port::ResponderStore> + '_ {
+    move |g| Arc::new(S3ResponderStore::for_generation(objects.clone(), g))
 }
 
 /// Builds the [`App`] from `cfg` (see [`AwsApp::compose`]).

@@ -48,7 +48,7 @@ impl fmt::Debug for KmsSigner {
 impl KmsSigner {
     /// Fetches the key's public key and spec once (`GetPublicKey`) and caches them;
     /// captures the current runtime for [`CaSigner::sign`]. Only for the bootstrap and
-    /// tools (no CA certificate yet); functions use [`KmsSigner::from_ca_certificate`].
+    /// tools (no CA certificate yet); functions use [`KmsSigner::from_certificate`].
     ///
     /// # Errors
     /// `Unavailable` when KMS cannot be reached; `Internal` for a key that is not a
@@ -120,30 +120,38 @@ impl KmsSigner {
         })
     }
 
-    /// The signer for the CA key that `ca_der` (the stored CA certificate) certifies,
-    /// without calling KMS: the public key and algorithm come from the certificate. A cold
-    /// start of a function (healthz and the public ones included) then never waits on KMS,
-    /// and only the signing roles need the key policy. A certificate that does not match
-    /// the key shows at the first signature (KMS signs with its key; the CA refuses a
-    /// signature that does not verify) and at the bootstrap, which checks it.
+    /// A signer for `key_id` whose public key is taken from `certificate_der` (the stored
+    /// certificate of an issuing CA generation) instead of KMS `GetPublicKey`: a cold start
+    /// loading several generations spends no KMS call on them. A key that does not match
+    /// the certificate fails at its first signature (KMS signs, the result does not verify),
+    /// never silently; `rollover` checks the pair with `GetPublicKey` when it stores it.
     ///
     /// Must be called inside a tokio runtime (the signer keeps its handle).
     ///
     /// # Errors
-    /// `Internal` when the certificate does not parse, its key is of an unsupported type,
-    /// or there is no runtime.
-    pub fn from_ca_certificate(
+    /// `Internal` when the certificate or its public key does not parse, the key type is
+    /// not one KMS signs with here, or there is no runtime.
+    pub fn from_certificate(
         client: Client,
         key_id: impl Into<String>,
-        ca_der: &[u8],
+        certificate_der: &[u8],
     ) -> Result<Self, DomainError> {
         let key_id = key_id.into();
-        let (_, cert) = x509_parser::parse_x509_certificate(ca_der)
-            .map_err(|e| DomainError::Internal(format!("stored CA certificate: {e}")))?;
+        let bad = |e: &dyn fmt::Display| {
+            DomainError::Internal(format!("CA certificate for KMS key {key_id}: {e}"))
+        };
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(certificate_der).map_err(|e| bad(&e))?;
         let spki = cert.public_key().raw.to_vec();
-        let alg = SubjectPublicKey::from_spki_der(&spki)
-            .map_err(|e| DomainError::Internal(format!("stored CA certificate key: {e}")))?
-            .algorithm();
+        let parsed = SubjectPublicKey::from_spki_der(&spki).map_err(|e| bad(&e))?;
+        let alg = match parsed.key_type() {
+            orgcert_pki::SubjectKeyType::Rsa { bits: 4096 } => KeyAlgorithm::Rsa4096,
+            orgcert_pki::SubjectKeyType::Rsa { bits: 3072 } => KeyAlgorithm::Rsa3072,
+            orgcert_pki::SubjectKeyType::Rsa { bits } => {
+                return Err(bad(&format!("RSA-{bits} is not a KMS CA key spec here")))
+            }
+            _ => parsed.algorithm(),
+        };
         let handle = Handle::try_current()
             .map_err(|e| DomainError::Internal(format!("KMS signer needs a runtime: {e}")))?;
         Ok(Self {

@@ -19,6 +19,7 @@ pub mod eventbus;
 mod kms;
 pub mod provision;
 pub mod responder;
+mod rollover;
 mod s3;
 mod ses;
 mod store;
@@ -33,6 +34,9 @@ pub use compose::{
 pub use config::{behavior_version, sdk_config, AwsConfig};
 pub use eventbus::EventBridgeBus;
 pub use kms::{KmsSigner, RAW_LIMIT};
+pub use rollover::{
+    load_generations, rollover, write_rollover_truststore, Rolled, StoredGeneration,
+};
 pub use s3::{S3Objects, MAX_LINK_TTL};
 pub use ses::SesMailer;
 pub use store::{DynamoStore, ReadStats, MAX_TRANSACTION_ITEMS};

@@ -28,12 +28,25 @@ pub const RESPONDER_KEY: &str = "private/ocsp-responder.json";
 /// The responder kept in the private bucket.
 pub struct S3ResponderStore {
     objects: Arc<S3Objects>,
+    key: String,
 }
 
 impl S3ResponderStore {
-    /// Over the service's bucket.
+    /// Over the service's bucket: the current issuing CA generation's responder.
     pub fn new(objects: Arc<S3Objects>) -> Self {
-        Self { objects }
+        Self {
+            objects,
+            key: RESPONDER_KEY.to_owned(),
+        }
+    }
+
+    /// The responder of an older issuing CA generation (after a rollover), kept apart
+    /// from the current one's: `private/ocsp-responder-g{n}.json`.
+    pub fn for_generation(objects: Arc<S3Objects>, generation: u32) -> Self {
+        Self {
+            objects,
+            key: format!("private/ocsp-responder-g{generation}.json"),
+        }
     }
 }
 
@@ -46,11 +59,11 @@ struct Stored {
 #[async_trait]
 impl ResponderStore for S3ResponderStore {
     async fn load(&self) -> Result<Option<ResponderMaterial>, DomainError> {
-        let Some(bytes) = self.objects.get(RESPONDER_KEY).await? else {
+        let Some(bytes) = self.objects.get(&self.key).await? else {
             return Ok(None);
         };
         // Errors name the object, never its contents (the private key).
-        let bad = |what: &str| DomainError::Internal(format!("{RESPONDER_KEY}: {what}"));
+        let bad = |what: &str| DomainError::Internal(format!("{}: {what}", self.key));
         let stored: Stored = serde_json::from_slice(&bytes).map_err(|_| bad("not JSON"))?;
         let certificate_der = base64::engine::general_purpose::STANDARD
             .decode(stored.certificate_der)
@@ -69,8 +82,6 @@ impl ResponderStore for S3ResponderStore {
         };
         let bytes = serde_json::to_vec(&stored)
             .map_err(|e| DomainError::Internal(format!("responder encoding: {e}")))?;
-        self.objects
-            .put(RESPONDER_KEY, bytes, "application/json")
-            .await
+        self.objects.put(&self.key, bytes, "application/json").await
     }
 }

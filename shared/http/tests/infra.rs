@@ -229,6 +229,52 @@ fn only_issuance_and_the_crl_job_may_sign_with_the_ca_key() {
     }
 }
 
+/// The next issuing CA key (`orgcert-ca rollover`, infra/README.md "CA rollover") exists
+/// only with CreateNextCaKey=true, has the CA key's spec and exactly its policy (the same
+/// signing roles and algorithms, no grants), is retained, and is an output for the
+/// bootstrap principal; no function's environment names it (functions read each
+/// generation's key id from the table).
+#[test]
+fn the_next_ca_key_has_the_ca_keys_policy() {
+    let doc = template();
+    let next = &doc["Resources"]["NextCaKey"];
+    let ca = &doc["Resources"]["CaKey"];
+    assert_eq!(next["Type"].as_str(), Some("AWS::KMS::Key"));
+    assert_eq!(next["Condition"].as_str(), Some("HasNextCaKey"));
+    for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+        assert_eq!(next[policy].as_str(), Some("Retain"), "NextCaKey {policy}");
+    }
+    for prop in ["KeyPolicy", "KeySpec", "KeyUsage", "EnableKeyRotation"] {
+        assert_eq!(
+            next["Properties"][prop], ca["Properties"][prop],
+            "NextCaKey {prop} is CaKey's"
+        );
+    }
+    let condition = serde_norway::to_string(&doc["Conditions"]["HasNextCaKey"]).expect("yaml");
+    assert!(condition.contains("CreateNextCaKey"), "{condition}");
+    assert_eq!(
+        doc["Parameters"]["CreateNextCaKey"]["Default"].as_str(),
+        Some("false"),
+        "no second key unless asked for"
+    );
+    assert_eq!(
+        ref_target(&doc["Outputs"]["NextCaKeyId"]["Value"]),
+        Some("NextCaKey")
+    );
+    let rule = serde_norway::to_string(&doc["Resources"]["CaKeyChangesRule"]).expect("yaml");
+    assert!(
+        rule.contains("NextCaKey"),
+        "changes to the next CA key's policy are announced too: {rule}"
+    );
+    for (name, f) in functions(&doc) {
+        let text = serde_norway::to_string(&f).expect("yaml");
+        assert!(
+            !text.contains("NextCaKey"),
+            "{name}: functions take each generation's key id from the table"
+        );
+    }
+}
+
 /// The root key (two tiers, DESIGN §4) signs only for the bootstrap principal: no function
 /// role is named in its policy, no function policy or environment refers to it, and
 /// without a bootstrap principal nobody may sign with it.

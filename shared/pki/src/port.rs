@@ -35,6 +35,9 @@ pub struct PkiAuthority {
     root_crl: Option<Vec<u8>>,
     ocsp: OcspSigner,
     rotating: Option<Rotating>,
+    /// Delegated responders of older generations, by generation (AWS: no public function
+    /// may sign with a CA key, so an older generation's OCSP needs its own responder).
+    older_rotating: Vec<(u32, Rotating)>,
 }
 
 /// Validity of a delegated responder certificate: short, since id-pkix-ocsp-nocheck tells
@@ -179,6 +182,7 @@ impl PkiAuthority {
         Self {
             inner,
             older: Vec::new(),
+            older_rotating: Vec::new(),
             root_crl: None,
             ocsp,
             rotating: None,
@@ -234,58 +238,124 @@ impl PkiAuthority {
         self
     }
 
+    /// Gives each older generation (see [`PkiAuthority::with_older_generations`], call that
+    /// first) its own delegated responder kept in `store_of(generation)`, as
+    /// [`PkiAuthority::with_rotating_responder`] does for the current one; without it
+    /// their OCSP answers are signed by their CA keys.
+    pub fn with_older_rotating_responders(
+        mut self,
+        store_of: impl Fn(u32) -> Arc<dyn ResponderStore>,
+        mint: bool,
+    ) -> Self {
+        self.older_rotating = self
+            .older
+            .iter()
+            .map(|(a, _)| {
+                let g = a.generation();
+                (
+                    g,
+                    Rotating {
+                        store: store_of(g),
+                        mint,
+                        current: tokio::sync::Mutex::new(None),
+                    },
+                )
+            })
+            .collect();
+        self
+    }
+
     /// The signer for a response produced at `at`.
     async fn ocsp_signer_at(&self, at: OffsetDateTime) -> Result<OcspSigner, DomainError> {
         let Some(r) = &self.rotating else {
             return Ok(self.ocsp.clone());
         };
-        let mut current = r.current.lock().await;
-        if let Some(c) = current.as_ref() {
-            if c.valid_at(at) && c.left(at) >= RESPONDER_RELOAD_LEFT {
-                return Ok(c.signer.clone());
-            }
-        }
-        let mut usable = current.clone().filter(|c| c.valid_at(at));
-        if let Some(m) = r.store.load().await? {
-            match current_from(&self.inner, &m) {
-                Ok(c) if c.valid_at(at) => {
-                    let fresh = c.left(at) >= RESPONDER_RELOAD_LEFT;
-                    if usable.as_ref().is_none_or(|u| c.not_after > u.not_after) {
-                        usable = Some(c);
-                    }
-                    if fresh {
-                        *current = usable.clone();
-                        return usable
-                            .map(|c| c.signer)
-                            .ok_or_else(|| DomainError::Internal("responder vanished".into()));
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "stored OCSP responder is unusable"),
-            }
-        }
-        if r.mint {
-            let ca = Arc::clone(&self.inner);
-            let (m, c) = blocking(move || mint_blocking(&ca, at)).await?;
-            r.store.save(&m).await?;
-            *current = Some(c.clone());
-            return Ok(c.signer);
-        }
-        match usable {
-            Some(c) => {
-                tracing::warn!(not_after = %c.not_after, "OCSP responder certificate expires soon: is the crl-refresh job running?");
-                *current = Some(c.clone());
-                Ok(c.signer)
-            }
-            None => Err(DomainError::Unavailable(
-                "no valid OCSP responder certificate yet; the crl-refresh job mints it".into(),
-            )),
-        }
+        rotating_signer_at(r, &self.inner, at).await
     }
     /// The wrapped authority (CRL and OCSP need it).
     pub fn authority(&self) -> &Arc<Authority> {
         &self.inner
     }
+}
+
+/// The delegated responder of `r` for a response produced at `at` (of the CA `ca`): the
+/// one in memory while fresh, else the stored one, else a new one when `r` may mint.
+async fn rotating_signer_at(
+    r: &Rotating,
+    ca: &Arc<Authority>,
+    at: OffsetDateTime,
+) -> Result<OcspSigner, DomainError> {
+    let mut current = r.current.lock().await;
+    if let Some(c) = current.as_ref() {
+        if c.valid_at(at) && c.left(at) >= RESPONDER_RELOAD_LEFT {
+            return Ok(c.signer.clone());
+        }
+    }
+    let mut usable = current.clone().filter(|c| c.valid_at(at));
+    if let Some(m) = r.store.load().await? {
+        match current_from(ca, &m) {
+            Ok(c) if c.valid_at(at) => {
+                let fresh = c.left(at) >= RESPONDER_RELOAD_LEFT;
+                if usable.as_ref().is_none_or(|u| c.not_after > u.not_after) {
+                    usable = Some(c);
+                }
+                if fresh {
+                    *current = usable.clone();
+                    return usable
+                        .map(|c| c.signer)
+                        .ok_or_else(|| DomainError::Internal("responder vanished".into()));
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "stored OCSP responder is unusable"),
+        }
+    }
+    if r.mint {
+        let ca = Arc::clone(ca);
+        let (m, c) = blocking(move || mint_blocking(&ca, at)).await?;
+        r.store.save(&m).await?;
+        *current = Some(c.clone());
+        return Ok(c.signer);
+    }
+    match usable {
+        Some(c) => {
+            tracing::warn!(not_after = %c.not_after, "OCSP responder certificate expires soon: is the crl-refresh job running?");
+            *current = Some(c.clone());
+            Ok(c.signer)
+        }
+        None => Err(DomainError::Unavailable(
+            "no valid OCSP responder certificate yet; the crl-refresh job mints it".into(),
+        )),
+    }
+}
+
+/// Keeps `r`'s stored responder (of the CA `ca`) fresh: mints and stores a new one when
+/// less than [`RESPONDER_ROTATE_LEFT`] is left.
+async fn prepare_rotating(
+    r: &Rotating,
+    ca: &Arc<Authority>,
+    now: OffsetDateTime,
+) -> Result<(), DomainError> {
+    let stored = match r.store.load().await? {
+        Some(m) => match current_from(ca, &m) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "stored OCSP responder is unusable; minting another");
+                None
+            }
+        },
+        None => None,
+    };
+    if let Some(c) = stored.filter(|c| c.valid_at(now) && c.left(now) >= RESPONDER_ROTATE_LEFT) {
+        *r.current.lock().await = Some(c);
+        return Ok(());
+    }
+    let ca = Arc::clone(ca);
+    let (m, c) = blocking(move || mint_blocking(&ca, now)).await?;
+    r.store.save(&m).await?;
+    tracing::info!(not_after = %c.not_after, "new OCSP responder certificate");
+    *r.current.lock().await = Some(c);
+    Ok(())
 }
 
 /// Maps PKI errors to domain errors: input problems name their field, signer failures are retryable.
@@ -484,7 +554,10 @@ impl CertificateAuthority for PkiAuthority {
             .ok_or(DomainError::NotFound("issuing CA generation"))?;
         let id = cert_id_for(&serial.to_bytes(), hash_of(hash), ca);
         let status = cert_status(status);
-        let signer = signer.clone();
+        let signer = match self.older_rotating.iter().find(|(g, _)| *g == generation) {
+            Some((_, r)) => rotating_signer_at(r, ca, produced_at).await?,
+            None => signer.clone(),
+        };
         blocking(move || {
             signer
                 .sign_response(
@@ -595,29 +668,13 @@ impl CertificateAuthority for PkiAuthority {
     }
 
     async fn prepare_responder(&self, now: OffsetDateTime) -> Result<(), DomainError> {
-        let Some(r) = &self.rotating else {
-            return Ok(());
-        };
-        let stored = match r.store.load().await? {
-            Some(m) => match current_from(&self.inner, &m) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    tracing::warn!(error = %e, "stored OCSP responder is unusable; minting another");
-                    None
-                }
-            },
-            None => None,
-        };
-        if let Some(c) = stored.filter(|c| c.valid_at(now) && c.left(now) >= RESPONDER_ROTATE_LEFT)
-        {
-            *r.current.lock().await = Some(c);
-            return Ok(());
+        if let Some(r) = &self.rotating {
+            prepare_rotating(r, &self.inner, now).await?;
         }
-        let ca = Arc::clone(&self.inner);
-        let (m, c) = blocking(move || mint_blocking(&ca, now)).await?;
-        r.store.save(&m).await?;
-        tracing::info!(not_after = %c.not_after, "new OCSP responder certificate");
-        *r.current.lock().await = Some(c);
+        for (g, r) in &self.older_rotating {
+            let ca = self.generation(*g)?;
+            prepare_rotating(r, ca, now).await?;
+        }
         Ok(())
     }
 

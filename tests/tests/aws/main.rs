@@ -8,6 +8,7 @@ mod helpers;
 mod mailer;
 mod objects;
 mod parity;
+mod rollover;
 mod signer;
 mod status;
 mod throttling;

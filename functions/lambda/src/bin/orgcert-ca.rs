@@ -6,6 +6,12 @@
 //!                                                           ("--cn" names the root)
 //!   orgcert-ca root-crl                                     re-sign the root CRL (365 days)
 //!                                                           with ORGCERT_ROOT_KMS_KEY_ID
+//!   orgcert-ca rollover [--key KEY_ID] [--cn NAME]         a new issuing CA generation under
+//!                                                           the root (ORGCERT_ROOT_KMS_KEY_ID)
+//!                                                           for the next KMS key (--key, else
+//!                                                           ORGCERT_NEXT_KMS_KEY_ID); rewrites
+//!                                                           the truststore with every
+//!                                                           generation and the root
 //!   orgcert-ca csr [--cn NAME] [--o ORG] [--c DK]           PEM request for an external root
 //!   orgcert-ca install FILE.pem [--root ROOT.pem]           the certificate the root issued
 //! `self-signed` and `install` also write the machine API's truststore
@@ -83,6 +89,41 @@ async fn run(args: Vec<String>) -> Result<(), String> {
             print!("{}", orgcert_pki::to_pem("X509 CRL", &crl));
             Ok(())
         }
+        Some("rollover") => {
+            let root_key = std::env::var("ORGCERT_ROOT_KMS_KEY_ID")
+                .map_err(|_| "rollover needs ORGCERT_ROOT_KMS_KEY_ID (the RootKeyId output)")?;
+            let next_key = match args.windows(2).find(|w| w[0] == "--key") {
+                Some(w) => w[1].clone(),
+                None => std::env::var("ORGCERT_NEXT_KMS_KEY_ID").map_err(|_| {
+                    "rollover needs the new KMS key: --key KEY_ID or ORGCERT_NEXT_KMS_KEY_ID (the NextCaKeyId output)"
+                })?,
+            };
+            let cn = args
+                .windows(2)
+                .find(|w| w[0] == "--cn")
+                .map(|w| w[1].clone());
+            let rolled = orgcert_aws::rollover(&cfg, root_key.trim(), next_key.trim(), |n| {
+                CaSubject {
+                    common_name: cn.unwrap_or_else(|| format!("orgcert Issuing CA {n}")),
+                    ..subject
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            // The machine API's truststore: every generation (newest first) and the root.
+            orgcert_aws::write_rollover_truststore(&cfg, &rolled)
+                .await
+                .map_err(|e| format!("truststore: {e}"))?;
+            eprintln!(
+                "orgcert-ca: issuing CA generation {} stored; functions issue with it from their next cold start",
+                rolled.generation
+            );
+            print!(
+                "{}",
+                orgcert_pki::to_pem("CERTIFICATE", &rolled.generations_der[0])
+            );
+            Ok(())
+        }
         Some("csr") => {
             print!(
                 "{}",
@@ -110,7 +151,7 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                 .map_err(|e| format!("truststore: {e}"))
         }
         _ => Err(
-            "usage: orgcert-ca self-signed|csr [--cn NAME --o ORG --c CC] | install FILE.pem | root-crl"
+            "usage: orgcert-ca self-signed|csr [--cn NAME --o ORG --c CC] | install FILE.pem | root-crl | rollover [--key KEY_ID]"
                 .into(),
         ),
     }
