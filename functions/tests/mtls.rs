@@ -106,6 +106,23 @@ fn openssl(args: &[&str]) {
     );
 }
 
+/// `csr_pem` with the last octet of its signature changed (the CSR still parses).
+fn tamper_signature(csr_pem: &str) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let body: String = csr_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let mut der = b64.decode(body).unwrap();
+    let last = der.len() - 1;
+    der[last] ^= 0x01;
+    format!(
+        "-----BEGIN CERTIFICATE REQUEST-----\n{}\n-----END CERTIFICATE REQUEST-----\n",
+        b64.encode(der)
+    )
+}
+
 /// A key (`ec` P-256 or `rsa:<bits>`) and a CSR for it; returns (key path, CSR PEM).
 fn key_and_csr(dir: &Path, name: &str, newkey: &str) -> (PathBuf, String) {
     let key = dir.join(format!("{name}.key"));
@@ -389,6 +406,17 @@ async fn system_certificates_over_mutual_tls() {
     assert_eq!(v["errors"][0]["field"], "csr", "{v}");
     assert_eq!(admin.status_of(&serial).await, "pending");
 
+    // A CSR whose signature does not verify (one byte of it changed): 422 naming csr.
+    let (_, good_csr) = key_and_csr(&dir, "tampered", "ec");
+    let (s, v) = tsend(
+        idm.post(format!("{}/v1/certificates/{serial}/issue", srv.mtls))
+            .json(&json!({ "csr": tamper_signature(&good_csr) })),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["errors"][0]["field"], "csr", "{v}");
+    assert_eq!(admin.status_of(&serial).await, "pending");
+
     // The route is only for mutual TLS: on the plain listener with a token, 401.
     let (key_a, csr_a) = key_and_csr(&dir, "service-a", "ec");
     let (s, v) = admin
@@ -614,6 +642,116 @@ async fn system_certificates_over_mutual_tls() {
         .send()
         .await
         .is_err());
+
+    // Certificates our CA key signed that the service never issued (made here with
+    // `openssl ca` from the data dir's issuing CA key): within their dates the handshake
+    // completes and the store refuses the caller (401); expired, the handshake is refused.
+    let stray = |name: &str, start: &str, end: &str| {
+        let (key, csr) = key_and_csr(&dir, name, "ec");
+        let csr_file = dir.join(format!("{name}.csr"));
+        std::fs::write(&csr_file, csr).unwrap();
+        let out = dir.join(format!("{name}.pem"));
+        let ca_dir = dir.join(format!("{name}-ca"));
+        std::fs::create_dir_all(&ca_dir).unwrap();
+        std::fs::write(ca_dir.join("index.txt"), "").unwrap();
+        std::fs::write(ca_dir.join("serial"), "7A01\n").unwrap();
+        let cnf = ca_dir.join("ca.cnf");
+        std::fs::write(
+            &cnf,
+            format!(
+                "[ca]\ndefault_ca = d\n[d]\ndatabase = {0}/index.txt\nnew_certs_dir = {0}\n\
+                 serial = {0}/serial\ndefault_md = sha256\npolicy = p\nx509_extensions = x\n\
+                 [p]\ncommonName = supplied\n[x]\nbasicConstraints = critical,CA:FALSE\n\
+                 keyUsage = critical,digitalSignature\n",
+                ca_dir.display()
+            ),
+        )
+        .unwrap();
+        openssl(&[
+            "ca",
+            "-batch",
+            "-notext",
+            "-config",
+            cnf.to_str().unwrap(),
+            "-cert",
+            srv.dir.path().join("ca.pem").to_str().unwrap(),
+            "-keyfile",
+            srv.dir.path().join("ca.key").to_str().unwrap(),
+            "-in",
+            csr_file.to_str().unwrap(),
+            "-out",
+            out.to_str().unwrap(),
+            "-startdate",
+            start,
+            "-enddate",
+            end,
+        ]);
+        (key, std::fs::read_to_string(&out).unwrap())
+    };
+    let (unknown_key, unknown_pem) = stray("unknown", "20200101000000Z", "20991231000000Z");
+    let unknown = tls_client(&ca_file, Some((&unknown_key, &unknown_pem)));
+    let (s, v) = tsend(unknown.get(format!("{}/v1/profiles", srv.mtls))).await;
+    assert_eq!(s, 401, "a certificate the store does not hold: {v}");
+    let (expired_key, expired_pem) = stray("expired", "20200101000000Z", "20200102000000Z");
+    let expired = tls_client(&ca_file, Some((&expired_key, &expired_pem)));
+    assert!(
+        expired
+            .get(format!("{}/v1/profiles", srv.mtls))
+            .send()
+            .await
+            .is_err(),
+        "an expired certificate of our CA is refused at the handshake"
+    );
+    // One of another CA (not self-signed: a CA of its own made by openssl).
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Other CA",
+        "-keyout",
+        dir.join("other-ca.key").to_str().unwrap(),
+        "-out",
+        dir.join("other-ca.pem").to_str().unwrap(),
+    ]);
+    let (other_key, _) = key_and_csr(&dir, "other-leaf", "ec");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        dir.join("other-leaf.csr").to_str().unwrap(),
+        "-CA",
+        dir.join("other-ca.pem").to_str().unwrap(),
+        "-CAkey",
+        dir.join("other-ca.key").to_str().unwrap(),
+        "-set_serial",
+        "77",
+        "-days",
+        "2",
+        "-out",
+        dir.join("other-leaf.pem").to_str().unwrap(),
+    ]);
+    let other = tls_client(
+        &ca_file,
+        Some((
+            &other_key,
+            &std::fs::read_to_string(dir.join("other-leaf.pem")).unwrap(),
+        )),
+    );
+    assert!(
+        other
+            .get(format!("{}/v1/profiles", srv.mtls))
+            .send()
+            .await
+            .is_err(),
+        "a certificate of another CA is refused at the handshake"
+    );
 
     // curl, as the banner says: with the certificate 200, without it refused.
     let idm_cert_file = dir.join("idm.pem");

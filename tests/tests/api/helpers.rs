@@ -360,8 +360,17 @@ impl TestApp {
     }
     /// A token whose login time (`iat`) is `at` (the service's clock is a manual one).
     pub fn token_issued_at(&self, email: &str, roles: &[&str], at: OffsetDateTime) -> String {
+        self.token_in_issued_at(DEMO_CVR, email, roles, at)
+    }
+    pub fn token_in_issued_at(
+        &self,
+        org: &str,
+        email: &str,
+        roles: &[&str],
+        at: OffsetDateTime,
+    ) -> String {
         self.tokens
-            .token_issued_at(DEMO_CVR, email, "Test User", roles, Duration::hours(1), at)
+            .token_issued_at(org, email, "Test User", roles, Duration::hours(1), at)
             .expect("token")
     }
     pub fn admin(&self) -> String {

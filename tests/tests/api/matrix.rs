@@ -44,19 +44,28 @@ const CALLERS: [Caller; 7] = [
     Caller::ForeignAdmin,
 ];
 
+/// A login an hour before the service's clock (before any order of the fixtures).
+fn earlier(app: &TestApp) -> time::OffsetDateTime {
+    app.clock_now() - time::Duration::hours(1)
+}
+
 impl Caller {
     fn token(self, app: &TestApp) -> Option<String> {
         match self {
             Caller::Anonymous => None,
             Caller::Holder => Some(app.contact()),
             Caller::Plain => Some(app.token(PLAIN, &[])),
-            Caller::UserAdmin => Some(app.admin()),
+            // The administrators logged in before the fixtures' orders: the ordering
+            // administrator of a direct order may issue it only after a fresh login
+            // (`lifecycle::the_ordering_administrator_issues_…`), not with this one.
+            Caller::UserAdmin => Some(app.token_issued_at(ADMIN, &["user_admin"], earlier(app))),
             Caller::RightsAdmin => Some(app.rights()),
             Caller::OrgAdmin => Some(app.org_admin()),
-            Caller::ForeignAdmin => Some(app.token_in(
+            Caller::ForeignAdmin => Some(app.token_in_issued_at(
                 OTHER_CVR,
                 OTHER_ADMIN,
                 &["user_admin", "rights_admin", "org_admin"],
+                earlier(app),
             )),
         }
     }
