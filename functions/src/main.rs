@@ -137,6 +137,10 @@ enum AuditCommand {
         org: Vec<String>,
         /// An export (JSON lines).
         file: Option<PathBuf>,
+        /// Where the store is: the data dir's SQLite (local) or the DynamoDB table of
+        /// `ORGCERT_TABLE` at `AWS_ENDPOINT_URL` (aws, as `serve --backend aws`).
+        #[arg(long, value_enum, default_value = "local", conflicts_with = "file")]
+        backend: Backend,
     },
 }
 
@@ -350,10 +354,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Audit {
-            command: AuditCommand::Verify { org, file },
+            command: AuditCommand::Verify { org, file, backend },
         } => {
             let lines = match file {
                 Some(f) => vec![orgcert_functions::audit::verify_file(&f)?],
+                None if backend == Backend::Aws => {
+                    let orgs = orgcert_functions::audit::parse_orgs(&org)?;
+                    let aws = orgcert_functions::aws::config(&cfg)?;
+                    let sdk = orgcert_aws::sdk_config(&aws).await;
+                    let store = orgcert_aws::DynamoStore::new(
+                        aws_sdk_dynamodb::Client::new(&sdk),
+                        aws.table.clone(),
+                    );
+                    orgcert_functions::audit::verify_store(&store, &orgs).await?
+                }
                 None => {
                     let orgs = orgcert_functions::audit::parse_orgs(&org)?;
                     let db = cfg.data_dir.join("orgcert.db");

@@ -187,4 +187,83 @@ async fn serve_backend_aws_bootstraps_moto_and_issues_over_http() {
         .unwrap();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
     drop(server);
+
+    // The organisation's audit chain in the table (the bootstrap, the order and the
+    // issuance wrote to it): `orgcert audit verify --backend aws` finds it intact; one
+    // event changed in place (as someone with write access to the table could) is named.
+    let verify = || {
+        let mut v = Command::new(BIN);
+        v.args(["audit", "verify", "--backend", "aws", "--org", "12345674"])
+            .arg("--data-dir")
+            .arg(dir.path());
+        for name in [
+            "ORGCERT_TABLE",
+            "ORGCERT_AWS_ENDPOINT_URL",
+            "ORGCERT_DATA_DIR",
+        ] {
+            v.env_remove(name);
+        }
+        v.env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .expect("orgcert audit verify")
+    };
+    let intact = verify();
+    let said = String::from_utf8_lossy(&intact.stdout).into_owned()
+        + &String::from_utf8_lossy(&intact.stderr);
+    assert!(intact.status.success(), "{said}");
+    assert!(said.contains("head seq"), "{said}");
+
+    let local = orgcert_functions::local::LocalConfig::new(
+        dir.path().to_path_buf(),
+        &base,
+        &base,
+        orgcert_pki::KeyAlgorithm::EcdsaP256,
+    );
+    let mut aws = local_aws_config(&local, &endpoint);
+    aws.region = Some("us-east-1".into());
+    let client = aws_sdk_dynamodb::Client::new(&orgcert_aws::sdk_config(&aws).await);
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let items = client
+        .query()
+        .table_name(&aws.table)
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S("ORG#12345674#AUDIT".into()))
+        .send()
+        .await
+        .expect("query the audit items")
+        .items()
+        .to_vec();
+    let victim = items
+        .iter()
+        .find(|it| matches!(it.get("seq"), Some(AttributeValue::N(n)) if n == "2"))
+        .unwrap_or_else(|| panic!("no audit item of seq 2 in {} items", items.len()));
+    client
+        .update_item()
+        .table_name(&aws.table)
+        .key("PK", victim["PK"].clone())
+        .key("SK", victim["SK"].clone())
+        .update_expression("SET #doc.#actor = :m")
+        .expression_attribute_names("#doc", "doc")
+        .expression_attribute_names("#actor", "actor")
+        .expression_attribute_values(":m", AttributeValue::S("mallory@example.dk".into()))
+        .send()
+        .await
+        .expect("change one audit item");
+    let broken = verify();
+    let said = String::from_utf8_lossy(&broken.stdout).into_owned()
+        + &String::from_utf8_lossy(&broken.stderr);
+    assert_eq!(broken.status.code(), Some(1), "{said}");
+    assert!(said.contains("seq 2"), "the changed event is named: {said}");
+}
+
+/// The AWS settings `serve --backend aws` derives, for the test's own client.
+fn local_aws_config(
+    local: &orgcert_functions::local::LocalConfig,
+    endpoint: &str,
+) -> orgcert_aws::AwsConfig {
+    // `config` reads the endpoint from the environment like the binary; this test is the
+    // only one in its binary, so setting the variable races with nothing.
+    std::env::set_var("AWS_ENDPOINT_URL", endpoint);
+    orgcert_functions::aws::config(local).expect("aws config")
 }
