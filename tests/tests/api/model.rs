@@ -8,7 +8,7 @@
 //! - `ORGCERT_MODEL_OPS`: operations in all (default 10,000 on SQLite, 1,000 on AWS);
 //! - `ORGCERT_MODEL_TASKS`: concurrent tasks (default 8).
 //!
-//! Checked: no serial signed twice, and every signed serial recorded as issued; sampled
+//! Checked: the audit chain is unbroken (`orgcert audit verify`); no serial signed twice, and every signed serial recorded as issued; sampled
 //! PKCS#12 files open with their passwords (p12-keystore, and `openssl pkcs12`); at most
 //! one pending renewal per certificate; no deleted order ever signed; after a revoke
 //! returns, OCSP never says good; CRL numbers strictly increase, one content each; at
@@ -662,6 +662,14 @@ async fn final_checks(app: &App, org: &Cvr, w: &Shared, recorder: &RecordingCa) 
         if redeemed.contains(r) && failed_attempts >= max {
             v.push(format!("reference {r}: issued although locked"));
         }
+    }
+    // The organisation's audit chain after all the concurrent commits: linked, not forked
+    // (seq 1..N without gap or repeat, each prev_hash the hash before it), as
+    // `orgcert audit verify` checks it.
+    if let Err(e) =
+        orgcert_functions::audit::verify_store(app.store.as_ref(), std::slice::from_ref(org)).await
+    {
+        v.push(format!("audit chain: {e}"));
     }
     w.lock().unwrap().violations.extend(v);
 }
