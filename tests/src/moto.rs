@@ -233,6 +233,36 @@ impl Moto {
             .unwrap_or_else(|| panic!("no count for {service}: {counts}"))
     }
 
+    /// Calls by `service:action` and DynamoDB request units since the last
+    /// [`Moto::reset_usage`], counted by the test-only `GET /_orgcert/usage` of
+    /// `tests/aws/moto/sitecustomize.py` (the cost model's measured run).
+    ///
+    /// # Panics
+    /// When the patched server does not answer it.
+    pub async fn usage(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/_orgcert/usage", self.endpoint()))
+            .await
+            .expect("moto usage")
+            .json()
+            .await
+            .unwrap_or_else(|e| {
+                panic!("the moto usage counter is not loaded ({e}): {}", self.log())
+            })
+    }
+
+    /// Starts a new [`Moto::usage`] count.
+    ///
+    /// # Panics
+    /// When the patched server does not take it.
+    pub async fn reset_usage(&self) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/_orgcert/usage", self.endpoint()))
+            .send()
+            .await
+            .expect("moto usage reset");
+        assert_eq!(r.status().as_u16(), 204, "usage reset: {}", self.log());
+    }
+
     /// moto's view of every backend (`GET /moto-api/data.json`).
     pub async fn data(&self) -> serde_json::Value {
         reqwest::get(format!("{}/moto-api/data.json", self.endpoint()))

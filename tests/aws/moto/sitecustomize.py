@@ -41,6 +41,13 @@ laxer:
    And a count of calls per service: `GET /_orgcert/calls` answers
    `{"kms": n, "dynamodb": m}` (calls so far), e.g. to show that a cold start makes no
    KMS call.
+8. Usage by action, for the cost model (docs/perf/COST.md): `GET /_orgcert/usage` answers
+   `{"calls": {"dynamodb:Query": n, "kms:Sign": n, "s3:PutObject": n, "sesv2:SendEmail":
+   n, "events:PutEvents": n, ...}, "dynamodb_units": {"read": r, "write": w}}` since the
+   last `POST /_orgcert/usage/reset`. DynamoDB request units follow the on-demand rules
+   (writes 1 KB, reads 4 KB, transactions twice, eventually consistent reads half) with
+   the item size taken as the length of its JSON — DynamoDB counts raw names and values,
+   so the units are an upper bound.
 """
 
 import os
@@ -383,6 +390,77 @@ _CALLS = {"kms": 0, "dynamodb": 0}
 # X-Amz-Target prefixes of the JSON-protocol services that can be delayed.
 _TARGETS = {"kms": "TrentService.", "dynamodb": "DynamoDB_20120810."}
 
+# Calls by "service:action" and DynamoDB request units since the last reset (8.).
+_USAGE = {"calls": {}, "dynamodb_units": {"read": 0.0, "write": 0.0}}
+
+
+def _service_and_action(environ):
+    """The AWS service (from the SigV4 credential scope) and the API action of a request."""
+    import re
+    from urllib.parse import unquote
+
+    scope = environ.get("HTTP_AUTHORIZATION", "") + " " + unquote(environ.get("QUERY_STRING", ""))
+    m = re.search(r"Credential=[^/]+/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request", scope)
+    service = m.group(1) if m else "unknown"
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return service, target.rsplit(".", 1)[-1]
+    method = environ.get("REQUEST_METHOD", "GET")
+    query = environ.get("QUERY_STRING", "")
+    if service == "ses" and environ.get("PATH_INFO", "").startswith("/v2/email/outbound-emails"):
+        return "sesv2", "SendEmail"
+    if service == "s3":
+        if method == "POST" and "delete" in query:
+            return service, "DeleteObjects"
+        if method == "GET" and "list-type" in query:
+            return service, "ListObjectsV2"
+        return service, {
+            "PUT": "PutObject",
+            "GET": "GetObject",
+            "HEAD": "HeadObject",
+            "DELETE": "DeleteObject",
+        }.get(method, method)
+    return service, method + " " + environ.get("PATH_INFO", "")
+
+
+def _units(size, per):
+    return max(1, -(-size // per))
+
+
+def _dynamodb_units(action, request, response):
+    """On-demand request units of one DynamoDB call (see 8.; sizes are JSON lengths)."""
+    import json
+
+    def size(item):
+        return len(json.dumps(item, separators=(",", ":")))
+
+    try:
+        req = json.loads(request or b"{}")
+        resp = json.loads(response or b"{}")
+    except ValueError:
+        return 0.0, 0.0
+    strong = 1.0 if req.get("ConsistentRead") else 0.5
+    if action == "PutItem":
+        return 0.0, _units(size(req.get("Item", {})), 1024)
+    if action in ("UpdateItem", "DeleteItem"):
+        return 0.0, _units(size(req), 1024)
+    if action == "TransactWriteItems":
+        return 0.0, sum(2 * _units(size(t), 1024) for t in req.get("TransactItems", []))
+    if action == "BatchWriteItem":
+        return 0.0, sum(
+            _units(size(w), 1024) for ws in req.get("RequestItems", {}).values() for w in ws
+        )
+    if action == "GetItem":
+        return strong * _units(size(resp.get("Item", {})), 4096), 0.0
+    if action in ("Query", "Scan"):
+        return strong * _units(sum(size(i) for i in resp.get("Items", [])), 4096), 0.0
+    if action == "BatchGetItem":
+        items = [i for its in resp.get("Responses", {}).values() for i in its]
+        return sum(strong * _units(size(i), 4096) for i in items), 0.0
+    if action == "TransactGetItems":
+        return sum(2 * _units(size(r.get("Item", {})), 4096) for r in resp.get("Responses", [])), 0.0
+    return 0.0, 0.0
+
 
 def _patch_delay():
     import time
@@ -416,13 +494,45 @@ def _patch_delay():
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body]
+        if environ.get("PATH_INFO", "").startswith("/_orgcert/usage"):
+            import json
+
+            if environ.get("REQUEST_METHOD") == "POST":
+                _USAGE["calls"].clear()
+                _USAGE["dynamodb_units"].update(read=0.0, write=0.0)
+                body = b""
+                start_response("204 No Content", [("Content-Length", "0")])
+                return [body]
+            body = json.dumps(_USAGE).encode()
+            start_response(
+                "200 OK",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         for service, prefix in _TARGETS.items():
             if target.startswith(prefix):
                 _CALLS[service] += 1
                 if _DELAYS.get(service, 0) > 0:
                     time.sleep(_DELAYS[service])
-        return original(self, environ, start_response)
+        if environ.get("PATH_INFO", "").startswith(("/moto-api", "/_orgcert")):
+            # The emulator's own controls (data, clock), not AWS calls.
+            return original(self, environ, start_response)
+        service, action = _service_and_action(environ)
+        key = f"{service}:{action}"
+        _USAGE["calls"][key] = _USAGE["calls"].get(key, 0) + 1
+        if service != "dynamodb":
+            return original(self, environ, start_response)
+        import io
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        request = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(request)
+        chunks = list(original(self, environ, start_response))
+        read, write = _dynamodb_units(action, request, b"".join(chunks))
+        _USAGE["dynamodb_units"]["read"] += read
+        _USAGE["dynamodb_units"]["write"] += write
+        return chunks
 
     werkzeug_app.DomainDispatcherApplication.__call__ = call
 

@@ -3,6 +3,7 @@ mod abuse;
 mod aws_backend;
 mod bad_input;
 mod concurrency;
+mod cost;
 mod events;
 mod guide;
 mod helpers;
