@@ -109,6 +109,7 @@ def money(x):
 
 def main():
     measured = json.load(open(sys.argv[1]))
+    build = measured.pop("build", "unknown")
     default_mb, memory, alarms, keys = template_facts(sys.argv[2])
     out = sys.argv[3]
     mem = lambda name, fallback=default_mb: memory.get(name, fallback)
@@ -164,7 +165,7 @@ def main():
       "(on-demand rules: writes per 1 KB, reads per 4 KB, transactions twice; item size = "
       "its JSON length, so the units are an upper bound).")
     w("- **Lambda** time is the operation's wall time on moto on this machine (rounded up to "
-      "1 ms), billed at the function's memory from `infra/template.yaml` (arm64). Real "
+      f"1 ms; {build} build), billed at the function's memory from `infra/template.yaml` (arm64). Real "
       "DynamoDB/KMS round trips are of the same order; cold starts (about one in a hundred "
       "invocations at steady load) add their init time and are not in the figures.")
     w("- **API Gateway** (HTTP API) counts once per request, **X-Ray** per its default "
