@@ -175,7 +175,7 @@ fn openssl(alg: &str, per_holder: usize, pace: Option<Duration>) -> (Vec<f64>, f
                                 "req",
                                 "-new",
                                 "-subj",
-                                "/CN=Bench holder/O=Bench A/S",
+                                "/CN=Bench holder/O=Bench A\\/S",
                                 "-key",
                             ])
                             .arg(p("key"))
@@ -240,12 +240,12 @@ fn main() {
         (
             model::KeyAlgorithm::Rsa3072,
             "RSA-3072",
-            if quick { 3 } else { 60 },
+            if quick { 3 } else { 30 },
         ),
         (
             model::KeyAlgorithm::EcdsaP256,
             "ECDSA-P256",
-            if quick { 3 } else { 200 },
+            if quick { 3 } else { 100 },
         ),
     ] {
         println!("Server-keygen issuance, {name} leaf, {HOLDERS} holders in parallel:");
