@@ -34,6 +34,9 @@ pub struct KeyPool {
 
 struct Shared {
     capacity: usize,
+    /// nice 19 for the refill thread (off only in unit tests, whose bounded waits must not
+    /// depend on how busy the machine running them is).
+    low_priority: bool,
     state: Mutex<State>,
     /// Signalled when a key is taken (the refill thread wakes) and when one is added.
     changed: Condvar,
@@ -63,9 +66,14 @@ impl KeyPool {
     /// A pool holding up to `capacity` RSA-3072 keys; 0 disables it (every key is
     /// generated on the request path).
     pub fn new(capacity: usize) -> Self {
+        Self::with_priority(capacity, true)
+    }
+
+    fn with_priority(capacity: usize, low_priority: bool) -> Self {
         Self {
             shared: Arc::new(Shared {
                 capacity,
+                low_priority,
                 state: Mutex::new(State::default()),
                 changed: Condvar::new(),
                 stop: AtomicBool::new(false),
@@ -175,7 +183,9 @@ impl Shared {
     }
 
     fn refill(&self) {
-        lower_priority();
+        if self.low_priority {
+            lower_priority();
+        }
         loop {
             {
                 let mut state = self.lock();
@@ -216,6 +226,14 @@ fn lower_priority() {
 }
 
 #[cfg(test)]
+impl KeyPool {
+    /// A pool whose refill thread keeps normal priority (tests on a loaded machine).
+    pub(crate) fn for_tests(capacity: usize) -> Self {
+        Self::with_priority(capacity, false)
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashSet;
@@ -224,7 +242,7 @@ mod tests {
 
     #[test]
     fn size_zero_generates_on_the_caller_thread_and_starts_nothing() {
-        let pool = KeyPool::new(0);
+        let pool = KeyPool::for_tests(0);
         pool.warm();
         let key = pool.take(KeyAlgorithm::Rsa3072).unwrap();
         assert_eq!(key.public().algorithm(), KeyAlgorithm::Rsa3072);
@@ -241,7 +259,7 @@ mod tests {
 
     #[test]
     fn ec_keys_are_never_pooled() {
-        let pool = KeyPool::new(2);
+        let pool = KeyPool::for_tests(2);
         let key = pool.take(KeyAlgorithm::EcdsaP256).unwrap();
         assert_eq!(key.public().algorithm(), KeyAlgorithm::EcdsaP256);
         assert_eq!(pool.stats().generated, 0);
@@ -250,7 +268,7 @@ mod tests {
 
     #[test]
     fn the_pool_refills_and_never_hands_a_key_out_twice() {
-        let pool = Arc::new(KeyPool::new(3));
+        let pool = Arc::new(KeyPool::for_tests(3));
         pool.warm();
         assert!(pool.wait_ready(3, WAIT), "refilled to capacity");
         assert_eq!(pool.stats().ready, 3);

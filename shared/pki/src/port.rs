@@ -796,7 +796,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn parallel_server_keygen_issuances_never_share_a_pooled_key() {
-        let pool = Arc::new(KeyPool::new(2));
+        let pool = Arc::new(KeyPool::for_tests(2));
         pool.warm();
         assert!(pool.wait_ready(2, std::time::Duration::from_secs(120)));
         let ca = Arc::new(
