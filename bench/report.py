@@ -162,6 +162,10 @@ def main():
     (out / "ocsp_cpu.svg").write_text(line_chart(cpu, "concurrency", "server CPU µs / response",
                                                  "OCSP server CPU per response"))
     lines += ["", "![OCSP rate](ocsp_rps.svg) ![OCSP CPU](ocsp_cpu.svg)", ""]
+    # --- CRL, server keygen, reminder reads (bench/report_extra.py; JSON next to argv[1]) ---
+    from report_extra import extra_sections
+    lines += extra_sections(Path(sys.argv[1]).parent, out)
+    # --- end ---
     (out / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {out / 'RESULTS.md'}")
 

@@ -58,6 +58,8 @@ pub struct LocalConfig {
     pub policy_oids: Vec<String>,
     /// nameRegistrationAuthorities URI in the qcStatement (`ORGCERT_NAME_REGISTRATION_AUTHORITY`).
     pub name_registration_authority: Option<String>,
+    /// RSA-3072 keys kept ready for server-side key generation (`ORGCERT_KEY_POOL`, 0 = none).
+    pub key_pool: usize,
 }
 
 fn env_num<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
@@ -154,6 +156,7 @@ impl LocalConfig {
             reminder_days,
             policy_oids,
             name_registration_authority,
+            key_pool: env_num("ORGCERT_KEY_POOL", orgcert_pki::DEFAULT_KEY_POOL)?,
         })
     }
 
@@ -178,6 +181,8 @@ impl LocalConfig {
             reminder_days: vec![90, 30, 7],
             policy_oids: Authority::default_policies(),
             name_registration_authority: None,
+            // No background key generation in tests and tools (the pool has its own tests).
+            key_pool: 0,
         }
     }
 }
@@ -691,7 +696,8 @@ pub async fn open(cfg: &LocalConfig, clock: Arc<dyn Clock>) -> Result<Local, Dom
     } = authority;
     let authority = Arc::new(authority);
     let mut ca = PkiAuthority::new(authority.clone())
-        .with_older_generations(older.into_iter().map(Arc::new).collect());
+        .with_older_generations(older.into_iter().map(Arc::new).collect())
+        .with_key_pool(Arc::new(orgcert_pki::KeyPool::new(cfg.key_pool)));
     if let Some(crl) = root_crl {
         ca = ca.with_root_crl(crl);
     }

@@ -3,14 +3,14 @@
 //! CRLs and the OCSP responder. A rollover is one more issuing CA under the same root.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, CrlDistributionPoint,
-    DistinguishedName, DnType, IsCa, Issuer, KeyIdMethod, KeyUsagePurpose, SerialNumber,
+    BasicConstraints, CertificateParams, CrlDistributionPoint, DistinguishedName, DnType, IsCa,
+    KeyIdMethod, KeyUsagePurpose,
 };
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::ca::printable;
-use crate::signer::{verify_cert_signature, verify_signed_der, RcgenSigner};
+use crate::signer::verify_cert_signature;
 use crate::validate::{self, UB_NAME};
 use crate::{
     ext, random_serial, Authority, CaSigner, CaSubject, PkiError, RevokedEntry, SubjectPublicKey,
@@ -134,24 +134,7 @@ impl Root {
                 "must be after this_update and at most 400 days later",
             ));
         }
-        let params = CertificateRevocationListParams {
-            this_update,
-            next_update,
-            crl_number: SerialNumber::from_slice(&number.to_be_bytes()),
-            issuing_distribution_point: None,
-            revoked_certs: crate::crl::revoked_certs(entries, this_update)?,
-            key_identifier_method: KeyIdMethod::PreSpecified(self.inner.ca_ski().to_vec()),
-        };
-        let signing_key =
-            RcgenSigner::checked(self.inner.signer().as_ref(), self.inner.ca_key().clone());
-        let issuer = Issuer::from_ca_cert_der(&self.inner.ca_der().into(), &signing_key)
-            .map_err(|e| PkiError::encoding("root certificate", e))?;
-        let crl = params
-            .signed_by(&issuer)
-            .map_err(|e| signing_key.error(e))?;
-        let der = crate::pss::finish(crl.der().to_vec(), self.inner.signer().as_ref())?;
-        verify_signed_der(&der, self.inner.ca_key().spki_der())?;
-        Ok(der)
+        crate::crl::encode_and_sign(&self.inner, number, this_update, next_update, None, entries)
     }
 }
 

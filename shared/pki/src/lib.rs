@@ -12,6 +12,7 @@ mod error;
 mod ext;
 mod hierarchy;
 mod key;
+mod key_pool;
 mod leaf;
 mod ocsp;
 mod p12;
@@ -33,6 +34,7 @@ pub use hierarchy::{
     ROOT_CRL_MAX_INTERVAL,
 };
 pub use key::{generate_key, GeneratedKey, KeyAlgorithm, SubjectKeyType, SubjectPublicKey};
+pub use key_pool::{KeyPool, KeyPoolStats, DEFAULT_KEY_POOL};
 pub use leaf::{
     check_name_registration_authority, parse_policy_oids, Authority, CertKind, IssuedCert, LeafSpec,
 };
@@ -72,6 +74,7 @@ mod tests {
         check::<Authority>();
         check::<KeyFileSigner>();
         check::<GeneratedKey>();
+        check::<KeyPool>();
         check::<SubjectPublicKey>();
         check::<IssuedCert>();
         check::<PkiError>();

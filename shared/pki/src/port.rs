@@ -18,12 +18,13 @@ use orgcert_core::DomainError;
 use time::OffsetDateTime;
 
 use crate::{
-    build_pkcs12, cert_id_for, generate_key, ocsp_error_response, parse_csr, parse_ocsp_request,
-    Authority, CertKind, CrlSpec, KeyAlgorithm, LeafSpec, OcspCertStatus, OcspErrorStatus,
-    OcspHash, OcspSigner, P12Format, PkiError, RevokedEntry,
+    build_pkcs12, cert_id_for, ocsp_error_response, parse_csr, parse_ocsp_request, Authority,
+    CertKind, CrlSpec, KeyAlgorithm, LeafSpec, OcspCertStatus, OcspErrorStatus, OcspHash,
+    OcspSigner, P12Format, PkiError, RevokedEntry,
 };
 // The responder key's public half (`public_key_spki_der`).
 use crate::CaSigner as _;
+use crate::KeyPool;
 
 /// The CA seam used by the use cases.
 pub struct PkiAuthority {
@@ -38,6 +39,8 @@ pub struct PkiAuthority {
     /// Delegated responders of older generations, by generation (AWS: no public function
     /// may sign with a CA key, so an older generation's OCSP needs its own responder).
     older_rotating: Vec<(u32, Rotating)>,
+    /// Server-side keys come from here (a pool of 0 generates each key inline).
+    key_pool: Arc<KeyPool>,
 }
 
 /// Validity of a delegated responder certificate: short, since id-pkix-ocsp-nocheck tells
@@ -186,7 +189,15 @@ impl PkiAuthority {
             root_crl: None,
             ocsp,
             rotating: None,
+            key_pool: Arc::new(KeyPool::new(0)),
         }
+    }
+
+    /// Takes server-side RSA keys from `pool` (the embedded server's; AWS generates each
+    /// key in the invocation, see [`KeyPool`]).
+    pub fn with_key_pool(mut self, pool: Arc<KeyPool>) -> Self {
+        self.key_pool = pool;
+        self
     }
     /// Adds the older issuing CA generations whose certificates still need status (after a
     /// rollover): their CRLs and OCSP answers are signed by their own keys; OCSP requests
@@ -403,6 +414,7 @@ fn key_algorithm(a: model::KeyAlgorithm) -> KeyAlgorithm {
 
 fn issue_blocking(
     ca: &Authority,
+    pool: &KeyPool,
     spec: CertSpec,
     key: KeySource,
 ) -> Result<IssuedMaterial, DomainError> {
@@ -433,7 +445,7 @@ fn issue_blocking(
             format,
             password,
         } => {
-            let generated = generate_key(key_algorithm(algorithm)).map_err(to_domain)?;
+            let generated = pool.take(key_algorithm(algorithm)).map_err(to_domain)?;
             let issued = ca.issue(&leaf, generated.public()).map_err(to_domain)?;
             let format = match format {
                 model::P12Format::Modern => P12Format::Modern,
@@ -595,7 +607,8 @@ impl CertificateAuthority for PkiAuthority {
 
     async fn issue(&self, spec: CertSpec, key: KeySource) -> Result<IssuedMaterial, DomainError> {
         let ca = Arc::clone(&self.inner);
-        blocking(move || issue_blocking(&ca, spec, key)).await
+        let pool = Arc::clone(&self.key_pool);
+        blocking(move || issue_blocking(&ca, &pool, spec, key)).await
     }
 
     async fn sign_crl(
@@ -763,6 +776,58 @@ mod tests {
             Some(vec![7; 16]),
         )
         .await
+    }
+
+    fn keygen_spec() -> CertSpec {
+        let leaf = crate::testutil::leaf_spec();
+        CertSpec {
+            serial: Serial::from_bytes(&leaf.serial),
+            kind: model::CertKind::Organisation,
+            cvr: orgcert_core::ids::Cvr::parse("10150817").unwrap(),
+            organisation_name: leaf.organisation_name,
+            profile_id: uuid::Uuid::parse_str(&leaf.profile_id).unwrap(),
+            common_name: leaf.common_name,
+            email: None,
+            not_before: leaf.not_before,
+            not_after: leaf.not_after,
+            crl_partition: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn parallel_server_keygen_issuances_never_share_a_pooled_key() {
+        let pool = Arc::new(KeyPool::for_tests(2));
+        pool.warm();
+        assert!(pool.wait_ready(2, std::time::Duration::from_secs(120)));
+        let ca = Arc::new(
+            PkiAuthority::new(Arc::new(crate::testutil::test_authority(
+                KeyAlgorithm::EcdsaP256,
+            )))
+            .with_key_pool(pool.clone()),
+        );
+        let issuances = (0..4).map(|_| {
+            let ca = Arc::clone(&ca);
+            tokio::spawn(async move {
+                let key = KeySource::Generate {
+                    algorithm: model::KeyAlgorithm::Rsa3072,
+                    format: model::P12Format::Modern,
+                    password: orgcert_core::secret::SecretString::from(
+                        "pool test password".to_owned(),
+                    ),
+                };
+                ca.issue(keygen_spec(), key).await.unwrap()
+            })
+        });
+        let mut moduli = std::collections::HashSet::new();
+        for issued in issuances.collect::<Vec<_>>() {
+            let issued = issued.await.unwrap();
+            assert!(issued.pkcs12.is_some());
+            let der = pem::parse(&issued.certificate_pem).unwrap().into_contents();
+            let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+            moduli.insert(cert.public_key().subject_public_key.data.to_vec());
+        }
+        assert_eq!(moduli.len(), 4, "every issuance has its own key");
+        assert!(pool.stats().taken >= 2, "the pooled keys were used");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -100,7 +100,7 @@ fn malformed(e: der::Error) -> PkiError {
 }
 
 /// The contents of one SEQUENCE TLV.
-fn content(tlv: &[u8]) -> Result<&[u8], PkiError> {
+pub(crate) fn content(tlv: &[u8]) -> Result<&[u8], PkiError> {
     let mut r = SliceReader::new(tlv).map_err(malformed)?;
     let header = Header::decode(&mut r).map_err(malformed)?;
     header.tag.assert_eq(Tag::Sequence).map_err(malformed)?;
@@ -109,7 +109,7 @@ fn content(tlv: &[u8]) -> Result<&[u8], PkiError> {
 }
 
 /// The TLVs one after another in `bytes`.
-fn tlvs(bytes: &[u8]) -> Result<Vec<&[u8]>, PkiError> {
+pub(crate) fn tlvs(bytes: &[u8]) -> Result<Vec<&[u8]>, PkiError> {
     let mut r = SliceReader::new(bytes).map_err(malformed)?;
     let mut out = Vec::new();
     while !r.is_finished() {

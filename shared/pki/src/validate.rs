@@ -7,7 +7,7 @@ use crate::PkiError;
 /// X.520 upper bound for CN, O and most DirectoryString attributes (RFC 5280 Appendix A.1).
 pub(crate) const UB_NAME: usize = 64;
 /// RFC 5280 §4.1.2.2: serial numbers are at most 20 octets.
-const MAX_SERIAL_OCTETS: usize = 20;
+pub(crate) const MAX_SERIAL_OCTETS: usize = 20;
 /// CA/Browser Forum BR §7.1: at least 64 bits of CSPRNG output in the serial.
 const MIN_SERIAL_OCTETS: usize = 8;
 /// RFC 5321 §4.5.3.1.3: a forward path holds at most 254 octets of mailbox.

@@ -1,0 +1,107 @@
+"""RESULTS.md sections for the CRL, server-keygen and reminder benches (issue 15).
+
+Called by bench/report.py with the directory holding the benches' JSON:
+crl.json (`cargo bench -p orgcert-pki --bench crl`), keygen.json (`--bench keygen`),
+reminders.json (`cargo bench -p orgcert-local --bench reminders`). A missing file leaves
+its section out.
+"""
+import json
+from pathlib import Path
+
+from report import COLORS, bar_chart, line_chart
+
+COLORS.update({
+    "orgcert RSA-3072 CA": "#1f5fbf", "orgcert ECDSA-P256 CA": "#5dade2",
+    "openssl ca -gencrl": "#c0392b",
+    "OpenSSL pipeline": "#c0392b", "orgcert, no pool": "#7f8c8d", "orgcert, pool 8": "#1f5fbf",
+    "index-backed read (p50)": "#1f5fbf", "same query, full scan": "#c0392b",
+})
+
+
+def _load(d, name):
+    p = Path(d) / name
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def _crl(data, out):
+    rows = data["crl"]
+    lines = ["## Full CRL", "",
+             "One full CRL, built and signed once (`Authority::sign_crl`; the CA signs RSASSA-PSS "
+             "when RSA), entries with random 16-octet serials, ¾ with a reason code. orgcert's "
+             "memory: the RSS the build adds (VmHWM after resetting it with the entries already in "
+             "memory; the CRL itself included). `openssl ca -gencrl`: RSA-3072 CA, an index.txt with "
+             "the same revoked set (built by the bench, not timed), maximum RSS of the process "
+             "(`/usr/bin/time`).", "",
+             "| tool | CA | entries | ms | DER MB | memory MB | memory / DER |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    times, mem = {}, {}
+    for r in rows:
+        name = r["tool"] if r["tool"] != "orgcert" else f"orgcert {r['ca']} CA"
+        lines.append(f"| {r['tool']} | {r['ca']} | {r['entries']:,} | {r['ms']:.0f} | {r['der_mb']:.1f} | "
+                     f"{r['peak_mb']:.1f} | {r['peak_mb'] / r['der_mb']:.2f} |")
+        times.setdefault(f"{r['entries']:,}", {})[name] = r["ms"]
+        mem.setdefault(f"{r['entries']:,}", {})[name] = r["peak_mb"]
+    (out / "crl_time.svg").write_text(bar_chart(times, "ms", "Full CRL: build + sign time"))
+    (out / "crl_memory.svg").write_text(bar_chart(mem, "MB", "Full CRL: memory (orgcert: added RSS; openssl: peak RSS)"))
+    return lines + ["", "![CRL time](crl_time.svg) ![CRL memory](crl_memory.svg)", ""]
+
+
+def _keygen(data, out):
+    rows = data["keygen"]
+    lines = ["## Server-side key generation", "",
+             "The server-keygen issuance path (`PkiAuthority::issue` with a generated key: key, "
+             "certificate signed by an RSA-3072 CA with RSASSA-PSS, PKCS#12), two holders in parallel, "
+             "with and without the key pool (`ORGCERT_KEY_POOL`), next to an OpenSSL pipeline doing the "
+             "same work (`openssl genpkey` + `req` + `x509 -req` + `pkcs12 -export`) in the same run. "
+             "busy: back to back (the pool drains; then keys are generated on the request path). paced: "
+             "400 ms between a holder's issuances (the pool refills at nice 19 in between). CPU: "
+             "user + system of the bench process (orgcert, refill thread included) or of the openssl "
+             "children, per issuance. HTTP left out (about 1 ms). The AWS functions have no pool: each "
+             "invocation generates its key (the no-pool rows).", "",
+             "| leaf key | load | who | issuances/s | p50 ms | p99 ms | max ms | CPU ms / issuance | rate vs pipeline |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    p99 = {}
+    for r in rows:
+        base = next((b for b in rows if b["key"] == r["key"] and b["load"] == r["load"]
+                     and b["label"].startswith("OpenSSL")), None)
+        ratio = f"{r['per_s'] / base['per_s']:.2f}" if base and not r["label"].startswith("OpenSSL") else ""
+        who = r["label"].rsplit(",", 1)[0]
+        lines.append(f"| {r['key']} | {r['load']} | {who} | {r['per_s']:.1f} | {r['p50_ms']:.0f} | "
+                     f"{r['p99_ms']:.0f} | {r['max_ms']:.0f} | {r['cpu_ms']:.0f} | {ratio} |")
+        if r["key"] == "RSA-3072":
+            p99.setdefault(f"{r['load']} p50", {})[who] = r["p50_ms"]
+            p99.setdefault(f"{r['load']} p99", {})[who] = r["p99_ms"]
+    (out / "keygen_latency.svg").write_text(
+        bar_chart(p99, "ms", "RSA-3072 server-keygen issuance latency, 2 holders"))
+    return lines + ["", "![keygen latency](keygen_latency.svg)", ""]
+
+
+def _reminders(data, out):
+    rows = data["reminders"]
+    lines = ["## Reminder reads", "",
+             "The renewal reminders job's read (`Store::expiring`, pages of 500 until the window ends) "
+             "on the SQLite store with 40 certificates due and the rest expiring later (every tenth "
+             "revoked); median and p99 of 200 reads. The `certificates_by_expiry (status, not_after)` "
+             "index keeps it flat; the same window counted with `NOT INDEXED` (a full scan) for "
+             "contrast.", "",
+             "| certificates | due | read p50 ms | read p99 ms | full scan ms | query plan |",
+             "|---:|---:|---:|---:|---:|---|"]
+    series = {"index-backed read (p50)": [], "same query, full scan": []}
+    for r in rows:
+        lines.append(f"| {r['certificates']:,} | {r['due']} | {r['read_p50_ms']:.3f} | {r['read_p99_ms']:.3f} | "
+                     f"{r['scan_ms']:.1f} | `{r['plan']}` |")
+        series["index-backed read (p50)"].append((r["certificates"], r["read_p50_ms"]))
+        series["same query, full scan"].append((r["certificates"], r["scan_ms"]))
+    (out / "reminders.svg").write_text(line_chart(series, "certificates (log scale)", "ms",
+                                                  "Reminder read, 40 due"))
+    return lines + ["", "![reminder reads](reminders.svg)", ""]
+
+
+def extra_sections(json_dir, out):
+    """RESULTS.md lines for whichever of the three benches ran (charts written to `out`)."""
+    lines = []
+    for name, render in (("crl.json", _crl), ("keygen.json", _keygen), ("reminders.json", _reminders)):
+        data = _load(json_dir, name)
+        if data is not None:
+            lines += render(data, Path(out))
+    return lines
