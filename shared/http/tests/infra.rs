@@ -793,3 +793,158 @@ fn the_machine_api_routes_exactly_the_machine_operations_over_mutual_tls() {
         "ORGCERT_MACHINE_DOMAIN in every function's environment"
     );
 }
+
+/// The actions of a policy statement (`Action` as one string or a list).
+fn actions(st: &Value) -> Vec<String> {
+    match &st["Action"] {
+        Value::String(a) => vec![a.clone()],
+        Value::Sequence(v) => v
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_owned))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Least privilege by key (issue 17, item 5): every public function reads the table with
+/// explicit point-read actions (never Scan) under a `dynamodb:LeadingKeys` condition that
+/// names exactly the partitions its code reads (shared/aws/src/store/keys.rs): the CA item
+/// read at init, the CRL pointers, the serial pointers and certificates, the directory
+/// indexes. An anonymous request can then not make a public function read an
+/// organisation's settings, secrets, idempotency records or audit log, whatever the code
+/// does.
+#[test]
+fn public_functions_read_only_the_partitions_they_need() {
+    let doc = template();
+    let ca = ["CA"];
+    let crl = ["CA", "CRL#*@published"];
+    let cert = ["CA", "SERIAL#*", "PROFILE#*"];
+    let expected: std::collections::BTreeMap<&str, (&[&str], &[&str])> = [
+        ("get-ca-pem", (&ca[..], &[][..])),
+        ("get-ca-cer", (&ca[..], &[][..])),
+        ("get-ca-generation", (&ca[..], &[][..])),
+        ("get-root-pem", (&ca[..], &[][..])),
+        ("get-root-cer", (&ca[..], &[][..])),
+        ("get-root-crl", (&ca[..], &[][..])),
+        ("get-openapi", (&ca[..], &[][..])),
+        ("healthz", (&ca[..], &[][..])),
+        ("get-crl", (&crl[..], &[][..])),
+        ("get-crl-partition", (&crl[..], &[][..])),
+        ("ocsp-get", (&cert[..], &[][..])),
+        ("ocsp-post", (&cert[..], &[][..])),
+        ("public-certificate-file", (&cert[..], &[][..])),
+        (
+            "public-certificates",
+            (&cert[..], &["DIR#ORG#*", "DIR#EMAIL#*"][..]),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let public = public_functions();
+    let all = functions(&doc);
+    for (name, props) in &all {
+        if !public.contains(name) {
+            continue;
+        }
+        let statements: Vec<&Value> = props["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
+            .filter(|st| actions(st).iter().any(|a| a.starts_with("dynamodb:")))
+            .collect();
+        if name == WEB_CONSOLE {
+            assert!(statements.is_empty(), "{name}: the pages read no table");
+            continue;
+        }
+        let (table_keys, index_keys) = expected
+            .get(name.as_str())
+            .unwrap_or_else(|| panic!("{name}: a public function this test does not know"));
+        let mut on_table = None;
+        let mut on_indexes = None;
+        for st in &statements {
+            assert_eq!(st["Effect"].as_str(), Some("Allow"), "{name}");
+            for a in actions(st) {
+                assert!(
+                    matches!(
+                        a.as_str(),
+                        "dynamodb:GetItem" | "dynamodb:Query" | "dynamodb:BatchGetItem"
+                    ),
+                    "{name}: {a} is no point read"
+                );
+            }
+            let keys: Vec<String> = st["Condition"]["ForAllValues:StringLike"]
+                ["dynamodb:LeadingKeys"]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{name}: statement without dynamodb:LeadingKeys"))
+                .iter()
+                .map(|k| k.as_str().expect("key prefix").to_owned())
+                .collect();
+            assert!(
+                keys.iter().all(|k| k != "*" && !k.is_empty()),
+                "{name}: LeadingKeys {keys:?} restrict nothing"
+            );
+            let resource = serde_norway::to_string(&st["Resource"]).expect("yaml");
+            if resource.contains("/index/") {
+                assert!(
+                    !resource.contains("/index/*"),
+                    "{name}: indexes named one by one"
+                );
+                on_indexes = Some(keys);
+            } else {
+                assert_eq!(
+                    st["Resource"],
+                    serde_norway::from_str::<Value>("!GetAtt Table.Arn").unwrap(),
+                    "{name}"
+                );
+                on_table = Some(keys);
+            }
+        }
+        assert_eq!(
+            on_table.as_deref(),
+            Some(
+                &table_keys
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect::<Vec<_>>()[..]
+            ),
+            "{name}: partitions read on the table"
+        );
+        let want_index: Vec<String> = index_keys.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(
+            on_indexes.unwrap_or_default(),
+            want_index,
+            "{name}: partitions read on the indexes"
+        );
+    }
+}
+
+/// No function calls KMS `GetPublicKey` or `DescribeKey` (init takes the public key from
+/// the stored CA certificate, shared/aws/src/kms.rs `KmsSigner::from_certificate`), so no
+/// function role is in a key policy except in the statement that lets the signing
+/// functions sign; the administrators and the bootstrap principal keep every other action.
+#[test]
+fn no_function_role_reads_the_public_key() {
+    let doc = template();
+    for key in ["CaKey", "NextCaKey", "RootKey"] {
+        let statements = doc["Resources"][key]["Properties"]["KeyPolicy"]["Statement"]
+            .as_sequence()
+            .expect("key policy statements");
+        for st in statements {
+            let text = serde_norway::to_string(st).expect("yaml");
+            if !text.contains("FunctionRole") {
+                continue;
+            }
+            assert_eq!(
+                actions(st),
+                vec!["kms:Sign".to_owned()],
+                "{key}: a function role is named for more than kms:Sign: {text}"
+            );
+        }
+        let text = serde_norway::to_string(&doc["Resources"][key]).expect("yaml");
+        assert!(
+            !text.contains("kms:GetPublicKey"),
+            "{key}: no statement grants kms:GetPublicKey (no function calls it)"
+        );
+    }
+}
