@@ -948,3 +948,235 @@ fn no_function_role_reads_the_public_key() {
         );
     }
 }
+
+/// CloudFront's path patterns: `*` any run of characters (`/` included), `?` one.
+fn cloudfront_matches(pattern: &str, path: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match p.split_first() {
+            None => s.is_empty(),
+            Some((b'*', rest)) => (0..=s.len()).any(|i| go(rest, &s[i..])),
+            Some((b'?', rest)) => !s.is_empty() && go(rest, &s[1..]),
+            Some((c, rest)) => s.first() == Some(c) && go(rest, &s[1..]),
+        }
+    }
+    go(pattern.as_bytes(), path.as_bytes())
+}
+
+/// Managed CloudFront policies the distribution names by id.
+const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+const ALL_VIEWER_EXCEPT_HOST: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
+
+/// The optional CDN (issue 17, item 4): with EnableCdn=true a CloudFront distribution on
+/// PublicDomainName fronts the HTTP API. Every PKI route of the route table (CA and root
+/// certificates, CRLs, OCSP GET) is served over plain HTTP too (RFC 5280 §4.2.1.13 and
+/// §4.2.2.1, RFC 6960 appendix A.1: relying parties fetch them over http) and cached per
+/// the origin's Cache-Control (min TTL 0, path-only cache key); OCSP POST is
+/// plain-HTTP but never cached; every other route redirects to HTTPS, is never cached and
+/// reaches the API with Authorization. A WAFv2 web ACL (scope CLOUDFRONT, per-IP rate
+/// rule) guards it, created here in us-east-1 and taken as WebAclArn elsewhere; the
+/// functions then write http://<PublicDomainName> into certificates.
+#[test]
+fn the_optional_cdn_caches_the_pki_routes_over_http_and_guards_the_rest() {
+    let doc = template();
+    let resources = doc["Resources"].as_mapping().expect("Resources");
+    for p in [
+        "PublicDomainName",
+        "PublicCertificateArn",
+        "WebAclArn",
+        "EnableCdn",
+    ] {
+        assert!(!doc["Parameters"][p].is_null(), "parameter {p}");
+    }
+    assert_eq!(
+        doc["Parameters"]["EnableCdn"]["Default"].as_str(),
+        Some("false"),
+        "no CDN unless asked for"
+    );
+    let has_cdn = serde_norway::to_string(&doc["Conditions"]["HasCdn"]).expect("yaml");
+    assert!(has_cdn.contains("EnableCdn"), "{has_cdn}");
+    let create_acl = serde_norway::to_string(&doc["Conditions"]["CreateCdnWebAcl"]).expect("yaml");
+    assert!(
+        create_acl.contains("us-east-1") && create_acl.contains("WebAclArn"),
+        "the web ACL is created only in us-east-1 and without WebAclArn: {create_acl}"
+    );
+    let rule = serde_norway::to_string(&doc["Rules"]["CdnWebAclOutsideUsEast1"]).expect("yaml");
+    assert!(
+        rule.contains("WebAclArn") && rule.contains("us-east-1"),
+        "outside us-east-1 WebAclArn is required: {rule}"
+    );
+    // Every CDN resource exists only with the CDN.
+    for (k, r) in resources {
+        let k = k.as_str().unwrap_or("");
+        let kind = r["Type"].as_str().unwrap_or("");
+        if kind.starts_with("AWS::CloudFront::")
+            || kind.starts_with("AWS::WAFv2::")
+            || k.starts_with("Cdn")
+        {
+            assert!(
+                matches!(r["Condition"].as_str(), Some("HasCdn" | "CreateCdnWebAcl")),
+                "{k}: only with the CDN"
+            );
+        }
+    }
+    // The web ACL: CLOUDFRONT scope, a blocking per-IP rate rule.
+    let acl = &doc["Resources"]["CdnWebAcl"];
+    assert_eq!(acl["Type"].as_str(), Some("AWS::WAFv2::WebACL"));
+    assert_eq!(acl["Properties"]["Scope"].as_str(), Some("CLOUDFRONT"));
+    let rate = acl["Properties"]["Rules"]
+        .as_sequence()
+        .expect("web ACL rules")
+        .iter()
+        .find(|r| !r["Statement"]["RateBasedStatement"].is_null())
+        .expect("a rate-based rule");
+    assert_eq!(
+        rate["Statement"]["RateBasedStatement"]["AggregateKeyType"].as_str(),
+        Some("IP")
+    );
+    assert!(!rate["Action"]["Block"].is_null(), "the rate rule blocks");
+    // The PKI cache policy honours the origin's Cache-Control and keys on the path alone.
+    let cache = &doc["Resources"]["PkiCachePolicy"]["Properties"]["CachePolicyConfig"];
+    assert_eq!(cache["MinTTL"].as_u64(), Some(0));
+    assert!(
+        cache["DefaultTTL"].as_u64().is_some_and(|s| s <= 3600),
+        "an answer without Cache-Control is kept at most as long as the CA files say"
+    );
+    let key = &cache["ParametersInCacheKeyAndForwardedToOrigin"];
+    assert_eq!(
+        key["HeadersConfig"]["HeaderBehavior"].as_str(),
+        Some("none")
+    );
+    assert_eq!(
+        key["CookiesConfig"]["CookieBehavior"].as_str(),
+        Some("none")
+    );
+    assert_eq!(
+        key["QueryStringsConfig"]["QueryStringBehavior"].as_str(),
+        Some("none")
+    );
+    // The distribution.
+    let cdn = &doc["Resources"]["Cdn"];
+    assert_eq!(cdn["Type"].as_str(), Some("AWS::CloudFront::Distribution"));
+    let dc = &cdn["Properties"]["DistributionConfig"];
+    assert_eq!(ref_target(&dc["Aliases"][0]), Some("PublicDomainName"));
+    assert_eq!(
+        ref_target(&dc["ViewerCertificate"]["AcmCertificateArn"]),
+        Some("PublicCertificateArn")
+    );
+    let waf = serde_norway::to_string(&dc["WebACLId"]).expect("yaml");
+    assert!(
+        waf.contains("CdnWebAcl.Arn") && waf.contains("WebAclArn"),
+        "the created web ACL, else WebAclArn: {waf}"
+    );
+    let origins = dc["Origins"].as_sequence().expect("origins");
+    assert_eq!(origins.len(), 1);
+    let domain = serde_norway::to_string(&origins[0]["DomainName"]).expect("yaml");
+    assert!(domain.contains("${HttpApi}.execute-api"), "{domain}");
+    assert_eq!(
+        origins[0]["CustomOriginConfig"]["OriginProtocolPolicy"].as_str(),
+        Some("https-only")
+    );
+    let default = &dc["DefaultCacheBehavior"];
+    assert_eq!(
+        default["ViewerProtocolPolicy"].as_str(),
+        Some("redirect-to-https")
+    );
+    assert_eq!(default["CachePolicyId"].as_str(), Some(CACHING_DISABLED));
+    assert_eq!(
+        default["OriginRequestPolicyId"].as_str(),
+        Some(ALL_VIEWER_EXCEPT_HOST),
+        "Authorization (and all but Host) reaches the API"
+    );
+    let methods = serde_norway::to_string(&default["AllowedMethods"]).expect("yaml");
+    for m in ["POST", "PUT", "PATCH", "DELETE"] {
+        assert!(methods.contains(m), "default behaviour allows {m}");
+    }
+    let behaviours = dc["CacheBehaviors"]
+        .as_sequence()
+        .expect("cache behaviours");
+    // Which behaviour serves a route: the first whose pattern matches, else the default.
+    let serving = |path: &str| -> &Value {
+        behaviours
+            .iter()
+            .find(|b| cloudfront_matches(b["PathPattern"].as_str().unwrap_or(""), path))
+            .unwrap_or(default)
+    };
+    let concrete = |template: &str| -> String {
+        template
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "x1" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let cached_pki = [
+        Operation::CaPem,
+        Operation::CaCer,
+        Operation::CaGeneration,
+        Operation::RootPem,
+        Operation::RootCer,
+        Operation::RootCrl,
+        Operation::GetCrl,
+        Operation::GetCrlPartition,
+        Operation::OcspGet,
+    ];
+    for op in Operation::ALL {
+        let path = concrete(op.path());
+        let b = serving(&path);
+        let name = op.name();
+        if cached_pki.contains(op) {
+            assert_eq!(
+                b["ViewerProtocolPolicy"].as_str(),
+                Some("allow-all"),
+                "{name} {path}: plain HTTP"
+            );
+            assert_eq!(
+                ref_target(&b["CachePolicyId"]),
+                Some("PkiCachePolicy"),
+                "{name} {path}: cached per Cache-Control"
+            );
+            assert!(
+                b["OriginRequestPolicyId"].is_null(),
+                "{name}: nothing of the viewer's request but the path reaches the origin"
+            );
+        } else if *op == Operation::OcspPost {
+            assert_eq!(
+                b["ViewerProtocolPolicy"].as_str(),
+                Some("allow-all"),
+                "{name}"
+            );
+            assert_eq!(
+                b["CachePolicyId"].as_str(),
+                Some(CACHING_DISABLED),
+                "{name}"
+            );
+            let m = serde_norway::to_string(&b["AllowedMethods"]).expect("yaml");
+            assert!(m.contains("POST"), "{name}: POST allowed");
+        } else {
+            assert!(
+                std::ptr::eq(b, default),
+                "{name} {path}: served by the default behaviour (HTTPS, not cached)"
+            );
+        }
+    }
+    for page in orgcert_web::ROUTES {
+        assert!(
+            std::ptr::eq(serving(&concrete(page)), default),
+            "page {page}: HTTPS, not cached"
+        );
+    }
+    // The functions write the CDN's plain-HTTP base into certificates.
+    let pki = serde_norway::to_string(
+        &doc["Globals"]["Function"]["Environment"]["Variables"]["ORGCERT_PKI_URL"],
+    )
+    .expect("yaml");
+    assert!(
+        pki.contains("HasCdn") && pki.contains("http://${PublicDomainName}"),
+        "ORGCERT_PKI_URL with the CDN: {pki}"
+    );
+    for output in ["CdnDomain", "CdnDistributionId"] {
+        assert_eq!(
+            doc["Outputs"][output]["Condition"].as_str(),
+            Some("HasCdn"),
+            "output {output}"
+        );
+    }
+}
