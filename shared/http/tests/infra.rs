@@ -1180,3 +1180,43 @@ fn the_optional_cdn_caches_the_pki_routes_over_http_and_guards_the_rest() {
         );
     }
 }
+
+/// After a rollover the older issuing CA generations keep answering OCSP with their own
+/// responders (`private/ocsp-responder-g<n>.json`, shared/aws/src/responder.rs): every
+/// function that reads the current responder may read those too, and nothing else under
+/// `private/`.
+#[test]
+fn responder_readers_read_every_generations_responder() {
+    let doc = template();
+    let mut readers = BTreeSet::new();
+    for (name, props) in functions(&doc) {
+        let statements: Vec<Value> = props["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
+            .collect();
+        let gets: Vec<String> = statements
+            .iter()
+            .filter(|st| actions(st).iter().any(|a| a == "s3:GetObject"))
+            .map(|st| serde_norway::to_string(&st["Resource"]).expect("yaml"))
+            .collect();
+        if !gets.iter().any(|r| r.contains("private/ocsp-responder")) {
+            continue;
+        }
+        readers.insert(name.clone());
+        let text = gets.join("\n");
+        assert!(
+            text.contains("private/ocsp-responder.json")
+                && text.contains("private/ocsp-responder-g*.json"),
+            "{name}: reads the responders of every generation: {text}"
+        );
+        assert!(
+            !text.contains("private/*"),
+            "{name}: no other private object: {text}"
+        );
+    }
+    for f in ["ocsp-get", "ocsp-post"] {
+        assert!(readers.contains(f), "{f} reads the responders");
+    }
+}
