@@ -793,3 +793,430 @@ fn the_machine_api_routes_exactly_the_machine_operations_over_mutual_tls() {
         "ORGCERT_MACHINE_DOMAIN in every function's environment"
     );
 }
+
+/// The actions of a policy statement (`Action` as one string or a list).
+fn actions(st: &Value) -> Vec<String> {
+    match &st["Action"] {
+        Value::String(a) => vec![a.clone()],
+        Value::Sequence(v) => v
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_owned))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// Least privilege by key (issue 17, item 5): every public function reads the table with
+/// explicit point-read actions (never Scan) under a `dynamodb:LeadingKeys` condition that
+/// names exactly the partitions its code reads (shared/aws/src/store/keys.rs): the CA item
+/// read at init, the CRL pointers, the serial pointers and certificates, the directory
+/// indexes. An anonymous request can then not make a public function read an
+/// organisation's settings, secrets, idempotency records or audit log, whatever the code
+/// does.
+#[test]
+fn public_functions_read_only_the_partitions_they_need() {
+    let doc = template();
+    let ca = ["CA"];
+    let crl = ["CA", "CRL#*@published"];
+    let cert = ["CA", "SERIAL#*", "PROFILE#*"];
+    let expected: std::collections::BTreeMap<&str, (&[&str], &[&str])> = [
+        ("get-ca-pem", (&ca[..], &[][..])),
+        ("get-ca-cer", (&ca[..], &[][..])),
+        ("get-ca-generation", (&ca[..], &[][..])),
+        ("get-root-pem", (&ca[..], &[][..])),
+        ("get-root-cer", (&ca[..], &[][..])),
+        ("get-root-crl", (&ca[..], &[][..])),
+        ("get-openapi", (&ca[..], &[][..])),
+        ("healthz", (&ca[..], &[][..])),
+        ("get-crl", (&crl[..], &[][..])),
+        ("get-crl-partition", (&crl[..], &[][..])),
+        ("ocsp-get", (&cert[..], &[][..])),
+        ("ocsp-post", (&cert[..], &[][..])),
+        ("public-certificate-file", (&cert[..], &[][..])),
+        (
+            "public-certificates",
+            (&cert[..], &["DIR#ORG#*", "DIR#EMAIL#*"][..]),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let public = public_functions();
+    let all = functions(&doc);
+    for (name, props) in &all {
+        if !public.contains(name) {
+            continue;
+        }
+        let statements: Vec<&Value> = props["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
+            .filter(|st| actions(st).iter().any(|a| a.starts_with("dynamodb:")))
+            .collect();
+        if name == WEB_CONSOLE {
+            assert!(statements.is_empty(), "{name}: the pages read no table");
+            continue;
+        }
+        let (table_keys, index_keys) = expected
+            .get(name.as_str())
+            .unwrap_or_else(|| panic!("{name}: a public function this test does not know"));
+        let mut on_table = None;
+        let mut on_indexes = None;
+        for st in &statements {
+            assert_eq!(st["Effect"].as_str(), Some("Allow"), "{name}");
+            for a in actions(st) {
+                assert!(
+                    matches!(
+                        a.as_str(),
+                        "dynamodb:GetItem" | "dynamodb:Query" | "dynamodb:BatchGetItem"
+                    ),
+                    "{name}: {a} is no point read"
+                );
+            }
+            let keys: Vec<String> = st["Condition"]["ForAllValues:StringLike"]
+                ["dynamodb:LeadingKeys"]
+                .as_sequence()
+                .unwrap_or_else(|| panic!("{name}: statement without dynamodb:LeadingKeys"))
+                .iter()
+                .map(|k| k.as_str().expect("key prefix").to_owned())
+                .collect();
+            assert!(
+                keys.iter().all(|k| k != "*" && !k.is_empty()),
+                "{name}: LeadingKeys {keys:?} restrict nothing"
+            );
+            let resource = serde_norway::to_string(&st["Resource"]).expect("yaml");
+            if resource.contains("/index/") {
+                assert!(
+                    !resource.contains("/index/*"),
+                    "{name}: indexes named one by one"
+                );
+                on_indexes = Some(keys);
+            } else {
+                assert_eq!(
+                    st["Resource"],
+                    serde_norway::from_str::<Value>("!GetAtt Table.Arn").unwrap(),
+                    "{name}"
+                );
+                on_table = Some(keys);
+            }
+        }
+        assert_eq!(
+            on_table.as_deref(),
+            Some(
+                &table_keys
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect::<Vec<_>>()[..]
+            ),
+            "{name}: partitions read on the table"
+        );
+        let want_index: Vec<String> = index_keys.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(
+            on_indexes.unwrap_or_default(),
+            want_index,
+            "{name}: partitions read on the indexes"
+        );
+    }
+}
+
+/// No function calls KMS `GetPublicKey` or `DescribeKey` (init takes the public key from
+/// the stored CA certificate, shared/aws/src/kms.rs `KmsSigner::from_certificate`), so no
+/// function role is in a key policy except in the statement that lets the signing
+/// functions sign; the administrators and the bootstrap principal keep every other action.
+#[test]
+fn no_function_role_reads_the_public_key() {
+    let doc = template();
+    for key in ["CaKey", "NextCaKey", "RootKey"] {
+        let statements = doc["Resources"][key]["Properties"]["KeyPolicy"]["Statement"]
+            .as_sequence()
+            .expect("key policy statements");
+        for st in statements {
+            let text = serde_norway::to_string(st).expect("yaml");
+            if !text.contains("FunctionRole") {
+                continue;
+            }
+            assert_eq!(
+                actions(st),
+                vec!["kms:Sign".to_owned()],
+                "{key}: a function role is named for more than kms:Sign: {text}"
+            );
+        }
+        let text = serde_norway::to_string(&doc["Resources"][key]).expect("yaml");
+        assert!(
+            !text.contains("kms:GetPublicKey"),
+            "{key}: no statement grants kms:GetPublicKey (no function calls it)"
+        );
+    }
+}
+
+/// CloudFront's path patterns: `*` any run of characters (`/` included), `?` one.
+fn cloudfront_matches(pattern: &str, path: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match p.split_first() {
+            None => s.is_empty(),
+            Some((b'*', rest)) => (0..=s.len()).any(|i| go(rest, &s[i..])),
+            Some((b'?', rest)) => !s.is_empty() && go(rest, &s[1..]),
+            Some((c, rest)) => s.first() == Some(c) && go(rest, &s[1..]),
+        }
+    }
+    go(pattern.as_bytes(), path.as_bytes())
+}
+
+/// Managed CloudFront policies the distribution names by id.
+const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+const ALL_VIEWER_EXCEPT_HOST: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
+
+/// The optional CDN (issue 17, item 4): with EnableCdn=true a CloudFront distribution on
+/// PublicDomainName fronts the HTTP API. Every PKI route of the route table (CA and root
+/// certificates, CRLs, OCSP GET) is served over plain HTTP too (RFC 5280 §4.2.1.13 and
+/// §4.2.2.1, RFC 6960 appendix A.1: relying parties fetch them over http) and cached per
+/// the origin's Cache-Control (min TTL 0, path-only cache key); OCSP POST is
+/// plain-HTTP but never cached; every other route redirects to HTTPS, is never cached and
+/// reaches the API with Authorization. A WAFv2 web ACL (scope CLOUDFRONT, per-IP rate
+/// rule) guards it, created here in us-east-1 and taken as WebAclArn elsewhere; the
+/// functions then write http://<PublicDomainName> into certificates.
+#[test]
+fn the_optional_cdn_caches_the_pki_routes_over_http_and_guards_the_rest() {
+    let doc = template();
+    let resources = doc["Resources"].as_mapping().expect("Resources");
+    for p in [
+        "PublicDomainName",
+        "PublicCertificateArn",
+        "WebAclArn",
+        "EnableCdn",
+    ] {
+        assert!(!doc["Parameters"][p].is_null(), "parameter {p}");
+    }
+    assert_eq!(
+        doc["Parameters"]["EnableCdn"]["Default"].as_str(),
+        Some("false"),
+        "no CDN unless asked for"
+    );
+    let has_cdn = serde_norway::to_string(&doc["Conditions"]["HasCdn"]).expect("yaml");
+    assert!(has_cdn.contains("EnableCdn"), "{has_cdn}");
+    let create_acl = serde_norway::to_string(&doc["Conditions"]["CreateCdnWebAcl"]).expect("yaml");
+    assert!(
+        create_acl.contains("us-east-1") && create_acl.contains("WebAclArn"),
+        "the web ACL is created only in us-east-1 and without WebAclArn: {create_acl}"
+    );
+    let rule = serde_norway::to_string(&doc["Rules"]["CdnWebAclOutsideUsEast1"]).expect("yaml");
+    assert!(
+        rule.contains("WebAclArn") && rule.contains("us-east-1"),
+        "outside us-east-1 WebAclArn is required: {rule}"
+    );
+    // Every CDN resource exists only with the CDN.
+    for (k, r) in resources {
+        let k = k.as_str().unwrap_or("");
+        let kind = r["Type"].as_str().unwrap_or("");
+        if kind.starts_with("AWS::CloudFront::")
+            || kind.starts_with("AWS::WAFv2::")
+            || k.starts_with("Cdn")
+        {
+            assert!(
+                matches!(r["Condition"].as_str(), Some("HasCdn" | "CreateCdnWebAcl")),
+                "{k}: only with the CDN"
+            );
+        }
+    }
+    // The web ACL: CLOUDFRONT scope, a blocking per-IP rate rule.
+    let acl = &doc["Resources"]["CdnWebAcl"];
+    assert_eq!(acl["Type"].as_str(), Some("AWS::WAFv2::WebACL"));
+    assert_eq!(acl["Properties"]["Scope"].as_str(), Some("CLOUDFRONT"));
+    let rate = acl["Properties"]["Rules"]
+        .as_sequence()
+        .expect("web ACL rules")
+        .iter()
+        .find(|r| !r["Statement"]["RateBasedStatement"].is_null())
+        .expect("a rate-based rule");
+    assert_eq!(
+        rate["Statement"]["RateBasedStatement"]["AggregateKeyType"].as_str(),
+        Some("IP")
+    );
+    assert!(!rate["Action"]["Block"].is_null(), "the rate rule blocks");
+    // The PKI cache policy honours the origin's Cache-Control and keys on the path alone.
+    let cache = &doc["Resources"]["PkiCachePolicy"]["Properties"]["CachePolicyConfig"];
+    assert_eq!(cache["MinTTL"].as_u64(), Some(0));
+    assert!(
+        cache["DefaultTTL"].as_u64().is_some_and(|s| s <= 3600),
+        "an answer without Cache-Control is kept at most as long as the CA files say"
+    );
+    let key = &cache["ParametersInCacheKeyAndForwardedToOrigin"];
+    assert_eq!(
+        key["HeadersConfig"]["HeaderBehavior"].as_str(),
+        Some("none")
+    );
+    assert_eq!(
+        key["CookiesConfig"]["CookieBehavior"].as_str(),
+        Some("none")
+    );
+    assert_eq!(
+        key["QueryStringsConfig"]["QueryStringBehavior"].as_str(),
+        Some("none")
+    );
+    // The distribution.
+    let cdn = &doc["Resources"]["Cdn"];
+    assert_eq!(cdn["Type"].as_str(), Some("AWS::CloudFront::Distribution"));
+    let dc = &cdn["Properties"]["DistributionConfig"];
+    assert_eq!(ref_target(&dc["Aliases"][0]), Some("PublicDomainName"));
+    assert_eq!(
+        ref_target(&dc["ViewerCertificate"]["AcmCertificateArn"]),
+        Some("PublicCertificateArn")
+    );
+    let waf = serde_norway::to_string(&dc["WebACLId"]).expect("yaml");
+    assert!(
+        waf.contains("CdnWebAcl.Arn") && waf.contains("WebAclArn"),
+        "the created web ACL, else WebAclArn: {waf}"
+    );
+    let origins = dc["Origins"].as_sequence().expect("origins");
+    assert_eq!(origins.len(), 1);
+    let domain = serde_norway::to_string(&origins[0]["DomainName"]).expect("yaml");
+    assert!(domain.contains("${HttpApi}.execute-api"), "{domain}");
+    assert_eq!(
+        origins[0]["CustomOriginConfig"]["OriginProtocolPolicy"].as_str(),
+        Some("https-only")
+    );
+    let default = &dc["DefaultCacheBehavior"];
+    assert_eq!(
+        default["ViewerProtocolPolicy"].as_str(),
+        Some("redirect-to-https")
+    );
+    assert_eq!(default["CachePolicyId"].as_str(), Some(CACHING_DISABLED));
+    assert_eq!(
+        default["OriginRequestPolicyId"].as_str(),
+        Some(ALL_VIEWER_EXCEPT_HOST),
+        "Authorization (and all but Host) reaches the API"
+    );
+    let methods = serde_norway::to_string(&default["AllowedMethods"]).expect("yaml");
+    for m in ["POST", "PUT", "PATCH", "DELETE"] {
+        assert!(methods.contains(m), "default behaviour allows {m}");
+    }
+    let behaviours = dc["CacheBehaviors"]
+        .as_sequence()
+        .expect("cache behaviours");
+    // Which behaviour serves a route: the first whose pattern matches, else the default.
+    let serving = |path: &str| -> &Value {
+        behaviours
+            .iter()
+            .find(|b| cloudfront_matches(b["PathPattern"].as_str().unwrap_or(""), path))
+            .unwrap_or(default)
+    };
+    let concrete = |template: &str| -> String {
+        template
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "x1" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let cached_pki = [
+        Operation::CaPem,
+        Operation::CaCer,
+        Operation::CaGeneration,
+        Operation::RootPem,
+        Operation::RootCer,
+        Operation::RootCrl,
+        Operation::GetCrl,
+        Operation::GetCrlPartition,
+        Operation::OcspGet,
+    ];
+    for op in Operation::ALL {
+        let path = concrete(op.path());
+        let b = serving(&path);
+        let name = op.name();
+        if cached_pki.contains(op) {
+            assert_eq!(
+                b["ViewerProtocolPolicy"].as_str(),
+                Some("allow-all"),
+                "{name} {path}: plain HTTP"
+            );
+            assert_eq!(
+                ref_target(&b["CachePolicyId"]),
+                Some("PkiCachePolicy"),
+                "{name} {path}: cached per Cache-Control"
+            );
+            assert!(
+                b["OriginRequestPolicyId"].is_null(),
+                "{name}: nothing of the viewer's request but the path reaches the origin"
+            );
+        } else if *op == Operation::OcspPost {
+            assert_eq!(
+                b["ViewerProtocolPolicy"].as_str(),
+                Some("allow-all"),
+                "{name}"
+            );
+            assert_eq!(
+                b["CachePolicyId"].as_str(),
+                Some(CACHING_DISABLED),
+                "{name}"
+            );
+            let m = serde_norway::to_string(&b["AllowedMethods"]).expect("yaml");
+            assert!(m.contains("POST"), "{name}: POST allowed");
+        } else {
+            assert!(
+                std::ptr::eq(b, default),
+                "{name} {path}: served by the default behaviour (HTTPS, not cached)"
+            );
+        }
+    }
+    for page in orgcert_web::ROUTES {
+        assert!(
+            std::ptr::eq(serving(&concrete(page)), default),
+            "page {page}: HTTPS, not cached"
+        );
+    }
+    // The functions write the CDN's plain-HTTP base into certificates.
+    let pki = serde_norway::to_string(
+        &doc["Globals"]["Function"]["Environment"]["Variables"]["ORGCERT_PKI_URL"],
+    )
+    .expect("yaml");
+    assert!(
+        pki.contains("HasCdn") && pki.contains("http://${PublicDomainName}"),
+        "ORGCERT_PKI_URL with the CDN: {pki}"
+    );
+    for output in ["CdnDomain", "CdnDistributionId"] {
+        assert_eq!(
+            doc["Outputs"][output]["Condition"].as_str(),
+            Some("HasCdn"),
+            "output {output}"
+        );
+    }
+}
+
+/// After a rollover the older issuing CA generations keep answering OCSP with their own
+/// responders (`private/ocsp-responder-g<n>.json`, shared/aws/src/responder.rs): every
+/// function that reads the current responder may read those too, and nothing else under
+/// `private/`.
+#[test]
+fn responder_readers_read_every_generations_responder() {
+    let doc = template();
+    let mut readers = BTreeSet::new();
+    for (name, props) in functions(&doc) {
+        let statements: Vec<Value> = props["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
+            .collect();
+        let gets: Vec<String> = statements
+            .iter()
+            .filter(|st| actions(st).iter().any(|a| a == "s3:GetObject"))
+            .map(|st| serde_norway::to_string(&st["Resource"]).expect("yaml"))
+            .collect();
+        if !gets.iter().any(|r| r.contains("private/ocsp-responder")) {
+            continue;
+        }
+        readers.insert(name.clone());
+        let text = gets.join("\n");
+        assert!(
+            text.contains("private/ocsp-responder.json")
+                && text.contains("private/ocsp-responder-g*.json"),
+            "{name}: reads the responders of every generation: {text}"
+        );
+        assert!(
+            !text.contains("private/*"),
+            "{name}: no other private object: {text}"
+        );
+    }
+    for f in ["ocsp-get", "ocsp-post"] {
+        assert!(readers.contains(f), "{f} reads the responders");
+    }
+}

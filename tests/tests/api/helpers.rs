@@ -2,7 +2,10 @@
 //! compositions chosen by `ORGCERT_TEST_BACKEND`:
 //! - `local` (default): the embedded default `orgcert_functions::local` in a temp data dir;
 //! - `aws`: `orgcert_aws::AwsApp` on DynamoDB, KMS, S3 and SES emulated by a moto server
-//!   of its own (`aws_backend.rs`; needs `MOTO_SERVER`, see `tests/aws/api`).
+//!   of its own (`aws_backend.rs`; needs `MOTO_SERVER`, see `tests/aws/api`);
+//! - `aws-serve`: the same shape as a separate `orgcert serve --backend aws --bootstrap`
+//!   process on moto, called over HTTP (`aws_backend::spawn_serve`, `tests/aws/serve`);
+//!   [`Backend::Aws`] to the tests, on the binary's system clock.
 //!
 //! The test bodies are the same; where the two shapes truly differ the tests ask
 //! [`TestApp::backend`] or use a helper here that knows the difference (download links:
@@ -46,8 +49,8 @@ impl Backend {
     pub fn current() -> Self {
         match std::env::var("ORGCERT_TEST_BACKEND").as_deref() {
             Err(_) | Ok("") | Ok("local") => Backend::Local,
-            Ok("aws") => Backend::Aws,
-            Ok(other) => panic!("ORGCERT_TEST_BACKEND={other:?}: expected local or aws"),
+            Ok("aws") | Ok("aws-serve") => Backend::Aws,
+            Ok(other) => panic!("ORGCERT_TEST_BACKEND={other:?}: expected local, aws or aws-serve"),
         }
     }
 }
@@ -187,8 +190,13 @@ pub async fn spawn_configured(
             })
             .await
             .expect("token key task");
-            let (svc, app) =
-                aws_backend::spawn(listener, &base, ca, &cfg, clock.clone(), public_pem).await;
+            let (svc, app) = if std::env::var("ORGCERT_TEST_BACKEND").as_deref() == Ok("aws-serve")
+            {
+                // The binary verifies with the data dir's jwt.key, as the tests mint.
+                aws_backend::spawn_serve(listener, &base, ca, &cfg, clock.clone()).await
+            } else {
+                aws_backend::spawn(listener, &base, ca, &cfg, clock.clone(), public_pem).await
+            };
             (Arc::new(tokens), app, Composition::Aws(svc))
         }
     };
@@ -214,6 +222,12 @@ impl TestApp {
             Composition::Aws(a) => Some(&a.moto),
             Composition::Local(_) => None,
         }
+    }
+
+    /// Whether the tests talk to an `orgcert serve --backend aws` process (`aws-serve`):
+    /// its clock is the system's, not [`TestApp::clock`].
+    pub fn is_binary(&self) -> bool {
+        matches!(&self.composition, Composition::Aws(a) if a.is_binary())
     }
 
     /// Runs `f` where the service runs (the AWS composition has a runtime of its own).
@@ -400,7 +414,8 @@ impl TestApp {
         } else {
             format!("{}{}", self.base, path)
         };
-        if let Some(moto) = self.moto() {
+        // The binary signs links on the system clock, which moto's check follows unset.
+        if let Some(moto) = self.moto().filter(|_| !self.is_binary()) {
             if url.starts_with(&moto.endpoint()) {
                 // A presigned S3 link: S3's clock is the test's manual clock.
                 moto.set_clock(self.clock_now()).await;
@@ -481,6 +496,13 @@ impl TestApp {
 
     /// Mails in the outbox (oldest first).
     pub async fn outbox(&self) -> Vec<Value> {
+        if let Some(moto) = self.moto().filter(|_| self.is_binary()) {
+            // The binary serves no /_local/outbox: SES's messages, read from moto.
+            let mails = aws_backend::moto_outbox(&self.http, &moto.endpoint())
+                .await
+                .expect("moto outbox");
+            return mails.as_array().cloned().unwrap_or_default();
+        }
         let a = self
             .call(Method::GET, "/_local/outbox", None, None, &[])
             .await;
