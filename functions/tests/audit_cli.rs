@@ -2,90 +2,14 @@
 //! from the store and from `GET /v1/audit/export`, printing the head hash; one changed
 //! audit event in SQLite (or in an export) is named, exit 1.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
+use orgcert_tests::spawn::{self, wait_ready};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_orgcert");
 const DEMO: &str = "12345674";
 
-struct Server {
-    child: Child,
-    admin: String,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dir: &std::path::Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .args(["--addr", &addr])
-        .env("ORGCERT_MTLS_ADDR", "off")
-        .env_remove("ORGCERT_PUBLIC_URL")
-        .env_remove("ORGCERT_DATA_DIR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn orgcert");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut admin = None;
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Some(t) = line.trim().strip_prefix("export TOKEN_USER_ADMIN=") {
-            admin = Some(t.to_owned());
-        }
-        if line.starts_with("Try:") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        admin: admin.expect("serve printed the user admin's token"),
-        base: format!("http://{addr}"),
-    }
-}
-
-async fn wait_ready(base: &str) {
-    let c = reqwest::Client::new();
-    for _ in 0..200 {
-        if let Ok(r) = c.get(format!("{base}/healthz")).send().await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server not ready");
-}
-
 fn run(args: &[&str], dir: &std::path::Path) -> (bool, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("ORGCERT_DATA_DIR", dir)
-        .output()
-        .expect("run orgcert");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    spawn::run(BIN, args, dir, &[])
 }
 
 fn head_hash(out: &str) -> String {
@@ -99,13 +23,16 @@ fn head_hash(out: &str) -> String {
 #[tokio::test]
 async fn audit_verify_names_the_changed_event() {
     let dir = tempfile::tempdir().unwrap();
-    let s = serve(dir.path());
+    let s = spawn::serve(BIN, dir.path())
+        .env("ORGCERT_MTLS_ADDR", "off")
+        .start();
+    let admin = s.token("TOKEN_USER_ADMIN");
     wait_ready(&s.base).await;
     let c = reqwest::Client::new();
     for i in 0..3 {
         let r = c
             .post(format!("{}/v1/profiles", s.base))
-            .bearer_auth(&s.admin)
+            .bearer_auth(&admin)
             .json(
                 &json!({ "type": "organisation", "name": format!("Audit {i}"),
                            "contact_email": "contact@demo-org.dk", "issuing": "direct" }),
@@ -117,7 +44,7 @@ async fn audit_verify_names_the_changed_event() {
     }
     let r = c
         .get(format!("{}/v1/audit/export", s.base))
-        .bearer_auth(&s.admin)
+        .bearer_auth(&admin)
         .send()
         .await
         .unwrap();

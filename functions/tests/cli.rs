@@ -1,112 +1,28 @@
 //! The real `orgcert` binary: `serve` prints working tokens; `token` and `org add` work on
 //! the same data dir while the server runs; configuration variables are honoured.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
+use orgcert_tests::spawn::{self, free_port, wait_ready, Server};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_orgcert");
 
-struct Server {
-    child: Child,
-    tokens: Vec<(String, String)>,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn serve(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--data-dir"])
-        .arg(dir)
-        .args(["--addr", &addr]);
-    cmd.env_remove("ORGCERT_PUBLIC_URL")
-        .env_remove("ORGCERT_PKI_URL")
-        .env_remove("ORGCERT_POLICY_OIDS")
-        .env_remove("ORGCERT_NAME_REGISTRATION_AUTHORITY")
-        .env_remove("ORGCERT_DATA_DIR");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn orgcert");
-    let stdout = child.stdout.take().unwrap();
-    let mut tokens = Vec::new();
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut saw_try = false;
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Some(rest) = line.trim().strip_prefix("export ") {
-            let (k, v) = rest.split_once('=').unwrap();
-            tokens.push((k.to_owned(), v.to_owned()));
-        }
-        if line.starts_with("Try:") {
-            saw_try = true;
-            break;
-        }
-    }
-    assert!(saw_try, "serve did not print its banner");
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        child,
-        tokens,
-        base: format!("http://{addr}"),
-    }
-}
-
-fn token(s: &Server, name: &str) -> String {
-    s.tokens
-        .iter()
-        .find(|(k, _)| k == name)
-        .unwrap_or_else(|| panic!("no {name} in {:?}", s.tokens))
-        .1
-        .clone()
-}
-
-async fn wait_ready(base: &str) {
-    let c = reqwest::Client::new();
-    for _ in 0..200 {
-        if let Ok(r) = c.get(format!("{base}/healthz")).send().await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server not ready");
+    env.iter()
+        .fold(spawn::serve(BIN, dir), |s, (k, v)| s.env(k, v))
+        .start()
 }
 
 fn run(args: &[&str], dir: &std::path::Path) -> (bool, String, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("ORGCERT_DATA_DIR", dir)
-        .output()
-        .expect("run orgcert");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    run_with(args, dir, &[])
+}
+
+/// `orgcert token --org <org> --email <email> --role <roles>`.
+fn mint(dir: &std::path::Path, org: &str, email: &str, roles: &str) -> (bool, String, String) {
+    run(
+        &["token", "--org", org, "--email", email, "--role", roles],
+        dir,
     )
 }
 
@@ -133,7 +49,7 @@ async fn serve_prints_tokens_that_work_and_cli_shares_the_data_dir() {
     for name in ["TOKEN_USER_ADMIN", "TOKEN_RIGHTS_ADMIN", "TOKEN_ORG_ADMIN"] {
         let r = c
             .get(format!("{}/v1/organisation", s.base))
-            .bearer_auth(token(&s, name))
+            .bearer_auth(s.token(name))
             .send()
             .await
             .unwrap();
@@ -142,38 +58,23 @@ async fn serve_prints_tokens_that_work_and_cli_shares_the_data_dir() {
         assert_eq!(v["cvr"], "12345674");
     }
     // The contact token is a plain user: notifications work, admin routes do not.
-    let contact = token(&s, "TOKEN_DEMO_CONTACT");
-    assert_eq!(
-        c.get(format!("{}/v1/notifications", s.base))
+    let contact = s.token("TOKEN_DEMO_CONTACT");
+    for (path, want) in [("/v1/notifications", 200), ("/v1/profiles", 403)] {
+        let r = c
+            .get(format!("{}{path}", s.base))
             .bearer_auth(&contact)
             .send()
             .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        c.get(format!("{}/v1/profiles", s.base))
-            .bearer_auth(&contact)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        403
-    );
+            .unwrap();
+        assert_eq!(r.status(), want, "{path}");
+    }
 
     // `orgcert token` mints tokens the running server accepts.
-    let (ok, out, err) = run(
-        &[
-            "token",
-            "--org",
-            "12345674",
-            "--email",
-            "x@demo-org.dk",
-            "--role",
-            "user_admin,rights_admin",
-        ],
+    let (ok, out, err) = mint(
         dir.path(),
+        "12345674",
+        "x@demo-org.dk",
+        "user_admin,rights_admin",
     );
     assert!(ok, "{err}");
     let r = c
@@ -183,18 +84,7 @@ async fn serve_prints_tokens_that_work_and_cli_shares_the_data_dir() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let (ok, _, err) = run(
-        &[
-            "token",
-            "--org",
-            "12345674",
-            "--email",
-            "x@demo-org.dk",
-            "--role",
-            "root",
-        ],
-        dir.path(),
-    );
+    let (ok, _, err) = mint(dir.path(), "12345674", "x@demo-org.dk", "root");
     assert!(!ok && err.contains("unknown role"), "{err}");
 
     // `orgcert org add` writes to the database the server is using.
@@ -214,27 +104,8 @@ async fn serve_prints_tokens_that_work_and_cli_shares_the_data_dir() {
         dir.path(),
     );
     assert!(ok, "{out}{err}");
-    let (_, t, _) = run(
-        &[
-            "token",
-            "--org",
-            "25313763",
-            "--email",
-            "a@other.dk",
-            "--role",
-            "org_admin",
-        ],
-        dir.path(),
-    );
-    let v: Value = c
-        .get(format!("{}/v1/organisation", s.base))
-        .bearer_auth(t.trim())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, t, _) = mint(dir.path(), "25313763", "a@other.dk", "org_admin");
+    let v = s.get_json("/v1/organisation", t.trim()).await;
     assert_eq!(v["name"], "Other A/S");
     let (ok, _, err) = run(
         &["org", "add", "--cvr", "12345678", "--name", "Bad"],
@@ -248,30 +119,18 @@ async fn serve_prints_tokens_that_work_and_cli_shares_the_data_dir() {
     assert!(!ok && err.contains("already exists"), "{err}");
 
     // Links use the listen address by default; certificates use ORGCERT_PKI_URL.
-    let admin = token(&s, "TOKEN_USER_ADMIN");
-    let order: Value = c
-        .post(format!("{}/v1/profiles", s.base))
-        .bearer_auth(&admin)
-        .json(&json!({ "type": "organisation", "name": "CLI", "contact_email": "carl.contact@demo-org.dk", "issuing": "direct" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let admin = s.token("TOKEN_USER_ADMIN");
+    let order = s.post_json("/v1/profiles", &admin, &json!({ "type": "organisation", "name": "CLI", "contact_email": "carl.contact@demo-org.dk", "issuing": "direct" })).await;
     let url = order["issuance_url"].as_str().unwrap();
     assert!(url.starts_with(&format!("{}/issue/", s.base)), "{url}");
     let tok = url.rsplit('/').next().unwrap();
-    let issued: Value = c
-        .post(format!("{}/v1/issuance/{tok}", s.base))
-        .bearer_auth(&contact)
-        .json(&json!({ "accept_terms": true }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let issued = s
+        .post_json(
+            &format!("/v1/issuance/{tok}"),
+            &contact,
+            &json!({ "accept_terms": true }),
+        )
+        .await;
     let pem = issued["certificate_pem"].as_str().unwrap();
     std::fs::write(dir.path().join("leaf.pem"), pem).unwrap();
     let text = Command::new("openssl")
@@ -315,17 +174,7 @@ async fn public_url_is_honoured_and_a_restart_keeps_the_data() {
             &[("ORGCERT_PUBLIC_URL", "https://certs.example.dk/")],
         );
         wait_ready(&s.base).await;
-        let c = reqwest::Client::new();
-        let order: Value = c
-            .post(format!("{}/v1/profiles", s.base))
-            .bearer_auth(token(&s, "TOKEN_USER_ADMIN"))
-            .json(&json!({ "type": "system", "name": "Public URL", "contact_email": "carl.contact@demo-org.dk", "issuing": "direct" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let order = s.post_json("/v1/profiles", &s.token("TOKEN_USER_ADMIN"), &json!({ "type": "system", "name": "Public URL", "contact_email": "carl.contact@demo-org.dk", "issuing": "direct" })).await;
         assert!(
             order["issuance_url"]
                 .as_str()
@@ -333,36 +182,15 @@ async fn public_url_is_honoured_and_a_restart_keeps_the_data() {
                 .starts_with("https://certs.example.dk/issue/"),
             "{order}"
         );
-        ca_first = c
-            .get(format!("{}/public/ca.pem", s.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        ca_first = s.text("/public/ca.pem").await;
     }
     let s = serve(dir.path(), &[]);
     wait_ready(&s.base).await;
-    let c = reqwest::Client::new();
-    let ca_again = c
-        .get(format!("{}/public/ca.pem", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let ca_again = s.text("/public/ca.pem").await;
     assert_eq!(ca_first, ca_again, "the CA survives restarts");
-    let list: Value = c
-        .get(format!("{}/v1/profiles", s.base))
-        .bearer_auth(token(&s, "TOKEN_USER_ADMIN"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = s
+        .get_json("/v1/profiles", &s.token("TOKEN_USER_ADMIN"))
+        .await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     let key_mode = std::fs::metadata(dir.path().join("ca.key")).unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -451,17 +279,7 @@ fn bad_certificate_settings_are_refused_naming_the_variable() {
 }
 
 fn run_with(args: &[&str], dir: &std::path::Path, env: &[(&str, &str)]) -> (bool, String, String) {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args).env("ORGCERT_DATA_DIR", dir);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run orgcert");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    spawn::run(BIN, args, dir, env)
 }
 
 #[test]

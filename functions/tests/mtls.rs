@@ -4,106 +4,48 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use orgcert_tests::spawn::{self, banner_token, free_port};
+use orgcert_tests::tools::{must, openssl_csr};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_orgcert");
 const CONTACT: &str = "carl.contact@demo-org.dk";
 
-/// The server; killed when dropped, so a failing assertion leaves no process behind.
+/// The server (killed when dropped, so a failing assertion leaves no process behind), its
+/// mutual-TLS URL and its data directory.
 struct Server {
-    child: Child,
+    server: spawn::Server,
     http: String,
     mtls: String,
     banner: String,
     dir: tempfile::TempDir,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let (port, mport) = (free_port(), free_port());
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(dir.path())
-        .args(["--addr", &format!("127.0.0.1:{port}")])
-        .env_remove("ORGCERT_PUBLIC_URL")
-        .env_remove("ORGCERT_DATA_DIR")
-        .env_remove("ORGCERT_MTLS_NAMES")
+    let mport = free_port();
+    // The banner ends with the mutual-TLS listener's curl line.
+    let srv = spawn::serve(BIN, dir.path())
         .env("ORGCERT_MTLS_ADDR", format!("127.0.0.1:{mport}"))
         .env("ORGCERT_CA_KEY_ALGORITHM", "ecdsa-p256")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn orgcert");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut banner = String::new();
-        let mut told = false;
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            banner.push_str(&line);
-            banner.push('\n');
-            if !told && line.contains("--cacert") {
-                told = true;
-                let _ = tx.send(banner.clone());
-            }
-        }
-    });
-    let banner = match rx.recv_timeout(Duration::from_secs(120)) {
-        Ok(b) => b,
-        Err(_) => {
-            let _ = child.kill();
-            panic!("no mutual-TLS line in the banner");
-        }
-    };
+        .until(|line| line.contains("--cacert"))
+        .start();
     Server {
-        child,
-        http: format!("http://127.0.0.1:{port}"),
+        http: srv.base.clone(),
         mtls: format!("https://127.0.0.1:{mport}"),
-        banner,
+        banner: srv.banner.clone(),
+        server: srv,
         dir,
     }
 }
 
-fn banner_token(banner: &str, name: &str) -> String {
-    banner
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("export "))
-        .filter_map(|l| l.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-        .unwrap_or_else(|| panic!("no {name} in the banner"))
-}
-
+/// openssl with absolute paths (run where the test runs); fails the test when it fails.
 fn openssl(args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("openssl is required (ORGCERT_REQUIRE_TOOLS)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    must(Path::new("."), "openssl", args);
 }
 
 /// `csr_pem` with the last octet of its signature changed (the CSR still parses).
@@ -125,23 +67,8 @@ fn tamper_signature(csr_pem: &str) -> String {
 
 /// A key (`ec` P-256 or `rsa:<bits>`) and a CSR for it; returns (key path, CSR PEM).
 fn key_and_csr(dir: &Path, name: &str, newkey: &str) -> (PathBuf, String) {
-    let key = dir.join(format!("{name}.key"));
-    let csr = dir.join(format!("{name}.csr"));
-    let mut args = vec!["req", "-new", "-newkey", newkey];
-    if newkey == "ec" {
-        args.extend(["-pkeyopt", "ec_paramgen_curve:P-256"]);
-    }
-    args.extend([
-        "-nodes",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        csr.to_str().unwrap(),
-        "-subj",
-        "/CN=ignored",
-    ]);
-    openssl(&args);
-    (key, std::fs::read_to_string(csr).unwrap())
+    let csr = openssl_csr(dir, name, newkey, "/CN=ignored");
+    (dir.join(format!("{name}.key")), csr)
 }
 
 /// A client of the mutual-TLS listener: curl with the certificate, key and CA file, as
@@ -354,9 +281,21 @@ fn curl(args: &[&str]) -> (bool, String) {
     )
 }
 
-#[tokio::test]
-async fn system_certificates_over_mutual_tls() {
-    let srv = start();
+/// Where both end-to-end tests start: a client directory holding the CA certificate, the
+/// user admin, the demo contact's token, and the IdM's system certificate (both rights)
+/// issued by its holder from a CSR.
+struct Idm<'a> {
+    dir: PathBuf,
+    admin: Admin<'a>,
+    contact: String,
+    ca_pem: String,
+    ca_file: PathBuf,
+    serial: String,
+    key: PathBuf,
+    pem: String,
+}
+
+async fn idm(srv: &Server) -> Idm<'_> {
     let dir = srv.dir.path().join("client");
     std::fs::create_dir_all(&dir).unwrap();
     let admin = Admin {
@@ -365,22 +304,37 @@ async fn system_certificates_over_mutual_tls() {
         c: reqwest::Client::new(),
     };
     let contact = banner_token(&srv.banner, "TOKEN_DEMO_CONTACT");
-    let ca_pem = admin
-        .c
-        .get(format!("{}/public/ca.pem", srv.http))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let ca_pem = srv.server.text("/public/ca.pem").await;
     let ca_file = dir.join("ca.pem");
     std::fs::write(&ca_file, &ca_pem).unwrap();
-
-    // The IdM's system certificate, with both rights, issued by its holder from a CSR.
-    let (idm_serial, idm_key, idm_pem) = admin
+    let (serial, key, pem) = admin
         .issued(&contact, &dir, "idm", system("IdM", true, true))
         .await;
+    Idm {
+        dir,
+        admin,
+        contact,
+        ca_pem,
+        ca_file,
+        serial,
+        key,
+        pem,
+    }
+}
+
+#[tokio::test]
+async fn system_certificates_over_mutual_tls() {
+    let srv = start();
+    let Idm {
+        dir,
+        admin,
+        contact,
+        ca_file,
+        serial: idm_serial,
+        key: idm_key,
+        pem: idm_pem,
+        ..
+    } = idm(&srv).await;
     let idm = tls_client(&ca_file, Some((&idm_key, &idm_pem)));
 
     // Administration over the API: list profiles, order an `api` certificate.
@@ -832,28 +786,16 @@ fn renew_cli(args: &[&str]) -> (bool, String, String) {
 async fn idm_issues_renews_itself_and_is_refused_once_revoked() {
     use orgcert_functions::renew::MtlsClient;
     let srv = start();
-    let dir = srv.dir.path().join("client");
-    std::fs::create_dir_all(&dir).unwrap();
-    let admin = Admin {
-        http: &srv.http,
-        token: banner_token(&srv.banner, "TOKEN_USER_ADMIN"),
-        c: reqwest::Client::new(),
-    };
-    let contact = banner_token(&srv.banner, "TOKEN_DEMO_CONTACT");
-    let ca_pem = admin
-        .c
-        .get(format!("{}/public/ca.pem", srv.http))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let ca_file = dir.join("ca.pem");
-    std::fs::write(&ca_file, &ca_pem).unwrap();
-    let (idm_serial, idm_key, idm_pem) = admin
-        .issued(&contact, &dir, "idm", system("IdM", true, true))
-        .await;
+    let Idm {
+        dir,
+        admin,
+        ca_pem,
+        ca_file,
+        serial: idm_serial,
+        key: idm_key,
+        pem: idm_pem,
+        ..
+    } = idm(&srv).await;
     let idm_curl = tls_client(&ca_file, Some((&idm_key, &idm_pem)));
     let idm_rust = MtlsClient::new(
         ca_pem.as_bytes(),

@@ -5,79 +5,24 @@
 //!
 //! Needs `MOTO_SERVER` (skips with a message without it, unless `ORGCERT_REQUIRE_TOOLS=1`).
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
+use orgcert_tests::moto::Moto;
+use orgcert_tests::spawn;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_orgcert");
 
-/// A child process killed on drop (moto, the server).
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// moto on a free 127.0.0.1 port with the test patches, or `None` (skipped) without it.
-fn moto() -> Option<(Killed, String)> {
-    let Some(bin) = std::env::var_os("MOTO_SERVER").filter(|v| !v.is_empty()) else {
-        assert!(
-            std::env::var("ORGCERT_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "MOTO_SERVER is unset but ORGCERT_REQUIRE_TOOLS=1 (run tests/aws/run)"
-        );
-        eprintln!("skipped: MOTO_SERVER is unset (tests/aws/run sets it)");
-        return None;
-    };
-    let patches = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/aws/moto");
-    let port = free_port();
-    let child = Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .env("PYTHONPATH", patches)
-        .env("ORGCERT_MOTO_PATCHES", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto_server");
-    let child = Killed(child);
-    for _ in 0..300 {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some((child, format!("http://127.0.0.1:{port}")));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("moto_server did not listen on {port}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_backend_aws_bootstraps_moto_and_issues_over_http() {
-    let Some((_moto, endpoint)) = moto() else {
+    let Some(moto) = Moto::try_start() else {
         return;
     };
+    let endpoint = moto.endpoint();
     let dir = tempfile::tempdir().unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--backend", "aws", "--bootstrap", "--data-dir"])
-        .arg(dir.path())
-        .args(["--addr", &addr]);
-    for v in [
-        "ORGCERT_PUBLIC_URL",
-        "ORGCERT_PKI_URL",
-        "ORGCERT_DATA_DIR",
+    // The banner: bootstrap notes, then tokens, then "Try:".
+    let server = spawn::serve(BIN, dir.path()).args(["--backend", "aws", "--bootstrap"]);
+    let server = [
         "ORGCERT_TABLE",
         "ORGCERT_BUCKET",
         "ORGCERT_KMS_KEY_ID",
@@ -85,51 +30,23 @@ async fn serve_backend_aws_bootstraps_moto_and_issues_over_http() {
         "ORGCERT_AWS_ENDPOINT_URL",
         "AWS_ACCESS_KEY_ID",
         "AWS_PROFILE",
-    ] {
-        cmd.env_remove(v);
-    }
-    let mut child = cmd
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("ORGCERT_CA_KEY_ALGORITHM", "ecdsa-p256")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn orgcert");
-    let stdout = child.stdout.take().unwrap();
-    let server = Killed(child);
-    // The banner: bootstrap notes, then tokens, then "Try:" (bounded by the pipe closing).
-    let reader = std::thread::spawn(move || {
-        let mut banner = Vec::new();
-        let mut lines = BufReader::new(stdout).lines();
-        for line in lines.by_ref() {
-            let Ok(line) = line else { break };
-            let done = line.starts_with("Try:");
-            banner.push(line);
-            if done {
-                break;
-            }
-        }
-        std::thread::spawn(move || for _ in lines {});
-        banner
-    });
-    let banner = tokio::task::spawn_blocking(move || reader.join().unwrap())
+    ]
+    .into_iter()
+    .fold(server, spawn::Serve::env_remove)
+    .env("AWS_ENDPOINT_URL", &endpoint)
+    .env("AWS_REGION", "us-east-1")
+    .env("ORGCERT_CA_KEY_ALGORITHM", "ecdsa-p256");
+    let server = tokio::task::spawn_blocking(move || server.start())
         .await
         .unwrap();
-    let text = banner.join("\n");
+    let text = &server.banner;
     assert!(text.contains("bootstrap: table orgcert: created"), "{text}");
     assert!(
         text.contains("bootstrap: CA certificate: created"),
         "{text}"
     );
-    let token = |name: &str| {
-        banner
-            .iter()
-            .find_map(|l| l.trim().strip_prefix(&format!("export {name}=")))
-            .unwrap_or_else(|| panic!("no {name} in {text}"))
-            .to_owned()
-    };
-    let base = format!("http://{addr}");
+    let token = |name: &str| server.token(name);
+    let base = server.base.clone();
     let c = reqwest::Client::new();
 
     let created: Value = {

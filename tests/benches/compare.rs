@@ -15,29 +15,16 @@
 //! process is killed when the bench ends or panics.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use orgcert_tests::load::ocsp_load;
+use orgcert_tests::spawn::{free_port, release_binary, Killed};
 use serde_json::{json, Value};
 
 const DEMO_CVR: &str = "12345674";
 const CONTACT: &str = "bench.contact@demo-org.dk";
-
-/// A spawned server, killed when dropped.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-impl Proc {
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
 
 /// User + system CPU of a process in seconds, from `/proc/<pid>/stat` (fields 14 and 15,
 /// counted in clock ticks). Hand-written: two numbers do not warrant the `procfs` crate.
@@ -58,14 +45,6 @@ fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn run(cmd: &mut Command) -> Vec<u8> {
     let out = cmd.stderr(Stdio::piped()).output().expect("spawn");
     assert!(
@@ -74,27 +53,6 @@ fn run(cmd: &mut Command) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
-}
-
-fn binary() -> PathBuf {
-    if let Ok(b) = std::env::var("ORGCERT_BIN") {
-        return PathBuf::from(b);
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let status = Command::new(env!("CARGO"))
-        .current_dir(&root)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "orgcert-functions",
-            "--bin",
-            "orgcert",
-        ])
-        .status()
-        .expect("cargo build");
-    assert!(status.success());
-    root.join("target/release/orgcert")
 }
 
 async fn wait_ready(http: &reqwest::Client, url: &str) {
@@ -144,7 +102,7 @@ fn csrs(dir: &Path, n: usize) -> Vec<String> {
 
 /// `orgcert serve` on a fresh data dir with its CA key algorithm `ca`.
 struct Orgcert {
-    proc: Proc,
+    proc: Killed,
     base: String,
     admin: String,
     contact: String,
@@ -155,7 +113,7 @@ async fn orgcert(bin: &Path, http: &reqwest::Client, ca: &str) -> Orgcert {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let proc = Proc(
+    let proc = Killed(
         Command::new(bin)
             .args(["serve", "--data-dir"])
             .arg(dir.path())
@@ -298,7 +256,7 @@ async fn orgcert_issuance(
 
 async fn cfssl_issuance(dir: &Path, http: &reqwest::Client, csrs: &[String]) -> Measured {
     let port = free_port();
-    let proc = Proc(
+    let proc = Killed(
         Command::new("cfssl")
             .current_dir(dir)
             .args(["serve", "-address", "127.0.0.1", "-port", &port.to_string()])
@@ -334,61 +292,6 @@ async fn cfssl_issuance(dir: &Path, http: &reqwest::Client, csrs: &[String]) -> 
     }
 }
 
-/// POSTs the requests round-robin from `concurrency` tasks for `secs`; responses/s, errors.
-async fn load(url: &str, requests: Arc<Vec<Vec<u8>>>, concurrency: usize, secs: f64) -> (f64, u64) {
-    let ok = Arc::new(AtomicU64::new(0));
-    let errors = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs_f64(secs);
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for t in 0..concurrency {
-        let (client, url, requests, ok, errors) = (
-            client.clone(),
-            url.to_owned(),
-            requests.clone(),
-            ok.clone(),
-            errors.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut i = t;
-            while Instant::now() < deadline {
-                let body = requests[i % requests.len()].clone();
-                i += concurrency;
-                let sent = client
-                    .post(&url)
-                    .header("content-type", "application/ocsp-request")
-                    .body(body)
-                    .send()
-                    .await;
-                let good = match sent {
-                    // An OCSP response of status successful(0) starts 30 xx 0a 01 00.
-                    Ok(r) if r.status() == 200 => r.bytes().await.is_ok_and(|b| {
-                        b.len() > 5 && b.windows(3).take(8).any(|w| w == [0x0a, 0x01, 0x00])
-                    }),
-                    _ => false,
-                };
-                if good {
-                    ok.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    (
-        ok.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64(),
-        errors.load(Ordering::Relaxed),
-    )
-}
-
 /// OCSP requests (DER, no nonce) for `serials` under the CA certificate in `dir/ca_file`.
 fn ocsp_requests(dir: &Path, ca_file: &str, serials: &[String]) -> Vec<Vec<u8>> {
     serials
@@ -418,7 +321,8 @@ async fn ocsp_series(
     let mut out = Vec::new();
     for &c in levels {
         let cpu0 = cpu_seconds(pid);
-        let (rps, errors) = load(url, requests.clone(), c, secs).await;
+        let (rps, errors) =
+            ocsp_load(url, requests.clone(), c, Duration::from_secs_f64(secs)).await;
         let cpu = cpu_seconds(pid) - cpu0;
         let responses = rps * secs;
         let cpu_us = if responses > 0.0 {
@@ -470,7 +374,7 @@ fn machine() -> Value {
 }
 
 async fn bench(quick: bool) -> Value {
-    let bin = binary();
+    let bin = release_binary();
     let http = reqwest::Client::new();
     let work = tempfile::tempdir().unwrap();
     let (n_issue, secs, levels): (usize, f64, &[usize]) = if quick {
@@ -559,7 +463,7 @@ fn first_pem(bundle: &str) -> String {
 
 /// `openssl ocsp` as a responder for `n` valid certificates (every tenth revoked) under the
 /// openssl CA in `dir`, signing with the CA key; returns the requests and the process.
-fn openssl_responder(dir: &Path, n: usize) -> (Vec<Vec<u8>>, (Proc, u16)) {
+fn openssl_responder(dir: &Path, n: usize) -> (Vec<Vec<u8>>, (Killed, u16)) {
     let mut index = String::new();
     let mut serials = Vec::new();
     for i in 0..n {
@@ -577,7 +481,7 @@ fn openssl_responder(dir: &Path, n: usize) -> (Vec<Vec<u8>>, (Proc, u16)) {
     std::fs::write(dir.join("index.txt"), index).unwrap();
     let requests = ocsp_requests(dir, "ca.pem", &serials);
     let port = free_port();
-    let mut proc = Proc(
+    let mut proc = Killed(
         Command::new("openssl")
             .current_dir(dir)
             .args(["ocsp", "-index", "index.txt", "-port", &port.to_string()])

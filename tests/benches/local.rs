@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use orgcert_core::clock::SystemClock;
 use orgcert_functions::local::{self, LocalConfig, DEMO_CVR};
 use orgcert_pki::KeyAlgorithm;
+use orgcert_tests::spawn::{free_port, release_binary};
 use serde_json::{json, Value};
 
 fn stats(mut v: Vec<Duration>) -> String {
@@ -28,33 +29,8 @@ fn stats(mut v: Vec<Duration>) -> String {
     )
 }
 
-fn binary() -> PathBuf {
-    if let Ok(b) = std::env::var("ORGCERT_BIN") {
-        return PathBuf::from(b);
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let status = Command::new(env!("CARGO"))
-        .current_dir(&root)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "orgcert-functions",
-            "--bin",
-            "orgcert",
-        ])
-        .status()
-        .expect("cargo build");
-    assert!(status.success());
-    root.join("target/release/orgcert")
-}
-
 fn first_response(bin: &PathBuf, dir: &std::path::Path, ca: &str) -> Duration {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let url = format!("http://127.0.0.1:{port}/healthz");
     let start = Instant::now();
     let mut child = Command::new(bin)
@@ -172,7 +148,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo test --benches` asks benches to list themselves
     }
-    let bin = binary();
+    let bin = release_binary();
     println!(
         "time to first response of `orgcert serve` ({}):",
         bin.display()

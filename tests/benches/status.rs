@@ -5,19 +5,18 @@
 //! `cargo bench -p orgcert-tests --bench status` (release). Prints a table; asserts nothing
 //! about speed. `ORGCERT_BENCH_SECONDS` sets the load duration (default 5).
 
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orgcert_core::clock::SystemClock;
 use orgcert_core::ports::{Store, Write};
 use orgcert_functions::local::{self, LocalConfig};
-use orgcert_pki::{
-    create_ca_certificate, Authority, CaSigner, CaSubject, CrlSpec, KeyAlgorithm, KeyFileSigner,
-    RevokedEntry,
-};
+use orgcert_pki::{CaSigner, CrlSpec, KeyAlgorithm, KeyFileSigner, RevokedEntry};
+use orgcert_tests::conformance::signer::test_authority;
 use orgcert_tests::conformance::{issued, pending, profile, summarised};
+use orgcert_tests::load::ocsp_load;
+use orgcert_tests::spawn::{free_port, Killed};
 use time::OffsetDateTime;
 
 fn crl_bench() {
@@ -25,25 +24,12 @@ fn crl_bench() {
     for alg in [KeyAlgorithm::Rsa3072, KeyAlgorithm::EcdsaP256] {
         let signer: Arc<dyn CaSigner> = Arc::new(KeyFileSigner::generate(alg).unwrap());
         let now = OffsetDateTime::now_utc();
-        let subject = CaSubject {
-            common_name: "Bench CA".into(),
-            organisation: "orgcert".into(),
-            country: "DK".into(),
-        };
-        let der = create_ca_certificate(
-            signer.as_ref(),
-            &subject,
+        let (ca, _) = test_authority(
+            signer,
+            "Bench CA",
             now - time::Duration::days(1),
             now + time::Duration::days(3650),
-        )
-        .unwrap();
-        let ca = Authority::new(
-            signer,
-            der,
-            "http://pki.example.dk",
-            Authority::default_policies(),
-        )
-        .unwrap();
+        );
         for n in [100_000usize, 1_000_000] {
             let entries: Vec<RevokedEntry> = (0..n)
                 .map(|i| {
@@ -75,67 +61,6 @@ fn crl_bench() {
             );
         }
     }
-}
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// POSTs the requests round-robin from `concurrency` tasks for `secs`; returns responses/s.
-async fn load(url: &str, requests: Arc<Vec<Vec<u8>>>, concurrency: usize, secs: u64) -> (f64, u64) {
-    let ok = Arc::new(AtomicU64::new(0));
-    let errors = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()
-        .unwrap();
-    let start = Instant::now();
-    let mut tasks = Vec::new();
-    for t in 0..concurrency {
-        let (client, url, requests, ok, errors) = (
-            client.clone(),
-            url.to_owned(),
-            requests.clone(),
-            ok.clone(),
-            errors.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut i = t;
-            while Instant::now() < deadline {
-                let body = requests[i % requests.len()].clone();
-                i += concurrency;
-                let sent = client
-                    .post(&url)
-                    .header("content-type", "application/ocsp-request")
-                    .body(body)
-                    .send()
-                    .await;
-                let good = match sent {
-                    Ok(r) if r.status() == 200 => {
-                        r.bytes().await.map(|b| b.len() > 5).unwrap_or(false)
-                    }
-                    _ => false,
-                };
-                if good {
-                    ok.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    (
-        ok.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64(),
-        errors.load(Ordering::Relaxed),
-    )
 }
 
 async fn ocsp_bench() {
@@ -241,12 +166,8 @@ async fn ocsp_bench() {
         requests.push(std::fs::read(&file).unwrap());
     }
     let requests = Arc::new(requests);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _openssl = Kill(
+    let port = free_port();
+    let _openssl = Killed(
         Command::new("openssl")
             .current_dir(d)
             .args([
@@ -271,12 +192,13 @@ async fn ocsp_bench() {
     let mut ours_best = 0.0f64;
     let mut openssl_best = 0.0f64;
     for c in [1usize, 8, 32] {
-        let (ours, e1) = load(&format!("{base}/ocsp"), requests.clone(), c, secs).await;
-        let (theirs, e2) = load(
+        let length = Duration::from_secs(secs);
+        let (ours, e1) = ocsp_load(&format!("{base}/ocsp"), requests.clone(), c, length).await;
+        let (theirs, e2) = ocsp_load(
             &format!("http://127.0.0.1:{port}/"),
             requests.clone(),
             c,
-            secs,
+            length,
         )
         .await;
         ours_best = ours_best.max(ours);

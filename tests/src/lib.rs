@@ -5,5 +5,8 @@
 pub mod conformance;
 pub mod counting;
 pub mod faults;
+pub mod load;
 pub mod moto;
 pub mod signing;
+pub mod spawn;
+pub mod tools;

@@ -16,7 +16,7 @@ use orgcert_core::ports::{Objects, Store, Write};
 use orgcert_functions::local::{self, LocalConfig};
 use orgcert_pki::KeyAlgorithm;
 use orgcert_tests::conformance::{
-    issued, organisation, pending, profile, random_cvr, summarised, T0,
+    issued, pending, profile, put_organisation, random_cvr, summarised, T0,
 };
 use orgcert_tests::faults::{FailMode, FailingStore, FaultPlan};
 use time::{Duration, OffsetDateTime};
@@ -40,10 +40,7 @@ async fn issued_certificate(app: &App) -> (Certificate, Actor) {
     let c = issued(&pending(&p, T0), T0);
     app.store
         .commit(vec![
-            Write::PutOrganisation {
-                org: organisation(&org),
-                expected: None,
-            },
+            put_organisation(&org),
             Write::PutProfile {
                 profile: summarised(&p, &c),
                 expected: None,
@@ -260,10 +257,7 @@ async fn reminder_rig(
         .await
         .expect("open");
     let org = random_cvr();
-    let mut writes = vec![Write::PutOrganisation {
-        org: organisation(&org),
-        expected: None,
-    }];
+    let mut writes = vec![put_organisation(&org)];
     let mut serials = Vec::new();
     for i in 0..n {
         let p = profile(&org, &format!("Server {i:03}"));

@@ -44,19 +44,12 @@ async fn dynamodb_store_conforms_twice_on_one_table() {
 async fn a_changed_audit_event_in_dynamodb_is_named() {
     use aws_sdk_dynamodb::types::AttributeValue;
     use orgcert_core::ports::{Store, Write};
-    use orgcert_tests::conformance::{audit_event, organisation, random_cvr, T0};
+    use orgcert_tests::conformance::{audit_event, stored_organisation, T0};
     let Some(moto) = Moto::try_start() else {
         return;
     };
     let store = fresh(&moto).await;
-    let org = random_cvr();
-    store
-        .commit(vec![Write::PutOrganisation {
-            org: organisation(&org),
-            expected: None,
-        }])
-        .await
-        .unwrap();
+    let org = stored_organisation(&store).await;
     for i in 0..3 {
         store
             .commit(vec![Write::Audit(audit_event(

@@ -7,6 +7,7 @@ import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 
@@ -73,6 +74,21 @@ export async function startServer({ env = {} } = {}) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A test on its own server: `body(srv)` runs against a fresh `startServer()`, which is
+ * stopped (and its data dir removed) whether the body passes or throws.
+ */
+export function serverTest(name, body) {
+  return test(name, async () => {
+    const srv = await startServer();
+    try {
+      await body(srv);
+    } finally {
+      await srv.stop();
+    }
+  });
 }
 
 let browser = null;

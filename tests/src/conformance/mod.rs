@@ -15,12 +15,15 @@ pub use objects::objects_conformance;
 pub use signer::signer_conformance;
 pub use store::store_conformance;
 
+use orgcert_core::app::NewOrganisation;
+use orgcert_core::auth::{Actor, Role};
 use orgcert_core::ids::{Cvr, DisplayName, Email, ProfileName, Serial};
 use orgcert_core::model::{
     AuditEvent, CertKind, CertStatus, Certificate, IdempotencyRecord, Identification,
     IssuanceSecret, IssuingMethod, KeyAlgorithm, LatestCertificate, Notification, OrgSettings,
     Organisation, P12Format, Profile, ProfileSnapshot, SecretKind, SystemRights,
 };
+use orgcert_core::ports::{Store, Write};
 use orgcert_core::secrets;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -53,6 +56,57 @@ pub fn random_cvr() -> Cvr {
 /// Parses an email or panics (fixtures only).
 pub fn email(s: &str) -> Email {
     Email::parse(s).expect("fixture email")
+}
+
+/// `cvr` as a new organisation named `name`, the way the app's tests register one:
+/// organisation certificates on; seals, Local IdP and NemHandel off; no P or SE numbers.
+pub fn new_organisation(cvr: impl ToString, name: &str) -> NewOrganisation {
+    NewOrganisation {
+        cvr: cvr.to_string(),
+        name: name.into(),
+        p_numbers: vec![],
+        se_numbers: vec![],
+        settings: OrgSettings {
+            organisation_certificates_enabled: true,
+            seal_generation_allowed: false,
+            local_idp_enabled: false,
+            nemhandel_enabled: false,
+        },
+    }
+}
+
+/// A caller in `org` with `roles`, as authentication would make one (subject = email, no
+/// login time).
+pub fn actor(org: &Cvr, email: &str, roles: Vec<Role>) -> Actor {
+    Actor {
+        subject: email.into(),
+        email: email.into(),
+        name: "Test".into(),
+        org: org.clone(),
+        roles,
+        authenticated_at: None,
+    }
+}
+
+/// The write that stores [`organisation`] `org` as new.
+pub fn put_organisation(org: &Cvr) -> Write {
+    Write::PutOrganisation {
+        org: organisation(org),
+        expected: None,
+    }
+}
+
+/// A fresh random organisation ([`organisation`]) written to `store`: its CVR.
+///
+/// # Panics
+/// If the store refuses the write.
+pub async fn stored_organisation(store: &dyn Store) -> Cvr {
+    let org = random_cvr();
+    store
+        .commit(vec![put_organisation(&org)])
+        .await
+        .expect("a new organisation");
+    org
 }
 
 /// An organisation at version 1.

@@ -2,7 +2,6 @@
 //! OpenSSL, an independent verifier (DESIGN §8).
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use orgcert_pki::{
@@ -13,18 +12,36 @@ use time::{Duration, OffsetDateTime};
 
 /// Runs `openssl args` in `dir` and returns its stdout+stderr; panics when it fails.
 fn openssl(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl on PATH");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "openssl {args:?} failed:\n{text}");
-    text
+    crate::tools::must(dir, "openssl", args)
+}
+
+/// A self-signed CA `CN=<common_name>, O=orgcert, C=DK` over `signer`, valid from
+/// `not_before` to `not_after`, with the default policies and `http://pki.example.dk` as
+/// its PKI URL: the authority and its certificate (DER).
+///
+/// # Panics
+/// If the certificate or the authority cannot be made.
+pub fn test_authority(
+    signer: Arc<dyn CaSigner>,
+    common_name: &str,
+    not_before: OffsetDateTime,
+    not_after: OffsetDateTime,
+) -> (Authority, Vec<u8>) {
+    let subject = CaSubject {
+        common_name: common_name.into(),
+        organisation: "orgcert".into(),
+        country: "DK".into(),
+    };
+    let der = create_ca_certificate(signer.as_ref(), &subject, not_before, not_after)
+        .expect("CA certificate");
+    let authority = Authority::new(
+        signer,
+        der.clone(),
+        "http://pki.example.dk",
+        Authority::default_policies(),
+    )
+    .expect("authority over the signer");
+    (authority, der)
 }
 
 /// Builds a CA certificate, an organisation certificate and a CRL large enough for the
@@ -41,26 +58,13 @@ pub fn signer_conformance(signer: Arc<dyn CaSigner>, dir: &Path) {
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("whole seconds");
-    let subject = CaSubject {
-        common_name: "orgcert Signer Conformance CA".into(),
-        organisation: "orgcert".into(),
-        country: "DK".into(),
-    };
-    let ca_der = create_ca_certificate(
-        signer.as_ref(),
-        &subject,
+    let (authority, ca_der) = test_authority(
+        signer.clone(),
+        "orgcert Signer Conformance CA",
         now - Duration::hours(1),
         now + Duration::days(3650),
-    )
-    .expect("CA certificate");
+    );
     std::fs::write(dir.join("ca.pem"), to_pem("CERTIFICATE", &ca_der)).expect("write ca.pem");
-    let authority = Authority::new(
-        signer.clone(),
-        ca_der,
-        "http://pki.example.dk",
-        Authority::default_policies(),
-    )
-    .expect("authority over the signer");
 
     // An organisation certificate for a fresh ECDSA key.
     let leaf_key = generate_key(KeyAlgorithm::EcdsaP256).expect("leaf key");

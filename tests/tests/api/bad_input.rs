@@ -1,10 +1,9 @@
 //! Every item of the bad-input list gets a precise 4xx problem+json, and nothing is written.
 
 use orgcert_core::app::NewOrganisation;
-use orgcert_core::model::OrgSettings;
+use orgcert_tests::conformance::new_organisation;
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::process::Command;
 use time::Duration;
 
 use crate::helpers::*;
@@ -27,72 +26,76 @@ async fn malformed_bodies_name_the_field_and_write_nothing() {
     let app = spawn_app().await;
     let admin = app.admin();
     let before = counts(&app).await;
-    app.raw(
-        Method::POST,
-        "/v1/profiles",
-        &admin,
-        "{\"type\": \"organisation\",",
-    )
-    .await
-    .problem(400, None);
-    app.raw(Method::POST, "/v1/profiles", &admin, "[1,2]")
-        .await
-        .problem(400, None);
-    app.raw(
-        Method::POST,
-        "/v1/profiles",
-        &admin,
-        r#"{"type":"organisation","name":7,"contact_email":"a@b.dk"}"#,
-    )
-    .await
-    .problem(400, Some("name"));
-    app.raw(
-        Method::POST,
-        "/v1/profiles",
-        &admin,
-        r#"{"type":"organisation","name":"x","contact_email":"a@b.dk","publish":"yes"}"#,
-    )
-    .await
-    .problem(400, Some("publish"));
-    app.raw(
-        Method::POST,
-        "/v1/profiles",
-        &admin,
-        r#"{"type":"organisation","name":"x","contact_email":"a@b.dk","colour":"red"}"#,
-    )
-    .await
-    .problem(400, Some("colour"));
-    app.raw(
-        Method::POST,
-        "/v1/profiles",
-        &admin,
-        r#"{"type":"person","name":"x","contact_email":"a@b.dk"}"#,
-    )
-    .await
-    .problem(400, Some("type"));
-    app.raw(
-        Method::POST,
-        "/v1/profiles",
-        &admin,
-        r#"{"name":"x","contact_email":"a@b.dk"}"#,
-    )
-    .await
-    .problem(400, Some("type"));
-    app.raw(
-        Method::POST,
-        "/v1/profiles",
-        &admin,
-        r#"{"type":"system","name":"x","contact_email":"a@b.dk","system_rights":{"root":true}}"#,
-    )
-    .await
-    .problem(400, Some("system_rights.root"));
     let huge = format!(
         r#"{{"type":"system","name":"{}","contact_email":"a@b.dk"}}"#,
         "x".repeat(300_000)
     );
-    app.raw(Method::POST, "/v1/profiles", &admin, &huge)
-        .await
-        .problem(400, None);
+    // (method, path, raw body, status, the field the problem names)
+    for (method, path, body, status, field) in [
+        (
+            Method::POST,
+            "/v1/profiles",
+            "{\"type\": \"organisation\",",
+            400,
+            None,
+        ),
+        (Method::POST, "/v1/profiles", "[1,2]", 400, None),
+        (
+            Method::POST,
+            "/v1/profiles",
+            r#"{"type":"organisation","name":7,"contact_email":"a@b.dk"}"#,
+            400,
+            Some("name"),
+        ),
+        (
+            Method::POST,
+            "/v1/profiles",
+            r#"{"type":"organisation","name":"x","contact_email":"a@b.dk","publish":"yes"}"#,
+            400,
+            Some("publish"),
+        ),
+        (
+            Method::POST,
+            "/v1/profiles",
+            r#"{"type":"organisation","name":"x","contact_email":"a@b.dk","colour":"red"}"#,
+            400,
+            Some("colour"),
+        ),
+        (
+            Method::POST,
+            "/v1/profiles",
+            r#"{"type":"person","name":"x","contact_email":"a@b.dk"}"#,
+            400,
+            Some("type"),
+        ),
+        (
+            Method::POST,
+            "/v1/profiles",
+            r#"{"name":"x","contact_email":"a@b.dk"}"#,
+            400,
+            Some("type"),
+        ),
+        (
+            Method::POST,
+            "/v1/profiles",
+            r#"{"type":"system","name":"x","contact_email":"a@b.dk","system_rights":{"root":true}}"#,
+            400,
+            Some("system_rights.root"),
+        ),
+        (Method::POST, "/v1/profiles", huge.as_str(), 400, None),
+        // A PUT replaces a whole value: it needs a body (revoke and mark-read may omit theirs).
+        (
+            Method::PUT,
+            "/v1/profiles/00000000-0000-4000-8000-000000000000/system-rights",
+            "",
+            400,
+            None,
+        ),
+    ] {
+        app.raw(method, path, &admin, body)
+            .await
+            .problem(status, field);
+    }
     let wrong_ct = app
         .http
         .post(format!("{}/v1/profiles", app.base))
@@ -103,48 +106,27 @@ async fn malformed_bodies_name_the_field_and_write_nothing() {
         .await
         .unwrap();
     assert_eq!(wrong_ct.status(), 400);
-    app.get("/v1/profiles?status=bogus", &admin)
-        .await
-        .problem(400, Some("status"));
-    app.get("/v1/profiles?limit=0", &admin)
-        .await
-        .problem(422, Some("limit"));
-    app.get("/v1/profiles?limit=x", &admin)
-        .await
-        .problem(400, Some("limit"));
-    // Not base64url: cannot be a cursor (400); base64url this service did not make: 422.
-    app.get("/v1/profiles?cursor=not%20a%20cursor", &admin)
-        .await
-        .problem(400, Some("cursor"));
-    app.get("/v1/profiles?cursor=not-a-cursor", &admin)
-        .await
-        .problem(422, Some("cursor"));
-    app.get("/v1/audit?cursor=bm90LWEtc2Vx", &admin)
-        .await
-        .problem(422, Some("cursor"));
-    // A PUT replaces a whole value: it needs a body (revoke and mark-read may omit theirs).
-    app.raw(
-        Method::PUT,
-        "/v1/profiles/00000000-0000-4000-8000-000000000000/system-rights",
-        &admin,
-        "",
-    )
-    .await
-    .problem(400, None);
-    // UUIDs in their hyphenated form only, as the OpenAPI document says.
-    app.get("/v1/profiles/00000000000040008000000000000000", &admin)
-        .await
-        .problem(400, Some("id"));
-    app.get("/v1/profiles?sort=name", &admin)
-        .await
-        .problem(400, Some("sort"));
-    app.get("/v1/profiles/not-a-uuid", &admin)
-        .await
-        .problem(400, Some("id"));
-    app.get("/v1/certificates/xyz", &admin)
-        .await
-        .problem(400, Some("serial"));
-    app.get("/v1/nothing", &admin).await.problem(404, None);
+    for (path, status, field) in [
+        ("/v1/profiles?status=bogus", 400, Some("status")),
+        ("/v1/profiles?limit=0", 422, Some("limit")),
+        ("/v1/profiles?limit=x", 400, Some("limit")),
+        // Not base64url: cannot be a cursor (400); base64url this service did not make: 422.
+        ("/v1/profiles?cursor=not%20a%20cursor", 400, Some("cursor")),
+        ("/v1/profiles?cursor=not-a-cursor", 422, Some("cursor")),
+        ("/v1/audit?cursor=bm90LWEtc2Vx", 422, Some("cursor")),
+        // UUIDs in their hyphenated form only, as the OpenAPI document says.
+        (
+            "/v1/profiles/00000000000040008000000000000000",
+            400,
+            Some("id"),
+        ),
+        ("/v1/profiles?sort=name", 400, Some("sort")),
+        ("/v1/profiles/not-a-uuid", 400, Some("id")),
+        ("/v1/certificates/xyz", 400, Some("serial")),
+        ("/v1/nothing", 404, None),
+    ] {
+        app.get(path, &admin).await.problem(status, field);
+    }
     assert_eq!(counts(&app).await, before);
 }
 
@@ -203,16 +185,9 @@ async fn organisation_rules_for_optional_fields() {
     let app = spawn_app().await;
     // An organisation with one P and one SE number, no NemHandel, no seals.
     app.add_organisation(NewOrganisation {
-        cvr: "25313763".into(),
-        name: "Small ApS".into(),
         p_numbers: vec!["1000000009".into()],
         se_numbers: vec!["25313763".into()],
-        settings: OrgSettings {
-            organisation_certificates_enabled: true,
-            seal_generation_allowed: false,
-            local_idp_enabled: false,
-            nemhandel_enabled: false,
-        },
+        ..new_organisation("25313763", "Small ApS")
     })
     .await
     .unwrap();
@@ -233,18 +208,7 @@ async fn organisation_rules_for_optional_fields() {
     app.post("/v1/profiles", &small, base.clone()).await.ok(201);
     // Invalid CVRs never reach the store.
     let bad = app
-        .add_organisation(NewOrganisation {
-            cvr: "12345678".into(),
-            name: "Bad".into(),
-            p_numbers: vec![],
-            se_numbers: vec![],
-            settings: OrgSettings {
-                organisation_certificates_enabled: true,
-                seal_generation_allowed: false,
-                local_idp_enabled: false,
-                nemhandel_enabled: false,
-            },
-        })
+        .add_organisation(new_organisation("12345678", "Bad"))
         .await;
     assert!(
         matches!(bad, Err(orgcert_core::DomainError::Invalid(ref e)) if e[0].field == "cvr"),
@@ -263,20 +227,10 @@ async fn illegal_transitions_are_409_and_change_nothing() {
     let c = c.ok(201).clone();
     let url = s(&c["issuance_url"]);
     let serial = s(&c["certificate"]["serial"]);
-    app.post(
-        &format!("/v1/certificates/{serial}/revoke"),
-        &admin,
-        json!({}),
-    )
-    .await
-    .problem(409, None);
-    app.post(
-        &format!("/v1/certificates/{serial}/renew"),
-        &admin,
-        json!({}),
-    )
-    .await
-    .problem(409, None);
+    // Pending: nothing to revoke or renew yet.
+    for action in ["revoke", "renew"] {
+        app.act(&serial, action, json!({})).await.problem(409, None);
+    }
     app.issue_via(&url, json!({ "accept_terms": true }))
         .await
         .ok(201);
@@ -286,42 +240,25 @@ async fn illegal_transitions_are_409_and_change_nothing() {
     app.delete(&format!("/v1/certificates/{serial}"), &admin)
         .await
         .problem(409, None); // delete issued
-    app.post(
-        &format!("/v1/certificates/{serial}/issuance-link"),
-        &admin,
-        json!({}),
-    )
-    .await
-    .problem(409, None);
-    app.post(
-        &format!("/v1/certificates/{serial}/revoke"),
-        &admin,
-        json!({ "reason": "keyCompromise" }),
-    )
-    .await
-    .ok(200);
+    app.act(&serial, "issuance-link", json!({}))
+        .await
+        .problem(409, None);
+    app.act(&serial, "revoke", json!({ "reason": "keyCompromise" }))
+        .await
+        .ok(200);
     let before = counts(&app).await;
-    app.post(
-        &format!("/v1/certificates/{serial}/revoke"),
-        &admin,
-        json!({ "reason": "keyCompromise" }),
-    )
-    .await
-    .problem(409, None);
-    app.post(
-        &format!("/v1/certificates/{serial}/renew"),
-        &admin,
-        json!({}),
-    )
-    .await
-    .problem(409, None);
-    app.post(
-        &format!("/v1/certificates/{serial}/revoke"),
-        &admin,
-        json!({ "reason": "because" }),
-    )
-    .await
-    .problem(400, Some("reason"));
+    for (action, body, status, field) in [
+        ("revoke", json!({ "reason": "keyCompromise" }), 409, None),
+        ("renew", json!({}), 409, None),
+        (
+            "revoke",
+            json!({ "reason": "because" }),
+            400,
+            Some("reason"),
+        ),
+    ] {
+        app.act(&serial, action, body).await.problem(status, field);
+    }
     assert_eq!(counts(&app).await, before);
     let got = app.get(&format!("/v1/certificates/{serial}"), &admin).await;
     assert_eq!(got.ok(200)["revocation_reason"], "keyCompromise");
@@ -339,30 +276,31 @@ async fn roles_scoping_and_tokens() {
 
     // Wrong role: 403.
     let rights = app.rights();
-    app.post(
-        "/v1/profiles",
-        &rights,
-        json!({ "type": "system", "name": "x", "contact_email": CONTACT }),
-    )
-    .await
-    .problem(403, None);
-    app.post(
-        &format!("/v1/certificates/{serial}/revoke"),
-        &rights,
-        json!({}),
-    )
-    .await
-    .problem(403, None);
-    app.patch(
-        "/v1/organisation/settings",
-        &app.admin(),
-        json!({ "nemhandel_enabled": false }),
-    )
-    .await
-    .problem(403, None);
-    app.get("/v1/profiles", &app.contact())
-        .await
-        .problem(403, None);
+    for (method, path, token, body) in [
+        (
+            Method::POST,
+            "/v1/profiles".to_owned(),
+            rights.clone(),
+            Some(json!({ "type": "system", "name": "x", "contact_email": CONTACT })),
+        ),
+        (
+            Method::POST,
+            format!("/v1/certificates/{serial}/revoke"),
+            rights.clone(),
+            Some(json!({})),
+        ),
+        (
+            Method::PATCH,
+            "/v1/organisation/settings".to_owned(),
+            app.admin(),
+            Some(json!({ "nemhandel_enabled": false })),
+        ),
+        (Method::GET, "/v1/profiles".to_owned(), app.contact(), None),
+    ] {
+        app.call(method, &path, Some(&token), body, &[])
+            .await
+            .problem(403, None);
+    }
     assert_eq!(
         app.get(&format!("/v1/profiles/{pid}"), &rights)
             .await
@@ -401,29 +339,25 @@ async fn roles_scoping_and_tokens() {
     .await
     .unwrap();
     let foreign = app.token_in("25313763", "admin@other.dk", &["user_admin"]);
-    app.get(&format!("/v1/profiles/{pid}"), &foreign)
-        .await
-        .problem(404, None);
-    app.get(&format!("/v1/certificates/{serial}"), &foreign)
-        .await
-        .problem(404, None);
-    app.post(
-        &format!("/v1/certificates/{serial}/renew"),
-        &foreign,
-        json!({}),
-    )
-    .await
-    .problem(404, None);
-    app.delete(&format!("/v1/certificates/{serial}"), &foreign)
-        .await
-        .problem(404, None);
-    app.patch(
-        &format!("/v1/profiles/{pid}"),
-        &foreign,
-        json!({ "version": 1, "name": "hijack" }),
-    )
-    .await
-    .problem(404, None);
+    for (method, path, body) in [
+        (Method::GET, format!("/v1/profiles/{pid}"), None),
+        (Method::GET, format!("/v1/certificates/{serial}"), None),
+        (
+            Method::POST,
+            format!("/v1/certificates/{serial}/renew"),
+            Some(json!({})),
+        ),
+        (Method::DELETE, format!("/v1/certificates/{serial}"), None),
+        (
+            Method::PATCH,
+            format!("/v1/profiles/{pid}"),
+            Some(json!({ "version": 1, "name": "hijack" })),
+        ),
+    ] {
+        app.call(method, &path, Some(&foreign), body, &[])
+            .await
+            .problem(404, None);
+    }
     let foreign_contact = app.token_in("25313763", CONTACT, &[]);
     app.get(&format!("/v1/issuance/{token}"), &foreign_contact)
         .await
@@ -471,27 +405,15 @@ async fn stale_versions_are_409() {
         .await;
     let pid = s(&c.ok(201)["profile"]["id"]);
     let v = c.body["profile"]["version"].as_u64().unwrap();
-    app.patch(
-        &format!("/v1/profiles/{pid}"),
-        &app.admin(),
-        json!({ "version": v + 5, "name": "n" }),
-    )
-    .await
-    .problem(409, None);
-    app.patch(
-        &format!("/v1/profiles/{pid}"),
-        &app.admin(),
-        json!({ "name": "n" }),
-    )
-    .await
-    .problem(400, Some("version"));
-    app.patch(
-        &format!("/v1/profiles/{pid}"),
-        &app.admin(),
-        json!({ "version": v, "ean": "123" }),
-    )
-    .await
-    .problem(422, Some("ean"));
+    for (body, status, field) in [
+        (json!({ "version": v + 5, "name": "n" }), 409, None),
+        (json!({ "name": "n" }), 400, Some("version")),
+        (json!({ "version": v, "ean": "123" }), 422, Some("ean")),
+    ] {
+        app.patch(&format!("/v1/profiles/{pid}"), &app.admin(), body)
+            .await
+            .problem(status, field);
+    }
     let ok = app
         .patch(
             &format!("/v1/profiles/{pid}"),
@@ -502,52 +424,14 @@ async fn stale_versions_are_409() {
     assert_eq!(ok.ok(200)["name"], "n");
 }
 
-fn openssl(dir: &std::path::Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[tokio::test]
 async fn bad_csrs_are_422_on_csr_and_keep_the_link() {
     let app = spawn_app().await;
     let c = app.create(json!({})).await;
     let url = s(&c.ok(201)["issuance_url"]);
     let dir = tempfile::tempdir().unwrap();
-    openssl(
-        dir.path(),
-        &[
-            "req", "-new", "-newkey", "rsa:1024", "-nodes", "-keyout", "weak.key", "-subj",
-            "/CN=weak", "-out", "weak.csr",
-        ],
-    );
-    openssl(
-        dir.path(),
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ec.key",
-            "-subj",
-            "/CN=ok",
-            "-out",
-            "ec.csr",
-        ],
-    );
-    let weak = std::fs::read_to_string(dir.path().join("weak.csr")).unwrap();
-    let good = std::fs::read_to_string(dir.path().join("ec.csr")).unwrap();
+    let weak = openssl_csr(dir.path(), "weak", "rsa:1024", "/CN=weak");
+    let good = openssl_csr(dir.path(), "ec", "ec", "/CN=ok");
     // Flip one character in the signature part (end of the base64 body).
     let mut lines: Vec<String> = good.lines().map(str::to_owned).collect();
     let n = lines.len() - 2;
@@ -627,20 +511,16 @@ async fn wrong_one_time_codes_lock_the_order() {
         a.problem(422, Some("code"));
         assert!(s(&a.body["detail"]).contains(&format!("{} attempts left", 4 - i)));
     }
-    app.post(
-        "/v1/issuance/redeem",
-        &contact,
-        json!({ "reference": reference, "code": "WRONGCODE", "accept_terms": true }),
-    )
-    .await
-    .problem(423, None);
-    app.post(
-        "/v1/issuance/redeem",
-        &contact,
-        json!({ "reference": reference, "code": code, "accept_terms": true }),
-    )
-    .await
-    .problem(423, None);
+    // Locked: a fifth wrong code and then the right one.
+    for code in ["WRONGCODE", code.as_str()] {
+        app.post(
+            "/v1/issuance/redeem",
+            &contact,
+            json!({ "reference": reference, "code": code, "accept_terms": true }),
+        )
+        .await
+        .problem(423, None);
+    }
     // A new code from the administrator works.
     let serial = s(&c["certificate"]["serial"]);
     let again = app

@@ -140,20 +140,10 @@ async fn eight_concurrent_renewals_make_one_pending_renewal() {
             .status,
         204
     );
-    app.post(
-        &format!("/v1/certificates/{serial}/renew"),
-        &app.admin(),
-        json!({}),
-    )
-    .await
-    .ok(201);
-    app.post(
-        &format!("/v1/certificates/{serial}/renew"),
-        &app.admin(),
-        json!({}),
-    )
-    .await
-    .problem(409, None);
+    app.act(&serial, "renew", json!({})).await.ok(201);
+    app.act(&serial, "renew", json!({}))
+        .await
+        .problem(409, None);
 }
 
 #[tokio::test]

@@ -90,6 +90,20 @@ impl std::fmt::Debug for Answer {
 }
 
 impl Answer {
+    /// Reads a whole response: status, headers, the bytes, and the body as JSON (`Null`
+    /// when it is not JSON).
+    pub async fn read(resp: reqwest::Response) -> Answer {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body").to_vec();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+            bytes,
+        }
+    }
     /// Asserts a problem+json answer with this status and (if given) a field error on `field`.
     #[track_caller]
     pub fn problem(&self, status: u16, field: Option<&str>) -> &Self {
@@ -441,16 +455,7 @@ impl TestApp {
             rb = rb.header("content-type", "application/json");
         }
         let resp = rb.send().await.expect("request");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.expect("body").to_vec();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            body,
-            bytes,
-        }
+        Answer::read(resp).await
     }
     pub async fn get(&self, path: &str, token: &str) -> Answer {
         self.call(Method::GET, path, Some(token), None, &[]).await
@@ -471,6 +476,16 @@ impl TestApp {
         self.call(Method::DELETE, path, Some(token), None, &[])
             .await
     }
+    /// `POST /v1/certificates/{serial}/{action}` (revoke, renew, issuance-link…) with
+    /// `body`, as the user admin.
+    pub async fn act(&self, serial: &str, action: &str, body: Value) -> Answer {
+        let path = format!("/v1/certificates/{serial}/{action}");
+        self.post(&path, &self.admin(), body).await
+    }
+    /// `POST /v1/certificates/{serial}/revoke` with `body`, as the user admin.
+    pub async fn revoke(&self, serial: &str, body: Value) -> Answer {
+        self.act(serial, "revoke", body).await
+    }
     /// Sends raw bytes as the JSON body.
     pub async fn raw(&self, method: Method, path: &str, token: &str, body: &str) -> Answer {
         let resp = self
@@ -482,16 +497,7 @@ impl TestApp {
             .send()
             .await
             .expect("request");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.expect("body").to_vec();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            body,
-            bytes,
-        }
+        Answer::read(resp).await
     }
 
     /// Mails in the outbox (oldest first).
@@ -545,28 +551,8 @@ pub fn link_token(url: &str) -> &str {
     url.rsplit('/').next().expect("token")
 }
 
-/// Runs a verifier (openssl, keytool, pkilint) in `dir`: success and its whole output.
-pub fn run(dir: &std::path::Path, program: &str, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(program)
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} could not be started: {e}"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-/// Like [`run`], failing the test when the program fails.
-#[track_caller]
-pub fn must(dir: &std::path::Path, program: &str, args: &[&str]) -> String {
-    let (ok, text) = run(dir, program, args);
-    assert!(ok, "{program} {args:?} failed:\n{text}");
-    text
-}
+/// The verifier runners (openssl, keytool, pkilint), shared with the other test binaries.
+pub use orgcert_tests::tools::{must, openssl_csr, openssl_verify, run};
 
 /// The directory holding pkilint's commands, or None when the tools are not required.
 pub fn pkilint() -> Option<PathBuf> {

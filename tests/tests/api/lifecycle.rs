@@ -479,20 +479,10 @@ async fn expiry_is_derived_from_time_and_blocks_renewal() {
     assert_eq!(got.ok(200)["status"], "expired");
     let expired = app.get("/v1/profiles?status=expired", &app.admin()).await;
     assert_eq!(expired.ok(200)["items"].as_array().unwrap().len(), 1);
-    app.post(
-        &format!("/v1/certificates/{serial}/renew"),
-        &app.admin(),
-        json!({}),
-    )
-    .await
-    .problem(409, None);
-    app.post(
-        &format!("/v1/certificates/{serial}/revoke"),
-        &app.admin(),
-        json!({}),
-    )
-    .await
-    .problem(409, None);
+    app.act(&serial, "renew", json!({}))
+        .await
+        .problem(409, None);
+    app.revoke(&serial, json!({})).await.problem(409, None);
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use orgcert_core::clock::ManualClock;
 use orgcert_functions::local::{self, LocalConfig};
 use orgcert_pki::KeyAlgorithm;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::helpers::*;
@@ -38,16 +38,7 @@ async fn raw(
         rb = rb.header(*k, *v);
     }
     let resp = rb.body(body.to_owned()).send().await.expect("request");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.bytes().await.expect("body").to_vec();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Answer {
-        status,
-        headers,
-        body,
-        bytes,
-    }
+    Answer::read(resp).await
 }
 
 fn text(a: &Answer) -> String {

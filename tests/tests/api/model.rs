@@ -468,28 +468,8 @@ async fn randomized_concurrent_model() {
     let org = Cvr::parse("12345674").expect("cvr");
     let world: Shared = Arc::default();
     let dir = tempfile::tempdir().expect("tempdir");
-    must(
-        dir.path(),
-        "openssl",
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "model.key",
-            "-subj",
-            "/CN=model",
-            "-out",
-            "model.csr",
-        ],
-    );
-    let kit = Kit {
-        csr: std::fs::read_to_string(dir.path().join("model.csr")).expect("CSR"),
-    };
+    let csr = openssl_csr(dir.path(), "model", "ec", "/CN=model");
+    let kit = Kit { csr };
 
     let run = {
         let (app, org, world, kit) = (app.clone(), org.clone(), world.clone(), kit.clone());

@@ -103,20 +103,12 @@ async fn crl_lists_revocations_and_openssl_verifies_with_it() {
         );
         assert!(text.contains("No Revoked Certificates"), "{text}");
 
-        app.post(
-            &format!("/v1/certificates/{bad_serial}/revoke"),
-            &app.admin(),
-            json!({ "reason": "keyCompromise" }),
-        )
-        .await
-        .ok(200);
-        app.post(
-            &format!("/v1/certificates/{other_serial}/revoke"),
-            &app.admin(),
-            json!({ "reason": "unspecified" }),
-        )
-        .await
-        .ok(200);
+        app.revoke(&bad_serial, json!({ "reason": "keyCompromise" }))
+            .await
+            .ok(200);
+        app.revoke(&other_serial, json!({ "reason": "unspecified" }))
+            .await
+            .ok(200);
         // The CRL is rebuilt in the background shortly after a revocation. AWS has no
         // background rebuild (the composition uses `NoEvents`): its crl-refresh schedule,
         // every minute, picks the revocations up.
@@ -259,13 +251,9 @@ async fn partitioned_crls_carry_a_critical_idp_and_match_the_certificate() {
         .trim()
         .to_owned();
     let part = dp.rsplit('/').next().unwrap().to_owned();
-    app.post(
-        &format!("/v1/certificates/{serial}/revoke"),
-        &app.admin(),
-        json!({ "reason": "superseded" }),
-    )
-    .await
-    .ok(200);
+    app.revoke(&serial, json!({ "reason": "superseded" }))
+        .await
+        .ok(200);
     app.call(Method::POST, "/_local/jobs/crl-refresh", None, None, &[])
         .await;
     save(&app, &format!("/public/crl/{part}"), &d.join("crl.der")).await;
@@ -350,13 +338,9 @@ async fn ocsp_answers_good_revoked_unknown_and_verifies() {
             "responder certificate included only when delegated:\n{out}"
         );
 
-        app.post(
-            &format!("/v1/certificates/{serial}/revoke"),
-            &app.admin(),
-            json!({ "reason": "keyCompromise" }),
-        )
-        .await
-        .ok(200);
+        app.revoke(&serial, json!({ "reason": "keyCompromise" }))
+            .await
+            .ok(200);
         let out = ocsp_client(d, &url, &["-sha256", "-cert", "leaf.pem"]).await;
         assert!(
             out.contains("Response verify OK") && out.contains("leaf.pem: revoked"),
@@ -546,13 +530,9 @@ async fn directory_shows_only_published_certificates() {
         404
     );
     // Revocation shows; the rate limit answers 429 with Retry-After.
-    app.post(
-        &format!("/v1/certificates/{pub_serial}/revoke"),
-        &app.admin(),
-        json!({ "reason": "cessationOfOperation" }),
-    )
-    .await
-    .ok(200);
+    app.revoke(&pub_serial, json!({ "reason": "cessationOfOperation" }))
+        .await
+        .ok(200);
     let mut limited = None;
     for _ in 0..60 {
         let a = get(format!("serial={pub_serial}")).await;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use orgcert_aws::{provision, DynamoStore};
 use orgcert_core::model::{CertKind, CertStatus};
 use orgcert_core::ports::{ProfileQuery, Store, Write};
-use orgcert_tests::conformance::{latest, organisation, pending, profile, random_cvr, T0};
+use orgcert_tests::conformance::{latest, pending, profile, stored_organisation, T0};
 use orgcert_tests::moto::Moto;
 
 use crate::helpers::clients;
@@ -23,14 +23,7 @@ async fn items_read_at_1000_profiles() {
         .await
         .unwrap();
     let store = Arc::new(DynamoStore::new(c.dynamodb.clone(), &c.cfg.table));
-    let org = random_cvr();
-    store
-        .commit(vec![Write::PutOrganisation {
-            org: organisation(&org),
-            expected: None,
-        }])
-        .await
-        .unwrap();
+    let org = stored_organisation(store.as_ref()).await;
     // 1,000 profiles: every other one with an issued certificate, every tenth an
     // organisation certificate, one named uniquely.
     let profiles: Vec<_> = (0..1000)

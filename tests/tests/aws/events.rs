@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use orgcert_aws::{provision, sdk_config, DynamoStore, EventBridgeBus};
 use orgcert_core::events::deliver;
 use orgcert_core::ports::{Store, Write};
-use orgcert_tests::conformance::{audit_event, organisation, random_cvr, T0};
+use orgcert_tests::conformance::{audit_event, stored_organisation, T0};
 use orgcert_tests::moto::Moto;
 use serde_json::Value;
 
@@ -64,14 +64,7 @@ async fn lifecycle_events_reach_eventbridge_once_marked() {
         .await
         .unwrap();
 
-    let org = random_cvr();
-    store
-        .commit(vec![Write::PutOrganisation {
-            org: organisation(&org),
-            expected: None,
-        }])
-        .await
-        .unwrap();
+    let org = stored_organisation(&store).await;
     // The audit actions of order, issue, renew and revoke (and one that is no event).
     for action in [
         "profile.create",

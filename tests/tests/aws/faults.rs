@@ -11,12 +11,12 @@ use orgcert_core::app::{App, Delivery, IssueRequest, ProfileInput};
 use orgcert_core::auth::{Actor, Role};
 use orgcert_core::clock::SystemClock;
 use orgcert_core::ids::Cvr;
-use orgcert_core::model::{CertStatus, OrgSettings};
+use orgcert_core::model::CertStatus;
 use orgcert_core::ports::ProfileQuery;
 use orgcert_core::DomainError;
 use orgcert_pki::port::PkiAuthority;
 use orgcert_pki::{Authority, KeyAlgorithm};
-use orgcert_tests::conformance::random_cvr;
+use orgcert_tests::conformance::{actor, new_organisation, random_cvr};
 use orgcert_tests::faults::{
     FailMode, FailingMailer, FailingObjects, FailingSigner, FailingStore, FaultPlan,
 };
@@ -60,28 +60,10 @@ async fn rig() -> Option<Rig> {
     app.ca = Arc::new(PkiAuthority::new(Arc::new(authority)));
     let org = random_cvr();
     aws.app
-        .add_organisation(orgcert_core::app::NewOrganisation {
-            cvr: org.to_string(),
-            name: "Fejlsikker ApS".into(),
-            p_numbers: vec![],
-            se_numbers: vec![],
-            settings: OrgSettings {
-                organisation_certificates_enabled: true,
-                seal_generation_allowed: false,
-                local_idp_enabled: false,
-                nemhandel_enabled: false,
-            },
-        })
+        .add_organisation(new_organisation(&org, "Fejlsikker ApS"))
         .await
         .expect("organisation");
-    let actor = |email: &str, roles: Vec<Role>| Actor {
-        subject: email.into(),
-        email: email.into(),
-        name: "Test".into(),
-        org: org.clone(),
-        roles,
-        authenticated_at: None,
-    };
+    let actor = |email: &str, roles: Vec<Role>| actor(&org, email, roles);
     Some(Rig {
         admin: actor("admin@eksempel.dk", vec![Role::UserAdmin]),
         holder: actor(CONTACT, vec![]),

@@ -12,35 +12,20 @@ use orgcert_core::app::{Delivery, IssueRequest, Job, ProfileInput};
 use orgcert_core::auth::{Actor, Role};
 use orgcert_core::clock::SystemClock;
 use orgcert_core::ids::Serial;
-use orgcert_core::model::{OrgSettings, RevocationReason};
+use orgcert_core::model::RevocationReason;
 use orgcert_core::DomainError;
 use orgcert_pki::{CaSubject, KeyAlgorithm};
-use orgcert_tests::conformance::random_cvr;
+use orgcert_tests::conformance::{actor, new_organisation, random_cvr};
 use orgcert_tests::moto::{test_ca_subject, Moto};
+use orgcert_tests::tools::{self, openssl_verify};
 use serde_json::json;
 
 use crate::helpers::clients;
 
 const CONTACT: &str = "it-drift@eksempel.dk";
 
-fn run(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl (ORGCERT_REQUIRE_TOOLS: install it)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
 fn openssl(dir: &Path, args: &[&str]) -> String {
-    let (ok, text) = run(dir, args);
-    assert!(ok, "openssl {args:?}: {text}");
-    text
+    tools::must(dir, "openssl", args)
 }
 
 fn pem(der: &[u8]) -> String {
@@ -111,28 +96,10 @@ async fn a_rollover_on_kms_issues_from_the_new_key_and_keeps_the_old_generations
     let org = random_cvr();
     first
         .app
-        .add_organisation(orgcert_core::app::NewOrganisation {
-            cvr: org.to_string(),
-            name: "Rullende ApS".into(),
-            p_numbers: vec![],
-            se_numbers: vec![],
-            settings: OrgSettings {
-                organisation_certificates_enabled: true,
-                seal_generation_allowed: false,
-                local_idp_enabled: false,
-                nemhandel_enabled: false,
-            },
-        })
+        .add_organisation(new_organisation(&org, "Rullende ApS"))
         .await
         .expect("organisation");
-    let actor = |email: &str, roles: Vec<Role>| Actor {
-        subject: email.into(),
-        email: email.into(),
-        name: "Test".into(),
-        org: org.clone(),
-        roles,
-        authenticated_at: None,
-    };
+    let actor = |email: &str, roles: Vec<Role>| actor(&org, email, roles);
     let admin = actor("admin@eksempel.dk", vec![Role::UserAdmin]);
     let holder = actor(CONTACT, vec![]);
     let (serial1, leaf1) = issue(&first, &admin, &holder, "Generation 1").await;
@@ -224,19 +191,8 @@ async fn a_rollover_on_kms_issues_from_the_new_key_and_keeps_the_old_generations
         ("leaf2.pem", "issuing2.pem"),
         ("kept2.pem", "issuing2.pem"),
     ] {
-        let out = openssl(
-            d,
-            &[
-                "verify",
-                "-x509_strict",
-                "-CAfile",
-                "root.pem",
-                "-untrusted",
-                issuer,
-                leaf,
-            ],
-        );
-        assert!(out.contains(&format!("{leaf}: OK")), "{out}");
+        let (ok, out) = openssl_verify(d, "root.pem", issuer, leaf, &[]);
+        assert!(ok && out.contains(&format!("{leaf}: OK")), "{out}");
     }
     let text = openssl(d, &["x509", "-in", "issuing2.pem", "-noout", "-text"]);
     assert!(
@@ -283,23 +239,7 @@ async fn a_rollover_on_kms_issues_from_the_new_key_and_keeps_the_old_generations
         ("leaf2.pem", "issuing2.pem", "crl2.pem", true),
         ("kept2.pem", "issuing2.pem", "crl2.pem", false),
     ] {
-        let (ok, out) = run(
-            d,
-            &[
-                "verify",
-                "-x509_strict",
-                "-crl_check_all",
-                "-CAfile",
-                "root.pem",
-                "-untrusted",
-                issuer,
-                "-CRLfile",
-                crl,
-                "-CRLfile",
-                "root-crl.pem",
-                leaf,
-            ],
-        );
+        let (ok, out) = openssl_verify(d, "root.pem", issuer, leaf, &[crl, "root-crl.pem"]);
         if revoked {
             assert!(!ok && out.contains("certificate revoked"), "{leaf}: {out}");
         } else {

@@ -15,7 +15,7 @@ use orgcert_core::model::CertStatus;
 use orgcert_core::ports::{Store, Write};
 use orgcert_pki::{CaSigner, KeyAlgorithm, PkiError};
 use orgcert_tests::conformance::{
-    code_secret, idempotency_record, issued, organisation, pending, profile, random_cvr,
+    code_secret, idempotency_record, issued, pending, profile, put_organisation, random_cvr,
     reference_of, summarised, T0,
 };
 use orgcert_tests::moto::Moto;
@@ -43,18 +43,7 @@ impl CaSigner for CountingSigner {
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl (ORGCERT_REQUIRE_TOOLS: install it)");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "openssl {args:?}: {text}");
-    text
+    orgcert_tests::tools::must(dir, "openssl", args)
 }
 
 /// The responseStatus of a DER OCSPResponse (RFC 6960 §4.2.1).
@@ -246,10 +235,7 @@ async fn one_contact_with_150_due_certificates_is_reminded_once_each() {
         .expect("compose");
     let org = random_cvr();
     let now = T0 + Duration::days(400);
-    let mut writes = vec![Write::PutOrganisation {
-        org: organisation(&org),
-        expected: None,
-    }];
+    let mut writes = vec![put_organisation(&org)];
     let mut serials = Vec::new();
     for i in 0..150 {
         let p = profile(&org, &format!("Server {i:03}"));

@@ -17,7 +17,7 @@ use orgcert_aws::{deadline, sdk_config, AwsConfig, DynamoStore, KmsSigner};
 use orgcert_core::ports::{Store, Write};
 use orgcert_core::DomainError;
 use orgcert_pki::{CaSigner, KeyAlgorithm, KeyFileSigner};
-use orgcert_tests::conformance::{audit_event, organisation, random_cvr, T0};
+use orgcert_tests::conformance::{audit_event, put_organisation, random_cvr, T0};
 use serde_json::{json, Value};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -204,10 +204,7 @@ fn cancelled(codes: &[&str]) -> (StatusCode, Value) {
 fn two_writes() -> Vec<Write> {
     let org = random_cvr();
     vec![
-        Write::PutOrganisation {
-            org: organisation(&org),
-            expected: None,
-        },
+        put_organisation(&org),
         Write::Audit(audit_event(&org, "organisation.create", org.as_str(), T0)),
     ]
 }

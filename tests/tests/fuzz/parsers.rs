@@ -8,7 +8,8 @@ use orgcert_core::ids::{CertEmail, DisplayName, Email, ProfileName, Serial};
 use orgcert_core::ports::CertificateAuthority;
 use orgcert_http::openapi;
 use orgcert_pki::port::PkiAuthority;
-use orgcert_pki::{create_ca_certificate, Authority, CaSigner, CaSubject, KeyFileSigner};
+use orgcert_pki::{CaSigner, KeyFileSigner};
+use orgcert_tests::conformance::signer::test_authority;
 use proptest::prelude::*;
 use time::OffsetDateTime;
 
@@ -36,26 +37,13 @@ fn seeds() -> Seeds {
     let signer: Arc<dyn CaSigner> =
         Arc::new(KeyFileSigner::generate(orgcert_pki::KeyAlgorithm::EcdsaP256).expect("CA key"));
     let now = OffsetDateTime::now_utc();
-    let subject = CaSubject {
-        common_name: "Fuzz CA".into(),
-        organisation: "orgcert".into(),
-        country: "DK".into(),
-    };
-    let der = create_ca_certificate(
-        signer.as_ref(),
-        &subject,
+    let (authority, der) = test_authority(
+        signer,
+        "Fuzz CA",
         now - time::Duration::days(1),
         now + time::Duration::days(30),
-    )
-    .expect("CA certificate");
+    );
     std::fs::write(d("ca.pem"), orgcert_pki::to_pem("CERTIFICATE", &der)).expect("ca.pem");
-    let authority = Authority::new(
-        signer,
-        der,
-        "http://pki.example.dk",
-        Authority::default_policies(),
-    )
-    .expect("authority");
     openssl(&[
         "req",
         "-new",
