@@ -9,6 +9,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use axum::routing::MethodRouter;
 use lambda_http::request::RequestContext;
 use orgcert_aws::AwsConfig;
 use orgcert_core::app::Job;
@@ -79,16 +80,20 @@ async fn compose() -> Result<orgcert_core::app::App, DomainError> {
     orgcert_aws::compose(&cfg, Arc::new(SystemClock)).await
 }
 
-/// Serves one operation as a Lambda function.
+/// Serves one operation as a Lambda function, with the handler its bin names
+/// (`orgcert_http::handler!`), so that the bin links no other operation's handler.
 ///
 /// # Errors
 /// When the composition (configuration, CA certificate) or the runtime fails.
-pub async fn serve_http(op: Operation) -> Result<(), lambda_http::Error> {
+pub async fn serve_http(
+    op: Operation,
+    handler: MethodRouter<HttpState>,
+) -> Result<(), lambda_http::Error> {
     let app = compose().await.map_err(|e| format!("{e}"))?;
     let state = HttpState::new(app, Arc::new(ApiGatewayClaims));
     let machine_domain = std::env::var(MACHINE_DOMAIN_VAR).ok();
     lambda_http::run(watch::layer(with_machine_certificate_layer(
-        with_source_ip_layer(orgcert_http::router_for(op, state)),
+        with_source_ip_layer(orgcert_http::router_with(op, handler, state)),
         machine_domain,
     )))
     .await
@@ -270,9 +275,9 @@ fn block_on<F: std::future::Future<Output = Result<(), E>>, E: std::fmt::Display
     }
 }
 
-/// `main` of an HTTP function.
-pub fn http_main(op: Operation) -> ExitCode {
-    block_on(serve_http(op))
+/// `main` of an HTTP function: `http_main(Operation::X, orgcert_http::handler!(X))`.
+pub fn http_main(op: Operation, handler: MethodRouter<HttpState>) -> ExitCode {
+    block_on(serve_http(op, handler))
 }
 
 /// `main` of the `web-console` function.

@@ -1,6 +1,7 @@
 //! Ports: one small trait per capability, each with a written contract.
 //!
-//! Adapters live elsewhere (`orgcert-local`: SQLite, key file, files, outbox; later AWS).
+//! Adapters live elsewhere (`orgcert-local`: SQLite, key file, files, outbox;
+//! `orgcert-aws`: DynamoDB, KMS, S3, SES).
 
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};

@@ -12,7 +12,8 @@ use crate::secret::SecretString;
 /// Characters that cannot be confused with each other (no 0/O, 1/l/I).
 const UNAMBIGUOUS: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
 
-/// A positive serial with 127 bits of entropy (RFC 5280 §4.1.2.2: ≤ 20 octets, positive).
+/// A positive serial with 126 random bits (RFC 5280 §4.1.2.2: ≤ 20 octets, positive): of the
+/// first octet's top two bits one is the sign and one keeps the DER length at 16.
 pub fn new_serial() -> Serial {
     let mut b = [0u8; 16];
     OsRng.fill_bytes(&mut b);

@@ -1,5 +1,5 @@
 //! Who is calling: bearer JWTs verified in-process (embedded default), or claims an
-//! upstream authorizer already verified (API Gateway, later).
+//! upstream authorizer already verified (API Gateway's JWT authorizer, in `orgcert-lambda`).
 
 use axum::http::request::Parts;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};

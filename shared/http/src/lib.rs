@@ -6,7 +6,8 @@
 
 pub mod auth;
 pub mod export;
-mod handlers;
+#[doc(hidden)]
+pub mod handlers;
 pub mod json;
 pub mod limit;
 pub mod openapi;
@@ -18,14 +19,17 @@ use std::sync::Arc;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{self, MethodRouter};
+use axum::routing::MethodRouter;
+
+#[doc(hidden)]
+pub use axum::routing as __routing;
 use axum::Router;
 use orgcert_core::app::App;
 use orgcert_core::DomainError;
 
 pub use auth::Authenticator;
 pub use problem::ApiError;
-pub use routes::{Access, MachineRight, Method, Operation};
+pub use routes::{Access, Answer, LocalReach, MachineRight, Method, Operation, Request, Users};
 
 /// What every handler needs.
 #[derive(Clone)]
@@ -54,50 +58,182 @@ impl HttpState {
     }
 }
 
-fn method_router(op: Operation) -> MethodRouter<HttpState> {
-    use handlers as h;
+/// The handler of one API operation as an axum `MethodRouter<HttpState>`, chosen when
+/// compiling: `orgcert_http::handler!(CreateProfile)`. A Lambda bin names its operation
+/// this way, so that the linker keeps that one handler and drops the others (a `match`
+/// over every operation, as in [`router_for`], keeps them all).
+#[macro_export]
+macro_rules! handler {
+    (GetOrganisation) => {
+        $crate::__routing::get($crate::handlers::organisation::get_organisation)
+    };
+    (UpdateSettings) => {
+        $crate::__routing::patch($crate::handlers::organisation::update_settings)
+    };
+    (CreateProfile) => {
+        $crate::__routing::post($crate::handlers::ordering::create_profile)
+    };
+    (ListProfiles) => {
+        $crate::__routing::get($crate::handlers::profiles::list_profiles)
+    };
+    (ExportProfiles) => {
+        $crate::__routing::get($crate::handlers::profiles::export_profiles)
+    };
+    (GetProfile) => {
+        $crate::__routing::get($crate::handlers::profiles::get_profile)
+    };
+    (UpdateProfile) => {
+        $crate::__routing::patch($crate::handlers::profiles::update_profile)
+    };
+    (PutSystemRights) => {
+        $crate::__routing::put($crate::handlers::profiles::put_system_rights)
+    };
+    (PutSealGeneration) => {
+        $crate::__routing::put($crate::handlers::profiles::put_seal_generation)
+    };
+    (OrderCertificate) => {
+        $crate::__routing::post($crate::handlers::ordering::order_certificate)
+    };
+    (GetCertificate) => {
+        $crate::__routing::get($crate::handlers::certificates::get_certificate)
+    };
+    (RenewCertificate) => {
+        $crate::__routing::post($crate::handlers::certificates::renew_certificate)
+    };
+    (RevokeCertificate) => {
+        $crate::__routing::post($crate::handlers::certificates::revoke_certificate)
+    };
+    (DeleteCertificate) => {
+        $crate::__routing::delete($crate::handlers::certificates::delete_certificate)
+    };
+    (SendIssuanceLink) => {
+        $crate::__routing::post($crate::handlers::certificates::send_issuance_link)
+    };
+    (RedeemIssuance) => {
+        $crate::__routing::post($crate::handlers::issuance::redeem_issuance)
+    };
+    (GetIssuance) => {
+        $crate::__routing::get($crate::handlers::issuance::get_issuance)
+    };
+    (IssueCertificate) => {
+        $crate::__routing::post($crate::handlers::issuance::issue_certificate)
+    };
+    (IssueByApi) => {
+        $crate::__routing::post($crate::handlers::machine::issue_by_api)
+    };
+    (SelfRenew) => {
+        $crate::__routing::post($crate::handlers::machine::self_renew)
+    };
+    (ListNotifications) => {
+        $crate::__routing::get($crate::handlers::activity::list_notifications)
+    };
+    (MarkNotificationsRead) => {
+        $crate::__routing::post($crate::handlers::activity::mark_notifications_read)
+    };
+    (ListAudit) => {
+        $crate::__routing::get($crate::handlers::activity::list_audit)
+    };
+    (ExportAudit) => {
+        $crate::__routing::get($crate::handlers::activity::export_audit)
+    };
+    (ListEvents) => {
+        $crate::__routing::get($crate::handlers::feed::list_events)
+    };
+    (CaPem) => {
+        $crate::__routing::get($crate::handlers::public::ca_pem)
+    };
+    (CaCer) => {
+        $crate::__routing::get($crate::handlers::public::ca_cer)
+    };
+    (CaGeneration) => {
+        $crate::__routing::get($crate::handlers::public::ca_generation)
+    };
+    (RootPem) => {
+        $crate::__routing::get($crate::handlers::public::root_pem)
+    };
+    (RootCer) => {
+        $crate::__routing::get($crate::handlers::public::root_cer)
+    };
+    (RootCrl) => {
+        $crate::__routing::get($crate::handlers::public::root_crl)
+    };
+    (GetCrl) => {
+        $crate::__routing::get($crate::handlers::status::crl)
+    };
+    (GetCrlPartition) => {
+        $crate::__routing::get($crate::handlers::status::crl_partition)
+    };
+    (OcspGet) => {
+        $crate::__routing::get($crate::handlers::status::ocsp_get)
+    };
+    (OcspPost) => {
+        $crate::__routing::post($crate::handlers::status::ocsp_post)
+    };
+    (PublicCertificates) => {
+        $crate::__routing::get($crate::handlers::directory::public_certificates)
+    };
+    (PublicCertificateFile) => {
+        $crate::__routing::get($crate::handlers::directory::public_certificate_file)
+    };
+    (OpenApi) => {
+        $crate::__routing::get($crate::handlers::public::openapi)
+    };
+    (Healthz) => {
+        $crate::__routing::get($crate::handlers::public::healthz)
+    };
+}
+
+/// The handler of an API operation, by its row; `None` for the local-only rows, which the
+/// embedded default routes itself (their handlers need its adapters: `orgcert_local::site`).
+fn method_router(op: Operation) -> Option<MethodRouter<HttpState>> {
     use Operation as O;
-    match op {
-        O::GetOrganisation => routing::get(h::get_organisation),
-        O::UpdateSettings => routing::patch(h::update_settings),
-        O::CreateProfile => routing::post(h::create_profile),
-        O::ListProfiles => routing::get(h::list_profiles),
-        O::ExportProfiles => routing::get(h::export_profiles),
-        O::GetProfile => routing::get(h::get_profile),
-        O::UpdateProfile => routing::patch(h::update_profile),
-        O::PutSystemRights => routing::put(h::put_system_rights),
-        O::PutSealGeneration => routing::put(h::put_seal_generation),
-        O::OrderCertificate => routing::post(h::order_certificate),
-        O::GetCertificate => routing::get(h::get_certificate),
-        O::RenewCertificate => routing::post(h::renew_certificate),
-        O::RevokeCertificate => routing::post(h::revoke_certificate),
-        O::DeleteCertificate => routing::delete(h::delete_certificate),
-        O::SendIssuanceLink => routing::post(h::send_issuance_link),
-        O::RedeemIssuance => routing::post(h::redeem_issuance),
-        O::GetIssuance => routing::get(h::get_issuance),
-        O::IssueCertificate => routing::post(h::issue_certificate),
-        O::IssueByApi => routing::post(h::issue_by_api),
-        O::SelfRenew => routing::post(h::self_renew),
-        O::ListNotifications => routing::get(h::list_notifications),
-        O::MarkNotificationsRead => routing::post(h::mark_notifications_read),
-        O::ListAudit => routing::get(h::list_audit),
-        O::ExportAudit => routing::get(h::export_audit),
-        O::ListEvents => routing::get(h::list_events),
-        O::CaPem => routing::get(h::ca_pem),
-        O::CaCer => routing::get(h::ca_cer),
-        O::CaGeneration => routing::get(h::ca_generation),
-        O::RootPem => routing::get(h::root_pem),
-        O::RootCer => routing::get(h::root_cer),
-        O::RootCrl => routing::get(h::root_crl),
-        O::GetCrl => routing::get(h::crl),
-        O::GetCrlPartition => routing::get(h::crl_partition),
-        O::OcspGet => routing::get(h::ocsp_get),
-        O::OcspPost => routing::post(h::ocsp_post),
-        O::PublicCertificates => routing::get(h::public_certificates),
-        O::PublicCertificateFile => routing::get(h::public_certificate_file),
-        O::OpenApi => routing::get(h::openapi),
-        O::Healthz => routing::get(h::healthz),
-    }
+    Some(match op {
+        O::GetOrganisation => handler!(GetOrganisation),
+        O::UpdateSettings => handler!(UpdateSettings),
+        O::CreateProfile => handler!(CreateProfile),
+        O::ListProfiles => handler!(ListProfiles),
+        O::ExportProfiles => handler!(ExportProfiles),
+        O::GetProfile => handler!(GetProfile),
+        O::UpdateProfile => handler!(UpdateProfile),
+        O::PutSystemRights => handler!(PutSystemRights),
+        O::PutSealGeneration => handler!(PutSealGeneration),
+        O::OrderCertificate => handler!(OrderCertificate),
+        O::GetCertificate => handler!(GetCertificate),
+        O::RenewCertificate => handler!(RenewCertificate),
+        O::RevokeCertificate => handler!(RevokeCertificate),
+        O::DeleteCertificate => handler!(DeleteCertificate),
+        O::SendIssuanceLink => handler!(SendIssuanceLink),
+        O::RedeemIssuance => handler!(RedeemIssuance),
+        O::GetIssuance => handler!(GetIssuance),
+        O::IssueCertificate => handler!(IssueCertificate),
+        O::IssueByApi => handler!(IssueByApi),
+        O::SelfRenew => handler!(SelfRenew),
+        O::ListNotifications => handler!(ListNotifications),
+        O::MarkNotificationsRead => handler!(MarkNotificationsRead),
+        O::ListAudit => handler!(ListAudit),
+        O::ExportAudit => handler!(ExportAudit),
+        O::ListEvents => handler!(ListEvents),
+        O::CaPem => handler!(CaPem),
+        O::CaCer => handler!(CaCer),
+        O::CaGeneration => handler!(CaGeneration),
+        O::RootPem => handler!(RootPem),
+        O::RootCer => handler!(RootCer),
+        O::RootCrl => handler!(RootCrl),
+        O::GetCrl => handler!(GetCrl),
+        O::GetCrlPartition => handler!(GetCrlPartition),
+        O::OcspGet => handler!(OcspGet),
+        O::OcspPost => handler!(OcspPost),
+        O::PublicCertificates => handler!(PublicCertificates),
+        O::PublicCertificateFile => handler!(PublicCertificateFile),
+        O::OpenApi => handler!(OpenApi),
+        O::Healthz => handler!(Healthz),
+        O::LocalObject
+        | O::LocalJwks
+        | O::LocalOutbox
+        | O::LocalUsers
+        | O::LocalLogin
+        | O::RunJob => return None,
+    })
 }
 
 async fn not_found() -> Response {
@@ -144,16 +280,27 @@ fn finish(router: Router<HttpState>, state: HttpState) -> Router {
         .with_state(state)
 }
 
-/// A router serving one operation (a Lambda function).
+/// A router serving one operation with the handler [`handler!`] names (a Lambda function):
+/// only that handler is linked.
+pub fn router_with(op: Operation, handler: MethodRouter<HttpState>, state: HttpState) -> Router {
+    finish(Router::new().route(op.path(), handler), state)
+}
+
+/// A router serving one operation, its handler looked up by the row (links every handler).
 pub fn router_for(op: Operation, state: HttpState) -> Router {
-    finish(Router::new().route(op.path(), method_router(op)), state)
+    let router = match method_router(op) {
+        Some(handler) => Router::new().route(op.path(), handler),
+        None => Router::new(),
+    };
+    finish(router, state)
 }
 
 /// A router serving every operation (the local server), before local-only routes are merged.
 pub fn api_routes() -> Router<HttpState> {
-    Operation::ALL.iter().fold(Router::new(), |r, op| {
-        r.route(op.path(), method_router(*op))
-    })
+    Operation::ALL
+        .iter()
+        .filter_map(|op| Some((op.path(), method_router(*op)?)))
+        .fold(Router::new(), |r, (path, handler)| r.route(path, handler))
 }
 
 /// The full API router with state.

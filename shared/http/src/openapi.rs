@@ -9,7 +9,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::routes::{Method, Operation};
+use crate::routes::{Access, Answer, Method, Operation, Request};
 
 /// A serial as `Serial::parse` takes it: 1 to 20 octets of hex, any case, colons anywhere.
 pub const SERIAL_PATTERN: &str = "^:*(?:[0-9A-Fa-f]:*[0-9A-Fa-f]:*){1,20}$";
@@ -64,207 +64,82 @@ fn json_of(n: &str) -> Value {
     json!({ "application/json": { "schema": r(n) } })
 }
 
-/// What the document says about one operation beyond the route table's row.
-struct Shape {
-    /// Request body schema (JSON) and whether it is required.
-    body: Option<(&'static str, bool)>,
-    /// Query parameters.
-    query: &'static [&'static str],
-    /// Success status and its content.
-    ok: (&'static str, Value),
-    /// Bearer token needed.
-    secured: bool,
-    /// Problem statuses the operation can answer (RFC 9457 bodies).
-    errors: &'static [u16],
-}
-
-/// Every secured route: the token (401), the role (403) and the store (503).
+/// Every route that needs credentials: the token or certificate (401), the role or right
+/// (403) and the store (503).
 const AUTH: [u16; 3] = [401, 403, 503];
 
-fn shape(op: Operation) -> Shape {
+/// Problem statuses the operation can answer besides [`AUTH`] (RFC 9457 bodies): what the
+/// document says about an operation beyond its row in the route table.
+fn errors(op: Operation) -> &'static [u16] {
     use Operation as O;
-    let s = |body, query, ok, errors| Shape {
-        body,
-        query,
-        ok,
-        secured: true,
-        errors,
-    };
-    let public = |ok, errors| Shape {
-        body: None,
-        query: &[],
-        ok,
-        secured: false,
-        errors,
-    };
     match op {
-        O::GetOrganisation => s(None, &[], ("200", json_of("Organisation")), &[404]),
-        O::UpdateSettings => s(
-            Some(("SettingsPatch", true)),
-            &[],
-            ("200", json_of("Organisation")),
-            &[400, 404, 409],
-        ),
-        O::CreateProfile => s(
-            Some(("ProfileInput", true)),
-            &[],
-            ("201", json_of("OrderAnswer")),
-            &[400, 404, 409, 422],
-        ),
-        O::ListProfiles => s(
-            None,
-            &["q", "status", "type", "limit", "cursor"],
-            ("200", json_of("ProfilePage")),
-            &[400, 422],
-        ),
-        O::ExportProfiles => s(
-            None,
-            &[],
-            (
-                "200",
-                json!({ "text/csv": { "schema": { "type": "string" } } }),
-            ),
-            &[],
-        ),
-        O::GetProfile => s(None, &[], ("200", json_of("ProfileDetail")), &[400, 404]),
-        O::UpdateProfile => s(
-            Some(("MasterDataPatch", true)),
-            &[],
-            ("200", json_of("Profile")),
-            &[400, 404, 409, 422],
-        ),
-        O::PutSystemRights => s(
-            Some(("SystemRights", true)),
-            &[],
-            ("200", json_of("Profile")),
-            &[400, 404, 409, 422],
-        ),
-        O::PutSealGeneration => s(
-            Some(("SealGeneration", true)),
-            &[],
-            ("200", json_of("Profile")),
-            &[400, 404, 409, 422],
-        ),
-        O::OrderCertificate | O::RenewCertificate => s(
-            None,
-            &[],
-            ("201", json_of("OrderAnswer")),
-            &[400, 404, 409, 422],
-        ),
-        O::GetCertificate => s(None, &[], ("200", json_of("Certificate")), &[400, 404]),
-        // Without a body the reason is `unspecified`.
-        O::RevokeCertificate => s(
-            Some(("RevokeRequest", false)),
-            &[],
-            ("200", json_of("Certificate")),
-            &[400, 404, 409],
-        ),
-        O::DeleteCertificate => s(None, &[], ("204", Value::Null), &[400, 404, 409]),
-        O::SendIssuanceLink => s(None, &[], ("200", json_of("LinkAnswer")), &[400, 404, 409]),
-        O::RedeemIssuance => s(
-            Some(("RedeemRequest", true)),
-            &[],
-            ("201", json_of("IssueAnswer")),
-            &[400, 404, 409, 410, 422, 423, 429],
-        ),
-        O::GetIssuance => s(
-            None,
-            &[],
-            ("200", json_of("IssuanceInfo")),
-            &[404, 409, 410],
-        ),
-        O::IssueCertificate => s(
-            Some(("IssueRequest", true)),
-            &[],
-            ("201", json_of("IssueAnswer")),
-            &[400, 404, 409, 410, 422],
-        ),
-        // Over mutual TLS only: secured by the client certificate, not a bearer token.
-        O::IssueByApi => Shape {
-            body: Some(("ApiIssueRequest", false)),
-            query: &[],
-            ok: ("201", json_of("IssueAnswer")),
-            secured: true,
-            errors: &[400, 404, 409, 422],
-        },
+        O::GetOrganisation => &[404],
+        O::UpdateSettings => &[400, 404, 409],
+        O::CreateProfile
+        | O::UpdateProfile
+        | O::PutSystemRights
+        | O::PutSealGeneration
+        | O::OrderCertificate
+        | O::RenewCertificate => &[400, 404, 409, 422],
+        O::ListProfiles => &[400, 422],
+        O::ExportProfiles | O::ListNotifications | O::ExportAudit => &[],
+        O::GetProfile | O::GetCertificate => &[400, 404],
+        O::RevokeCertificate | O::DeleteCertificate | O::SendIssuanceLink => &[400, 404, 409],
+        O::RedeemIssuance => &[400, 404, 409, 410, 422, 423, 429],
+        O::GetIssuance => &[404, 409, 410],
+        O::IssueCertificate => &[400, 404, 409, 410, 422],
+        O::IssueByApi => &[400, 404, 409, 422],
         // The caller is the certificate renewed: no path parameter, a CSR is required.
-        O::SelfRenew => Shape {
-            body: Some(("SelfRenewRequest", true)),
-            query: &[],
-            ok: ("201", json_of("IssueAnswer")),
-            secured: true,
-            errors: &[400, 409, 422],
-        },
-        O::ListNotifications => s(None, &[], ("200", json_of("Notifications")), &[]),
-        // Without a body every notification of the caller is marked read.
-        O::MarkNotificationsRead => s(
-            Some(("MarkRead", false)),
-            &[],
-            ("200", json_of("Notifications")),
-            &[400, 422],
-        ),
-        O::ListAudit => s(
-            None,
-            &["limit", "cursor"],
-            ("200", json_of("AuditPage")),
-            &[400, 422],
-        ),
-        O::ListEvents => s(
-            None,
-            &["after", "limit"],
-            ("200", json_of("EventPage")),
-            &[400, 422],
-        ),
-        // JSON lines: each line one AuditEvent (schema AuditEvent), oldest first.
-        O::ExportAudit => s(
-            None,
-            &[],
-            (
-                "200",
-                json!({ "application/x-ndjson": { "schema": { "type": "string",
-                    "description": "One AuditEvent (components/schemas/AuditEvent) per line, in seq order; events written before the chain existed come first without seq" } } }),
-            ),
-            &[],
-        ),
-        O::CaPem => public(("200", binary("application/x-pem-file")), &[503]),
-        O::CaCer => public(("200", binary("application/pkix-cert")), &[503]),
-        O::CaGeneration => public(("200", binary("application/pkix-cert")), &[404, 503]),
-        O::RootPem => public(("200", binary("application/x-pem-file")), &[503]),
-        O::RootCer => public(("200", binary("application/pkix-cert")), &[503]),
-        O::RootCrl => public(("200", binary("application/pkix-crl")), &[404, 503]),
-        O::GetCrl => public(("200", binary("application/pkix-crl")), &[503]),
-        O::GetCrlPartition => public(("200", binary("application/pkix-crl")), &[404, 503]),
+        O::SelfRenew => &[400, 409, 422],
+        O::MarkNotificationsRead | O::ListAudit | O::ListEvents => &[400, 422],
+        O::CaPem | O::CaCer | O::RootPem | O::RootCer | O::GetCrl => &[503],
+        O::CaGeneration | O::RootCrl | O::GetCrlPartition => &[404, 503],
         // RFC 6960 §2.3: every failure is itself an OCSP response (malformedRequest,
         // unauthorized, tryLater), so the HTTP status is always 200.
-        O::OcspGet | O::OcspPost => public(("200", binary("application/ocsp-response")), &[]),
-        O::PublicCertificates => Shape {
-            query: &["email", "uuid", "cvr", "serial"],
-            ..public(("200", json_of("Directory")), &[400, 422, 429, 503])
-        },
-        O::PublicCertificateFile => public(
-            (
-                "200",
-                json!({
-                    "application/x-pem-file": { "schema": { "type": "string", "format": "binary" } },
-                    "application/pkix-cert": { "schema": { "type": "string", "format": "binary" } } }),
-            ),
-            &[400, 404, 429, 503],
+        O::OcspGet | O::OcspPost => &[],
+        O::PublicCertificates => &[400, 422, 429, 503],
+        O::PublicCertificateFile => &[400, 404, 429, 503],
+        O::OpenApi | O::Healthz => &[],
+        // Never documented: see `Operation::LOCAL`.
+        O::LocalObject
+        | O::LocalJwks
+        | O::LocalOutbox
+        | O::LocalUsers
+        | O::LocalLogin
+        | O::RunJob => &[],
+    }
+}
+
+/// The success status and its content, from the row's [`Answer`].
+fn success(op: Operation) -> (&'static str, Value) {
+    match op.answer() {
+        // Untyped or tiny answers are written in place rather than as components.
+        Answer::Body("OpenApiDocument") => (
+            "200",
+            json!({ "application/json": { "schema": { "type": "object" } } }),
         ),
-        O::OpenApi => public(
-            (
-                "200",
-                json!({ "application/json": { "schema": { "type": "object" } } }),
-            ),
-            &[],
+        Answer::Body("Health") => (
+            "200",
+            json!({ "application/json": { "schema": { "type": "object",
+                "required": ["status"], "properties": { "status": { "const": "ok" } } } } }),
         ),
-        O::Healthz => public(
-            (
-                "200",
-                json!({ "application/json": { "schema": { "type": "object",
-                    "required": ["status"], "properties": { "status": { "const": "ok" } } } } }),
-            ),
-            &[],
+        Answer::Body(schema) => ("200", json_of(schema)),
+        Answer::Created(schema) => ("201", json_of(schema)),
+        Answer::NoContent => ("204", Value::Null),
+        Answer::Bytes(media) => {
+            let mut m = Map::new();
+            for t in media {
+                m.extend(binary(t).as_object().cloned().unwrap_or_default());
+            }
+            ("200", Value::Object(m))
+        }
+        // JSON lines: each line one AuditEvent (schema AuditEvent), oldest first.
+        Answer::Text(media) if op == Operation::ExportAudit => (
+            "200",
+            json!({ media: { "schema": { "type": "string",
+                "description": "One AuditEvent (components/schemas/AuditEvent) per line, in seq order; events written before the chain existed come first without seq" } } }),
         ),
+        Answer::Text(media) => ("200", json!({ media: { "schema": { "type": "string" } } })),
     }
 }
 
@@ -365,7 +240,7 @@ fn links(op: Operation) -> Value {
 }
 
 fn operation(op: Operation) -> Value {
-    let sh = shape(op);
+    let secured = op.access().needs_credentials();
     let mut params: Vec<Value> = op
         .path()
         .split('/')
@@ -373,7 +248,7 @@ fn operation(op: Operation) -> Value {
         .map(|p| p.trim_start_matches('*'))
         .map(|p| json!({ "name": p, "in": "path", "required": true, "schema": path_param(op, p) }))
         .collect();
-    params.extend(sh.query.iter().map(|q| query_param(op, q)));
+    params.extend(op.query().iter().map(|q| query_param(op, q)));
     if matches!(
         op,
         Operation::CreateProfile | Operation::OrderCertificate | Operation::RenewCertificate
@@ -385,7 +260,7 @@ fn operation(op: Operation) -> Value {
     }
     let problem = json!({ "application/problem+json": { "schema": r("Problem") } });
     let mut responses = Map::new();
-    let (status, content) = sh.ok;
+    let (status, content) = success(op);
     let mut ok = json!({ "description": "Success" });
     if !content.is_null() {
         ok["content"] = content;
@@ -395,8 +270,8 @@ fn operation(op: Operation) -> Value {
         ok["links"] = links;
     }
     responses.insert(status.into(), ok);
-    let mut errors: Vec<u16> = sh.errors.to_vec();
-    if sh.secured {
+    let mut errors: Vec<u16> = errors(op).to_vec();
+    if secured {
         errors.extend(AUTH);
     }
     errors.sort_unstable();
@@ -413,16 +288,18 @@ fn operation(op: Operation) -> Value {
         "parameters": params,
         "responses": responses,
     });
-    if op == Operation::OcspPost {
-        o["requestBody"] =
-            json!({ "required": true, "content": binary("application/ocsp-request") });
-    } else if let Some((b, required)) = sh.body {
-        o["requestBody"] =
-            json!({ "required": required, "content": { "application/json": { "schema": r(b) } } });
+    let json_body = |b: &str, required: bool| json!({ "required": required, "content": { "application/json": { "schema": r(b) } } });
+    match op.request() {
+        Request::Empty => {}
+        Request::Der(media) => {
+            o["requestBody"] = json!({ "required": true, "content": binary(media) })
+        }
+        Request::Json(b) => o["requestBody"] = json_body(b, true),
+        Request::OptionalJson(b) => o["requestBody"] = json_body(b, false),
     }
-    o["security"] = if let crate::routes::Access::Machine(_) = op.access() {
+    o["security"] = if let Access::Machine(_) = op.access() {
         json!([{ "mutualTLS": [] }])
-    } else if sh.secured {
+    } else if secured {
         // Routes a user_admin may call a system certificate with `administration_api`
         // may call too, over mutual TLS.
         if op.machine_right().is_some() {

@@ -21,7 +21,7 @@ pub struct CaSubject {
 /// Creates a self-signed root CA certificate (DER).
 ///
 /// Profile: basicConstraints CA:true, pathLenConstraint 0 (critical); keyUsage keyCertSign and
-/// cRLSign (critical); subjectKeyIdentifier; random 127-bit serial; the given validity.
+/// cRLSign (critical); subjectKeyIdentifier; random serial of 126 bits; the given validity.
 ///
 /// # Errors
 /// `InvalidSpec` (fields `country`, `organisation`, `common_name`, `validity`) before the

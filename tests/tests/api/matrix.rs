@@ -10,13 +10,12 @@
 
 use orgcert_core::ids::Cvr;
 use orgcert_core::ports::ProfileQuery;
-use orgcert_http::{Access, Method as RouteMethod, Operation};
+use orgcert_http::{Access, LocalReach, Method as RouteMethod, Operation, Users};
 use orgcert_pki::KeyAlgorithm;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use orgcert_functions::local::{LocalAccess, LocalRoute};
 
 const OTHER_CVR: &str = "25313763";
 const OTHER_ADMIN: &str = "admin@other-org.dk";
@@ -109,8 +108,8 @@ fn expect(access: Access, caller: Caller, object_foreign: Option<bool>) -> Expec
     let other_org = object_foreign.is_some_and(|f| f != caller.foreign());
     match access {
         Access::Public => Expect::Public,
-        Access::Authenticated => Expect::Allowed,
-        Access::Roles(roles) => {
+        Access::Bearer(Users::Any) => Expect::Allowed,
+        Access::Bearer(Users::Roles(roles)) => {
             if !roles.iter().any(|r| caller.roles().contains(r)) {
                 Expect::Forbidden
             } else if other_org {
@@ -122,7 +121,9 @@ fn expect(access: Access, caller: Caller, object_foreign: Option<bool>) -> Expec
         // A system certificate over mutual TLS only: a bearer token is no credential here
         // (functions/tests/mtls.rs covers the certificates).
         Access::Machine(_) => Expect::Unauthenticated,
-        Access::Holder => {
+        // Not in `Operation::ALL`: `local_routes` covers them.
+        Access::LocalOnly(_) => unreachable!("a local-only row in the API table"),
+        Access::Bearer(Users::Holder) => {
             if other_org {
                 Expect::NotFound
             } else if caller == Caller::Holder {
@@ -296,6 +297,13 @@ fn target(op: Operation, fx: &Fixture, allowed: bool, version: i64) -> (String, 
             format!("/public/certificates/{}/certificate.pem", fx.issued),
             None,
         ),
+        // Not in `Operation::ALL`: `local_routes` covers them.
+        O::LocalObject
+        | O::LocalJwks
+        | O::LocalOutbox
+        | O::LocalUsers
+        | O::LocalLogin
+        | O::RunJob => unreachable!("{op:?} is a local-only row"),
     }
 }
 
@@ -470,7 +478,7 @@ async fn role_route_tenant_matrix() {
     println!(
         "role × route × tenant matrix: {cells} cells over {} operations, {local_cells} cells over {} local-only routes, {refused_mutations} refused mutations with unchanged state",
         Operation::ALL.len(),
-        LocalRoute::ALL.len()
+        Operation::LOCAL.len()
     );
     assert!(
         failures.is_empty(),
@@ -480,7 +488,7 @@ async fn role_route_tenant_matrix() {
     );
 }
 
-/// The embedded default's local-only routes, from their declared [`LocalAccess`]: the
+/// The embedded default's local-only routes, from their declared [`LocalReach`]: the
 /// machine-only ones refuse a `Host` that does not name this machine (403) and, for POSTs,
 /// anything but JSON (415), changing nothing; public ones answer whatever the `Host`.
 async fn local_routes(
@@ -493,8 +501,9 @@ async fn local_routes(
     let mut cells = 0;
     let login =
         json!({ "org": "12345674", "email": "x@demo-org.dk", "roles": ["user_admin"] }).to_string();
-    for route in LocalRoute::ALL {
-        let content_types: &[&str] = if route.is_post() {
+    for &route in Operation::LOCAL {
+        let is_post = route.method() == RouteMethod::Post;
+        let content_types: &[&str] = if is_post {
             &["application/json", "text/plain"]
         } else {
             &[""]
@@ -502,27 +511,24 @@ async fn local_routes(
         let mut public_answer = None;
         for host in [None, Some("attacker.example")] {
             for &ct in content_types {
-                let json = ct == "application/json" || !route.is_post();
-                let refused = route.access() == LocalAccess::Machine && (host.is_some() || !json);
+                let json = ct == "application/json" || !is_post;
+                let refused = route.access() == Access::LocalOnly(LocalReach::ThisMachine)
+                    && (host.is_some() || !json);
                 let (path, body) = match route {
-                    LocalRoute::Object => (
+                    Operation::LocalObject => (
                         fx.download.strip_prefix(&app.base).unwrap().to_owned(),
                         String::new(),
                     ),
-                    LocalRoute::Job if refused => (
+                    Operation::RunJob if refused => (
                         "/_local/jobs/housekeeping?now=2099-01-01T00:00:00Z".to_owned(),
                         String::new(),
                     ),
-                    LocalRoute::Job => ("/_local/jobs/crl-refresh".to_owned(), String::new()),
-                    LocalRoute::Login => (route.path().to_owned(), login.clone()),
+                    Operation::RunJob => ("/_local/jobs/crl-refresh".to_owned(), String::new()),
+                    Operation::LocalLogin => (route.path().to_owned(), login.clone()),
                     _ => (route.path().to_owned(), String::new()),
                 };
-                let method = if route.is_post() {
-                    Method::POST
-                } else {
-                    Method::GET
-                };
-                let before = if refused && route.is_post() {
+                let method = if is_post { Method::POST } else { Method::GET };
+                let before = if refused && is_post {
                     Some(snapshot(app, references.to_vec()).await)
                 } else {
                     None
@@ -539,16 +545,20 @@ async fn local_routes(
                 let text = resp.text().await.unwrap_or_default();
                 cells += 1;
                 let cell = format!("{path} host={host:?} content-type={ct:?}: {status} {text}");
-                let ok = match route.access() {
-                    LocalAccess::Public => {
+                let reach = match route.access() {
+                    Access::LocalOnly(reach) => reach,
+                    other => panic!("{route:?}: a local row declares {other:?}"),
+                };
+                let ok = match reach {
+                    LocalReach::Anyone => {
                         let first = *public_answer.get_or_insert(status);
                         status == 200 && status == first
                     }
-                    LocalAccess::Machine if host.is_some() => {
+                    LocalReach::ThisMachine if host.is_some() => {
                         status == 403 && !text.contains("token\"")
                     }
-                    LocalAccess::Machine if !json => status == 415,
-                    LocalAccess::Machine => status == 200,
+                    LocalReach::ThisMachine if !json => status == 415,
+                    LocalReach::ThisMachine => status == 200,
                 };
                 if !ok {
                     failures.push(format!("local route: {cell}"));

@@ -1,4 +1,7 @@
 //! Lambda function `create-profile`: POST /v1/profiles.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::CreateProfile)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::CreateProfile,
+        orgcert_http::handler!(CreateProfile),
+    )
 }

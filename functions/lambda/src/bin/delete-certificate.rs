@@ -1,4 +1,7 @@
 //! Lambda function `delete-certificate`: DELETE /v1/certificates/{serial}.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::DeleteCertificate)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::DeleteCertificate,
+        orgcert_http::handler!(DeleteCertificate),
+    )
 }

@@ -1,4 +1,7 @@
 //! Lambda function `export-audit`: GET /v1/audit/export.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::ExportAudit)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::ExportAudit,
+        orgcert_http::handler!(ExportAudit),
+    )
 }

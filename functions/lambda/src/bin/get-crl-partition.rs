@@ -1,4 +1,7 @@
 //! Lambda function `get-crl-partition`: GET /public/crl/{partition}.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::GetCrlPartition)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::GetCrlPartition,
+        orgcert_http::handler!(GetCrlPartition),
+    )
 }

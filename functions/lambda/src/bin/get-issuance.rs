@@ -1,4 +1,7 @@
 //! Lambda function `get-issuance`: GET /v1/issuance/{token}.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::GetIssuance)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::GetIssuance,
+        orgcert_http::handler!(GetIssuance),
+    )
 }

@@ -1,4 +1,7 @@
 //! Lambda function `get-openapi`: GET /openapi.json.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::OpenApi)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::OpenApi,
+        orgcert_http::handler!(OpenApi),
+    )
 }

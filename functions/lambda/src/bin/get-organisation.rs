@@ -1,4 +1,7 @@
 //! Lambda function `get-organisation`: GET /v1/organisation.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::GetOrganisation)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::GetOrganisation,
+        orgcert_http::handler!(GetOrganisation),
+    )
 }

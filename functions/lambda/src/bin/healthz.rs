@@ -1,4 +1,7 @@
 //! Lambda function `healthz`: GET /healthz.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::Healthz)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::Healthz,
+        orgcert_http::handler!(Healthz),
+    )
 }

@@ -1,4 +1,7 @@
 //! Lambda function `issue-by-api`: POST /v1/certificates/{serial}/issue (machine API, mutual TLS).
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::IssueByApi)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::IssueByApi,
+        orgcert_http::handler!(IssueByApi),
+    )
 }

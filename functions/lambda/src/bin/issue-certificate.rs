@@ -1,4 +1,7 @@
 //! Lambda function `issue-certificate`: POST /v1/issuance/{token}.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::IssueCertificate)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::IssueCertificate,
+        orgcert_http::handler!(IssueCertificate),
+    )
 }

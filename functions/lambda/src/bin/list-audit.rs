@@ -1,4 +1,7 @@
 //! Lambda function `list-audit`: GET /v1/audit.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::ListAudit)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::ListAudit,
+        orgcert_http::handler!(ListAudit),
+    )
 }

@@ -1,4 +1,7 @@
 //! Lambda function `list-events`: GET /v1/events.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::ListEvents)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::ListEvents,
+        orgcert_http::handler!(ListEvents),
+    )
 }

@@ -1,4 +1,7 @@
 //! Lambda function `list-notifications`: GET /v1/notifications.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::ListNotifications)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::ListNotifications,
+        orgcert_http::handler!(ListNotifications),
+    )
 }

@@ -1,4 +1,7 @@
 //! Lambda function `ocsp-get`: GET /ocsp/{*request}.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::OcspGet)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::OcspGet,
+        orgcert_http::handler!(OcspGet),
+    )
 }

@@ -1,4 +1,7 @@
 //! Lambda function `ocsp-post`: POST /ocsp.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::OcspPost)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::OcspPost,
+        orgcert_http::handler!(OcspPost),
+    )
 }

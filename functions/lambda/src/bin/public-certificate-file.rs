@@ -1,4 +1,7 @@
 //! Lambda function `public-certificate-file`: GET /public/certificates/{serial}/{file}.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::PublicCertificateFile)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::PublicCertificateFile,
+        orgcert_http::handler!(PublicCertificateFile),
+    )
 }

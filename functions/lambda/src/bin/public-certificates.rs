@@ -1,4 +1,7 @@
 //! Lambda function `public-certificates`: GET /public/certificates.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::PublicCertificates)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::PublicCertificates,
+        orgcert_http::handler!(PublicCertificates),
+    )
 }

@@ -1,4 +1,7 @@
 //! Lambda function `redeem-issuance`: POST /v1/issuance/redeem.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::RedeemIssuance)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::RedeemIssuance,
+        orgcert_http::handler!(RedeemIssuance),
+    )
 }

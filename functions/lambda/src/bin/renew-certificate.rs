@@ -1,4 +1,7 @@
 //! Lambda function `renew-certificate`: POST /v1/certificates/{serial}/renew.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::RenewCertificate)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::RenewCertificate,
+        orgcert_http::handler!(RenewCertificate),
+    )
 }

@@ -1,4 +1,7 @@
 //! Lambda function `revoke-certificate`: POST /v1/certificates/{serial}/revoke.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::RevokeCertificate)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::RevokeCertificate,
+        orgcert_http::handler!(RevokeCertificate),
+    )
 }

@@ -1,4 +1,7 @@
 //! Lambda function `update-profile`: PATCH /v1/profiles/{id}.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::UpdateProfile)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::UpdateProfile,
+        orgcert_http::handler!(UpdateProfile),
+    )
 }

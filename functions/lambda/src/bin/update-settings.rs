@@ -1,4 +1,7 @@
 //! Lambda function `update-settings`: PATCH /v1/organisation/settings.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::http_main(orgcert_http::Operation::UpdateSettings)
+    orgcert_lambda::http_main(
+        orgcert_http::Operation::UpdateSettings,
+        orgcert_http::handler!(UpdateSettings),
+    )
 }

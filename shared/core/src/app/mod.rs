@@ -2,6 +2,7 @@
 
 mod activity;
 mod certificates;
+mod directory;
 mod feed;
 mod input;
 mod issuance;
@@ -14,6 +15,7 @@ mod profiles;
 mod status;
 
 pub use certificates::CertificateDetail;
+pub use directory::DirectoryEntry;
 pub use feed::EventPage;
 pub use input::{object, MasterDataPatch, ProfileInput, SettingsPatch};
 pub use issuance::{IssuanceInfo, IssueRequest, IssueResult};
@@ -22,7 +24,6 @@ pub use machine::{ApiIssueRequest, SelfRenewRequest};
 pub use ordering::{Delivery, IdempotencyKey, OrderResult};
 pub use organisation::NewOrganisation;
 pub use pipeline::{p12_key, CLAIM_TTL};
-pub use status::DirectoryEntry;
 
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};

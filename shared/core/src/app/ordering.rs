@@ -8,7 +8,6 @@ use super::{summarise, with_summary, App};
 use crate::auth::{Actor, Role};
 use crate::error::{DomainError, Result};
 use crate::ids::Serial;
-use crate::lifecycle::{transition, Action};
 use crate::model::{
     CertKind, CertStatus, Certificate, IdempotencyRecord, Identification, IssuanceSecret,
     IssuingMethod, Notification, Organisation, Profile, ProfileSnapshot, SecretKind,
@@ -70,10 +69,6 @@ pub(crate) struct Announcement {
     pub delivery: Delivery,
     pub mail: Option<Mail>,
     pub notification: Option<Notification>,
-}
-
-fn already_renewing() -> DomainError {
-    DomainError::Conflict("a renewal of this certificate is already pending".into())
 }
 
 fn mail_subject(kind: CertKind) -> &'static str {
@@ -277,7 +272,7 @@ impl App {
         })
     }
 
-    async fn check_replay(
+    pub(super) async fn check_replay(
         &self,
         actor: &Actor,
         idem: Option<&IdempotencyKey>,
@@ -457,7 +452,7 @@ impl App {
         .await
     }
 
-    async fn order_under(
+    pub(super) async fn order_under(
         &self,
         actor: &Actor,
         org: &Organisation,
@@ -499,74 +494,5 @@ impl App {
         }
         self.commit_order(actor, org, updated, cert, writes, action, idem)
             .await
-    }
-
-    /// Renews an issued, unexpired, unrevoked certificate: a new Pending one under the
-    /// same profile, delivered by the profile's issuing method (user_admin).
-    ///
-    /// # Errors
-    /// `Conflict` for any other status or when a renewal is already pending.
-    pub async fn renew(
-        &self,
-        actor: &Actor,
-        serial: &Serial,
-        idem: Option<IdempotencyKey>,
-    ) -> Result<OrderResult> {
-        actor.require(&[Role::UserAdmin])?;
-        let org = self.org_of(actor).await?;
-        let cert = self.scoped_certificate(&org.cvr, serial).await?;
-        if let Some(r) = self.check_replay(actor, idem.as_ref()).await? {
-            return Ok(r);
-        }
-        transition(cert.status_at(self.now()), Action::Renew)?;
-        if self.renewal_pending(&cert).await? {
-            return Err(already_renewing());
-        }
-        let profile = self.scoped_profile(&org.cvr, cert.profile_id).await?;
-        match self
-            .order_under(
-                actor,
-                &org,
-                profile,
-                Some(&cert),
-                "certificate.renew",
-                idem.as_ref(),
-            )
-            .await
-        {
-            Err(DomainError::StaleVersion(_)) => {
-                // Lost to a concurrent change: say which, from a fresh read.
-                let now = self.scoped_certificate(&org.cvr, serial).await?;
-                if self.renewal_pending(&now).await? {
-                    Err(already_renewing())
-                } else {
-                    Err(DomainError::Conflict(
-                        "the certificate or its profile changed meanwhile; reload and try again"
-                            .into(),
-                    ))
-                }
-            }
-            r => r,
-        }
-    }
-
-    /// Whether a renewal of `cert` is pending. A renewal leaves Pending only for good
-    /// (issued or deleted), so a stale `pending_renewal` pointer is recognised by reading
-    /// it; orders from before the pointer existed are found among the siblings.
-    async fn renewal_pending(&self, cert: &Certificate) -> Result<bool> {
-        if let Some(r) = &cert.pending_renewal {
-            if let Some(c) = self.store.certificate(r).await? {
-                if c.status == CertStatus::Pending {
-                    return Ok(true);
-                }
-            }
-        }
-        let siblings = self
-            .store
-            .certificates_of(&cert.org, cert.profile_id)
-            .await?;
-        Ok(siblings.iter().any(|c| {
-            c.status == CertStatus::Pending && c.renewal_of.as_ref() == Some(&cert.serial)
-        }))
     }
 }

@@ -150,4 +150,30 @@ impl App {
             })?;
         Ok(org)
     }
+
+    /// Every organisation with the contact emails of its first 200 profiles (lower case,
+    /// as stored order has it): whom the embedded default's sign-in page offers. No route
+    /// of the API calls it; only the local-only `/_local/users` on this machine does.
+    ///
+    /// # Errors
+    /// As the store's `organisations` and `profiles`.
+    pub async fn organisations_and_contacts(&self) -> Result<Vec<(Organisation, Vec<String>)>> {
+        let query = crate::ports::ProfileQuery {
+            limit: 200,
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        for org in self.store.organisations().await? {
+            let contacts = self
+                .store
+                .profiles(&org.cvr, &query)
+                .await?
+                .items
+                .iter()
+                .map(|p| p.contact_email.to_string().to_ascii_lowercase())
+                .collect();
+            out.push((org, contacts));
+        }
+        Ok(out)
+    }
 }

@@ -1,16 +1,11 @@
-//! Revocation status: CRLs (full and partitioned), pre-signed OCSP responses, and the
-//! public certificate directory.
+//! Revocation status: CRLs (full and partitioned) and pre-signed OCSP responses.
 
 use time::OffsetDateTime;
 
 use super::App;
 use crate::error::{DomainError, Result};
-use crate::ids::Serial;
 use crate::model::{CertStatus, Certificate, CrlState, OcspRecord, RevocationReason};
-use crate::ports::{DirectoryQuery, OcspFailure, OcspHash, OcspStatus, RevokedRef, Write};
-
-/// A published certificate as the directory shows it.
-pub type DirectoryEntry = Certificate;
+use crate::ports::{OcspFailure, OcspHash, OcspStatus, RevokedRef, Write};
 
 /// The scope of a CRL: generation 1 keeps the names from before rollovers existed
 /// (`full`, `p{n}`); a later issuing CA generation `g` has `g{g}` and `g{g}.p{n}`.
@@ -488,45 +483,5 @@ impl App {
             }
         }
         Ok((refreshed, failed))
-    }
-
-    /// Published certificates matching every given criterion (no login).
-    ///
-    /// # Errors
-    /// `Invalid` when no criterion is given.
-    pub async fn directory(&self, mut query: DirectoryQuery) -> Result<Vec<DirectoryEntry>> {
-        if query.serial.is_none()
-            && query.profile_id.is_none()
-            && query.cvr.is_none()
-            && query.email.is_none()
-        {
-            // Each parameter is optional on its own (no schema can say "one of"): a search
-            // without any is well-formed but unanswerable, 422 like other rule breaks.
-            return Err(DomainError::invalid(
-                "query",
-                "give at least one of email, uuid, cvr or serial",
-            ));
-        }
-        query.limit = query.limit.clamp(1, 100);
-        self.store.directory(&query).await
-    }
-
-    /// One published certificate (for its PEM/DER download).
-    ///
-    /// # Errors
-    /// `NotFound` unless the certificate is published and issued.
-    pub async fn directory_certificate(&self, serial: &Serial) -> Result<Certificate> {
-        let found = self
-            .store
-            .directory(&DirectoryQuery {
-                serial: Some(serial.clone()),
-                limit: 1,
-                ..Default::default()
-            })
-            .await?;
-        found
-            .into_iter()
-            .find(|c| c.certificate_pem.is_some())
-            .ok_or(DomainError::NotFound("published certificate"))
     }
 }
