@@ -355,7 +355,7 @@ impl DynamoStore {
     }
 
     /// Every item of one partition of the table, strongly consistent.
-    async fn partition(
+    pub(crate) async fn partition(
         &self,
         pk: &str,
         sk_prefix: Option<&'static str>,
@@ -577,7 +577,15 @@ impl Store for DynamoStore {
         self.list_profiles(org, query).await
     }
 
-    async fn certificate(&self, serial: &Serial) -> Result<Option<Certificate>> {
+    async fn certificate_in(&self, org: &Cvr, serial: &Serial) -> Result<Option<Certificate>> {
+        // The serial item names the profile, not the organisation: read, then scope.
+        Ok(self
+            .certificate_any_org(serial)
+            .await?
+            .filter(|c| &c.org == org))
+    }
+
+    async fn certificate_any_org(&self, serial: &Serial) -> Result<Option<Certificate>> {
         let Some(pointer) = self
             .get(keys::serial(serial.as_str()), keys::SERIAL_SK.into())
             .await?
@@ -845,7 +853,10 @@ impl Store for DynamoStore {
         let email = q.email.as_ref().map(|e| e.to_ascii_lowercase());
         // The most selective criterion picks the read; the others filter.
         let candidates: Vec<Certificate> = if let Some(serial) = &q.serial {
-            self.certificate(serial).await?.into_iter().collect()
+            self.certificate_any_org(serial)
+                .await?
+                .into_iter()
+                .collect()
         } else if let Some(profile) = q.profile_id {
             self.certificates_of_profile(profile).await?
         } else {

@@ -685,7 +685,20 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn certificate(&self, serial: &Serial) -> Result<Option<Certificate>> {
+    async fn certificate_in(&self, org: &Cvr, serial: &Serial) -> Result<Option<Certificate>> {
+        let org = org.as_str().to_owned();
+        let serial = serial.as_str().to_owned();
+        self.with_conn(move |c| {
+            query_doc(
+                c,
+                "SELECT doc FROM certificates WHERE serial = ?1 AND org = ?2",
+                params![serial, org],
+            )
+        })
+        .await
+    }
+
+    async fn certificate_any_org(&self, serial: &Serial) -> Result<Option<Certificate>> {
         let serial = serial.as_str().to_owned();
         self.with_conn(move |c| {
             query_doc(
