@@ -64,7 +64,8 @@ pub async fn open(cfg: &LocalConfig, clock: Arc<dyn Clock>) -> Result<Local, Dom
     .await
     .map_err(|e| DomainError::Internal(e.to_string()))??;
     let store = Arc::new(SqliteStore::open(&cfg.data_dir.join("orgcert.db"))?);
-    let objects = Arc::new(FsObjects::new(&cfg.data_dir, &cfg.public_url)?);
+    let objects =
+        Arc::new(FsObjects::new(&cfg.data_dir, &cfg.public_url)?.with_clock(clock.clone()));
     let outbox = Arc::new(OutboxMailer::new(&cfg.data_dir)?);
     let LoadedCa {
         authority,

@@ -81,8 +81,11 @@ impl Store for CountingStore {
     async fn profiles(&self, org: &Cvr, query: &ProfileQuery) -> Result<Page<Profile>> {
         self.page(self.inner.profiles(org, query).await)
     }
-    async fn certificate(&self, serial: &Serial) -> Result<Option<Certificate>> {
-        self.one(self.inner.certificate(serial).await)
+    async fn certificate_in(&self, org: &Cvr, serial: &Serial) -> Result<Option<Certificate>> {
+        self.one(self.inner.certificate_in(org, serial).await)
+    }
+    async fn certificate_any_org(&self, serial: &Serial) -> Result<Option<Certificate>> {
+        self.one(self.inner.certificate_any_org(serial).await)
     }
     async fn certificates_of(&self, org: &Cvr, profile: Uuid) -> Result<Vec<Certificate>> {
         self.many(self.inner.certificates_of(org, profile).await)

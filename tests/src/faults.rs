@@ -144,9 +144,20 @@ impl Store for FailingStore {
             .step("store.profiles", self.inner.profiles(org, query))
             .await
     }
-    async fn certificate(&self, serial: &Serial) -> Result<Option<Certificate>> {
+    async fn certificate_in(&self, org: &Cvr, serial: &Serial) -> Result<Option<Certificate>> {
         self.plan
-            .step("store.certificate", self.inner.certificate(serial))
+            .step(
+                "store.certificate_in",
+                self.inner.certificate_in(org, serial),
+            )
+            .await
+    }
+    async fn certificate_any_org(&self, serial: &Serial) -> Result<Option<Certificate>> {
+        self.plan
+            .step(
+                "store.certificate_any_org",
+                self.inner.certificate_any_org(serial),
+            )
             .await
     }
     async fn certificates_of(&self, org: &Cvr, profile: Uuid) -> Result<Vec<Certificate>> {

@@ -775,7 +775,7 @@ async fn machine_api_functions_take_the_client_certificate_api_gateway_verified(
     assert_eq!(status, 401, "issue-by-api off the machine domain: {body}");
     let stored = aws
         .store
-        .certificate(&service.certificate.serial)
+        .certificate_any_org(&service.certificate.serial)
         .await
         .expect("read")
         .expect("order");
@@ -800,7 +800,7 @@ async fn machine_api_functions_take_the_client_certificate_api_gateway_verified(
     );
     let stored = aws
         .store
-        .certificate(&service.certificate.serial)
+        .certificate_any_org(&service.certificate.serial)
         .await
         .expect("read")
         .expect("order");

@@ -5,6 +5,7 @@
 //! it is small, read once per cold start with the rest of the configuration, and kept
 //! with the data it certifies. The KMS key never leaves KMS.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -71,12 +72,13 @@ impl AwsApp {
             aws_sdk_dynamodb::Client::new(&sdk),
             &cfg.table,
         ));
-        let der = issuing_ca_certificate(&store, cfg).await?;
+        let ca = CaPartition::load(&store).await?;
+        let der = ca.issuing_certificate(cfg)?;
         let signer: Arc<dyn CaSigner> = Arc::new(
             KmsSigner::from_certificate(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id, &der)?
                 .with_rsa_signature(ca_signature()?),
         );
-        Self::assemble(cfg, clock, signer, &sdk, store, der).await
+        Self::assemble(cfg, clock, signer, &sdk, store, &ca, der).await
     }
 
     /// As [`AwsApp::compose`], with the CA key behind `signer` (a wrapper of the KMS
@@ -94,8 +96,9 @@ impl AwsApp {
             aws_sdk_dynamodb::Client::new(&sdk),
             &cfg.table,
         ));
-        let der = issuing_ca_certificate(&store, cfg).await?;
-        Self::assemble(cfg, clock, signer, &sdk, store, der).await
+        let ca = CaPartition::load(&store).await?;
+        let der = ca.issuing_certificate(cfg)?;
+        Self::assemble(cfg, clock, signer, &sdk, store, &ca, der).await
     }
 
     async fn assemble(
@@ -104,11 +107,12 @@ impl AwsApp {
         signer: Arc<dyn CaSigner>,
         sdk: &aws_config::SdkConfig,
         store: Arc<DynamoStore>,
+        ca: &CaPartition,
         der: Vec<u8>,
     ) -> Result<Self, DomainError> {
         // Two tiers (`bootstrap_two_tier_ca`): the root and its CRL are stored with the
         // issuing CA; a CA from the single-tier bootstrap has neither.
-        let (root_der, root_crl) = load_root(&store).await?;
+        let (root_der, root_crl) = ca.root();
         let chain: Vec<Vec<u8>> = root_der.into_iter().collect();
         let bind = |signer: Arc<dyn CaSigner>, der: Vec<u8>, generation: u32| {
             Authority::new(signer, der, &cfg.pki_url, cfg.policy_oids.clone())
@@ -121,11 +125,7 @@ impl AwsApp {
         let mut generations = vec![Arc::new(bind(signer, der, 1)?)];
         // Later generations from `orgcert-ca rollover` (items CA/CERT#n), each with its own
         // KMS key; the public key comes from the stored certificate, not GetPublicKey.
-        for stored in crate::rollover::load_generations(&store)
-            .await?
-            .into_iter()
-            .skip(1)
-        {
+        for stored in ca.generations()?.into_iter().skip(1) {
             let signer = crate::rollover::generation_signer(sdk, &stored)?;
             generations.push(Arc::new(bind(signer, stored.der, stored.generation)?));
         }
@@ -237,19 +237,89 @@ pub fn s3_client(sdk: &aws_config::SdkConfig, cfg: &AwsConfig) -> aws_sdk_s3::Cl
     aws_sdk_s3::Client::from_conf(conf)
 }
 
+/// The CA partition (`PK=CA`: the CA item with the root, later generations' items) as
+/// one strongly consistent Query reads it: a cold start reads it once, not one GetItem
+/// per item.
+pub struct CaPartition {
+    /// The items by sort key.
+    items: HashMap<String, HashMap<String, AttributeValue>>,
+}
+
+impl CaPartition {
+    /// Reads the partition (one Query; empty before the bootstrap).
+    ///
+    /// # Errors
+    /// `Unavailable` when DynamoDB cannot be reached.
+    pub async fn load(store: &DynamoStore) -> Result<Self, DomainError> {
+        let items = store.partition(CA_PK, None, true).await?;
+        Ok(Self {
+            items: items
+                .into_iter()
+                .filter_map(|it| match it.get(SK) {
+                    Some(AttributeValue::S(sk)) => Some((sk.clone(), it)),
+                    _ => None,
+                })
+                .collect(),
+        })
+    }
+
+    /// The item with sort key `sk`.
+    pub(crate) fn item(&self, sk: &str) -> Option<&HashMap<String, AttributeValue>> {
+        self.items.get(sk)
+    }
+
+    /// The stored CA certificate (DER), if the bootstrap ran.
+    ///
+    /// # Errors
+    /// `Internal` when the CA item holds no DER certificate.
+    pub fn ca_certificate(&self) -> Result<Option<Vec<u8>>, DomainError> {
+        match self.item(CA_SK).and_then(|i| i.get("der")) {
+            None => Ok(None),
+            Some(AttributeValue::B(b)) => Ok(Some(b.as_ref().to_vec())),
+            Some(_) => Err(DomainError::Internal(
+                "the CA item holds no DER certificate".into(),
+            )),
+        }
+    }
+
+    /// As [`issuing_ca_certificate`].
+    ///
+    /// # Errors
+    /// `Internal` when none is stored (run the CA bootstrap).
+    pub fn issuing_certificate(&self, cfg: &AwsConfig) -> Result<Vec<u8>, DomainError> {
+        self.ca_certificate()?.ok_or_else(|| {
+            DomainError::Internal(format!(
+                "table {} holds no CA certificate: run the CA bootstrap first",
+                cfg.table
+            ))
+        })
+    }
+
+    /// The root certificate and root CRL stored with the CA (two tiers only).
+    pub fn root(&self) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+        let item = self.item(CA_SK);
+        let blob = |name: &str| match item.and_then(|i| i.get(name)) {
+            Some(AttributeValue::B(b)) => Some(b.as_ref().to_vec()),
+            _ => None,
+        };
+        (blob("root_der"), blob("root_crl"))
+    }
+
+    /// Every issuing CA generation, oldest first (see [`crate::rollover`]).
+    ///
+    /// # Errors
+    /// `Internal` for an item without its certificate or key id.
+    pub fn generations(&self) -> Result<Vec<crate::rollover::StoredGeneration>, DomainError> {
+        crate::rollover::generations_in(self)
+    }
+}
+
 /// The stored CA certificate (DER), if the bootstrap ran.
 ///
 /// # Errors
 /// `Unavailable` when DynamoDB cannot be reached.
 pub async fn load_ca_certificate(store: &DynamoStore) -> Result<Option<Vec<u8>>, DomainError> {
-    let item = store.get(CA_PK.into(), CA_SK.into()).await?;
-    match item.as_ref().and_then(|i| i.get("der")) {
-        None => Ok(None),
-        Some(AttributeValue::B(b)) => Ok(Some(b.as_ref().to_vec())),
-        Some(_) => Err(DomainError::Internal(
-            "the CA item holds no DER certificate".into(),
-        )),
-    }
+    CaPartition::load(store).await?.ca_certificate()
 }
 
 /// The certificate of the CA that issues (its key is the KMS key): where the bootstrap
@@ -263,12 +333,7 @@ pub async fn issuing_ca_certificate(
     store: &DynamoStore,
     cfg: &AwsConfig,
 ) -> Result<Vec<u8>, DomainError> {
-    load_ca_certificate(store).await?.ok_or_else(|| {
-        DomainError::Internal(format!(
-            "table {} holds no CA certificate: run the CA bootstrap first",
-            cfg.table
-        ))
-    })
+    CaPartition::load(store).await?.issuing_certificate(cfg)
 }
 
 /// Stores `der` as the CA certificate unless one is stored already.
@@ -327,12 +392,7 @@ async fn store_ca_with_root(
 pub async fn load_root(
     store: &DynamoStore,
 ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), DomainError> {
-    let item = store.get(CA_PK.into(), CA_SK.into()).await?;
-    let blob = |name: &str| match item.as_ref().and_then(|i| i.get(name)) {
-        Some(AttributeValue::B(b)) => Some(b.as_ref().to_vec()),
-        _ => None,
-    };
-    Ok((blob("root_der"), blob("root_crl")))
+    Ok(CaPartition::load(store).await?.root())
 }
 
 /// Years of the root the two-tier bootstrap creates (OCES3's root: 25).

@@ -16,7 +16,7 @@ use orgcert_core::DomainError;
 use orgcert_pki::{CaSigner, CaSubject};
 use time::{Duration, OffsetDateTime};
 
-use crate::compose::{ca_signature, load_root};
+use crate::compose::{ca_signature, load_root, CaPartition};
 use crate::config::{sdk_config, AwsConfig};
 use crate::error::sdk_error;
 use crate::kms::KmsSigner;
@@ -46,16 +46,20 @@ fn generation_sk(n: u32) -> String {
 }
 
 /// Every stored issuing CA generation, oldest first (generation 1 is the CA item; empty
-/// when the bootstrap has not run). One consistent GetItem per generation: a cold start
-/// reads a handful.
+/// when the bootstrap has not run), from one Query of the CA partition.
 ///
 /// # Errors
 /// `Unavailable` when DynamoDB cannot be reached; `Internal` for an item without its
 /// certificate or key id.
 pub async fn load_generations(store: &DynamoStore) -> Result<Vec<StoredGeneration>, DomainError> {
+    CaPartition::load(store).await?.generations()
+}
+
+/// The generations in a read CA partition: 1, 2, ... up to the first one missing.
+pub(crate) fn generations_in(ca: &CaPartition) -> Result<Vec<StoredGeneration>, DomainError> {
     let mut out = Vec::new();
     for n in 1u32.. {
-        let Some(item) = store.get(CA_PK.into(), generation_sk(n)).await? else {
+        let Some(item) = ca.item(&generation_sk(n)) else {
             break;
         };
         let der = match item.get("der") {

@@ -16,5 +16,6 @@ pub mod model;
 pub mod ports;
 pub mod secret;
 pub mod secrets;
+pub mod store_support;
 
 pub use error::{DomainError, FieldError};

@@ -1,7 +1,8 @@
 //! Ports: one small trait per capability, each with a written contract.
 //!
 //! Adapters live elsewhere (`orgcert-local`: SQLite, key file, files, outbox;
-//! `orgcert-aws`: DynamoDB, KMS, S3, SES).
+//! `orgcert-aws`: DynamoDB, KMS, S3, SES). What the store adapters share is in
+//! [`crate::store_support`].
 
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
@@ -27,7 +28,8 @@ pub struct ProfileQuery {
     pub limit: u32,
     /// Opaque cursor from a previous page.
     pub cursor: Option<String>,
-    /// Instant used to derive `expired`.
+    /// Instant used to derive `expired`: the use case sets it from its clock. A store
+    /// never reads the wall clock; it refuses a `status` filter without it (`Internal`).
     pub now: Option<OffsetDateTime>,
 }
 
@@ -140,8 +142,20 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// `Malformed{field: "cursor"}` for a cursor this store did not produce.
     async fn profiles(&self, org: &Cvr, query: &ProfileQuery) -> Result<Page<Profile>>;
-    /// Certificate by serial in any organisation; callers scope it.
-    async fn certificate(&self, serial: &Serial) -> Result<Option<Certificate>>;
+    /// Certificate by serial within `org`: every use case reads through this one, so
+    /// another organisation's serial reads as absent (tenant isolation in the port).
+    ///
+    /// # Errors
+    /// `Unavailable` when the backend cannot be reached; `Internal` for a corrupt record.
+    async fn certificate_in(&self, org: &Cvr, serial: &Serial) -> Result<Option<Certificate>>;
+    /// Certificate by serial in any organisation. Only for what is organisation-blind by
+    /// nature: OCSP, the public directory, and mutual-TLS authentication (where the
+    /// certificate names the organisation); anything acting for a caller uses
+    /// [`Store::certificate_in`].
+    ///
+    /// # Errors
+    /// `Unavailable` when the backend cannot be reached; `Internal` for a corrupt record.
+    async fn certificate_any_org(&self, serial: &Serial) -> Result<Option<Certificate>>;
     /// Certificates of a profile, oldest order first.
     async fn certificates_of(&self, org: &Cvr, profile: Uuid) -> Result<Vec<Certificate>>;
     /// Issuance secret by hash.

@@ -12,13 +12,14 @@ use crate::secret::SecretString;
 /// Characters that cannot be confused with each other (no 0/O, 1/l/I).
 const UNAMBIGUOUS: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
 
-/// A positive serial with 126 random bits (RFC 5280 §4.1.2.2: ≤ 20 octets, positive): of the
-/// first octet's top two bits one is the sign and one keeps the DER length at 16.
+/// A fresh certificate serial: 16 octets from the OS CSPRNG with the top bits fixed to
+/// `01`, so it is positive and always encodes to exactly 16 octets (126 random bits;
+/// RFC 5280 §4.1.2.2 allows 20 octets, CA/Browser Forum BR §7.1 asks for 64 bits).
+/// The one serial generator: PKI code (CA and test certificates) uses it too.
 pub fn new_serial() -> Serial {
     let mut b = [0u8; 16];
     OsRng.fill_bytes(&mut b);
-    b[0] &= 0x7f; // positive
-    b[0] |= 0x40; // no leading zero octet, so the DER length is always 16
+    b[0] = (b[0] & 0x3f) | 0x40;
     Serial::from_bytes(&b)
 }
 

@@ -13,6 +13,7 @@ use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 
 use crate::fsutil;
+use orgcert_core::clock::{Clock, SystemClock};
 use orgcert_core::error::{DomainError, Result};
 use orgcert_core::ports::Objects;
 use orgcert_core::secret::{ExposeSecret as _, SecretBox};
@@ -46,12 +47,24 @@ pub enum LinkError {
 }
 
 /// Files under `<data dir>/objects/<key>`, served by `/_local/objects/<key>` links.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct FsObjects {
     root: PathBuf,
     public_url: String,
     /// The link-signing key: never printed, zeroized on drop.
     secret: Arc<SecretBox<[u8; KEY_LEN]>>,
+    /// Stamps each written file (and its directory) as its modification time, so that
+    /// purge compares times of one clock: the one whose `now` computes the cutoff.
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for FsObjects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FsObjects")
+            .field("root", &self.root)
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Keys are relative paths of segments made of `[A-Za-z0-9._-]`, each starting with a
@@ -134,7 +147,16 @@ impl FsObjects {
             root,
             public_url: public_url.trim_end_matches('/').to_owned(),
             secret: Arc::new(SecretBox::new(Box::new(secret))),
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// Stamps written files with `clock`'s time instead of the wall clock's: give it the
+    /// application's clock, whose `now` also computes the purge cutoff.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     fn path_of(&self, key: &str) -> Result<PathBuf> {
@@ -194,6 +216,9 @@ impl FsObjects {
 
     /// Removes objects (and stale temporary files) last modified before `cutoff`;
     /// returns how many files were removed. For housekeeping, like an S3 lifecycle rule.
+    /// An object's modification time is its write time on this store's clock
+    /// ([`FsObjects::with_clock`]); a temporary file left by a crashed write keeps the
+    /// file system's time.
     ///
     /// # Errors
     /// `Unavailable` when the directory cannot be read.
@@ -239,11 +264,22 @@ impl Objects for FsObjects {
         // The content type is not kept: the local route serves by extension.
         let path = self.path_of(key)?;
         let what = format!("cannot store object {key}");
+        let written = std::time::SystemTime::from(self.clock.now());
         tokio::task::spawn_blocking(move || {
             if let Some(dir) = path.parent() {
                 fsutil::create_private_dir(dir)?;
             }
-            fsutil::write_atomic(&path, &bytes)
+            fsutil::write_atomic(&path, &bytes)?;
+            // The write time on the injected clock (see `delete_older_than`); the
+            // directory too, as purge drops an attempt's directory once it is idle.
+            std::fs::File::options()
+                .write(true)
+                .open(&path)?
+                .set_modified(written)?;
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::File::open(dir).and_then(|d| d.set_modified(written));
+            }
+            Ok(())
         })
         .await
         .map_err(|e| DomainError::Internal(format!("object task failed: {e}")))?
@@ -509,9 +545,11 @@ mod tests {
     #[tokio::test]
     async fn housekeeping_removes_old_files_only() {
         let dir = tempfile::tempdir().unwrap();
-        let o = objects(dir.path());
+        // A clock far from the wall clock: purge compares the times of this one clock.
+        let now = time::macros::datetime!(2040-01-01 00:00 UTC);
+        let clock = Arc::new(orgcert_core::clock::ManualClock::new(now));
+        let o = objects(dir.path()).with_clock(clock);
         o.put("p12/dd.p12", vec![1], "x").await.unwrap();
-        let now = OffsetDateTime::now_utc();
         assert_eq!(
             o.delete_older_than(now - Duration::hours(1)).await.unwrap(),
             0

@@ -46,22 +46,16 @@ pub use p12::{build_pkcs12, P12Format};
 pub use pss::RsaSignature;
 pub use signer::{CaSigner, KeyFileSigner};
 
-use rand::RngCore;
-
 /// PEM-encodes `der` under `label` (RFC 7468), LF line endings, 64-character lines.
 pub fn to_pem(label: &str, der: &[u8]) -> String {
     let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
     pem::encode_config(&pem::Pem::new(label, der.to_vec()), config)
 }
 
-/// A fresh certificate serial: 16 octets from the OS CSPRNG with the top bits fixed to `01`,
-/// so it is positive and always encodes to exactly 16 octets (126 random bits; RFC 5280
-/// §4.1.2.2 allows 20, CA/Browser Forum BR §7.1 asks for 64).
+/// A fresh certificate serial as DER magnitude octets: core's one generator
+/// ([`orgcert_core::secrets::new_serial`], 16 octets, 126 random bits).
 pub fn random_serial() -> Vec<u8> {
-    let mut serial = vec![0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut serial);
-    serial[0] = (serial[0] & 0x3f) | 0x40;
-    serial
+    orgcert_core::secrets::new_serial().to_bytes()
 }
 
 #[cfg(test)]

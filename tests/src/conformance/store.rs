@@ -205,7 +205,7 @@ async fn lifecycle(store: &dyn Store) {
         .expect("order");
     assert_eq!(store.profile(&org, p1.id).await.unwrap(), Some(p1.clone()));
     assert_eq!(
-        store.certificate(&first.serial).await.unwrap(),
+        store.certificate_any_org(&first.serial).await.unwrap(),
         Some(first.clone())
     );
     assert_eq!(
@@ -239,7 +239,7 @@ async fn lifecycle(store: &dyn Store) {
         .await
         .expect("issue");
     assert_eq!(
-        store.certificate(&got.serial).await.unwrap(),
+        store.certificate_any_org(&got.serial).await.unwrap(),
         Some(got.clone())
     );
     assert_eq!(
@@ -295,7 +295,10 @@ async fn lifecycle(store: &dyn Store) {
         ])
         .await
         .expect("delete pending");
-    assert_eq!(store.certificate(&renewal.serial).await.unwrap(), None);
+    assert_eq!(
+        store.certificate_any_org(&renewal.serial).await.unwrap(),
+        None
+    );
     assert_eq!(
         store.certificates_of(&org, p4.id).await.unwrap(),
         vec![got.clone()]
@@ -324,7 +327,7 @@ async fn lifecycle(store: &dyn Store) {
         .await
         .expect("revoke");
     assert_eq!(
-        store.certificate(&got.serial).await.unwrap(),
+        store.certificate_any_org(&got.serial).await.unwrap(),
         Some(revoked.clone())
     );
     assert_stale(
@@ -388,7 +391,7 @@ async fn batches_are_atomic(store: &dyn Store) {
         }
         assert_stale(store.commit(writes).await, "batch with a stale write");
         assert_eq!(store.profile(&org, p.id).await.unwrap(), None);
-        assert_eq!(store.certificate(&c.serial).await.unwrap(), None);
+        assert_eq!(store.certificate_any_org(&c.serial).await.unwrap(), None);
         assert_eq!(store.secret(&s.hash).await.unwrap(), None);
         assert_eq!(store.idempotency(&org, &key).await.unwrap(), None);
         assert!(store.audit(&org, 10, None).await.unwrap().items.is_empty());
@@ -723,9 +726,23 @@ async fn scoping(store: &dyn Store) {
         store.idempotency(&theirs, "scoped-key").await.unwrap(),
         None
     );
-    // certificate() is unscoped by contract (callers compare `org`).
+    // The scoped read finds a certificate in its own organisation only; the
+    // organisation-blind one (OCSP, directory, mutual TLS) finds it anywhere.
     assert_eq!(
-        store.certificate(&c.serial).await.unwrap().map(|c| c.org),
+        store.certificate_in(&theirs, &c.serial).await.unwrap(),
+        None,
+        "certificate_in(another organisation, serial)"
+    );
+    assert_eq!(
+        store.certificate_in(&mine, &c.serial).await.unwrap(),
+        Some(c.clone())
+    );
+    assert_eq!(
+        store
+            .certificate_any_org(&c.serial)
+            .await
+            .unwrap()
+            .map(|c| c.org),
         Some(mine.clone())
     );
 
@@ -750,7 +767,7 @@ async fn scoping(store: &dyn Store) {
         "updating a foreign certificate",
     );
     assert_eq!(store.profile(&mine, p.id).await.unwrap(), Some(p));
-    assert_eq!(store.certificate(&c.serial).await.unwrap(), Some(c));
+    assert_eq!(store.certificate_any_org(&c.serial).await.unwrap(), Some(c));
 }
 
 async fn idempotency(store: &dyn Store) {
@@ -785,7 +802,7 @@ async fn idempotency(store: &dyn Store) {
             .await,
         "reusing an idempotency key",
     );
-    assert_eq!(store.certificate(&c2.serial).await.unwrap(), None);
+    assert_eq!(store.certificate_any_org(&c2.serial).await.unwrap(), None);
     assert_eq!(
         store.idempotency(&org, "order-2025-03-01-1").await.unwrap(),
         Some(rec),

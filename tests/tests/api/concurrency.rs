@@ -228,7 +228,7 @@ async fn stored_order(
     app.on_service(async move {
         let cert = svc
             .store
-            .certificate(&serial)
+            .certificate_any_org(&serial)
             .await
             .expect("read")
             .expect("certificate");

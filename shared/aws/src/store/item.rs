@@ -13,6 +13,8 @@ use orgcert_core::model::{
 };
 use time::OffsetDateTime;
 
+use orgcert_core::store_support::search_text;
+
 use super::commit::Cond;
 use super::keys::{self, GSI1, GSI2, GSI3, GSI4, PK, SK};
 
@@ -21,9 +23,6 @@ pub(crate) const TTL: &str = "ttl";
 
 /// A DynamoDB item.
 pub(crate) type Item = HashMap<String, AttributeValue>;
-
-/// Lower-cased searchable fields of a profile, one separator apart (as in SQLite).
-const FIELD_SEP: &str = "\u{1f}";
 
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -66,22 +65,6 @@ pub(crate) fn base(pk: String, sk: impl Into<String>) -> Item {
 fn index(item: &mut Item, gsi: (&str, &str, &str), pk: String, sk: String) {
     item.insert(gsi.1.into(), s(pk));
     item.insert(gsi.2.into(), s(sk));
-}
-
-/// Lower-cased searchable text of a profile.
-pub(crate) fn search_text(p: &Profile) -> String {
-    let id = p.id.to_string();
-    let mut fields: Vec<&str> = vec![p.name.as_str(), p.contact_email.as_str(), &id];
-    if let Some(e) = &p.certificate_email {
-        fields.push(e.as_str());
-    }
-    if let Some(c) = &p.contact_name {
-        fields.push(c.as_str());
-    }
-    if let Some(l) = &p.latest {
-        fields.push(l.serial.as_str());
-    }
-    fields.join(FIELD_SEP).to_lowercase()
 }
 
 pub(crate) fn organisation_item(o: &orgcert_core::model::Organisation) -> Result<Item> {

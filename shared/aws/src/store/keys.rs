@@ -28,27 +28,9 @@ pub(crate) const INDEXES: [(&str, &str, &str); 4] = [GSI1, GSI2, GSI3, GSI4];
 /// order of `name \x01 id` is the tuple order of (name, id), as in SQLite.
 pub(crate) const NAME_SEP: char = '\u{1}';
 
-/// UTC, nine fractional digits, `Z`: fixed width, so string order is time order.
-const TS: &[FormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
+pub(crate) use orgcert_core::store_support::{parse_ts, ts, TS_LEN};
+
 const MONTH: &[FormatItem<'static>] = format_description!("[year]-[month]");
-
-/// The fixed-width text form of a timestamp (length [`TS_LEN`]).
-pub(crate) fn ts(t: OffsetDateTime) -> Result<String> {
-    t.to_offset(UtcOffset::UTC)
-        .format(TS)
-        .map_err(|e| DomainError::Internal(format!("cannot format timestamp {t}: {e}")))
-}
-
-/// Length of [`ts`] output.
-pub(crate) const TS_LEN: usize = 30;
-
-/// Parses [`ts`] output (cursor validation).
-pub(crate) fn parse_ts(s: &str) -> Option<OffsetDateTime> {
-    time::PrimitiveDateTime::parse(s, TS)
-        .ok()
-        .map(|p| p.assume_utc())
-}
 
 /// `YYYY-MM` of a timestamp: the expiry index is sharded by month.
 pub(crate) fn month(t: OffsetDateTime) -> Result<String> {

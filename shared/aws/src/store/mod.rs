@@ -16,9 +16,6 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -30,15 +27,16 @@ use orgcert_core::model::{
     OcspRecord, Organisation, Page, Profile,
 };
 use orgcert_core::ports::{DirectoryQuery, ProfileQuery, Store, Write};
+use orgcert_core::store_support::{
+    decode_serial_cursor, decode_text_cursor, directory_answer, directory_limit,
+    encode_text_cursor, malformed_cursor, page_limit, LatestStatusFilter, ProfileCursor,
+};
 
 use crate::error::sdk_error;
 use item::{from_doc, get_s, s, Item};
 use keys::{GSI1, GSI2, GSI3, GSI4, PK, SK};
 
 pub use commit::MAX_TRANSACTION_ITEMS;
-
-/// Upper bound of any page, whatever the caller asks (as in SQLite).
-const MAX_PAGE: u32 = 1000;
 
 /// Items read and read calls made since the store was created (for cost figures).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -357,7 +355,7 @@ impl DynamoStore {
     }
 
     /// Every item of one partition of the table, strongly consistent.
-    async fn partition(
+    pub(crate) async fn partition(
         &self,
         pk: &str,
         sk_prefix: Option<&'static str>,
@@ -394,11 +392,11 @@ impl DynamoStore {
     }
 
     async fn list_profiles(&self, org: &Cvr, q: &ProfileQuery) -> Result<Page<Profile>> {
-        let limit = q.limit.clamp(1, MAX_PAGE) as usize;
+        let limit = page_limit(q.limit) as usize;
         let after = q
             .cursor
             .as_deref()
-            .map(decode_profile_cursor)
+            .map(ProfileCursor::decode)
             .transpose()?
             .map(|c| keys::profile_order(&c.n, &c.i.to_string()));
         let mut parts: Vec<String> = Vec::new();
@@ -415,18 +413,16 @@ impl DynamoStore {
             names.push(("#kind", "kind"));
             values.push((":kind", s(kind.as_str())));
         }
-        if let Some(status) = q.status {
-            let now = keys::ts(q.now.unwrap_or_else(OffsetDateTime::now_utc))?;
+        if let Some(filter) = LatestStatusFilter::of(q)? {
             names.push(("#ls", "latest_status"));
-            // Effective status (model::effective_status): issued and past not_after = expired.
-            match status {
-                CertStatus::Expired => {
+            match filter {
+                LatestStatusFilter::ExpiredAt(now) => {
                     parts.push("#ls = :issued AND #lna < :now".into());
                     names.push(("#lna", "latest_not_after"));
                     values.push((":issued", s("issued")));
                     values.push((":now", s(now)));
                 }
-                CertStatus::Issued => {
+                LatestStatusFilter::IssuedAt(now) => {
                     parts.push(
                         "#ls = :issued AND (attribute_not_exists(#lna) OR #lna >= :now)".into(),
                     );
@@ -434,9 +430,9 @@ impl DynamoStore {
                     values.push((":issued", s("issued")));
                     values.push((":now", s(now)));
                 }
-                other => {
+                LatestStatusFilter::Stored(status) => {
                     parts.push("#ls = :status".into());
-                    values.push((":status", s(other.as_str())));
+                    values.push((":status", s(status.as_str())));
                 }
             }
         }
@@ -466,10 +462,7 @@ impl DynamoStore {
             .map(from_doc::<Profile>)
             .collect::<Result<Vec<_>>>()?;
         let next_cursor = match (more, profiles.last()) {
-            (true, Some(p)) => Some(encode_cursor(&ProfileCursor {
-                n: p.name.as_str().to_lowercase(),
-                i: p.id,
-            })?),
+            (true, Some(p)) => Some(ProfileCursor::after(p).encode()?),
             _ => None,
         };
         Ok(Page {
@@ -485,7 +478,7 @@ impl DynamoStore {
         cursor: Option<&str>,
     ) -> Result<Page<AuditEvent>> {
         let before = cursor.map(decode_event_cursor).transpose()?;
-        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let limit = page_limit(limit) as usize;
         let query = Query {
             index: None,
             pk: keys::audit(org.as_str()),
@@ -506,42 +499,9 @@ impl DynamoStore {
         }
         Ok(Page {
             items: events,
-            next_cursor: last.filter(|_| more).map(|sk| URL_SAFE_NO_PAD.encode(sk)),
+            next_cursor: last.filter(|_| more).map(|sk| encode_text_cursor(&sk)),
         })
     }
-}
-
-fn malformed_cursor() -> DomainError {
-    DomainError::Malformed {
-        field: Some("cursor".into()),
-        message: "the cursor is not one this service produced".into(),
-    }
-}
-
-/// Position after the last profile of a page.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProfileCursor {
-    /// Lower-cased name.
-    n: String,
-    /// Profile id.
-    i: Uuid,
-}
-
-fn encode_cursor<T: Serialize>(c: &T) -> Result<String> {
-    let json = serde_json::to_vec(c)
-        .map_err(|e| DomainError::Internal(format!("cannot encode a cursor: {e}")))?;
-    Ok(URL_SAFE_NO_PAD.encode(json))
-}
-
-fn decode_profile_cursor(c: &str) -> Result<ProfileCursor> {
-    let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| malformed_cursor())?;
-    serde_json::from_slice(&bytes).map_err(|_| malformed_cursor())
-}
-
-fn decode_text_cursor(c: &str) -> Result<String> {
-    let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| malformed_cursor())?;
-    String::from_utf8(bytes).map_err(|_| malformed_cursor())
 }
 
 /// An audit cursor is the sort key of the last event shown.
@@ -617,7 +577,15 @@ impl Store for DynamoStore {
         self.list_profiles(org, query).await
     }
 
-    async fn certificate(&self, serial: &Serial) -> Result<Option<Certificate>> {
+    async fn certificate_in(&self, org: &Cvr, serial: &Serial) -> Result<Option<Certificate>> {
+        // The serial item names the profile, not the organisation: read, then scope.
+        Ok(self
+            .certificate_any_org(serial)
+            .await?
+            .filter(|c| &c.org == org))
+    }
+
+    async fn certificate_any_org(&self, serial: &Serial) -> Result<Option<Certificate>> {
         let Some(pointer) = self
             .get(keys::serial(serial.as_str()), keys::SERIAL_SK.into())
             .await?
@@ -671,7 +639,7 @@ impl Store for DynamoStore {
     }
 
     async fn events(&self, org: &Cvr, after: u64, limit: u32) -> Result<Vec<LifecycleEvent>> {
-        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let limit = page_limit(limit) as usize;
         let query = Query {
             index: None,
             pk: keys::events(org.as_str()),
@@ -687,7 +655,7 @@ impl Store for DynamoStore {
     }
 
     async fn undelivered_events(&self, limit: u32) -> Result<Vec<LifecycleEvent>> {
-        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let limit = page_limit(limit) as usize;
         let query = Query {
             index: None,
             pk: keys::EVENT_OUTBOX.into(),
@@ -727,7 +695,7 @@ impl Store for DynamoStore {
         recipient: &Email,
         limit: u32,
     ) -> Result<Vec<Notification>> {
-        let limit = limit.min(MAX_PAGE) as usize;
+        let limit = limit.min(orgcert_core::store_support::MAX_PAGE) as usize;
         if limit == 0 {
             return Ok(vec![]);
         }
@@ -771,15 +739,11 @@ impl Store for DynamoStore {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<Certificate>> {
-        let after = match cursor {
-            Some(c) => Some(
-                Serial::parse(&decode_text_cursor(c)?)
-                    .map_err(|_| malformed_cursor())?
-                    .to_string(),
-            ),
-            None => None,
-        };
-        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let after = cursor
+            .map(decode_serial_cursor)
+            .transpose()?
+            .map(|s| s.to_string());
+        let limit = page_limit(limit) as usize;
         let query = Query {
             index: Some(GSI3),
             pk: keys::status(status.as_str()),
@@ -800,7 +764,7 @@ impl Store for DynamoStore {
         let next_cursor = certs
             .last()
             .filter(|_| more)
-            .map(|c| URL_SAFE_NO_PAD.encode(c.serial.as_str()));
+            .map(|c| encode_text_cursor(c.serial.as_str()));
         Ok(Page {
             items: certs,
             next_cursor,
@@ -814,7 +778,7 @@ impl Store for DynamoStore {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<Certificate>> {
-        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let limit = page_limit(limit) as usize;
         let from = cursor.map(decode_expiry_cursor).transpose()?;
         if until <= after {
             return Ok(Page {
@@ -871,9 +835,7 @@ impl Store for DynamoStore {
             .collect::<Result<Vec<_>>>()?;
         Ok(Page {
             items: certs,
-            next_cursor: last_sk
-                .filter(|_| more)
-                .map(|sk| URL_SAFE_NO_PAD.encode(sk)),
+            next_cursor: last_sk.filter(|_| more).map(|sk| encode_text_cursor(&sk)),
         })
     }
 
@@ -887,11 +849,14 @@ impl Store for DynamoStore {
     }
 
     async fn directory(&self, q: &DirectoryQuery) -> Result<Vec<Certificate>> {
-        let limit = q.limit.clamp(1, 100) as usize;
+        let limit = directory_limit(q) as usize;
         let email = q.email.as_ref().map(|e| e.to_ascii_lowercase());
         // The most selective criterion picks the read; the others filter.
         let candidates: Vec<Certificate> = if let Some(serial) = &q.serial {
-            self.certificate(serial).await?.into_iter().collect()
+            self.certificate_any_org(serial)
+                .await?
+                .into_iter()
+                .collect()
         } else if let Some(profile) = q.profile_id {
             self.certificates_of_profile(profile).await?
         } else {
@@ -917,29 +882,7 @@ impl Store for DynamoStore {
                 .await?;
             items.iter().map(from_doc).collect::<Result<_>>()?
         };
-        let mut out: Vec<Certificate> = candidates
-            .into_iter()
-            .filter(|c| {
-                c.status != CertStatus::Pending
-                    && c.snapshot.publish
-                    && q.serial.as_ref().is_none_or(|s| &c.serial == s)
-                    && q.profile_id.is_none_or(|p| c.profile_id == p)
-                    && q.cvr.as_ref().is_none_or(|o| &c.org == o)
-                    && email.as_ref().is_none_or(|e| {
-                        c.snapshot
-                            .certificate_email
-                            .as_ref()
-                            .is_some_and(|ce| ce.as_str().to_ascii_lowercase() == *e)
-                    })
-            })
-            .collect();
-        out.sort_by(|a, b| {
-            b.ordered_at
-                .cmp(&a.ordered_at)
-                .then_with(|| a.serial.as_str().cmp(b.serial.as_str()))
-        });
-        out.truncate(limit);
-        Ok(out)
+        Ok(directory_answer(q, candidates))
     }
 
     async fn expired_secrets(
@@ -947,7 +890,7 @@ impl Store for DynamoStore {
         before: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<IssuanceSecret>> {
-        let limit = limit.clamp(1, MAX_PAGE) as usize;
+        let limit = page_limit(limit) as usize;
         // Sort keys are `<expires_at>#<hash>`: everything below `<before>` expired before it.
         let query = Query {
             index: Some(GSI3),
@@ -979,16 +922,9 @@ mod tests {
     #[test]
     fn foreign_cursors_are_malformed() {
         for c in ["not a cursor!", "%%", "AAAA", "e30", "bnVsbA"] {
-            assert!(decode_profile_cursor(c).is_err(), "{c}");
             assert!(decode_event_cursor(c).is_err(), "{c}");
             assert!(decode_expiry_cursor(c).is_err(), "{c}");
         }
-        let good = encode_cursor(&ProfileCursor {
-            n: "server 01".into(),
-            i: Uuid::nil(),
-        })
-        .unwrap();
-        assert_eq!(decode_profile_cursor(&good).unwrap().n, "server 01");
     }
 
     #[test]

@@ -277,7 +277,7 @@ impl App {
     /// it; orders from before the pointer existed are found among the siblings.
     async fn renewal_pending(&self, cert: &Certificate) -> Result<bool> {
         if let Some(r) = &cert.pending_renewal {
-            if let Some(c) = self.store.certificate(r).await? {
+            if let Some(c) = self.store.certificate_in(&cert.org, r).await? {
                 if c.status == CertStatus::Pending {
                     return Ok(true);
                 }

@@ -106,9 +106,8 @@ impl App {
         }
         let cert = self
             .store
-            .certificate(&secret.serial)
+            .certificate_in(&actor.org, &secret.serial)
             .await?
-            .filter(|c| c.org == actor.org)
             .ok_or(DomainError::NotFound("certificate order"))?;
         if cert.secret_hash.as_deref() != Some(secret.hash.as_str()) {
             if cert.status == CertStatus::Pending {

@@ -327,7 +327,7 @@ impl App {
                     // Another run (or a revocation) changed some of them: keep those still due.
                     let mut fresh = Vec::new();
                     for c in &certs {
-                        if let Some(cur) = self.store.certificate(&c.serial).await? {
+                        if let Some(cur) = self.store.certificate_in(&c.org, &c.serial).await? {
                             if cur.status_at(now) == CertStatus::Issued
                                 && !cur.reminders_sent.iter().any(|s| *s <= t)
                             {

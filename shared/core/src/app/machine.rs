@@ -64,7 +64,12 @@ impl App {
                 "the client certificate is not a certificate this service issued".into(),
             )
         };
-        let cert = self.store.certificate(serial).await?.ok_or_else(unknown)?;
+        // Organisation-blind on purpose: the presented certificate names the organisation.
+        let cert = self
+            .store
+            .certificate_any_org(serial)
+            .await?
+            .ok_or_else(unknown)?;
         // The serial alone could be claimed by a certificate from another CA that the TLS
         // layer also trusts (an older CA); the fingerprint pins the exact certificate.
         if cert.fingerprint.as_deref() != Some(fingerprint_sha256) {
@@ -149,9 +154,8 @@ impl App {
         self.check_issue_request(&req)?;
         let cert = self
             .store
-            .certificate(serial)
+            .certificate_in(&machine.org, serial)
             .await?
-            .filter(|c| c.org == machine.org)
             .ok_or(DomainError::NotFound("certificate order"))?;
         // 409, not 422: nothing in the request could make it right; the order's state
         // (its identification) forbids it.
@@ -209,9 +213,8 @@ impl App {
         for attempt in 0..SELF_RENEW_TRIES {
             let old = self
                 .store
-                .certificate(&machine.serial)
+                .certificate_in(&machine.org, &machine.serial)
                 .await?
-                .filter(|c| c.org == machine.org)
                 .ok_or(DomainError::NotFound("certificate"))?;
             transition(old.status_at(self.now()), Action::Renew)?;
             if let Some(existing) = self.own_renewal(&old).await? {
@@ -299,7 +302,7 @@ impl App {
         let Some(next) = &old.pending_renewal else {
             return Ok(None);
         };
-        let Some(c) = self.store.certificate(next).await? else {
+        let Some(c) = self.store.certificate_in(&old.org, next).await? else {
             return Ok(None);
         };
         match c.status {
@@ -338,7 +341,7 @@ impl App {
 
     /// The 409 for a self-renewal that lost a race, from a fresh read.
     async fn explain_lost_self_renewal(&self, old: &Certificate) -> DomainError {
-        let fresh = match self.store.certificate(&old.serial).await {
+        let fresh = match self.store.certificate_in(&old.org, &old.serial).await {
             Ok(Some(c)) => c,
             Ok(None) => return DomainError::Conflict("this certificate was deleted".into()),
             Err(e) => return e,

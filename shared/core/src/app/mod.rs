@@ -133,10 +133,10 @@ impl App {
 
     /// A certificate of the actor's organisation; others' serials are `NotFound`.
     async fn scoped_certificate(&self, org: &Cvr, serial: &Serial) -> Result<Certificate> {
-        match self.store.certificate(serial).await? {
-            Some(c) if &c.org == org => Ok(c),
-            _ => Err(DomainError::NotFound("certificate")),
-        }
+        self.store
+            .certificate_in(org, serial)
+            .await?
+            .ok_or(DomainError::NotFound("certificate"))
     }
 
     fn audit(

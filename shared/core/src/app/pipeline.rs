@@ -149,7 +149,7 @@ impl App {
             // rather than leave the link blocked until the claim lapses.
             let ours = !matches!(e, DomainError::StaleVersion(_))
                 && matches!(
-                    self.store.certificate(&cert.serial).await,
+                    self.store.certificate_in(&cert.org, &cert.serial).await,
                     Ok(Some(stored)) if stored.claim.as_ref().map(|k| k.attempt) == Some(claim.attempt)
                 );
             if !ours {
@@ -166,7 +166,7 @@ impl App {
 
     /// The 409 for a claim that failed with `StaleVersion`, from a fresh read.
     pub(crate) async fn explain_lost_claim(&self, cert: &Certificate) -> DomainError {
-        match self.store.certificate(&cert.serial).await {
+        match self.store.certificate_in(&cert.org, &cert.serial).await {
             Ok(c) => busy(c.as_ref(), self.now()),
             Err(e) => e,
         }
@@ -319,7 +319,7 @@ impl App {
         {
             // The answer of a commit can be lost after it took effect: look before undoing.
             let committed = matches!(
-                self.store.certificate(&cert.serial).await,
+                self.store.certificate_in(&cert.org, &cert.serial).await,
                 Ok(Some(c)) if c.status == CertStatus::Issued && c.fingerprint == new.fingerprint
             );
             if !committed {

@@ -398,7 +398,11 @@ impl App {
         // record): sign on demand with the OCSP signer, echoing the nonce. That signer is
         // the delegated responder whose key is in this process's memory, so a public
         // request never costs a CA (KMS) signature; nothing is stored by a public request.
-        let cert = self.store.certificate(&q.serial).await.map_err(fail)?;
+        let cert = self
+            .store
+            .certificate_any_org(&q.serial)
+            .await
+            .map_err(fail)?;
         // A serial of another generation is not one this CertID's issuer issued.
         let status = cert
             .as_ref()

@@ -10,16 +10,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension};
 use rusqlite::{Transaction, TransactionBehavior};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use time::format_description::FormatItem;
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
+use serde::Serialize;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use orgcert_core::audit_chain;
@@ -31,18 +27,13 @@ use orgcert_core::model::{
     OcspRecord, Organisation, Page, Profile, SecretKind,
 };
 use orgcert_core::ports::{DirectoryQuery, ProfileQuery, Store, Write};
+use orgcert_core::store_support::{
+    self as support, decode_serial_cursor, directory_answer, directory_limit, encode_text_cursor,
+    malformed_cursor, page_limit, search_text, ts, LatestStatusFilter, ProfileCursor,
+};
 
 /// How long a statement waits for another process's write lock before `Unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Upper bound of any page, whatever the caller asks.
-const MAX_PAGE: u32 = 1000;
-/// Separates the fields of `search_text`; control characters never occur in the fields
-/// (the newtypes refuse them), so a search cannot match across two fields.
-const FIELD_SEP: &str = "\u{1f}";
-
-/// UTC, nine fractional digits, `Z`: fixed width, so SQL text order is time order.
-const TS: &[FormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
 
 /// The SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
@@ -121,13 +112,6 @@ pub(crate) fn sql_err(e: rusqlite::Error) -> DomainError {
     }
 }
 
-/// The fixed-width text form of a timestamp.
-fn ts(t: OffsetDateTime) -> Result<String> {
-    t.to_offset(UtcOffset::UTC)
-        .format(TS)
-        .map_err(|e| DomainError::Internal(format!("cannot format timestamp {t}: {e}")))
-}
-
 fn ts_opt(t: Option<OffsetDateTime>) -> Result<Option<String>> {
     t.map(ts).transpose()
 }
@@ -146,62 +130,16 @@ fn version(v: u64) -> Result<i64> {
 }
 
 fn clamp(limit: u32) -> i64 {
-    i64::from(limit.clamp(1, MAX_PAGE))
+    i64::from(page_limit(limit))
 }
 
-/// Lower-cased searchable fields of a profile (DESIGN §6 search), one separator apart.
-fn search_text(p: &Profile) -> String {
-    let id = p.id.to_string();
-    let mut fields: Vec<&str> = vec![p.name.as_str(), p.contact_email.as_str(), &id];
-    if let Some(e) = &p.certificate_email {
-        fields.push(e.as_str());
-    }
-    if let Some(n) = &p.contact_name {
-        fields.push(n.as_str());
-    }
-    if let Some(l) = &p.latest {
-        fields.push(l.serial.as_str());
-    }
-    fields.join(FIELD_SEP).to_lowercase()
-}
-
-fn malformed_cursor() -> DomainError {
-    DomainError::Malformed {
-        field: Some("cursor".into()),
-        message: "the cursor is not one this service produced".into(),
-    }
-}
-
-/// Position after the last profile of a page.
-#[derive(Serialize, Deserialize)]
-struct ProfileCursor {
-    /// `name_lower`.
-    n: String,
-    /// Profile id.
-    i: Uuid,
-}
-
-fn encode_profile_cursor(name_lower: String, id: Uuid) -> Result<String> {
-    let json = to_doc(&ProfileCursor {
-        n: name_lower,
-        i: id,
-    })?;
-    Ok(URL_SAFE_NO_PAD.encode(json))
-}
-
-fn decode_profile_cursor(c: &str) -> Result<ProfileCursor> {
-    let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| malformed_cursor())?;
-    serde_json::from_slice(&bytes).map_err(|_| malformed_cursor())
-}
-
+/// An audit cursor is the row number of the last event shown.
 fn encode_seq_cursor(seq: i64) -> String {
-    URL_SAFE_NO_PAD.encode(seq.to_string())
+    encode_text_cursor(&seq.to_string())
 }
 
 fn decode_seq_cursor(c: &str) -> Result<i64> {
-    let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| malformed_cursor())?;
-    std::str::from_utf8(&bytes)
-        .ok()
+    Some(support::decode_text_cursor(c)?)
         .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|s| s.parse::<i64>().ok())
         .filter(|n| *n > 0)
@@ -581,30 +519,27 @@ fn list_profiles(conn: &Connection, org: &Cvr, q: &ProfileQuery) -> Result<Page<
         sql.push_str(" AND kind = ?");
         args.push(Value::Text(kind.as_str().to_owned()));
     }
-    if let Some(status) = q.status {
-        let now = ts(q.now.unwrap_or_else(OffsetDateTime::now_utc))?;
-        // Effective status (model::effective_status): issued and past not_after = expired.
-        match status {
-            CertStatus::Expired => {
-                sql.push_str(
-                    " AND latest_status = 'issued' AND latest_not_after IS NOT NULL AND latest_not_after < ?",
-                );
-                args.push(Value::Text(now));
-            }
-            CertStatus::Issued => {
-                sql.push_str(
-                    " AND latest_status = 'issued' AND (latest_not_after IS NULL OR latest_not_after >= ?)",
-                );
-                args.push(Value::Text(now));
-            }
-            other => {
-                sql.push_str(" AND latest_status = ?");
-                args.push(Value::Text(other.as_str().to_owned()));
-            }
+    match LatestStatusFilter::of(q)? {
+        Some(LatestStatusFilter::ExpiredAt(now)) => {
+            sql.push_str(
+                " AND latest_status = 'issued' AND latest_not_after IS NOT NULL AND latest_not_after < ?",
+            );
+            args.push(Value::Text(now));
         }
+        Some(LatestStatusFilter::IssuedAt(now)) => {
+            sql.push_str(
+                " AND latest_status = 'issued' AND (latest_not_after IS NULL OR latest_not_after >= ?)",
+            );
+            args.push(Value::Text(now));
+        }
+        Some(LatestStatusFilter::Stored(status)) => {
+            sql.push_str(" AND latest_status = ?");
+            args.push(Value::Text(status.as_str().to_owned()));
+        }
+        None => {}
     }
     if let Some(c) = q.cursor.as_deref() {
-        let c = decode_profile_cursor(c)?;
+        let c = ProfileCursor::decode(c)?;
         sql.push_str(" AND (name_lower, id) > (?, ?)");
         args.push(Value::Text(c.n));
         args.push(Value::Text(c.i.to_string()));
@@ -637,7 +572,7 @@ fn list_profiles(conn: &Connection, org: &Cvr, q: &ProfileQuery) -> Result<Page<
         (true, Some((n, id))) => {
             let id = Uuid::parse_str(&id)
                 .map_err(|e| DomainError::Internal(format!("corrupt profile id {id}: {e}")))?;
-            Some(encode_profile_cursor(n, id)?)
+            Some(ProfileCursor { n, i: id }.encode()?)
         }
         _ => None,
     };
@@ -750,7 +685,20 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn certificate(&self, serial: &Serial) -> Result<Option<Certificate>> {
+    async fn certificate_in(&self, org: &Cvr, serial: &Serial) -> Result<Option<Certificate>> {
+        let org = org.as_str().to_owned();
+        let serial = serial.as_str().to_owned();
+        self.with_conn(move |c| {
+            query_doc(
+                c,
+                "SELECT doc FROM certificates WHERE serial = ?1 AND org = ?2",
+                params![serial, org],
+            )
+        })
+        .await
+    }
+
+    async fn certificate_any_org(&self, serial: &Serial) -> Result<Option<Certificate>> {
         let serial = serial.as_str().to_owned();
         self.with_conn(move |c| {
             query_doc(
@@ -872,7 +820,7 @@ impl Store for SqliteStore {
         // ASCII folding, as `Email::matches` compares.
         let recipient = recipient.as_str().to_ascii_lowercase();
         let org = org.as_str().to_owned();
-        let limit = i64::from(limit.min(MAX_PAGE));
+        let limit = i64::from(limit.min(support::MAX_PAGE));
         self.with_conn(move |c| {
             query_docs(
                 c,
@@ -915,12 +863,7 @@ impl Store for SqliteStore {
         cursor: Option<&str>,
     ) -> Result<Page<Certificate>> {
         let after = match cursor {
-            Some(c) => Serial::parse(
-                &String::from_utf8(URL_SAFE_NO_PAD.decode(c).map_err(|_| malformed_cursor())?)
-                    .map_err(|_| malformed_cursor())?,
-            )
-            .map_err(|_| malformed_cursor())?
-            .to_string(),
+            Some(c) => decode_serial_cursor(c)?.to_string(),
             None => String::new(),
         };
         let limit = clamp(limit);
@@ -946,7 +889,7 @@ impl Store for SqliteStore {
             }
             Ok(Page {
                 items,
-                next_cursor: last.filter(|_| more).map(|s| URL_SAFE_NO_PAD.encode(s)),
+                next_cursor: last.filter(|_| more).map(|s| encode_text_cursor(&s)),
             })
         })
         .await
@@ -961,11 +904,7 @@ impl Store for SqliteStore {
     ) -> Result<Page<Certificate>> {
         // Cursor: the (not_after, serial) of the last row, as JSON.
         let (from_na, from_serial) = match cursor {
-            Some(c) => {
-                let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| malformed_cursor())?;
-                serde_json::from_slice::<(String, String)>(&bytes)
-                    .map_err(|_| malformed_cursor())?
-            }
+            Some(c) => support::decode_json_cursor::<(String, String)>(c)?,
             None => (ts(after)?, String::new()),
         };
         let until = ts(until)?;
@@ -995,7 +934,7 @@ impl Store for SqliteStore {
                 last = Some((na, serial));
             }
             let next_cursor = match last.filter(|_| more) {
-                Some(k) => Some(URL_SAFE_NO_PAD.encode(to_doc(&k)?)),
+                Some(k) => Some(support::encode_json_cursor(&k)?),
                 None => None,
             };
             Ok(Page { items, next_cursor })
@@ -1025,26 +964,30 @@ impl Store for SqliteStore {
 
     async fn directory(&self, query: &DirectoryQuery) -> Result<Vec<Certificate>> {
         let q = query.clone();
-        self.with_conn(move |c| {
-            query_docs(
-                c,
-                "SELECT doc FROM certificates
+        // SQL narrows by the indexed criteria; the shared predicate and order decide, so
+        // both stores answer alike.
+        let candidates: Vec<Certificate> = self
+            .with_conn(move |c| {
+                query_docs(
+                    c,
+                    "SELECT doc FROM certificates
                  WHERE status != 'pending' AND json_extract(doc, '$.snapshot.publish') = 1
                    AND (?1 IS NULL OR serial = ?1)
                    AND (?2 IS NULL OR profile_id = ?2)
                    AND (?3 IS NULL OR org = ?3)
                    AND (?4 IS NULL OR lower(json_extract(doc, '$.snapshot.certificate_email')) = ?4)
                  ORDER BY ordered_at DESC, serial LIMIT ?5",
-                params![
-                    q.serial.as_ref().map(|s| s.as_str().to_owned()),
-                    q.profile_id.map(|p| p.to_string()),
-                    q.cvr.as_ref().map(|c| c.as_str().to_owned()),
-                    q.email.as_ref().map(|e| e.to_ascii_lowercase()),
-                    i64::from(q.limit.clamp(1, 100)),
-                ],
-            )
-        })
-        .await
+                    params![
+                        q.serial.as_ref().map(|s| s.as_str().to_owned()),
+                        q.profile_id.map(|p| p.to_string()),
+                        q.cvr.as_ref().map(|c| c.as_str().to_owned()),
+                        q.email.as_ref().map(|e| e.to_ascii_lowercase()),
+                        i64::from(directory_limit(&q)),
+                    ],
+                )
+            })
+            .await?;
+        Ok(directory_answer(query, candidates))
     }
 
     async fn expired_secrets(

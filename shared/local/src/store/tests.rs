@@ -276,7 +276,10 @@ async fn lifecycle_through_batches_with_versions() {
         .await
         .unwrap();
     assert_eq!(store.profile(&cvr(A), p.id).await.unwrap(), Some(p.clone()));
-    assert_eq!(store.certificate(&c.serial).await.unwrap(), Some(c.clone()));
+    assert_eq!(
+        store.certificate_any_org(&c.serial).await.unwrap(),
+        Some(c.clone())
+    );
     assert_eq!(store.secret(&s.hash).await.unwrap(), Some(s.clone()));
 
     // Issue: certificate v1 → v2, secret used, profile summary updated.
@@ -306,7 +309,12 @@ async fn lifecycle_through_batches_with_versions() {
         .await
         .unwrap();
     assert_eq!(
-        store.certificate(&c.serial).await.unwrap().unwrap().status,
+        store
+            .certificate_any_org(&c.serial)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         CertStatus::Issued
     );
     // Replaying the same transition is stale: the stored version moved on.
@@ -338,7 +346,10 @@ async fn lifecycle_through_batches_with_versions() {
         }])
         .await
         .unwrap();
-    assert_eq!(store.certificate(&renewal.serial).await.unwrap(), None);
+    assert_eq!(
+        store.certificate_any_org(&renewal.serial).await.unwrap(),
+        None
+    );
     // Deleting what is gone is stale too.
     assert!(is_stale(
         store
@@ -374,7 +385,7 @@ async fn a_batch_with_one_stale_write_writes_nothing() {
         .await;
     assert!(matches!(r, Err(DomainError::StaleVersion(_))), "{r:?}");
     assert_eq!(store.profile(&cvr(A), p.id).await.unwrap(), None);
-    assert_eq!(store.certificate(&c.serial).await.unwrap(), None);
+    assert_eq!(store.certificate_any_org(&c.serial).await.unwrap(), None);
     assert!(store
         .audit(&cvr(A), 10, None)
         .await
@@ -696,7 +707,7 @@ async fn idempotency_keys_are_unique_per_organisation() {
             ])
             .await
     ));
-    assert_eq!(store.certificate(&c.serial).await.unwrap(), None);
+    assert_eq!(store.certificate_any_org(&c.serial).await.unwrap(), None);
     // The same key in another organisation is another key.
     store
         .commit(vec![Write::Idempotency(idem(B, "order-1", &p, "7d03"))])
