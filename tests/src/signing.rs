@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use orgcert_core::error::Result;
 use orgcert_core::ids::Serial;
 use orgcert_core::ports::{
-    CertSpec, CertificateAuthority, IssuedMaterial, KeySource, OcspFailure, OcspHash, OcspQuery,
-    OcspResponseSpec, OcspStatus, RevokedRef,
+    CertSpec, CertificateAuthority, IssuedMaterial, KeySource, OcspFailure, OcspQuery,
+    OcspResponseSpec, RevokedRef,
 };
 use time::OffsetDateTime;
 
