@@ -63,7 +63,12 @@ pub async fn open(cfg: &LocalConfig, clock: Arc<dyn Clock>) -> Result<Local, Dom
     })
     .await
     .map_err(|e| DomainError::Internal(e.to_string()))??;
-    let store = Arc::new(SqliteStore::open(&cfg.data_dir.join("orgcert.db"))?);
+    let store = Arc::new(
+        SqliteStore::open(&cfg.data_dir.join("orgcert.db"))?.with_ocsp_cache(
+            orgcert_core::ocsp_cache::ttl_from_env(orgcert_local::store::OCSP_CACHE_TTL)
+                .map_err(DomainError::Internal)?,
+        ),
+    );
     let objects =
         Arc::new(FsObjects::new(&cfg.data_dir, &cfg.public_url)?.with_clock(clock.clone()));
     let outbox = Arc::new(OutboxMailer::new(&cfg.data_dir)?);

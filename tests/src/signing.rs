@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use orgcert_core::error::Result;
 use orgcert_core::ids::Serial;
 use orgcert_core::ports::{
-    CertSpec, CertificateAuthority, IssuedMaterial, KeySource, OcspFailure, OcspHash, OcspQuery,
-    OcspStatus, RevokedRef,
+    CertSpec, CertificateAuthority, IssuedMaterial, KeySource, OcspFailure, OcspQuery,
+    OcspResponseSpec, RevokedRef,
 };
 use time::OffsetDateTime;
 
@@ -127,27 +127,8 @@ impl CertificateAuthority for RecordingCa {
     fn parse_ocsp(&self, der: &[u8]) -> std::result::Result<OcspQuery, OcspFailure> {
         self.inner.parse_ocsp(der)
     }
-    async fn sign_ocsp(
-        &self,
-        serial: &Serial,
-        hash: OcspHash,
-        status: OcspStatus,
-        produced_at: OffsetDateTime,
-        this_update: OffsetDateTime,
-        next_update: OffsetDateTime,
-        nonce: Option<Vec<u8>>,
-    ) -> Result<Vec<u8>> {
-        self.inner
-            .sign_ocsp(
-                serial,
-                hash,
-                status,
-                produced_at,
-                this_update,
-                next_update,
-                nonce,
-            )
-            .await
+    async fn sign_ocsp(&self, spec: OcspResponseSpec) -> Result<Vec<u8>> {
+        self.inner.sign_ocsp(spec).await
     }
     fn ocsp_failure(&self, failure: OcspFailure) -> Vec<u8> {
         self.inner.ocsp_failure(failure)

@@ -163,12 +163,15 @@ impl Serve {
     }
 }
 
+/// The line that ends the banner, and where the banner goes.
+type BannerMarker = (fn(&str) -> bool, mpsc::Sender<String>);
+
 /// Copies `pipe` line by line into `output`; with a marker, sends standard output up to and
 /// including the first line the marker accepts.
 fn drain(
     pipe: impl Read + Send + 'static,
     output: Arc<Mutex<String>>,
-    mut marker: Option<(fn(&str) -> bool, mpsc::Sender<String>)>,
+    mut marker: Option<BannerMarker>,
 ) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut own = String::new();

@@ -11,7 +11,7 @@ use orgcert_core::app::{App, Job};
 use orgcert_core::auth::{Actor, Role};
 use orgcert_core::clock::{Clock, ManualClock};
 use orgcert_core::error::{DomainError, Result};
-use orgcert_core::model::{CertStatus, Certificate, RevocationReason};
+use orgcert_core::model::{CertStatus, Certificate, OcspRecord, RevocationReason};
 use orgcert_core::ports::{Objects, Store, Write};
 use orgcert_functions::local::{self, LocalConfig};
 use orgcert_pki::KeyAlgorithm;
@@ -100,6 +100,102 @@ async fn a_stale_sweep_never_turns_revoked_back_to_good() {
     let rec = app.store.ocsp_record(&cert.serial).await.unwrap().unwrap();
     assert_eq!(rec.status, CertStatus::Revoked);
     assert_eq!(rec.this_update, T0 + Duration::days(2));
+}
+
+/// The process keeps pre-signed OCSP answers in memory (`OcspCache`): a revocation must
+/// still reach every query that starts after it returned, while queries run in parallel
+/// with it (and with the cache warm, holding "good").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_ocsp_answer_after_a_revocation_returned_says_revoked() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let (app, clock) = local_app(dir.path()).await;
+    let (cert, admin) = issued_certificate(&app).await;
+    clock.set(T0 + Duration::hours(1));
+    app.refresh_ocsp(&cert, clock.now()).await.unwrap();
+    std::fs::write(dir.path().join("ca.pem"), app.ca.ca_pem()).unwrap();
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir.path())
+        .args([
+            "ocsp",
+            "-issuer",
+            "ca.pem",
+            "-no_nonce",
+            "-reqout",
+            "req.der",
+        ])
+        .arg("-serial")
+        .arg(format!("0x{}", cert.serial))
+        .output()
+        .expect("openssl (ORGCERT_REQUIRE_TOOLS: it must be installed)");
+    assert!(out.status.success(), "{out:?}");
+    let req = Arc::new(std::fs::read(dir.path().join("req.der")).unwrap());
+    let good = app
+        .store
+        .ocsp_record(&cert.serial)
+        .await
+        .unwrap()
+        .unwrap()
+        .sha1;
+    // Warm: the good answer is now held in memory.
+    assert_eq!(app.ocsp(&req).await, good);
+    assert_eq!(app.ocsp(&req).await, good);
+
+    let returned = Arc::new(AtomicBool::new(false));
+    let mut queriers = Vec::new();
+    for _ in 0..4 {
+        let (app, req, returned) = (app.clone(), req.clone(), returned.clone());
+        queriers.push(tokio::spawn(async move {
+            // (started after the revocation returned, answer)
+            let mut seen = Vec::new();
+            let mut after = 0;
+            for _ in 0..100_000 {
+                let started_after = returned.load(Ordering::SeqCst);
+                seen.push((started_after, app.ocsp(&req).await));
+                if started_after {
+                    after += 1;
+                    if after == 50 {
+                        return seen;
+                    }
+                }
+                tokio::task::yield_now().await;
+            }
+            panic!("the revocation never returned");
+        }));
+    }
+    clock.set(T0 + Duration::hours(2));
+    app.revoke(&admin, &cert.serial, RevocationReason::KeyCompromise)
+        .await
+        .unwrap();
+    returned.store(true, Ordering::SeqCst);
+    let revoked = app.store.ocsp_record(&cert.serial).await.unwrap().unwrap();
+    assert_eq!(revoked.status, CertStatus::Revoked);
+    for q in queriers {
+        let seen = q.await.unwrap();
+        for (started_after, der) in seen {
+            if started_after {
+                assert_eq!(der, revoked.sha1, "an answer after the revocation returned");
+            } else {
+                assert!(
+                    der == good || der == revoked.sha1,
+                    "only the two stored answers"
+                );
+            }
+        }
+    }
+    // A write straight to the store (no use case around it) is seen by the next query.
+    clock.set(T0 + Duration::hours(3));
+    let newer = OcspRecord {
+        sha1: b"a newer stored answer".to_vec(),
+        this_update: clock.now(),
+        next_update: clock.now() + Duration::days(1),
+        ..revoked
+    };
+    app.store
+        .commit(vec![Write::PutOcsp(newer.clone())])
+        .await
+        .unwrap();
+    assert_eq!(app.ocsp(&req).await, newer.sha1);
 }
 
 /// Objects that record every CRL written, in order.

@@ -68,10 +68,10 @@ impl AwsApp {
     /// ([`issuing_ca_certificate`]), so a cold start never waits on KMS.
     pub async fn compose(cfg: &AwsConfig, clock: Arc<dyn Clock>) -> Result<Self, DomainError> {
         let sdk = sdk_config(cfg).await;
-        let store = Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            &cfg.table,
-        ));
+        let store = Arc::new(
+            DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &cfg.table)
+                .with_ocsp_cache(ocsp_cache_ttl()?),
+        );
         let ca = CaPartition::load(&store).await?;
         let der = ca.issuing_certificate(cfg)?;
         let signer: Arc<dyn CaSigner> = Arc::new(
@@ -92,10 +92,10 @@ impl AwsApp {
         signer: Arc<dyn CaSigner>,
     ) -> Result<Self, DomainError> {
         let sdk = sdk_config(cfg).await;
-        let store = Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            &cfg.table,
-        ));
+        let store = Arc::new(
+            DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &cfg.table)
+                .with_ocsp_cache(ocsp_cache_ttl()?),
+        );
         let ca = CaPartition::load(&store).await?;
         let der = ca.issuing_certificate(cfg)?;
         Self::assemble(cfg, clock, signer, &sdk, store, &ca, der).await
@@ -607,6 +607,17 @@ pub fn ca_signature() -> Result<orgcert_pki::RsaSignature, DomainError> {
         }),
         _ => Ok(orgcert_pki::RsaSignature::Pss),
     }
+}
+
+/// How long a warm Lambda keeps OCSP records it read (`ORGCERT_OCSP_CACHE_SECONDS`,
+/// 0..=60; unset: 0, off). Another Lambda's revocation reaches a warm OCSP function after
+/// at most this long, so it is off unless the deployment accepts that delay (HTTP caches
+/// may already serve an answer for its `max-age` of 60 s).
+///
+/// # Errors
+/// `Internal` naming the variable for another value.
+pub fn ocsp_cache_ttl() -> Result<std::time::Duration, DomainError> {
+    orgcert_core::ocsp_cache::ttl_from_env(std::time::Duration::ZERO).map_err(DomainError::Internal)
 }
 
 /// CRL partitions and validity and the reminder thresholds, from the same variables as the

@@ -13,6 +13,7 @@ pub mod events;
 pub mod ids;
 pub mod lifecycle;
 pub mod model;
+pub mod ocsp_cache;
 pub mod ports;
 pub mod secret;
 pub mod secrets;

@@ -360,6 +360,25 @@ pub struct OcspQuery {
     pub nonce: Option<Vec<u8>>,
 }
 
+/// One OCSP response to sign (RFC 6960 §4.2.1): one SingleResponse for one certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcspResponseSpec {
+    /// The certificate.
+    pub serial: Serial,
+    /// The hash algorithm of the CertID answered (the request's).
+    pub hash: OcspHash,
+    /// The status stated.
+    pub status: OcspStatus,
+    /// producedAt.
+    pub produced_at: OffsetDateTime,
+    /// thisUpdate.
+    pub this_update: OffsetDateTime,
+    /// nextUpdate (at most 10 days after thisUpdate).
+    pub next_update: OffsetDateTime,
+    /// The request's nonce, echoed (RFC 8954); `None` for pre-signed responses.
+    pub nonce: Option<Vec<u8>>,
+}
+
 /// A certificate's status as OCSP states it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OcspStatus {
@@ -469,50 +488,24 @@ pub trait CertificateAuthority: Send + Sync {
     ///
     /// # Errors
     /// As [`CertificateAuthority::sign_ocsp`].
-    #[allow(clippy::too_many_arguments)]
     async fn sign_generation_ocsp(
         &self,
         generation: u32,
-        serial: &Serial,
-        hash: OcspHash,
-        status: OcspStatus,
-        produced_at: OffsetDateTime,
-        this_update: OffsetDateTime,
-        next_update: OffsetDateTime,
-        nonce: Option<Vec<u8>>,
+        spec: OcspResponseSpec,
     ) -> Result<Vec<u8>> {
         let _ = generation;
-        self.sign_ocsp(
-            serial,
-            hash,
-            status,
-            produced_at,
-            this_update,
-            next_update,
-            nonce,
-        )
-        .await
+        self.sign_ocsp(spec).await
     }
     /// Parses a DER OCSP request.
     ///
     /// # Errors
     /// The OCSP failure to answer with (malformed).
     fn parse_ocsp(&self, der: &[u8]) -> std::result::Result<OcspQuery, OcspFailure>;
-    /// Signs one OCSP response for `serial` under a CertID of `hash`.
+    /// Signs one OCSP response for `spec.serial` under a CertID of `spec.hash`.
     ///
     /// # Errors
     /// `Unavailable` when the signer fails.
-    #[allow(clippy::too_many_arguments)]
-    async fn sign_ocsp(
-        &self,
-        serial: &Serial,
-        hash: OcspHash,
-        status: OcspStatus,
-        produced_at: OffsetDateTime,
-        this_update: OffsetDateTime,
-        next_update: OffsetDateTime,
-        nonce: Option<Vec<u8>>,
-    ) -> Result<Vec<u8>>;
+    async fn sign_ocsp(&self, spec: OcspResponseSpec) -> Result<Vec<u8>>;
     /// An unsigned OCSP error response.
     fn ocsp_failure(&self, failure: OcspFailure) -> Vec<u8>;
     /// Makes sure a delegated OCSP responder with enough validity left is stored, minting

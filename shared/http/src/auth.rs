@@ -1,6 +1,9 @@
 //! Who is calling: bearer JWTs verified in-process (embedded default), or claims an
 //! upstream authorizer already verified (API Gateway's JWT authorizer, in `orgcert-lambda`).
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
 use axum::http::request::Parts;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use orgcert_core::auth::{Actor, Role};
@@ -79,7 +82,20 @@ pub const AUDIENCE: &str = "orgcert";
 pub struct JwtAuthenticator {
     key: DecodingKey,
     validation: Validation,
+    /// Tokens verified already, by SHA-256 of the token: a caller sends the same token
+    /// with every request, and an ECDSA verification costs far more than the hash.
+    verified: Mutex<HashMap<[u8; 32], Verified>>,
 }
+
+/// A token that passed verification: the actor its claims name, until its `exp`.
+#[derive(Clone)]
+struct Verified {
+    actor: Actor,
+    exp: i64,
+}
+
+/// Verified tokens kept at most; when full the cache starts over (each entry is small).
+const VERIFIED_MAX: usize = 4096;
 
 impl JwtAuthenticator {
     /// Verifier for tokens signed by the key whose SubjectPublicKeyInfo PEM is given.
@@ -97,7 +113,11 @@ impl JwtAuthenticator {
         // only when asked.
         validation.validate_nbf = true;
         validation.leeway = 30;
-        Ok(Self { key, validation })
+        Ok(Self {
+            key,
+            validation,
+            verified: Mutex::default(),
+        })
     }
 }
 
@@ -127,9 +147,48 @@ pub fn bearer(parts: &Parts) -> Result<&str, DomainError> {
     }
 }
 
+impl JwtAuthenticator {
+    fn verified(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Verified>> {
+        self.verified.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 impl Authenticator for JwtAuthenticator {
     fn authenticate(&self, parts: &Parts) -> Result<Actor, DomainError> {
+        use sha2::{Digest, Sha256};
         let token = bearer(parts)?;
+        // The same bytes verified before give the same actor until the token's `exp` (no
+        // leeway on this path: past `exp` the full check decides). Only tokens that passed
+        // are kept, so a bad signature is checked (and refused) every time.
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = unix_now();
+        if let Some(v) = self.verified().get(&digest) {
+            if now < v.exp {
+                return Ok(v.actor.clone());
+            }
+        }
+        let actor = self.verify(token)?;
+        let mut cache = self.verified();
+        if cache.len() >= VERIFIED_MAX {
+            cache.retain(|_, v| now < v.exp);
+            if cache.len() >= VERIFIED_MAX {
+                cache.clear();
+            }
+        }
+        cache.insert(digest, actor.clone());
+        Ok(actor.actor)
+    }
+}
+
+impl JwtAuthenticator {
+    /// The full check: signature, issuer, audience, `exp` and `nbf` with 30 s leeway.
+    fn verify(&self, token: &str) -> Result<Verified, DomainError> {
         let data = decode::<Claims>(token, &self.key, &self.validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             DomainError::Unauthenticated(match e.kind() {
@@ -148,7 +207,11 @@ impl Authenticator for JwtAuthenticator {
                 other => format!("the token is invalid ({other:?})"),
             })
         })?;
-        data.claims.into_actor()
+        let exp = data.claims.exp;
+        Ok(Verified {
+            actor: data.claims.into_actor()?,
+            exp,
+        })
     }
 }
 

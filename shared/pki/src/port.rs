@@ -11,7 +11,7 @@ use orgcert_core::ids::Serial;
 use orgcert_core::model;
 use orgcert_core::ports::{
     CertSpec, CertificateAuthority, IssuedMaterial, KeySource, OcspFailure, OcspHash as Hash,
-    OcspQuery, OcspStatus, RevokedRef,
+    OcspQuery, OcspResponseSpec, OcspStatus, RevokedRef,
 };
 use orgcert_core::secret::ExposeSecret as _;
 use orgcert_core::DomainError;
@@ -538,27 +538,20 @@ impl CertificateAuthority for PkiAuthority {
     async fn sign_generation_ocsp(
         &self,
         generation: u32,
-        serial: &Serial,
-        hash: Hash,
-        status: OcspStatus,
-        produced_at: OffsetDateTime,
-        this_update: OffsetDateTime,
-        next_update: OffsetDateTime,
-        nonce: Option<Vec<u8>>,
+        spec: OcspResponseSpec,
     ) -> Result<Vec<u8>, DomainError> {
         if generation == self.inner.generation() {
-            return self
-                .sign_ocsp(
-                    serial,
-                    hash,
-                    status,
-                    produced_at,
-                    this_update,
-                    next_update,
-                    nonce,
-                )
-                .await;
+            return self.sign_ocsp(spec).await;
         }
+        let OcspResponseSpec {
+            serial,
+            hash,
+            status,
+            produced_at,
+            this_update,
+            next_update,
+            nonce,
+        } = spec;
         let (ca, signer) = self
             .older
             .iter()
@@ -653,16 +646,16 @@ impl CertificateAuthority for PkiAuthority {
         })
     }
 
-    async fn sign_ocsp(
-        &self,
-        serial: &Serial,
-        hash: Hash,
-        status: OcspStatus,
-        produced_at: OffsetDateTime,
-        this_update: OffsetDateTime,
-        next_update: OffsetDateTime,
-        nonce: Option<Vec<u8>>,
-    ) -> Result<Vec<u8>, DomainError> {
+    async fn sign_ocsp(&self, spec: OcspResponseSpec) -> Result<Vec<u8>, DomainError> {
+        let OcspResponseSpec {
+            serial,
+            hash,
+            status,
+            produced_at,
+            this_update,
+            next_update,
+            nonce,
+        } = spec;
         let id = cert_id_for(&serial.to_bytes(), hash_of(hash), &self.inner);
         let ocsp = self.ocsp_signer_at(produced_at).await?;
         let status = cert_status(status);
@@ -766,15 +759,15 @@ mod tests {
     use time::Duration;
 
     async fn answer(ca: &PkiAuthority, at: OffsetDateTime) -> Result<Vec<u8>, DomainError> {
-        ca.sign_ocsp(
-            &Serial::from_bytes(&[0x42, 0x17]),
-            Hash::Sha384,
-            OcspStatus::Unknown,
-            at,
-            at,
-            at + Duration::days(3),
-            Some(vec![7; 16]),
-        )
+        ca.sign_ocsp(OcspResponseSpec {
+            serial: Serial::from_bytes(&[0x42, 0x17]),
+            hash: Hash::Sha384,
+            status: OcspStatus::Unknown,
+            produced_at: at,
+            this_update: at,
+            next_update: at + Duration::days(3),
+            nonce: Some(vec![7; 16]),
+        })
         .await
     }
 

@@ -383,6 +383,17 @@ async fn ocsp_answers_good_revoked_unknown_and_verifies() {
             .await;
         assert_eq!(first.status, 200);
         assert_eq!(first.headers["content-type"], "application/ocsp-response");
+        // RFC 5019 §6.2: a pre-signed answer carries caching headers; max-age stays short
+        // (a revocation replaces it at once here).
+        assert_eq!(
+            first.headers["cache-control"],
+            "max-age=60, public, no-transform, must-revalidate"
+        );
+        for h in ["etag", "last-modified", "expires"] {
+            assert!(first.headers.contains_key(h), "{h}: {:?}", first.headers);
+        }
+        let modified = first.headers["last-modified"].to_str().unwrap();
+        assert!(modified.ends_with(" GMT"), "{modified}");
         app.clock.advance(Duration::minutes(5));
         for _ in 0..20 {
             let again = app
@@ -432,6 +443,8 @@ async fn ocsp_answers_good_revoked_unknown_and_verifies() {
             .await
             .unwrap();
         assert_eq!(bad.status(), 200);
+        // An error status is not for shared caches.
+        assert_eq!(bad.headers()["cache-control"], "no-cache");
         assert_eq!(
             bad.bytes().await.unwrap().as_ref(),
             &[0x30, 0x03, 0x0a, 0x01, 0x01]

@@ -26,6 +26,7 @@ use orgcert_core::model::{
     AuditEvent, CertStatus, Certificate, CrlState, IdempotencyRecord, IssuanceSecret, Notification,
     OcspRecord, Organisation, Page, Profile,
 };
+use orgcert_core::ocsp_cache::{OcspCache, DEFAULT_MAX_ENTRIES};
 use orgcert_core::ports::{DirectoryQuery, ProfileQuery, Store, Write};
 use orgcert_core::store_support::{
     decode_serial_cursor, decode_text_cursor, directory_answer, directory_limit,
@@ -70,6 +71,8 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     counters: Arc<Counters>,
+    /// Pre-signed OCSP records of this process (a warm Lambda); off unless configured.
+    ocsp_cache: Arc<OcspCache>,
 }
 
 /// A filter expression with the names and values it uses.
@@ -97,7 +100,18 @@ impl DynamoStore {
             client,
             table: table.into(),
             counters: Arc::default(),
+            ocsp_cache: Arc::new(OcspCache::disabled()),
         }
+    }
+
+    /// Keeps OCSP records read in memory for at most `ttl` (zero: off). This process's
+    /// own commits invalidate them at once; a write by another Lambda (the revocation)
+    /// is seen after at most `ttl`, so keep it short (seconds) and below the responses'
+    /// `max-age` that HTTP caches may already serve.
+    #[must_use]
+    pub fn with_ocsp_cache(mut self, ttl: std::time::Duration) -> Self {
+        self.ocsp_cache = Arc::new(OcspCache::new(ttl, DEFAULT_MAX_ENTRIES));
+        self
     }
 
     /// The table name.
@@ -844,8 +858,17 @@ impl Store for DynamoStore {
     }
 
     async fn ocsp_record(&self, serial: &Serial) -> Result<Option<OcspRecord>> {
-        self.get_doc(keys::serial(serial.as_str()), keys::OCSP_SK)
-            .await
+        if let Some(rec) = self.ocsp_cache.get(serial) {
+            return Ok(Some(rec));
+        }
+        let seen = self.ocsp_cache.epoch();
+        let rec: Option<OcspRecord> = self
+            .get_doc(keys::serial(serial.as_str()), keys::OCSP_SK)
+            .await?;
+        if let Some(r) = &rec {
+            self.ocsp_cache.insert(r, seen);
+        }
+        Ok(rec)
     }
 
     async fn directory(&self, q: &DirectoryQuery) -> Result<Vec<Certificate>> {
@@ -910,7 +933,11 @@ impl Store for DynamoStore {
         if writes.is_empty() {
             return Ok(());
         }
-        self.commit_writes(writes).await
+        let touched = OcspCache::touched(&writes);
+        let r = self.commit_writes(writes).await;
+        // Whatever the outcome: a timed-out transaction may still have applied.
+        self.ocsp_cache.invalidate(&touched);
+        r
     }
 }
 

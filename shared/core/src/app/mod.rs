@@ -24,6 +24,7 @@ pub use machine::{ApiIssueRequest, SelfRenewRequest};
 pub use ordering::{Delivery, IdempotencyKey, OrderResult};
 pub use organisation::NewOrganisation;
 pub use pipeline::{p12_key, CLAIM_TTL};
+pub use status::{OcspAnswer, Presigned};
 
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};

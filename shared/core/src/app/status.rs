@@ -5,7 +5,32 @@ use time::OffsetDateTime;
 use super::App;
 use crate::error::{DomainError, Result};
 use crate::model::{CertStatus, Certificate, CrlState, OcspRecord, RevocationReason};
-use crate::ports::{OcspFailure, OcspHash, OcspStatus, RevokedRef, Write};
+use crate::ports::{
+    OcspFailure, OcspHash, OcspResponseSpec, OcspStatus, RevokedRef, Write,
+};
+
+/// An OCSP answer (DER) and, for a pre-signed response that HTTP caches may keep, what
+/// the RFC 5019 §6.2 headers need.
+#[derive(Debug, Clone)]
+pub struct OcspAnswer {
+    /// The OCSPResponse.
+    pub der: Vec<u8>,
+    /// Set for a pre-signed response; `None` for one signed for this request (it may
+    /// echo a nonce) or an error status.
+    pub presigned: Option<Presigned>,
+}
+
+/// The stored record a pre-signed answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Presigned {
+    /// Its thisUpdate (`Last-Modified`).
+    pub this_update: OffsetDateTime,
+    /// Its nextUpdate (`Expires`; `max-age` never reaches past it).
+    pub next_update: OffsetDateTime,
+    /// Whether it states "revoked": a record is identified by its certificate, its
+    /// thisUpdate and this (a revocation may replace "good" of the same thisUpdate).
+    pub revoked: bool,
+}
 
 /// The scope of a CRL: generation 1 keeps the names from before rollovers existed
 /// (`full`, `p{n}`); a later issuing CA generation `g` has `g{g}` and `g{g}.p{n}`.
@@ -290,26 +315,30 @@ impl App {
             .ca
             .sign_generation_ocsp(
                 generation,
-                &cert.serial,
-                OcspHash::Sha1,
-                status,
-                now,
-                now,
-                next,
-                None,
+                OcspResponseSpec {
+                    serial: cert.serial.clone(),
+                    hash: OcspHash::Sha1,
+                    status,
+                    produced_at: now,
+                    this_update: now,
+                    next_update: next,
+                    nonce: None,
+                },
             )
             .await?;
         let sha256 = self
             .ca
             .sign_generation_ocsp(
                 generation,
-                &cert.serial,
-                OcspHash::Sha256,
-                status,
-                now,
-                now,
-                next,
-                None,
+                OcspResponseSpec {
+                    serial: cert.serial.clone(),
+                    hash: OcspHash::Sha256,
+                    status,
+                    produced_at: now,
+                    this_update: now,
+                    next_update: next,
+                    nonce: None,
+                },
             )
             .await?;
         let rec = OcspRecord {
@@ -356,13 +385,21 @@ impl App {
     /// serials, other CertID hashes and expired records are signed on demand by the
     /// responder, echoing the nonce.
     pub async fn ocsp(&self, request: &[u8]) -> Vec<u8> {
+        self.ocsp_answer(request).await.der
+    }
+
+    /// [`App::ocsp`] with what an HTTP answer needs for RFC 5019 §6 caching headers.
+    pub async fn ocsp_answer(&self, request: &[u8]) -> OcspAnswer {
         match self.ocsp_inner(request).await {
-            Ok(der) => der,
-            Err(f) => self.ca.ocsp_failure(f),
+            Ok(answer) => answer,
+            Err(f) => OcspAnswer {
+                der: self.ca.ocsp_failure(f),
+                presigned: None,
+            },
         }
     }
 
-    async fn ocsp_inner(&self, request: &[u8]) -> std::result::Result<Vec<u8>, OcspFailure> {
+    async fn ocsp_inner(&self, request: &[u8]) -> std::result::Result<OcspAnswer, OcspFailure> {
         let q = self.ca.parse_ocsp(request)?;
         if !q.ours {
             return Err(OcspFailure::Unauthorized);
@@ -382,15 +419,23 @@ impl App {
             }
         };
         let now = self.now();
-        let pick = |r: &OcspRecord| match q.hash {
-            OcspHash::Sha1 => Some(r.sha1.clone()),
-            OcspHash::Sha256 => Some(r.sha256.clone()),
-            _ => None,
-        };
+        // The store answers this read from memory when it can (`OcspCache`).
         if let Some(rec) = self.store.ocsp_record(&q.serial).await.map_err(fail)? {
             if now >= rec.this_update && now < rec.next_update {
-                if let Some(der) = pick(&rec) {
-                    return Ok(der);
+                let der = match q.hash {
+                    OcspHash::Sha1 => Some(rec.sha1),
+                    OcspHash::Sha256 => Some(rec.sha256),
+                    _ => None,
+                };
+                if let Some(der) = der {
+                    return Ok(OcspAnswer {
+                        der,
+                        presigned: Some(Presigned {
+                            this_update: rec.this_update,
+                            next_update: rec.next_update,
+                            revoked: rec.status == CertStatus::Revoked,
+                        }),
+                    });
                 }
             }
         }
@@ -409,19 +454,27 @@ impl App {
             .filter(|c| self.generation_of(c) == q.generation)
             .and_then(Self::ocsp_status)
             .unwrap_or(OcspStatus::Unknown);
-        self.ca
+        let der = self
+            .ca
             .sign_generation_ocsp(
                 q.generation,
-                &q.serial,
-                q.hash,
-                status,
-                now,
-                now,
-                now + self.config.ocsp_validity,
-                q.nonce,
+                OcspResponseSpec {
+                    serial: q.serial,
+                    hash: q.hash,
+                    status,
+                    produced_at: now,
+                    this_update: now,
+                    next_update: now + self.config.ocsp_validity,
+                    nonce: q.nonce,
+                },
             )
             .await
-            .map_err(fail)
+            .map_err(fail)?;
+        // Signed for this request (it may echo its nonce): not for shared caches.
+        Ok(OcspAnswer {
+            der,
+            presigned: None,
+        })
     }
 
     /// Re-signs OCSP responses that are older than the refresh age or state an old status.

@@ -26,6 +26,7 @@ use orgcert_core::model::{
     AuditEvent, CertStatus, Certificate, CrlState, IdempotencyRecord, IssuanceSecret, Notification,
     OcspRecord, Organisation, Page, Profile, SecretKind,
 };
+use orgcert_core::ocsp_cache::{OcspCache, DEFAULT_MAX_ENTRIES};
 use orgcert_core::ports::{DirectoryQuery, ProfileQuery, Store, Write};
 use orgcert_core::store_support::{
     self as support, decode_serial_cursor, directory_answer, directory_limit, encode_text_cursor,
@@ -34,11 +35,17 @@ use orgcert_core::store_support::{
 
 /// How long a statement waits for another process's write lock before `Unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a cached OCSP record may miss a write made by another process on the same
+/// file (`orgcert job run`, which refreshes records but never revokes); this process's
+/// own commits invalidate at once.
+pub const OCSP_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// The SQLite implementation of [`Store`].
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// Pre-signed OCSP records in memory, invalidated by this store's own commits.
+    ocsp_cache: Arc<OcspCache>,
 }
 
 impl SqliteStore {
@@ -71,7 +78,17 @@ impl SqliteStore {
         schema::migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            ocsp_cache: Arc::new(OcspCache::new(OCSP_CACHE_TTL, DEFAULT_MAX_ENTRIES)),
         })
+    }
+
+    /// Keeps OCSP records read in memory for at most `ttl` (zero: off); the default is
+    /// a minute. This store's commits invalidate them at once, so the time-to-live only
+    /// bounds how long a write by another process on the same file goes unseen.
+    #[must_use]
+    pub fn with_ocsp_cache(mut self, ttl: Duration) -> Self {
+        self.ocsp_cache = Arc::new(OcspCache::new(ttl, DEFAULT_MAX_ENTRIES));
+        self
     }
 
     /// Runs `f` on the connection in the blocking pool: rusqlite must never block an
@@ -955,9 +972,21 @@ impl Store for SqliteStore {
     }
 
     async fn ocsp_record(&self, serial: &Serial) -> Result<Option<OcspRecord>> {
+        // The public OCSP route's read: from memory when this process read it before and
+        // no commit of this store touched the certificate since (see `OcspCache`).
+        if let Some(rec) = self.ocsp_cache.get(serial) {
+            return Ok(Some(rec));
+        }
+        let seen = self.ocsp_cache.epoch();
+        let cache = Arc::clone(&self.ocsp_cache);
         let serial = serial.as_str().to_owned();
         self.with_conn(move |c| {
-            query_doc(c, "SELECT doc FROM ocsp WHERE serial = ?1", params![serial])
+            let rec: Option<OcspRecord> =
+                query_doc(c, "SELECT doc FROM ocsp WHERE serial = ?1", params![serial])?;
+            if let Some(r) = &rec {
+                cache.insert(r, seen);
+            }
+            Ok(rec)
         })
         .await
     }
@@ -1011,6 +1040,13 @@ impl Store for SqliteStore {
         if writes.is_empty() {
             return Ok(());
         }
-        self.with_conn(move |c| commit_all(c, &writes)).await
+        let cache = Arc::clone(&self.ocsp_cache);
+        self.with_conn(move |c| {
+            let r = commit_all(c, &writes);
+            // Still under the connection lock, before the caller hears of the commit.
+            cache.invalidate(&OcspCache::touched(&writes));
+            r
+        })
+        .await
     }
 }
