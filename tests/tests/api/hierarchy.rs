@@ -352,7 +352,7 @@ async fn a_rollover_issues_from_the_new_ca_while_the_old_one_keeps_its_crl_and_o
 
     // Revoke one of each generation; each CRL lists its own.
     for serial in [&gen1_serial, &gen2_serial] {
-        app.revoke(&serial, json!({ "reason": "keyCompromise" }))
+        app.revoke(serial, json!({ "reason": "keyCompromise" }))
             .await
             .ok(200);
     }
