@@ -5,9 +5,7 @@ use time::OffsetDateTime;
 use super::App;
 use crate::error::{DomainError, Result};
 use crate::model::{CertStatus, Certificate, CrlState, OcspRecord, RevocationReason};
-use crate::ports::{
-    OcspFailure, OcspHash, OcspResponseSpec, OcspStatus, RevokedRef, Write,
-};
+use crate::ports::{OcspFailure, OcspHash, OcspResponseSpec, OcspStatus, RevokedRef, Write};
 
 /// An OCSP answer (DER) and, for a pre-signed response that HTTP caches may keep, what
 /// the RFC 5019 §6.2 headers need.
