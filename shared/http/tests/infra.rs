@@ -1204,3 +1204,115 @@ fn responder_readers_read_every_generations_responder() {
         assert!(readers.contains(f), "{f} reads the responders");
     }
 }
+
+/// Least privilege by prefix (issue 17, item 5): no function holds a bucket-wide S3 policy
+/// template (`S3CrudPolicy` and friends); every S3 object action names objects under a
+/// prefix its code uses (`p12/`, `crl/`, `private/ocsp-responder*`, `keys/code.key`),
+/// never the whole bucket; only the issuance functions write PKCS#12 files, only the
+/// crl-refresh job writes CRLs and responders, and only housekeeping and the issuance
+/// functions (undoing a failed commit) delete PKCS#12 files.
+#[test]
+fn s3_access_is_by_prefix_and_as_narrow_as_the_code() {
+    let doc = template();
+    let prefixes = [
+        "/p12/*",
+        "/crl/*",
+        "/private/ocsp-responder.json",
+        "/private/ocsp-responder-g*.json",
+        "/keys/code.key",
+    ];
+    let mut writers: std::collections::BTreeMap<&str, BTreeSet<String>> = Default::default();
+    for (name, props) in functions(&doc) {
+        let policies = props["Policies"].as_sequence().cloned().unwrap_or_default();
+        for p in &policies {
+            let text = serde_norway::to_string(p).expect("yaml");
+            for template in ["S3CrudPolicy", "S3FullAccessPolicy", "S3WritePolicy"] {
+                assert!(
+                    !text.contains(template),
+                    "{name}: {template} is bucket-wide"
+                );
+            }
+        }
+        let statements: Vec<Value> = policies
+            .iter()
+            .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
+            .collect();
+        for st in &statements {
+            let object_actions: Vec<String> = actions(st)
+                .into_iter()
+                .filter(|a| a.starts_with("s3:") && a != "s3:ListBucket")
+                .collect();
+            if object_actions.is_empty() {
+                continue;
+            }
+            let resources = match &st["Resource"] {
+                Value::Sequence(v) => v.clone(),
+                other => vec![other.clone()],
+            };
+            for r in &resources {
+                let r = serde_norway::to_string(r).expect("yaml");
+                // A bucket of this stack: each object resource names one of the code's prefixes.
+                if r.contains("Bucket.Arn") {
+                    assert!(
+                        prefixes
+                            .iter()
+                            .any(|p| r.contains(&format!("Bucket.Arn}}{p}"))),
+                        "{name}: {object_actions:?} on {r} is not one of the code's prefixes"
+                    );
+                }
+                for a in &object_actions {
+                    if a == "s3:PutObject" || a == "s3:DeleteObject" {
+                        let prefix = prefixes
+                            .iter()
+                            .find(|p| r.contains(&format!("Bucket.Arn}}{p}")))
+                            .copied()
+                            .unwrap_or("other");
+                        writers
+                            .entry(if a == "s3:PutObject" { "put" } else { "delete" })
+                            .or_default()
+                            .insert(format!("{name} {prefix}"));
+                    }
+                }
+            }
+        }
+    }
+    let issuers = [
+        "redeem-issuance",
+        "issue-certificate",
+        "issue-by-api",
+        "self-renew",
+    ];
+    let expected_put: BTreeSet<String> = issuers
+        .iter()
+        .map(|f| format!("{f} /p12/*"))
+        .chain(
+            [
+                "/crl/*",
+                "/private/ocsp-responder.json",
+                "/private/ocsp-responder-g*.json",
+            ]
+            .iter()
+            .map(|p| format!("crl-refresh {p}")),
+        )
+        .collect();
+    let puts = writers.remove("put").unwrap_or_default();
+    let in_bucket: BTreeSet<String> = puts
+        .iter()
+        .filter(|w| !w.ends_with(" other"))
+        .cloned()
+        .collect();
+    assert_eq!(in_bucket, expected_put, "who writes which objects");
+    let expected_delete: BTreeSet<String> = issuers
+        .iter()
+        .chain(&["housekeeping"])
+        .map(|f| format!("{f} /p12/*"))
+        .chain(std::iter::once("crl-refresh /crl/*".to_owned()))
+        .collect();
+    let deletes: BTreeSet<String> = writers
+        .remove("delete")
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|w| !w.ends_with(" other"))
+        .collect();
+    assert_eq!(deletes, expected_delete, "who deletes which objects");
+}
