@@ -51,6 +51,30 @@ pub fn openssl_csr(dir: &Path, name: &str, newkey: &str, subject: &str) -> Strin
     std::fs::read_to_string(dir.join(&csr)).expect("the CSR openssl wrote")
 }
 
+/// An OCSP request (DER, no nonce) for the certificate in `cert` issued by `issuer`
+/// (PEM files in `dir`), as `openssl ocsp -reqout` makes it.
+///
+/// # Panics
+/// If openssl fails or the request cannot be read.
+#[must_use]
+pub fn openssl_ocsp_request(dir: &Path, issuer: &str, cert: &str) -> Vec<u8> {
+    must(
+        dir,
+        "openssl",
+        &[
+            "ocsp",
+            "-issuer",
+            issuer,
+            "-cert",
+            cert,
+            "-no_nonce",
+            "-reqout",
+            "req.der",
+        ],
+    );
+    std::fs::read(dir.join("req.der")).expect("the request openssl wrote")
+}
+
 /// `openssl verify -x509_strict` of `leaf` up to the trust anchor `root` through the
 /// intermediate `issuing`, in `dir`; with `crls`, `-crl_check_all` against them too.
 /// Whether it verified, and openssl's output.

@@ -5,7 +5,6 @@
 //! `ORGCERT_TEST_BACKEND=aws cargo test -p orgcert-tests --test api -- --ignored
 //! --nocapture aws_calls_per_operation` and turns the JSON it writes into the model.
 
-use std::path::Path;
 use std::time::Instant;
 
 use orgcert_pki::KeyAlgorithm;
@@ -57,29 +56,18 @@ impl Phase<'_> {
     }
 }
 
-fn csr(dir: &Path, i: usize) -> String {
-    let key = format!("k{i}.pem");
-    let req = format!("r{i}.pem");
-    must(
-        dir,
-        "openssl",
-        &[
-            "req",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            "/CN=cost",
-            "-keyout",
-            &key,
-            "-out",
-            &req,
-        ],
-    );
-    std::fs::read_to_string(dir.join(req)).expect("csr")
+/// Runs a scheduled job as its schedule would (`POST /_local/jobs/{name}`).
+async fn job(app: &TestApp, name: &str) {
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/_local/jobs/{name}"),
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{name}: {:?}", r.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,7 +124,9 @@ async fn aws_calls_per_operation() {
         let c = app.create(json!({ "key_algorithm": "ecdsa-p256" })).await;
         csr_links.push(c.ok(201)["issuance_url"].as_str().unwrap().to_owned());
     }
-    let csrs: Vec<String> = (0..n).map(|i| csr(&d, i)).collect();
+    let csrs: Vec<String> = (0..n)
+        .map(|i| orgcert_tests::tools::openssl_csr(&d, &format!("k{i}"), "ec", "/CN=cost"))
+        .collect();
     phase
         .measure("issue_csr", n, |i| {
             let (a, url, csr) = (&app, csr_links[i].clone(), csrs[i].clone());
@@ -162,31 +152,11 @@ async fn aws_calls_per_operation() {
         issued[0]["certificate_pem"].as_str().unwrap(),
     )
     .unwrap();
-    must(
-        &d,
-        "openssl",
-        &[
-            "ocsp",
-            "-issuer",
-            "ca.pem",
-            "-cert",
-            "leaf.pem",
-            "-no_nonce",
-            "-reqout",
-            "req.der",
-        ],
-    );
-    let req = std::fs::read(d.join("req.der")).unwrap();
+    let req = orgcert_tests::tools::openssl_ocsp_request(&d, "ca.pem", "leaf.pem");
     // The crl-refresh job pre-signs the answers OCSP serves.
     phase
         .measure("job_crl_refresh_after_issuance", 1, |_| {
-            let a = &app;
-            async move {
-                let r = a
-                    .call(Method::POST, "/_local/jobs/crl-refresh", None, None, &[])
-                    .await;
-                assert_eq!(r.status, 200, "crl-refresh: {:?}", r.body);
-            }
+            job(&app, "crl-refresh")
         })
         .await;
     phase
@@ -231,44 +201,18 @@ async fn aws_calls_per_operation() {
         .await;
     phase
         .measure("job_crl_refresh_after_revocations", 1, |_| {
-            let a = &app;
-            async move {
-                let r = a
-                    .call(Method::POST, "/_local/jobs/crl-refresh", None, None, &[])
-                    .await;
-                assert_eq!(r.status, 200, "crl-refresh: {:?}", r.body);
-            }
+            job(&app, "crl-refresh")
         })
         .await;
     // An idle minute: what the every-minute schedule costs when nothing changed.
     app.clock.advance(Duration::minutes(1));
     phase
-        .measure("job_crl_refresh_idle", 1, |_| {
-            let a = &app;
-            async move {
-                let r = a
-                    .call(Method::POST, "/_local/jobs/crl-refresh", None, None, &[])
-                    .await;
-                assert_eq!(r.status, 200, "crl-refresh: {:?}", r.body);
-            }
-        })
+        .measure("job_crl_refresh_idle", 1, |_| job(&app, "crl-refresh"))
         .await;
-    for job in ["renewal-reminders", "housekeeping"] {
+    for name in ["renewal-reminders", "housekeeping"] {
         phase
-            .measure(&format!("job_{}", job.replace('-', "_")), 1, |_| {
-                let a = &app;
-                async move {
-                    let r = a
-                        .call(
-                            Method::POST,
-                            &format!("/_local/jobs/{job}"),
-                            None,
-                            None,
-                            &[],
-                        )
-                        .await;
-                    assert_eq!(r.status, 200, "{job}: {:?}", r.body);
-                }
+            .measure(&format!("job_{}", name.replace('-', "_")), 1, |_| {
+                job(&app, name)
             })
             .await;
     }

@@ -357,21 +357,7 @@ async fn ocsp_answers_good_revoked_unknown_and_verifies() {
         // GET (RFC 6960 A.1), and a burst answered from the pre-signed response: ECDSA and
         // PKCS#1 signatures over the same producedAt would be identical anyway, so compare
         // with a response signed later — the bytes stay those of the stored response.
-        must(
-            d,
-            "openssl",
-            &[
-                "ocsp",
-                "-issuer",
-                "ca.pem",
-                "-cert",
-                "leaf.pem",
-                "-no_nonce",
-                "-reqout",
-                "req.der",
-            ],
-        );
-        let req = std::fs::read(d.join("req.der")).unwrap();
+        let req = orgcert_tests::tools::openssl_ocsp_request(d, "ca.pem", "leaf.pem");
         use base64::Engine;
         let b64 = base64::engine::general_purpose::STANDARD.encode(&req);
         let enc: String = b64
