@@ -312,12 +312,18 @@ pub async fn spawn_serve(
             app.config.crl_partitions = cfg.crl_partitions;
             app.config.crl_validity = Duration::hours(i64::from(cfg.crl_validity_hours));
             app.config.reminder_days = cfg.reminder_days.clone();
-            app.run_job(
-                Job::CrlRefresh,
-                orgcert_core::clock::Clock::now(clock.as_ref()),
-            )
-            .await
-            .expect("first crl-refresh run");
+            // The binary's own job timer runs crl-refresh at start too: when both commit
+            // the first CRL at once, one is refused (StaleVersion) and the next run finds
+            // the other's work. Bounded: a handful of tries.
+            let mut tries = 0;
+            loop {
+                let now = orgcert_core::clock::Clock::now(clock.as_ref());
+                match app.run_job(Job::CrlRefresh, now).await {
+                    Ok(_) => break,
+                    Err(orgcert_core::DomainError::StaleVersion(_)) if tries < 5 => tries += 1,
+                    Err(e) => panic!("first crl-refresh run: {e:?}"),
+                }
+            }
             (aws, app)
         })
         .await

@@ -324,6 +324,17 @@ async fn ocsp_answers_good_revoked_unknown_and_verifies() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         save(&app, "/public/ca.pem", &d.join("ca.pem")).await;
+        // The CA and root files change only at a rollover: caches (a CDN) may keep them.
+        for file in [
+            "/public/ca.pem",
+            "/public/ca.cer",
+            "/public/root.pem",
+            "/public/root.cer",
+        ] {
+            let a = app.call(Method::GET, file, None, None, &[]).await;
+            assert_eq!(a.status, 200, "{file}");
+            assert_eq!(a.headers["cache-control"], "public, max-age=3600", "{file}");
+        }
         let (serial, pem) = issue(&app, json!({})).await;
         std::fs::write(d.join("leaf.pem"), &pem).unwrap();
         let url = format!("{}/ocsp", app.base);

@@ -12,9 +12,16 @@ use super::der;
 use crate::problem::{ApiError, ApiResult};
 use crate::HttpState;
 
+/// CA and root certificates change only at a rollover (effective at a restart), so HTTP
+/// caches and a CDN in front (infra/README.md "CDN") may keep them an hour.
+const CA_FILE_CACHE: &str = "public, max-age=3600";
+
 pub async fn ca_pem(State(s): State<HttpState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        [
+            (header::CONTENT_TYPE, "application/x-pem-file"),
+            (header::CACHE_CONTROL, CA_FILE_CACHE),
+        ],
         s.app.ca.ca_pem(),
     )
         .into_response()
@@ -24,7 +31,10 @@ pub async fn ca_pem(State(s): State<HttpState>) -> Response {
 /// certificate while it serves, after a rollover too (the current one is in `ca.pem`).
 pub async fn ca_cer(State(s): State<HttpState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/pkix-cert")],
+        [
+            (header::CONTENT_TYPE, "application/pkix-cert"),
+            (header::CACHE_CONTROL, CA_FILE_CACHE),
+        ],
         s.app
             .ca
             .generation_der(1)
@@ -43,12 +53,15 @@ pub async fn ca_generation(
         .flatten()
         .and_then(|g| s.app.ca.generation_der(g))
         .ok_or(ApiError(DomainError::NotFound("CA generation")))?;
-    Ok(der("application/pkix-cert", cert, "public, max-age=3600"))
+    Ok(der("application/pkix-cert", cert, CA_FILE_CACHE))
 }
 
 pub async fn root_pem(State(s): State<HttpState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        [
+            (header::CONTENT_TYPE, "application/x-pem-file"),
+            (header::CACHE_CONTROL, CA_FILE_CACHE),
+        ],
         s.app.ca.root_pem(),
     )
         .into_response()
@@ -56,7 +69,10 @@ pub async fn root_pem(State(s): State<HttpState>) -> Response {
 
 pub async fn root_cer(State(s): State<HttpState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/pkix-cert")],
+        [
+            (header::CONTENT_TYPE, "application/pkix-cert"),
+            (header::CACHE_CONTROL, CA_FILE_CACHE),
+        ],
         s.app.ca.root_der(),
     )
         .into_response()
