@@ -87,10 +87,18 @@ pub async fn open(cfg: &LocalConfig, clock: Arc<dyn Clock>) -> Result<Local, Dom
     if cfg.ocsp_delegated {
         // The same scheme as AWS (DESIGN §5a): a short-lived delegated responder whose key
         // lives in memory; the key file makes minting free, so it is minted on demand.
-        ca = ca.with_rotating_responder(
-            Arc::new(orgcert_pki::port::MemoryResponderStore::default()),
-            true,
-        );
+        ca = ca
+            .with_rotating_responder(
+                Arc::new(orgcert_pki::port::MemoryResponderStore::default()),
+                true,
+            )
+            // Older generations too (as AWS): an answer for a CertID under an older issuer,
+            // an unknown serial included, is signed by that generation's responder, not by
+            // its CA key on every request.
+            .with_older_rotating_responders(
+                |_| Arc::new(orgcert_pki::port::MemoryResponderStore::default()),
+                true,
+            );
     }
     let mut config = Config::new(cfg.public_url.clone());
     config.crl_partitions = cfg.crl_partitions;
