@@ -158,6 +158,29 @@ impl OcspCache {
             inner.map.remove(s);
         }
     }
+
+    /// Invalidates the records `writes` touch when the returned guard is dropped: at the
+    /// end of the commit, or when the commit's future is dropped mid-flight (a caller that
+    /// went away), since the transaction may have applied all the same.
+    pub fn invalidate_on_drop(&self, writes: &[Write]) -> InvalidateOnDrop<'_> {
+        InvalidateOnDrop {
+            cache: self,
+            serials: Self::touched(writes),
+        }
+    }
+}
+
+/// See [`OcspCache::invalidate_on_drop`].
+#[must_use = "the records are invalidated when this is dropped"]
+pub struct InvalidateOnDrop<'a> {
+    cache: &'a OcspCache,
+    serials: Vec<Serial>,
+}
+
+impl Drop for InvalidateOnDrop<'_> {
+    fn drop(&mut self) {
+        self.cache.invalidate(&self.serials);
+    }
 }
 
 #[cfg(test)]
@@ -213,6 +236,38 @@ mod tests {
             expected: 1,
         }]));
         assert!(cache.get(&good.serial).is_none());
+    }
+
+    #[test]
+    fn an_abandoned_commit_still_invalidates() {
+        let cache = OcspCache::new(Duration::from_secs(60), 10);
+        let good = rec("0a0e", CertStatus::Issued);
+        cache.insert(&good, cache.epoch());
+        let writes = [Write::PutOcsp(rec("0a0e", CertStatus::Revoked))];
+        // A commit future that never completes (its caller went away) is dropped.
+        let commit = async {
+            let _invalidate = cache.invalidate_on_drop(&writes);
+            std::future::pending::<()>().await;
+        };
+        drop(commit);
+        assert!(
+            cache.get(&good.serial).is_some(),
+            "an unpolled future did nothing"
+        );
+        let mut commit = Box::pin(async {
+            let _invalidate = cache.invalidate_on_drop(&writes);
+            std::future::pending::<()>().await;
+        });
+        use std::future::Future as _;
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        assert!(commit.as_mut().poll(&mut cx).is_pending());
+        assert!(cache.get(&good.serial).is_some(), "still in flight");
+        drop(commit);
+        assert!(
+            cache.get(&good.serial).is_none(),
+            "dropped mid-flight: invalidated"
+        );
     }
 
     #[test]

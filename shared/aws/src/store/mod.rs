@@ -933,11 +933,10 @@ impl Store for DynamoStore {
         if writes.is_empty() {
             return Ok(());
         }
-        let touched = OcspCache::touched(&writes);
-        let r = self.commit_writes(writes).await;
-        // Whatever the outcome: a timed-out transaction may still have applied.
-        self.ocsp_cache.invalidate(&touched);
-        r
+        // Whatever the outcome, and if this future is dropped mid-flight too: a timed-out
+        // or abandoned transaction may still have applied.
+        let _invalidate = self.ocsp_cache.invalidate_on_drop(&writes);
+        self.commit_writes(writes).await
     }
 }
 
