@@ -131,7 +131,8 @@ impl App {
             serial.to_string(),
             json!({ "reason": reason.as_str() }),
         );
-        self.commit_certificate_change(&cert, Some(new.clone()), vec![Write::Audit(event)])
+        let writes = vec![Write::Audit(event), Self::revocation_supersedes_ocsp(&new)];
+        self.commit_certificate_change(&cert, Some(new.clone()), writes)
             .await?;
         self.status_changed(&new, true).await;
         let profile = self.scoped_profile(&actor.org, cert.profile_id).await?;

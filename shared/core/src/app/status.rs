@@ -358,6 +358,29 @@ impl App {
         }
     }
 
+    /// The write a revocation commits with itself: an unsigned "revoked" OCSP record that
+    /// supersedes the certificate's pre-signed "good" answers in the same transaction.
+    /// Signing the revoked answers happens after the commit and may fail (signer
+    /// unavailable); without this, the stored "good" record would still be served until the
+    /// refresh job replaced it. The placeholder has no answers and an empty validity window,
+    /// so a query falls through to signing from the (revoked) certificate. Records only move
+    /// forward (DESIGN §5a): as "revoked" it can no longer be replaced by a late "good"
+    /// write, and it dates itself one millisecond before the revocation (the precision both
+    /// stores compare at) so that the signed revoked record (thisUpdate at or after the
+    /// revocation) replaces it.
+    pub(crate) fn revocation_supersedes_ocsp(revoked: &Certificate) -> Write {
+        let at = revoked.revoked_at.unwrap_or(OffsetDateTime::UNIX_EPOCH)
+            - time::Duration::milliseconds(1);
+        Write::PutOcsp(OcspRecord {
+            serial: revoked.serial.clone(),
+            status: CertStatus::Revoked,
+            sha1: Vec::new(),
+            sha256: Vec::new(),
+            this_update: at,
+            next_update: at,
+        })
+    }
+
     /// The issuing CA generation of `cert`: by its certificate, else (not issued yet, or
     /// of a generation no longer served) the current one.
     fn generation_of(&self, cert: &Certificate) -> u32 {
