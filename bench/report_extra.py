@@ -54,7 +54,7 @@ def _keygen(data, out):
              "with and without the key pool (`ORGCERT_KEY_POOL`), next to an OpenSSL pipeline doing the "
              "same work (`openssl genpkey` + `req` + `x509 -req` + `pkcs12 -export`) in the same run. "
              "busy: back to back (the pool drains; then keys are generated on the request path). paced: "
-             "400 ms between a holder's issuances (the pool refills at nice 19 in between). CPU: "
+             "1 s between a holder's issuances (two a second in all; the pool refills at nice 19 in between). CPU: "
              "user + system of the bench process (orgcert, refill thread included) or of the openssl "
              "children, per issuance. HTTP left out (about 1 ms). The AWS functions have no pool: each "
              "invocation generates its key (the no-pool rows).", "",
