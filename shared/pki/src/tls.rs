@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 
 use crate::error::PkiError;
 use crate::key::SubjectPublicKey;
-use crate::leaf::{Authority, IssuedCert};
 use crate::validate;
+use crate::{Authority, IssuedCert};
 
 impl Authority {
     /// Issues a TLS server certificate for `names` (DNS names or IP addresses, each a
