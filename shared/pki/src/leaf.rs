@@ -1,6 +1,7 @@
 //! Organisation and system certificates (DESIGN §4 "Certificate profile"), issued by the
 //! [`Authority`].
 
+use orgcert_core::model::CertKind;
 use rcgen::{
     CertificateParams, CrlDistributionPoint, DistinguishedName, DnType, IsCa, KeyIdMethod,
     KeyUsagePurpose, SanType,
@@ -16,15 +17,6 @@ use crate::{Authority, PkiError, SubjectPublicKey};
 const OID_ORGANIZATION_IDENTIFIER: &[u64] = &[2, 5, 4, 97];
 /// X.520 serialNumber.
 const OID_SERIAL_NUMBER: &[u64] = &[2, 5, 4, 5];
-
-/// Which certificate type is issued; only the key usage differs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CertKind {
-    /// Organisation certificate (signing, including non-repudiation).
-    Organisation,
-    /// System certificate (machine-to-machine: TLS client, signing, decryption).
-    System,
-}
 
 /// Everything that varies between leaf certificates; the rest comes from the [`Authority`].
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -37,12 +37,12 @@ pub use hierarchy::{
 };
 pub use key::{generate_key, GeneratedKey, KeyAlgorithm, SubjectKeyType, SubjectPublicKey};
 pub use key_pool::{KeyPool, KeyPoolStats, DEFAULT_KEY_POOL};
-pub use leaf::{CertKind, IssuedCert, LeafSpec};
+pub use leaf::{IssuedCert, LeafSpec};
 pub use ocsp::{
     cert_id_for, ocsp_error_response, parse_ocsp_request, CertIdInfo, OcspCertStatus,
-    OcspErrorStatus, OcspHash, OcspRequestInfo, OcspSigner,
+    OcspErrorStatus, OcspRequestInfo, OcspSigner,
 };
-pub use p12::{build_pkcs12, P12Format};
+pub use p12::build_pkcs12;
 pub use pss::RsaSignature;
 pub use signer::{CaSigner, KeyFileSigner};
 

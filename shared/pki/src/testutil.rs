@@ -9,6 +9,7 @@ use x509_parser::parse_x509_certificate;
 use x509_parser::x509::X509Name;
 
 use crate::*;
+use orgcert_core::model::CertKind;
 
 pub(crate) const BASE_URL: &str = "http://pki.example.dk";
 

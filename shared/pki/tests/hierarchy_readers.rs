@@ -13,10 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use orgcert_core::model::CertKind;
+use orgcert_core::ports::OcspHash;
 use orgcert_pki::{
     cert_id_for, create_root_certificate, generate_key, to_pem, Authority, CaSigner, CaSubject,
-    CertKind, CrlSpec, KeyAlgorithm, KeyFileSigner, LeafSpec, OcspCertStatus, OcspHash, OcspSigner,
-    RevokedEntry, Root, RsaSignature, SubjectPublicKey,
+    CrlSpec, KeyAlgorithm, KeyFileSigner, LeafSpec, OcspCertStatus, OcspSigner, RevokedEntry, Root,
+    RsaSignature, SubjectPublicKey,
 };
 use time::{Duration, OffsetDateTime};
 

@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use orgcert_core::model::{CertKind, P12Format};
+use orgcert_core::ports::OcspHash;
 use orgcert_pki::{
     build_pkcs12, create_ca_certificate, generate_key, ocsp_error_response, parse_csr,
-    parse_ocsp_request, Authority, CaSigner, CaSubject, CertKind, CrlSpec, IssuedCert,
-    KeyAlgorithm, KeyFileSigner, LeafSpec, OcspCertStatus, OcspErrorStatus, OcspHash, OcspSigner,
-    P12Format, RevokedEntry, SubjectKeyType, SubjectPublicKey,
+    parse_ocsp_request, Authority, CaSigner, CaSubject, CrlSpec, IssuedCert, KeyAlgorithm,
+    KeyFileSigner, LeafSpec, OcspCertStatus, OcspErrorStatus, OcspSigner, RevokedEntry,
+    SubjectKeyType, SubjectPublicKey,
 };
 use time::{Duration, OffsetDateTime};
 

@@ -7,9 +7,10 @@
 
 use std::sync::Arc;
 
+use orgcert_core::model::CertKind;
 use orgcert_pki::{
     create_ca_certificate, generate_key, parse_policy_oids, Authority, CaSigner, CaSubject,
-    CertKind, KeyAlgorithm, KeyFileSigner, LeafSpec,
+    KeyAlgorithm, KeyFileSigner, LeafSpec,
 };
 use time::{Duration, OffsetDateTime};
 use x509_parser::der_parser::ber::BerObjectContent;

@@ -13,7 +13,9 @@ use x509_cert::Certificate;
 use x509_parser::parse_x509_certificate;
 
 use super::response::{issuer_hashes, Responder};
-use super::{OcspHash, OcspSigner, OID_OCSP_NOCHECK};
+use orgcert_core::ports::OcspHash;
+
+use super::{OcspHashExt as _, OcspSigner, OID_OCSP_NOCHECK};
 use crate::ca::printable;
 use crate::signer::{verify_cert_signature, RcgenSigner};
 use crate::validate::{self, UB_NAME};

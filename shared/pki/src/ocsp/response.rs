@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use der::asn1::{BitString, GeneralizedTime, Null, ObjectIdentifier, OctetString};
 use der::{Any, Encode};
+use orgcert_core::ports::OcspHash;
 use time::OffsetDateTime;
 use x509_cert::ext::pkix::CrlReason;
 use x509_cert::ext::Extension;
@@ -18,7 +19,7 @@ use x509_ocsp::{
 };
 
 use super::{
-    CertIdInfo, OcspCertStatus, OcspErrorStatus, OcspHash, OID_OCSP_BASIC, OID_OCSP_NONCE,
+    CertIdInfo, OcspCertStatus, OcspErrorStatus, OcspHashExt, OID_OCSP_BASIC, OID_OCSP_NONCE,
 };
 use crate::crl::MAX_UPDATE_INTERVAL;
 use crate::signer::verify_signed_der;

@@ -8,10 +8,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use base64::Engine;
 use orgcert_core::ids::Serial;
-use orgcert_core::model;
 use orgcert_core::ports::{
-    CertSpec, CertificateAuthority, IssuedMaterial, KeySource, OcspFailure, OcspHash as Hash,
-    OcspQuery, OcspResponseSpec, OcspStatus, RevokedRef,
+    CertSpec, CertificateAuthority, IssuedMaterial, KeySource, OcspFailure, OcspQuery,
+    OcspResponseSpec, OcspStatus, RevokedRef,
 };
 use orgcert_core::secret::ExposeSecret as _;
 use orgcert_core::DomainError;
@@ -20,8 +19,7 @@ use time::OffsetDateTime;
 use crate::KeyPool;
 use crate::{
     build_pkcs12, cert_id_for, ocsp_error_response, parse_csr, parse_ocsp_request, Authority,
-    CertKind, CrlSpec, KeyAlgorithm, LeafSpec, OcspCertStatus, OcspErrorStatus, OcspHash,
-    OcspSigner, P12Format, PkiError, RevokedEntry,
+    CrlSpec, LeafSpec, OcspCertStatus, OcspErrorStatus, OcspSigner, PkiError, RevokedEntry,
 };
 
 mod responder;
@@ -205,14 +203,6 @@ fn csr_bytes(csr: &str) -> Vec<u8> {
         .unwrap_or_else(|_| t.as_bytes().to_vec())
 }
 
-fn key_algorithm(a: model::KeyAlgorithm) -> KeyAlgorithm {
-    match a {
-        model::KeyAlgorithm::Rsa3072 => KeyAlgorithm::Rsa3072,
-        model::KeyAlgorithm::EcdsaP256 => KeyAlgorithm::EcdsaP256,
-        model::KeyAlgorithm::EcdsaP384 => KeyAlgorithm::EcdsaP384,
-    }
-}
-
 fn issue_blocking(
     ca: &Authority,
     pool: &KeyPool,
@@ -221,10 +211,7 @@ fn issue_blocking(
 ) -> Result<IssuedMaterial, DomainError> {
     let leaf = LeafSpec {
         serial: spec.serial.to_bytes(),
-        kind: match spec.kind {
-            model::CertKind::Organisation => CertKind::Organisation,
-            model::CertKind::System => CertKind::System,
-        },
+        kind: spec.kind,
         cvr: spec.cvr.to_string(),
         organisation_name: spec.organisation_name,
         profile_id: spec.profile_id.to_string(),
@@ -246,12 +233,8 @@ fn issue_blocking(
             format,
             password,
         } => {
-            let generated = pool.take(key_algorithm(algorithm)).map_err(to_domain)?;
+            let generated = pool.take(algorithm.into()).map_err(to_domain)?;
             let issued = ca.issue(&leaf, generated.public()).map_err(to_domain)?;
-            let format = match format {
-                model::P12Format::Modern => P12Format::Modern,
-                model::P12Format::Legacy => P12Format::Legacy,
-            };
             let chain = ca.chain_der();
             let p12 = build_pkcs12(
                 &generated,
@@ -386,12 +369,6 @@ impl CertificateAuthority for PkiAuthority {
     fn parse_ocsp(&self, der: &[u8]) -> Result<OcspQuery, OcspFailure> {
         let req = parse_ocsp_request(der).map_err(|_| OcspFailure::Malformed)?;
         let first = req.cert_ids.first().ok_or(OcspFailure::Malformed)?;
-        let hash = match first.hash_algorithm {
-            OcspHash::Sha1 => Hash::Sha1,
-            OcspHash::Sha256 => Hash::Sha256,
-            OcspHash::Sha384 => Hash::Sha384,
-            OcspHash::Sha512 => Hash::Sha512,
-        };
         // Serials longer than 20 octets are not ours (RFC 5280 §4.1.2.2); answer unknown.
         let serial = Serial::from_bytes(&first.serial);
         // The CertID's issuer hashes pick the generation (RFC 6960 §4.1.1).
@@ -405,7 +382,7 @@ impl CertificateAuthority for PkiAuthority {
         };
         Ok(OcspQuery {
             serial,
-            hash,
+            hash: first.hash_algorithm,
             ours: generation.is_some(),
             generation: generation.unwrap_or(0),
             count: req.cert_ids.len(),
@@ -468,7 +445,7 @@ async fn sign_ocsp_with(
         next_update,
         nonce,
     } = spec;
-    let id = cert_id_for(&serial.to_bytes(), hash_of(hash), ca);
+    let id = cert_id_for(&serial.to_bytes(), hash, ca);
     let status = cert_status(status);
     blocking(move || {
         signer
@@ -514,15 +491,6 @@ async fn sign_crl_with(
     .await
 }
 
-fn hash_of(h: Hash) -> OcspHash {
-    match h {
-        Hash::Sha1 => OcspHash::Sha1,
-        Hash::Sha256 => OcspHash::Sha256,
-        Hash::Sha384 => OcspHash::Sha384,
-        Hash::Sha512 => OcspHash::Sha512,
-    }
-}
-
 /// Runs signing work on the blocking pool (a KMS signer blocks on the network).
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, DomainError> + Send + 'static,
@@ -535,6 +503,8 @@ async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::KeyAlgorithm;
+    use orgcert_core::model;
 
     fn keygen_spec() -> CertSpec {
         let leaf = crate::testutil::leaf_spec();
