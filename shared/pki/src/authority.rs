@@ -5,7 +5,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use rcgen::{CertificateParams, CustomExtension, Issuer, KeyPair};
+use rcgen::{
+    CertificateParams, CustomExtension, DistinguishedName, IsCa, Issuer, KeyIdMethod, KeyPair,
+};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use x509_parser::extensions::ParsedExtension;
@@ -312,6 +314,29 @@ impl Authority {
         Ok(())
     }
 
+    /// The parameters every end-entity certificate of this CA starts from: `subject`, the
+    /// (checked) `serial`, the validity, basicConstraints CA:false (critical; rcgen's
+    /// `ExplicitNoCa` also writes the subjectKeyIdentifier, `key`'s RFC 7093 method 1) and
+    /// the authorityKeyIdentifier, copied from the CA certificate's SKI by rcgen's
+    /// `Issuer::from_ca_cert_der` (RFC 5280 §4.2.1.1). Callers add key usages and the rest.
+    pub(crate) fn end_entity_params(
+        subject: DistinguishedName,
+        serial: Vec<u8>,
+        key: &SubjectPublicKey,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> CertificateParams {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = subject;
+        params.serial_number = Some(serial.into());
+        params.not_before = not_before;
+        params.not_after = not_after;
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_identifier_method = KeyIdMethod::PreSpecified(key.key_identifier());
+        params.use_authority_key_identifier_extension = true;
+        params
+    }
+
     /// Signs `params` for `key` with the CA signer and checks the signature before the
     /// certificate leaves.
     pub(crate) fn sign_certificate(
@@ -430,14 +455,8 @@ mod tests {
         let key = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
         let issued = authority.issue(&leaf_spec(), key.public()).unwrap();
         let (_, cert) = parse_x509_certificate(&issued.der).unwrap();
-        let qc: Vec<&[u8]> = cert
-            .extensions()
-            .iter()
-            .filter(|e| e.oid.to_id_string() == "1.3.6.1.5.5.7.1.3")
-            .map(|e| e.value)
-            .collect();
         assert_eq!(
-            qc,
+            qc_statement_values(&cert),
             vec![ext::qc_statements_legal_person(Some("https://datacvr.virk.dk")).content()]
         );
         for bad in ["datacvr.virk.dk", "https://", "https://a b", "https://x?y"] {

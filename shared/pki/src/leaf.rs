@@ -2,10 +2,7 @@
 //! [`Authority`].
 
 use orgcert_core::model::CertKind;
-use rcgen::{
-    CertificateParams, CrlDistributionPoint, DistinguishedName, DnType, IsCa, KeyIdMethod,
-    KeyUsagePurpose, SanType,
-};
+use rcgen::{CrlDistributionPoint, DistinguishedName, DnType, KeyUsagePurpose, SanType};
 use time::OffsetDateTime;
 
 use crate::authority::check_http_url;
@@ -86,17 +83,14 @@ impl Authority {
         self.check_spec(spec)?;
         let serial = validate::serial(&spec.serial)?;
 
-        let mut params = CertificateParams::default();
-        params.distinguished_name = leaf_subject(spec)?;
-        params.serial_number = Some(serial.into());
-        params.not_before = spec.not_before;
-        params.not_after = spec.not_after;
-        // ExplicitNoCa writes basicConstraints CA:false (critical) and the subjectKeyIdentifier.
-        params.is_ca = IsCa::ExplicitNoCa;
+        let mut params = Self::end_entity_params(
+            leaf_subject(spec)?,
+            serial,
+            key,
+            spec.not_before,
+            spec.not_after,
+        );
         params.key_usages = key_usages(spec.kind, key.algorithm().is_rsa());
-        params.key_identifier_method = KeyIdMethod::PreSpecified(key.key_identifier());
-        // The AKI is copied from the CA certificate's SKI (rcgen reads it in from_ca_cert_der).
-        params.use_authority_key_identifier_extension = true;
         params.crl_distribution_points = vec![CrlDistributionPoint {
             uris: vec![spec
                 .crl_url
@@ -164,7 +158,7 @@ mod tests {
     use super::*;
     use crate::testutil::*;
     use crate::{ext, generate_key, KeyAlgorithm};
-    use rcgen::KeyPair;
+    use rcgen::{CertificateParams, KeyPair};
     use x509_parser::certificate::X509Certificate;
     use x509_parser::extensions::GeneralName;
 
@@ -375,14 +369,8 @@ mod tests {
             };
             let issued = authority.issue(&spec, key.public()).unwrap();
             let (_, cert) = parse_x509_certificate(&issued.der).unwrap();
-            let qc: Vec<&[u8]> = cert
-                .extensions()
-                .iter()
-                .filter(|e| e.oid.to_id_string() == "1.3.6.1.5.5.7.1.3")
-                .map(|e| e.value)
-                .collect();
             assert_eq!(
-                qc,
+                qc_statement_values(&cert),
                 vec![ext::qc_statements_legal_person(None).content()],
                 "{kind:?}"
             );

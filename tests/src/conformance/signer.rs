@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use orgcert_core::model::CertKind;
 use orgcert_pki::{
     create_ca_certificate, generate_key, random_serial, to_pem, Authority, CaSigner, CaSubject,
     CrlSpec, KeyAlgorithm, LeafSpec, RevokedEntry,
 };
-use orgcert_core::model::CertKind;
 use time::{Duration, OffsetDateTime};
 
 /// Runs `openssl args` in `dir` and returns its stdout+stderr; panics when it fails.
