@@ -79,20 +79,7 @@ fn orgcert(alg: KeyAlgorithm, n: usize, now: OffsetDateTime) -> serde_json::Valu
 fn openssl(n: usize, now: OffsetDateTime) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    run(Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:3072",
-            "-nodes",
-            "-subj",
-            "/CN=Bench CA",
-        ])
-        .args(["-days", "3650", "-keyout"])
-        .arg(d.join("ca.key"))
-        .arg("-out")
-        .arg(d.join("ca.pem")));
+    openssl_ca(d);
     std::fs::write(
         d.join("ca.cnf"),
         format!(

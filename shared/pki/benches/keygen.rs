@@ -136,20 +136,7 @@ fn orgcert(
 fn openssl(alg: &str, per_holder: usize, pace: Option<Duration>) -> (Vec<f64>, f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_owned();
-    run(Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:3072",
-            "-nodes",
-            "-subj",
-            "/CN=Bench CA",
-        ])
-        .args(["-days", "3650", "-keyout"])
-        .arg(d.join("ca.key"))
-        .arg("-out")
-        .arg(d.join("ca.pem")));
+    openssl_ca(&d);
     let (_, child0) = cpu_seconds();
     let start = Instant::now();
     let lat: Vec<f64> = std::thread::scope(|s| {

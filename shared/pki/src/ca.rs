@@ -97,13 +97,7 @@ mod tests {
                 cert.subject().to_string(),
                 "CN=Orgcert Test Root CA, O=Orgcert Test A/S, C=DK"
             );
-            let bc = cert.basic_constraints().unwrap().unwrap();
-            assert!(bc.critical && bc.value.ca);
-            assert_eq!(bc.value.path_len_constraint, Some(0));
-            let ku = cert.key_usage().unwrap().unwrap();
-            assert!(ku.critical);
-            assert!(ku.value.key_cert_sign() && ku.value.crl_sign());
-            assert!(!ku.value.digital_signature());
+            assert_ca_profile(&cert, 0);
             assert!(cert.iter_extensions().any(|e| matches!(
                 e.parsed_extension(),
                 ParsedExtension::SubjectKeyIdentifier(_)

@@ -9,7 +9,7 @@ use rcgen::{
 };
 use time::{Duration, OffsetDateTime, UtcOffset};
 
-use crate::leaf::check_http_url;
+use crate::authority::check_http_url;
 use crate::signer::verify_signed_der;
 use crate::{pss, validate};
 use crate::{Authority, PkiError};

@@ -152,40 +152,46 @@ mod tests {
 
     #[test]
     fn qc_statements_der_is_exact() {
-        let ext = qc_statements_legal_person(None);
-        // SEQ { SEQ { OID 1.3.6.1.5.5.7.11.2, SEQ { OID 0.4.0.194121.1.2 } } }
-        let expected = hex::decode(concat!(
-            "3017",
-            "3015",
-            "0608",
-            "2b06010505070b02",
-            "3009",
-            "0607",
-            "04008bec490102"
-        ))
-        .unwrap();
-        assert_eq!(ext.content(), expected.as_slice());
-        assert!(!ext.criticality());
-    }
-
-    #[test]
-    fn qc_statements_with_a_name_registration_authority_is_exact() {
-        let ext = qc_statements_legal_person(Some("https://cvr.dk"));
-        // SEQ { SEQ { OID pkixQCSyntax-v2, SEQ { OID legal, SEQ { [6] "https://cvr.dk" } } } }
-        let expected = hex::decode(concat!(
-            "3029",
-            "3027",
-            "0608",
-            "2b06010505070b02",
-            "301b",
-            "0607",
-            "04008bec490102",
-            "3010",
-            "860e",
-            "68747470733a2f2f6376722e646b"
-        ))
-        .unwrap();
-        assert_eq!(ext.content(), expected.as_slice());
-        assert!(!ext.criticality());
+        let cases = [
+            // SEQ { SEQ { OID pkixQCSyntax-v2 (1.3.6.1.5.5.7.11.2),
+            //             SEQ { OID legal (0.4.0.194121.1.2) } } }
+            (
+                None,
+                concat!(
+                    "3017",
+                    "3015",
+                    "0608",
+                    "2b06010505070b02",
+                    "3009",
+                    "0607",
+                    "04008bec490102"
+                ),
+            ),
+            // ... SEQ { OID legal, SEQ { [6] "https://cvr.dk" } } (nameRegistrationAuthorities)
+            (
+                Some("https://cvr.dk"),
+                concat!(
+                    "3029",
+                    "3027",
+                    "0608",
+                    "2b06010505070b02",
+                    "301b",
+                    "0607",
+                    "04008bec490102",
+                    "3010",
+                    "860e",
+                    "68747470733a2f2f6376722e646b"
+                ),
+            ),
+        ];
+        for (authority, expected) in cases {
+            let ext = qc_statements_legal_person(authority);
+            assert_eq!(
+                ext.content(),
+                hex::decode(expected).unwrap(),
+                "{authority:?}"
+            );
+            assert!(!ext.criticality());
+        }
     }
 }

@@ -204,9 +204,7 @@ mod tests {
         let root_der =
             create_root_certificate(root_signer.as_ref(), &ca_subject(), nb, na).unwrap();
         let (_, root_cert) = parse_x509_certificate(&root_der).unwrap();
-        let bc = root_cert.basic_constraints().unwrap().unwrap();
-        assert!(bc.critical && bc.value.ca);
-        assert_eq!(bc.value.path_len_constraint, Some(1));
+        assert_ca_profile(&root_cert, 1);
 
         let root = Root::new(root_signer, root_der.clone(), BASE_URL).unwrap();
         let issuing = KeyFileSigner::generate(KeyAlgorithm::Rsa3072).unwrap();
@@ -221,11 +219,7 @@ mod tests {
             cert.subject().to_string(),
             "CN=Orgcert Test Issuing CA 1, O=Orgcert Test A/S, C=DK"
         );
-        let bc = cert.basic_constraints().unwrap().unwrap();
-        assert!(bc.critical && bc.value.ca);
-        assert_eq!(bc.value.path_len_constraint, Some(0));
-        let ku = cert.key_usage().unwrap().unwrap();
-        assert!(ku.critical && ku.value.key_cert_sign() && ku.value.crl_sign());
+        assert_ca_profile(&cert, 0);
         let mut saw_aia = false;
         let mut saw_dp = false;
         for e in cert.iter_extensions() {
@@ -281,16 +275,21 @@ mod tests {
         assert_eq!(pems[1].contents(), root_der.as_slice());
     }
 
+    /// A P-256 root valid for [`ca_validity`].
+    fn p256_root() -> Root {
+        let signer = Arc::new(KeyFileSigner::generate(KeyAlgorithm::EcdsaP256).unwrap());
+        let (nb, na) = ca_validity();
+        let der = create_root_certificate(signer.as_ref(), &ca_subject(), nb, na).unwrap();
+        Root::new(signer, der, BASE_URL).unwrap()
+    }
+
     fn generate_key_public() -> crate::GeneratedKey {
         crate::generate_key(KeyAlgorithm::EcdsaP256).unwrap()
     }
 
     #[test]
     fn root_crl_is_long_lived_and_checked() {
-        let signer = Arc::new(KeyFileSigner::generate(KeyAlgorithm::EcdsaP256).unwrap());
-        let (nb, na) = ca_validity();
-        let der = create_root_certificate(signer.as_ref(), &ca_subject(), nb, na).unwrap();
-        let root = Root::new(signer, der, BASE_URL).unwrap();
+        let root = p256_root();
         let crl = root
             .sign_crl(1, t0(), t0() + Duration::days(365), &[])
             .unwrap();
@@ -308,10 +307,8 @@ mod tests {
 
     #[test]
     fn issuing_ca_validity_stays_within_the_root() {
-        let signer = Arc::new(KeyFileSigner::generate(KeyAlgorithm::EcdsaP256).unwrap());
         let (nb, na) = ca_validity();
-        let der = create_root_certificate(signer.as_ref(), &ca_subject(), nb, na).unwrap();
-        let root = Root::new(signer, der, BASE_URL).unwrap();
+        let root = p256_root();
         let key = generate_key_public();
         assert!(matches!(
             root.issue_issuing_ca(key.public(), &issuing_subject(), nb, na + Duration::days(1)),

@@ -72,6 +72,19 @@ impl KeyAlgorithm {
     }
 }
 
+/// Core's subject key algorithms (what a profile offers for server-side generation) are
+/// the ones [`KeyAlgorithm::ALL`] lists; RSA-4096 stays a CA-key-only addition here.
+impl From<orgcert_core::model::KeyAlgorithm> for KeyAlgorithm {
+    fn from(a: orgcert_core::model::KeyAlgorithm) -> Self {
+        use orgcert_core::model::KeyAlgorithm as Core;
+        match a {
+            Core::Rsa3072 => Self::Rsa3072,
+            Core::EcdsaP256 => Self::EcdsaP256,
+            Core::EcdsaP384 => Self::EcdsaP384,
+        }
+    }
+}
+
 impl fmt::Display for KeyAlgorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod authority;
 mod ca;
 mod crl;
 mod csr;
@@ -25,6 +26,7 @@ mod validate;
 #[cfg(test)]
 mod testutil;
 
+pub use authority::{check_name_registration_authority, parse_policy_oids, Authority};
 pub use ca::{create_ca_certificate, CaSubject};
 pub use crl::{CrlSpec, RevokedEntry};
 pub use csr::parse_csr;
@@ -35,14 +37,12 @@ pub use hierarchy::{
 };
 pub use key::{generate_key, GeneratedKey, KeyAlgorithm, SubjectKeyType, SubjectPublicKey};
 pub use key_pool::{KeyPool, KeyPoolStats, DEFAULT_KEY_POOL};
-pub use leaf::{
-    check_name_registration_authority, parse_policy_oids, Authority, CertKind, IssuedCert, LeafSpec,
-};
+pub use leaf::{IssuedCert, LeafSpec};
 pub use ocsp::{
     cert_id_for, ocsp_error_response, parse_ocsp_request, CertIdInfo, OcspCertStatus,
-    OcspErrorStatus, OcspHash, OcspRequestInfo, OcspSigner,
+    OcspErrorStatus, OcspRequestInfo, OcspSigner,
 };
-pub use p12::{build_pkcs12, P12Format};
+pub use p12::build_pkcs12;
 pub use pss::RsaSignature;
 pub use signer::{CaSigner, KeyFileSigner};
 

@@ -1,5 +1,6 @@
 //! Password-protected PKCS#12 files (RFC 7292) for server-side generated keys.
 
+use orgcert_core::model::P12Format;
 use p12_keystore::{
     Certificate, EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, PrivateKey,
     PrivateKeyChain,
@@ -8,16 +9,10 @@ use sha2::{Digest, Sha256};
 
 use crate::{GeneratedKey, PkiError};
 
-/// Which PKCS#12 protection to use (DESIGN §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum P12Format {
-    /// PBES2 / PBKDF2-HMAC-SHA256 / AES-256-CBC with an HMAC-SHA256 MAC (OpenSSL 3 default;
-    /// Java 12+, Windows Server 2019+).
-    Modern,
-    /// pbeWithSHAAnd3-KeyTripleDES-CBC with a SHA-1 MAC (Windows Server 2016, older macOS
-    /// and Android).
-    Legacy,
-}
+// The PKCS#12 protection is core's `P12Format` (DESIGN §4). Modern: PBES2 /
+// PBKDF2-HMAC-SHA256 / AES-256-CBC with an HMAC-SHA256 MAC (OpenSSL 3 default; Java 12+,
+// Windows Server 2019+). Legacy: pbeWithSHAAnd3-KeyTripleDES-CBC with a SHA-1 MAC
+// (Windows Server 2016, older macOS and Android).
 
 /// Modern: a work factor above OpenSSL's 2048 default, still fast enough to issue online.
 const MODERN_ITERATIONS: u32 = 10_000;

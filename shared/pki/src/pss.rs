@@ -166,8 +166,9 @@ mod tests {
         use crate::testutil::*;
         use crate::{
             cert_id_for, create_ca_certificate, Authority, CrlSpec, KeyAlgorithm, KeyFileSigner,
-            OcspCertStatus, OcspHash, OcspSigner,
+            OcspCertStatus, OcspSigner,
         };
+        use orgcert_core::ports::OcspHash;
         use std::sync::Arc;
         use time::Duration;
 

@@ -4,11 +4,13 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
+use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::parse_x509_certificate;
 use x509_parser::x509::X509Name;
 
 use crate::*;
+use orgcert_core::model::CertKind;
 
 pub(crate) const BASE_URL: &str = "http://pki.example.dk";
 
@@ -150,6 +152,28 @@ pub(crate) fn ca_ski(ca_der: &[u8]) -> Vec<u8> {
             _ => None,
         });
     ski.unwrap()
+}
+
+/// The values (DER) of `cert`'s qcStatements extensions (RFC 3739 §3.2.6), which
+/// x509-parser does not parse.
+pub(crate) fn qc_statement_values<'a>(cert: &X509Certificate<'a>) -> Vec<&'a [u8]> {
+    cert.extensions()
+        .iter()
+        .filter(|e| e.oid.to_id_string() == "1.3.6.1.5.5.7.1.3")
+        .map(|e| e.value)
+        .collect()
+}
+
+/// Asserts the CA profile (RFC 5280 §4.2.1.9, §4.2.1.3): critical basicConstraints CA:true
+/// with `path_len`, critical keyUsage with keyCertSign and cRLSign, no digitalSignature.
+pub(crate) fn assert_ca_profile(cert: &X509Certificate<'_>, path_len: u32) {
+    let bc = cert.basic_constraints().unwrap().unwrap();
+    assert!(bc.critical && bc.value.ca);
+    assert_eq!(bc.value.path_len_constraint, Some(path_len));
+    let ku = cert.key_usage().unwrap().unwrap();
+    assert!(ku.critical);
+    assert!(ku.value.key_cert_sign() && ku.value.crl_sign());
+    assert!(!ku.value.digital_signature());
 }
 
 /// x509-parser's registry plus organizationIdentifier, for readable subject strings.

@@ -4,16 +4,13 @@
 
 use std::net::IpAddr;
 
-use rcgen::{
-    CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyIdMethod,
-    KeyUsagePurpose, SanType,
-};
+use rcgen::{DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyUsagePurpose, SanType};
 use time::OffsetDateTime;
 
 use crate::error::PkiError;
 use crate::key::SubjectPublicKey;
-use crate::leaf::{Authority, IssuedCert};
 use crate::validate;
+use crate::{Authority, IssuedCert};
 
 impl Authority {
     /// Issues a TLS server certificate for `names` (DNS names or IP addresses, each a
@@ -64,22 +61,15 @@ impl Authority {
                 ));
             }
         }
-        let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(
             DnType::CommonName,
             first.trim().chars().take(64).collect::<String>(),
         );
-        params.distinguished_name = dn;
+        let mut params = Self::end_entity_params(dn, serial, key, not_before, not_after);
         params.subject_alt_names = sans;
-        params.serial_number = Some(serial.into());
-        params.not_before = not_before;
-        params.not_after = not_after;
-        params.is_ca = IsCa::ExplicitNoCa;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        params.key_identifier_method = KeyIdMethod::PreSpecified(key.key_identifier());
-        params.use_authority_key_identifier_extension = true;
         self.sign_certificate(&params, key)
     }
 }

@@ -8,68 +8,25 @@
 //! Missing tools fail under `ORGCERT_REQUIRE_TOOLS=1` (CI), else skip their checks.
 //! `ORGCERT_PKI_ARTIFACTS=<dir>` keeps the files in `<dir>/hierarchy`.
 
+mod common;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::Arc;
 
+use common::{
+    available, delegated_responder, leaf_spec, pkilint_bin, run_in, stdout_and_stderr, text, write,
+    BASE_URL, ETSI_TYPE,
+};
+
+use orgcert_core::model::CertKind;
+use orgcert_core::ports::OcspHash;
 use orgcert_pki::{
     cert_id_for, create_root_certificate, generate_key, to_pem, Authority, CaSigner, CaSubject,
-    CertKind, CrlSpec, KeyAlgorithm, KeyFileSigner, LeafSpec, OcspCertStatus, OcspHash, OcspSigner,
-    RevokedEntry, Root, RsaSignature, SubjectPublicKey,
+    CrlSpec, KeyAlgorithm, KeyFileSigner, LeafSpec, OcspCertStatus, OcspSigner, RevokedEntry, Root,
+    RsaSignature, SubjectPublicKey,
 };
 use time::{Duration, OffsetDateTime};
-
-const BASE_URL: &str = "http://pki.example.dk";
-const ETSI_TYPE: &str = "NCP-LEGAL-PERSON-CERTIFICATE";
-
-fn tools_required() -> bool {
-    std::env::var("ORGCERT_REQUIRE_TOOLS").as_deref() == Ok("1")
-}
-
-fn available(program: &str, probe: &[&str]) -> bool {
-    match Command::new(program).args(probe).output() {
-        Ok(_) => true,
-        Err(e) if !tools_required() => {
-            eprintln!("SKIP {program} checks: cannot run it ({e})");
-            false
-        }
-        Err(e) => panic!("ORGCERT_REQUIRE_TOOLS=1 but {program} cannot run: {e}"),
-    }
-}
-
-fn pkilint_bin() -> Option<PathBuf> {
-    match std::env::var_os("PKILINT_BIN") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None if tools_required() => panic!("ORGCERT_REQUIRE_TOOLS=1 but PKILINT_BIN is not set"),
-        None => {
-            eprintln!("SKIP pkilint and Python checks: PKILINT_BIN is not set");
-            None
-        }
-    }
-}
-
-fn run<I, S>(dir: &Path, program: impl AsRef<OsStr>, args: I) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let program = program.as_ref();
-    Command::new(program)
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program:?}: {e}"))
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// Runs and asserts success; returns stdout and stderr together.
 fn must<I, S>(dir: &Path, program: impl AsRef<OsStr>, args: I) -> String
@@ -79,17 +36,9 @@ where
 {
     let program = program.as_ref().to_owned();
     let args: Vec<S> = args.into_iter().collect();
-    let out = run(dir, &program, args.iter().map(AsRef::as_ref));
+    let out = run_in(Some(dir), &program, args.iter().map(AsRef::as_ref));
     assert!(out.status.success(), "{program:?} failed\n{}", text(&out));
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) {
-    std::fs::write(dir.join(name), bytes).unwrap();
+    stdout_and_stderr(&out)
 }
 
 fn subject(cn: &str) -> CaSubject {
@@ -107,21 +56,6 @@ fn pss_key(alg: KeyAlgorithm) -> Arc<KeyFileSigner> {
             .with_rsa_signature(RsaSignature::Pss)
             .unwrap(),
     )
-}
-
-fn leaf_spec(kind: CertKind, name: &str, now: OffsetDateTime) -> LeafSpec {
-    LeafSpec {
-        serial: orgcert_pki::random_serial(),
-        kind,
-        cvr: "12345678".into(),
-        organisation_name: "Æblegrød ApS".into(),
-        profile_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
-        common_name: name.into(),
-        email: None,
-        not_before: now,
-        not_after: now + Duration::days(1095) - Duration::seconds(1),
-        crl_url: None,
-    }
 }
 
 /// One issuing CA generation with its material written to `dir` as `g{n}-*`.
@@ -171,7 +105,11 @@ fn generation(
         ("sys", CertKind::System, KeyAlgorithm::EcdsaP256),
     ] {
         let key = generate_key(alg).unwrap();
-        let spec = leaf_spec(kind, &format!("Gen {n} {label}"), now);
+        let spec = LeafSpec {
+            common_name: format!("Gen {n} {label}"),
+            email: None,
+            ..leaf_spec(kind, now)
+        };
         let issued = ca.issue(&spec, key.public()).unwrap();
         let name = format!("g{n}-{label}");
         write(dir, &format!("{name}.pem"), &issued.pem);
@@ -216,17 +154,9 @@ fn generation(
 
     // OCSP: revoked for the organisation certificate, signed by the CA itself (RSASSA-PSS)
     // and by a delegated P-256 responder the CA certified; good for the system one.
-    let responder_key = Arc::new(KeyFileSigner::generate(KeyAlgorithm::EcdsaP256).unwrap());
-    let responder_public =
-        SubjectPublicKey::from_spki_der(&responder_key.public_key_spki_der()).unwrap();
-    let responder_cert = ca
-        .issue_ocsp_responder(
-            &responder_public,
-            orgcert_pki::random_serial(),
-            now - Duration::minutes(5),
-            now + Duration::days(7),
-        )
-        .unwrap();
+    let (responder_key, responder_cert) =
+        delegated_responder(&ca, KeyAlgorithm::EcdsaP256, now, Duration::days(7));
+    let responder_key = Arc::new(responder_key);
     let signers = [
         ("ca", OcspSigner::ca(&ca)),
         (
@@ -338,8 +268,8 @@ fn two_generations_under_one_root_read_by_openssl_pkilint_java_and_python() {
                 assert!(out.contains(&format!("{leaf}: OK")), "{out}");
                 // Each generation's CRL and the root's: the organisation certificate is
                 // revoked, the system certificate is not.
-                let out = run(
-                    d,
+                let out = run_in(
+                    Some(d),
                     "openssl",
                     [
                         "verify",
@@ -367,8 +297,8 @@ fn two_generations_under_one_root_read_by_openssl_pkilint_java_and_python() {
                 }
                 // The other generation's issuing CA does not vouch for this leaf.
                 let other = format!("g{}-issuing.pem", 3 - n);
-                let out = run(
-                    d,
+                let out = run_in(
+                    Some(d),
                     "openssl",
                     ["verify", "-CAfile", "root.pem", "-untrusted", &other, &leaf],
                 );
@@ -409,9 +339,9 @@ fn two_generations_under_one_root_read_by_openssl_pkilint_java_and_python() {
         }
     }
 
-    if let Some(bin) = pkilint_bin() {
+    if let Some(bin) = pkilint_bin("pkilint and Python checks") {
         let lint = |tool: &str, args: &[&str]| {
-            let out = run(d, bin.join(tool), args);
+            let out = run_in(Some(d), bin.join(tool), args);
             assert!(out.status.success(), "{tool} {args:?}\n{}", text(&out));
         };
         lint("lint_pkix_cert", &["lint", "-s", "ERROR", "root.pem"]);

@@ -4,96 +4,32 @@
 //! Missing tools skip their checks, unless `ORGCERT_REQUIRE_TOOLS=1`, which turns a missing
 //! tool into a failure (CI sets it). `ORGCERT_PKI_ARTIFACTS=<dir>` keeps the files written.
 
+mod common;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 
+use common::{
+    available, delegated_responder, leaf_spec, os, pkilint_bin, run, stdout_and_stderr, text,
+    tools_required, write, BASE_URL, ETSI_TYPE,
+};
+
+use orgcert_core::model::{CertKind, P12Format};
+use orgcert_core::ports::OcspHash;
 use orgcert_pki::{
     build_pkcs12, create_ca_certificate, generate_key, ocsp_error_response, parse_csr,
-    parse_ocsp_request, Authority, CaSigner, CaSubject, CertKind, CrlSpec, IssuedCert,
-    KeyAlgorithm, KeyFileSigner, LeafSpec, OcspCertStatus, OcspErrorStatus, OcspHash, OcspSigner,
-    P12Format, RevokedEntry, SubjectKeyType, SubjectPublicKey,
+    parse_ocsp_request, Authority, CaSigner, CaSubject, CrlSpec, IssuedCert, KeyAlgorithm,
+    KeyFileSigner, LeafSpec, OcspCertStatus, OcspErrorStatus, OcspSigner, RevokedEntry,
+    SubjectKeyType,
 };
 use time::{Duration, OffsetDateTime};
 
-/// A public-suffix name: pkilint reports localhost and `.local` URLs as internal names.
-const BASE_URL: &str = "http://pki.example.dk";
 const PASSWORD: &str = "Kx7-vQ2m-Rt9p-Wz4n";
-const ETSI_TYPE: &str = "NCP-LEGAL-PERSON-CERTIFICATE";
-
-fn tools_required() -> bool {
-    std::env::var("ORGCERT_REQUIRE_TOOLS").as_deref() == Ok("1")
-}
-
-/// Whether `program` can be started; a missing tool fails only when tools are required.
-fn available(program: &str, probe: &[&str]) -> bool {
-    match Command::new(program).args(probe).output() {
-        Ok(_) => true,
-        Err(e) if !tools_required() => {
-            eprintln!("SKIP {program} checks: cannot run it ({e})");
-            false
-        }
-        Err(e) => panic!("ORGCERT_REQUIRE_TOOLS=1 but {program} cannot run: {e}"),
-    }
-}
-
-/// pkilint's bin directory from `PKILINT_BIN`, if configured.
-fn pkilint_bin() -> Option<PathBuf> {
-    match std::env::var_os("PKILINT_BIN") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            for tool in ["lint_pkix_cert", "lint_etsi_cert"] {
-                assert!(
-                    dir.join(tool).is_file(),
-                    "PKILINT_BIN={} has no {tool}",
-                    dir.display()
-                );
-            }
-            Some(dir)
-        }
-        None if tools_required() => {
-            panic!("ORGCERT_REQUIRE_TOOLS=1 but PKILINT_BIN is not set")
-        }
-        None => {
-            eprintln!("SKIP pkilint checks: PKILINT_BIN is not set");
-            None
-        }
-    }
-}
-
-fn run<I, S>(program: impl AsRef<OsStr>, args: I) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<OsStr>,
-{
-    let program = program.as_ref();
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program:?}: {e}"))
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 fn describe(cert: &Path) -> String {
-    text(&run(
-        "openssl",
-        [
-            OsStr::new("x509"),
-            OsStr::new("-noout"),
-            OsStr::new("-text"),
-            OsStr::new("-in"),
-            cert.as_os_str(),
-        ],
-    ))
+    text(&run("openssl", os!["x509", "-noout", "-text", "-in", cert]))
 }
 
 fn assert_success(what: &str, out: &Output, cert: &Path) {
@@ -140,21 +76,6 @@ const LEAVES: [Leaf; 4] = [
     },
 ];
 
-fn spec(kind: CertKind, now: OffsetDateTime) -> LeafSpec {
-    LeafSpec {
-        serial: orgcert_pki::random_serial(),
-        kind,
-        cvr: "12345674".into(),
-        organisation_name: "Æblegrød & Søn ApS".into(),
-        profile_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
-        common_name: "Økonomi signering".into(),
-        email: Some("oekonomi@aeblegroed.dk".into()),
-        not_before: now - Duration::minutes(1),
-        not_after: now - Duration::minutes(1) + Duration::days(1095) - Duration::seconds(1),
-        crl_url: None,
-    }
-}
-
 fn authority(alg: KeyAlgorithm, now: OffsetDateTime) -> Authority {
     let signer = Arc::new(KeyFileSigner::generate(alg).unwrap());
     let subject = CaSubject {
@@ -172,78 +93,51 @@ fn authority(alg: KeyAlgorithm, now: OffsetDateTime) -> Authority {
     Authority::new(signer, ca, BASE_URL, Authority::default_policies()).unwrap()
 }
 
-fn run_pkilint(bin: &Path, label: &str, cert: &Path, etsi: bool) {
-    let pkix = run(
-        bin.join("lint_pkix_cert"),
-        [
-            OsStr::new("lint"),
-            OsStr::new("-s"),
-            OsStr::new("ERROR"),
-            cert.as_os_str(),
-        ],
-    );
+/// Runs pkilint's `tool lint <options> -s ERROR <files>` and prints its exit status.
+fn pkilint(bin: &Path, tool: &str, label: &str, options: &[&str], files: &[&Path]) -> Output {
+    let mut args = Vec::from(os!["lint"]);
+    args.extend(options.iter().map(OsStr::new));
+    args.extend(os!["-s", "ERROR"]);
+    args.extend(files.iter().map(|f| f.as_os_str()));
+    let out = run(bin.join(tool), args);
     println!(
-        "pkilint pkix {label}: exit {}",
-        pkix.status.code().unwrap_or(-1)
+        "pkilint {tool} {label}: exit {}",
+        out.status.code().unwrap_or(-1)
     );
+    out
+}
+
+/// Whether pkilint's `tool` is installed; a missing one fails when tools are required.
+fn has_lint(bin: &Path, tool: &str) -> bool {
+    let found = bin.join(tool).is_file();
+    if !found {
+        assert!(!tools_required(), "{} is missing", bin.join(tool).display());
+        eprintln!("SKIP {tool}: not in PKILINT_BIN");
+    }
+    found
+}
+
+fn run_pkilint(bin: &Path, label: &str, cert: &Path, etsi: bool) {
+    let pkix = pkilint(bin, "lint_pkix_cert", label, &[], &[cert]);
     assert_success(&format!("lint_pkix_cert on {label}"), &pkix, cert);
     if etsi {
-        let etsi = run(
-            bin.join("lint_etsi_cert"),
-            [
-                OsStr::new("lint"),
-                OsStr::new("-t"),
-                OsStr::new(ETSI_TYPE),
-                OsStr::new("-s"),
-                OsStr::new("ERROR"),
-                cert.as_os_str(),
-            ],
-        );
-        println!(
-            "pkilint etsi {label}: exit {}",
-            etsi.status.code().unwrap_or(-1)
-        );
+        let etsi = pkilint(bin, "lint_etsi_cert", label, &["-t", ETSI_TYPE], &[cert]);
         assert_success(&format!("lint_etsi_cert on {label}"), &etsi, cert);
     }
 }
 
 /// RFC 5280 issuer/subject consistency (names, AKI/SKI, validity nesting), when installed.
 fn run_chain_lint(bin: &Path, label: &str, ca: &Path, leaf: &Path) {
-    let tool = bin.join("lint_pkix_signer_signee_cert_chain");
-    if !tool.is_file() {
+    let tool = "lint_pkix_signer_signee_cert_chain";
+    if !bin.join(tool).is_file() {
         return;
     }
-    let out = run(
-        tool,
-        [
-            OsStr::new("lint"),
-            OsStr::new("-s"),
-            OsStr::new("ERROR"),
-            ca.as_os_str(),
-            leaf.as_os_str(),
-        ],
-    );
-    println!(
-        "pkilint chain {label}: exit {}",
-        out.status.code().unwrap_or(-1)
-    );
-    assert_success(
-        &format!("lint_pkix_signer_signee_cert_chain on {label}"),
-        &out,
-        leaf,
-    );
+    let out = pkilint(bin, tool, label, &[], &[ca, leaf]);
+    assert_success(&format!("{tool} on {label}"), &out, leaf);
 }
 
 fn openssl_verify(ca: &Path, leaf: &Path) {
-    let out = run(
-        "openssl",
-        [
-            OsStr::new("verify"),
-            OsStr::new("-CAfile"),
-            ca.as_os_str(),
-            leaf.as_os_str(),
-        ],
-    );
+    let out = run("openssl", os!["verify", "-CAfile", ca, leaf]);
     assert_success("openssl verify", &out, leaf);
     assert!(
         String::from_utf8_lossy(&out.stdout)
@@ -255,13 +149,7 @@ fn openssl_verify(ca: &Path, leaf: &Path) {
     // -x509_strict adds RFC 5280 checks (AKI/SKI presence, critical basicConstraints, ...).
     let strict = run(
         "openssl",
-        [
-            OsStr::new("verify"),
-            OsStr::new("-x509_strict"),
-            OsStr::new("-CAfile"),
-            ca.as_os_str(),
-            leaf.as_os_str(),
-        ],
+        os!["verify", "-x509_strict", "-CAfile", ca, leaf],
     );
     assert_success("openssl verify -x509_strict", &strict, leaf);
 }
@@ -270,20 +158,14 @@ fn openssl_verify(ca: &Path, leaf: &Path) {
 fn openssl_pkcs12(dir: &Path, p12: &Path, leaf: &Path, legacy: bool) {
     let pass = format!("pass:{PASSWORD}");
     let pkcs12 = |extra: &[&OsStr]| {
-        let mut args = vec![
-            OsStr::new("pkcs12"),
-            OsStr::new("-in"),
-            p12.as_os_str(),
-            OsStr::new("-passin"),
-            OsStr::new(&pass),
-        ];
+        let mut args = Vec::from(os!["pkcs12", "-in", p12, "-passin", &pass]);
         if legacy {
             args.push(OsStr::new("-legacy"));
         }
         args.extend_from_slice(extra);
         run("openssl", args)
     };
-    let out = pkcs12(&[OsStr::new("-noout")]);
+    let out = pkcs12(&os!["-noout"]);
     assert_success(
         &format!("openssl pkcs12 -noout (legacy={legacy})"),
         &out,
@@ -291,28 +173,11 @@ fn openssl_pkcs12(dir: &Path, p12: &Path, leaf: &Path, legacy: bool) {
     );
 
     let dump = dir.join("p12-dump.pem");
-    let out = pkcs12(&[OsStr::new("-nodes"), OsStr::new("-out"), dump.as_os_str()]);
+    let out = pkcs12(&os!["-nodes", "-out", &dump]);
     assert_success("openssl pkcs12 -nodes", &out, leaf);
-    let key_pub = run(
-        "openssl",
-        [
-            OsStr::new("pkey"),
-            OsStr::new("-in"),
-            dump.as_os_str(),
-            OsStr::new("-pubout"),
-        ],
-    );
+    let key_pub = run("openssl", os!["pkey", "-in", &dump, "-pubout"]);
     assert_success("openssl pkey -pubout", &key_pub, leaf);
-    let cert_pub = run(
-        "openssl",
-        [
-            OsStr::new("x509"),
-            OsStr::new("-in"),
-            leaf.as_os_str(),
-            OsStr::new("-noout"),
-            OsStr::new("-pubkey"),
-        ],
-    );
+    let cert_pub = run("openssl", os!["x509", "-in", leaf, "-noout", "-pubkey"]);
     assert_success("openssl x509 -pubkey", &cert_pub, leaf);
     assert_eq!(
         key_pub.stdout, cert_pub.stdout,
@@ -329,14 +194,14 @@ fn openssl_pkcs12(dir: &Path, p12: &Path, leaf: &Path, legacy: bool) {
 fn keytool_list(p12: &Path, leaf: &Path) {
     let out = run(
         "keytool",
-        [
-            OsStr::new("-list"),
-            OsStr::new("-keystore"),
-            p12.as_os_str(),
-            OsStr::new("-storetype"),
-            OsStr::new("PKCS12"),
-            OsStr::new("-storepass"),
-            OsStr::new(PASSWORD),
+        os![
+            "-list",
+            "-keystore",
+            p12,
+            "-storetype",
+            "PKCS12",
+            "-storepass",
+            PASSWORD
         ],
     );
     assert_success("keytool -list", &out, leaf);
@@ -373,7 +238,7 @@ impl Scratch {
 fn check_ca(ca_alg: KeyAlgorithm) {
     let openssl = available("openssl", &["version"]);
     let keytool = available("keytool", &["-help"]);
-    let pkilint = pkilint_bin();
+    let pkilint = pkilint_bin("pkilint checks");
     let dir = Scratch::new(&format!("ca-{ca_alg}"));
     let now = OffsetDateTime::now_utc();
     let authority = authority(ca_alg, now);
@@ -402,7 +267,12 @@ fn check_ca(ca_alg: KeyAlgorithm) {
         } else {
             &authority
         };
-        let issued = issuer.issue(&spec(leaf.kind, now), key.public()).unwrap();
+        let issued = issuer
+            .issue(
+                &leaf_spec(leaf.kind, now - Duration::minutes(1)),
+                key.public(),
+            )
+            .unwrap();
         let leaf_path = dir.path().join(format!("{}.pem", leaf.label));
         std::fs::write(&leaf_path, &issued.pem).unwrap();
 
@@ -477,23 +347,27 @@ fn openssl_csrs_are_certified() {
     ];
     for (label, keyargs, expected) in cases {
         let csr_path = dir.path().join(format!("{label}.csr"));
-        let mut args: Vec<&OsStr> =
-            vec![OsStr::new("req"), OsStr::new("-new"), OsStr::new("-nodes")];
+        let mut args: Vec<&OsStr> = Vec::from(os!["req", "-new", "-nodes"]);
         args.extend(keyargs.iter().map(OsStr::new));
         let key_path = dir.path().join(format!("{label}.key"));
-        args.extend([
-            OsStr::new("-subj"),
-            OsStr::new("/CN=ignored/O=Ignored"),
-            OsStr::new("-keyout"),
-            key_path.as_os_str(),
-            OsStr::new("-out"),
-            csr_path.as_os_str(),
+        args.extend(os![
+            "-subj",
+            "/CN=ignored/O=Ignored",
+            "-keyout",
+            &key_path,
+            "-out",
+            &csr_path
         ]);
         let out = run("openssl", &args);
         assert!(out.status.success(), "{}", text(&out));
         let key = parse_csr(&std::fs::read(&csr_path).unwrap()).unwrap();
         assert_eq!(key.key_type(), expected);
-        let issued = authority.issue(&spec(CertKind::System, now), &key).unwrap();
+        let issued = authority
+            .issue(
+                &leaf_spec(CertKind::System, now - Duration::minutes(1)),
+                &key,
+            )
+            .unwrap();
         let leaf_path = dir.path().join(format!("{label}.pem"));
         std::fs::write(&leaf_path, &issued.pem).unwrap();
         openssl_verify(&ca_path, &leaf_path);
@@ -505,20 +379,6 @@ fn openssl_csrs_are_certified() {
 // CRLs (RFC 5280 §5) and OCSP (RFC 6960)
 // ---------------------------------------------------------------------------------------
 
-fn stdout_and_stderr(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
 /// Issues a system certificate whose CRL distribution point is `crl_url` (None: the full CRL).
 fn issue_leaf(
     authority: &Authority,
@@ -528,7 +388,7 @@ fn issue_leaf(
     let key = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
     let spec = LeafSpec {
         crl_url,
-        ..spec(CertKind::System, now)
+        ..leaf_spec(CertKind::System, now - Duration::minutes(1))
     };
     let issued = authority.issue(&spec, key.public()).unwrap();
     (issued, spec.serial)
@@ -556,14 +416,14 @@ fn revoked(serial: &[u8], now: OffsetDateTime, reason_code: u8) -> RevokedEntry 
 fn openssl_verify_crl(ca: &Path, crl_pem: &Path, leaf: &Path) -> (bool, String) {
     let out = run(
         "openssl",
-        [
-            OsStr::new("verify"),
-            OsStr::new("-crl_check"),
-            OsStr::new("-CAfile"),
-            ca.as_os_str(),
-            OsStr::new("-CRLfile"),
-            crl_pem.as_os_str(),
-            leaf.as_os_str(),
+        os![
+            "verify",
+            "-crl_check",
+            "-CAfile",
+            ca,
+            "-CRLfile",
+            crl_pem,
+            leaf
         ],
     );
     (out.status.success(), stdout_and_stderr(&out))
@@ -580,29 +440,10 @@ fn assert_not_revoked(ca: &Path, crl_pem: &Path, leaf: &Path) {
 }
 
 fn run_crl_lint(bin: &Path, label: &str, crl: &Path) {
-    let tool = bin.join("lint_crl");
-    if !tool.is_file() {
-        assert!(!tools_required(), "{} is missing", tool.display());
-        eprintln!("SKIP lint_crl: not in PKILINT_BIN");
+    if !has_lint(bin, "lint_crl") {
         return;
     }
-    let out = run(
-        tool,
-        [
-            OsStr::new("lint"),
-            OsStr::new("-t"),
-            OsStr::new("CRL"),
-            OsStr::new("-p"),
-            OsStr::new("PKIX"),
-            OsStr::new("-s"),
-            OsStr::new("ERROR"),
-            crl.as_os_str(),
-        ],
-    );
-    println!(
-        "pkilint crl {label}: exit {}",
-        out.status.code().unwrap_or(-1)
-    );
+    let out = pkilint(bin, "lint_crl", label, &["-t", "CRL", "-p", "PKIX"], &[crl]);
     assert!(out.status.success(), "lint_crl on {label}\n{}", text(&out));
 }
 
@@ -620,16 +461,29 @@ fn crl_entry_text<'a>(crl_text: &'a str, serial: &[u8]) -> &'a str {
     &rest[..end]
 }
 
-fn check_crl(ca_alg: KeyAlgorithm) {
+/// What the CRL and OCSP checks start from: pkilint if configured, a scratch directory, the
+/// time, an authority and its certificate written to `ca.pem` there.
+type Setup = (Option<PathBuf>, Scratch, OffsetDateTime, Authority, PathBuf);
+
+/// The [`Setup`] of the `name` checks of a `ca_alg` CA; `None` (the checks skipped) without
+/// OpenSSL, unless tools are required.
+fn setup(name: &str, ca_alg: KeyAlgorithm) -> Option<Setup> {
     if !available("openssl", &["version"]) {
-        return;
+        return None;
     }
-    let pkilint = pkilint_bin();
-    let dir = Scratch::new(&format!("crl-{ca_alg}"));
-    let dir = dir.path();
+    let pkilint = pkilint_bin("pkilint checks");
+    let scratch = Scratch::new(&format!("{name}-{ca_alg}"));
     let now = OffsetDateTime::now_utc();
     let authority = authority(ca_alg, now);
-    let ca = write(dir, "ca.pem", authority.ca_pem());
+    let ca = write(scratch.path(), "ca.pem", authority.ca_pem());
+    Some((pkilint, scratch, now, authority, ca))
+}
+
+fn check_crl(ca_alg: KeyAlgorithm) {
+    let Some((pkilint, scratch, now, authority, ca)) = setup("crl", ca_alg) else {
+        return;
+    };
+    let dir = scratch.path();
 
     // Full CRL: three revoked leaves, one good.
     let (key_compromise, kc_serial) = issue_leaf(&authority, now, None);
@@ -652,16 +506,7 @@ fn check_crl(ca_alg: KeyAlgorithm) {
 
     let out = run(
         "openssl",
-        [
-            OsStr::new("crl"),
-            OsStr::new("-in"),
-            crl_der.as_os_str(),
-            OsStr::new("-inform"),
-            OsStr::new("DER"),
-            OsStr::new("-CAfile"),
-            ca.as_os_str(),
-            OsStr::new("-noout"),
-        ],
+        os!["crl", "-in", &crl_der, "-inform", "DER", "-CAfile", &ca, "-noout"],
     );
     assert!(
         out.status.success() && stdout_and_stderr(&out).contains("verify OK"),
@@ -670,15 +515,7 @@ fn check_crl(ca_alg: KeyAlgorithm) {
     );
     let out = run(
         "openssl",
-        [
-            OsStr::new("crl"),
-            OsStr::new("-in"),
-            crl_der.as_os_str(),
-            OsStr::new("-inform"),
-            OsStr::new("DER"),
-            OsStr::new("-noout"),
-            OsStr::new("-text"),
-        ],
+        os!["crl", "-in", &crl_der, "-inform", "DER", "-noout", "-text"],
     );
     assert!(out.status.success(), "{}", text(&out));
     let crl_text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -728,15 +565,7 @@ fn check_crl(ca_alg: KeyAlgorithm) {
     let p_crl_pem = write(dir, "crl-p1.pem", orgcert_pki::to_pem("X509 CRL", &p_crl));
     let out = run(
         "openssl",
-        [
-            OsStr::new("crl"),
-            OsStr::new("-in"),
-            p_crl_der.as_os_str(),
-            OsStr::new("-inform"),
-            OsStr::new("DER"),
-            OsStr::new("-noout"),
-            OsStr::new("-text"),
-        ],
+        os!["crl", "-in", &p_crl_der, "-inform", "DER", "-noout", "-text"],
     );
     let p_text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
@@ -781,16 +610,9 @@ fn openssl_ocsp_request(
 ) -> PathBuf {
     let req = dir.join(format!("{label}-req.der"));
     // The digest option must come before -cert.
-    let mut args = vec![OsStr::new("ocsp")];
+    let mut args = Vec::from(os!["ocsp"]);
     args.extend(extra.iter().map(OsStr::new));
-    args.extend([
-        OsStr::new("-issuer"),
-        ca.as_os_str(),
-        OsStr::new("-cert"),
-        leaf.as_os_str(),
-        OsStr::new("-reqout"),
-        req.as_os_str(),
-    ]);
+    args.extend(os!["-issuer", ca, "-cert", leaf, "-reqout", &req]);
     let out = run("openssl", args);
     assert!(out.status.success(), "openssl ocsp -reqout\n{}", text(&out));
     req
@@ -801,17 +623,17 @@ fn openssl_ocsp_request(
 fn openssl_ocsp_verify(ca: &Path, req: &Path, resp: &Path) -> String {
     let out = run(
         "openssl",
-        [
-            OsStr::new("ocsp"),
-            OsStr::new("-respin"),
-            resp.as_os_str(),
-            OsStr::new("-reqin"),
-            req.as_os_str(),
-            OsStr::new("-issuer"),
-            ca.as_os_str(),
-            OsStr::new("-CAfile"),
-            ca.as_os_str(),
-            OsStr::new("-resp_text"),
+        os![
+            "ocsp",
+            "-respin",
+            resp,
+            "-reqin",
+            req,
+            "-issuer",
+            ca,
+            "-CAfile",
+            ca,
+            "-resp_text"
         ],
     );
     let all = stdout_and_stderr(&out);
@@ -830,18 +652,18 @@ fn openssl_ocsp_verify(ca: &Path, req: &Path, resp: &Path) -> String {
 /// OpenSSL's own status lookup: it builds the CertID for `leaf` (with `digest`) and must find
 /// the SingleResponse for it, so our echoed CertID matches byte-for-byte where it matters.
 fn openssl_ocsp_status(ca: &Path, leaf: &Path, resp: &Path, digest: &[&str]) -> String {
-    let mut args = vec![OsStr::new("ocsp")];
+    let mut args = Vec::from(os!["ocsp"]);
     args.extend(digest.iter().map(OsStr::new));
-    args.extend([
-        OsStr::new("-issuer"),
-        ca.as_os_str(),
-        OsStr::new("-cert"),
-        leaf.as_os_str(),
-        OsStr::new("-no_nonce"),
-        OsStr::new("-respin"),
-        resp.as_os_str(),
-        OsStr::new("-CAfile"),
-        ca.as_os_str(),
+    args.extend(os![
+        "-issuer",
+        ca,
+        "-cert",
+        leaf,
+        "-no_nonce",
+        "-respin",
+        resp,
+        "-CAfile",
+        ca
     ]);
     let out = run("openssl", args);
     assert!(
@@ -853,25 +675,10 @@ fn openssl_ocsp_status(ca: &Path, leaf: &Path, resp: &Path, digest: &[&str]) -> 
 }
 
 fn run_ocsp_lint(bin: &Path, label: &str, resp: &Path) {
-    let tool = bin.join("lint_ocsp_response");
-    if !tool.is_file() {
-        assert!(!tools_required(), "{} is missing", tool.display());
-        eprintln!("SKIP lint_ocsp_response: not in PKILINT_BIN");
+    if !has_lint(bin, "lint_ocsp_response") {
         return;
     }
-    let out = run(
-        tool,
-        [
-            OsStr::new("lint"),
-            OsStr::new("-s"),
-            OsStr::new("ERROR"),
-            resp.as_os_str(),
-        ],
-    );
-    println!(
-        "pkilint ocsp {label}: exit {}",
-        out.status.code().unwrap_or(-1)
-    );
+    let out = pkilint(bin, "lint_ocsp_response", label, &[], &[resp]);
     assert!(
         out.status.success(),
         "lint_ocsp_response on {label}\n{}",
@@ -880,15 +687,10 @@ fn run_ocsp_lint(bin: &Path, label: &str, resp: &Path) {
 }
 
 fn check_ocsp(ca_alg: KeyAlgorithm) {
-    if !available("openssl", &["version"]) {
+    let Some((pkilint, scratch, now, authority, ca)) = setup("ocsp", ca_alg) else {
         return;
-    }
-    let pkilint = pkilint_bin();
-    let dir = Scratch::new(&format!("ocsp-{ca_alg}"));
-    let dir = dir.path();
-    let now = OffsetDateTime::now_utc();
-    let authority = authority(ca_alg, now);
-    let ca = write(dir, "ca.pem", authority.ca_pem());
+    };
+    let dir = scratch.path();
     let (leaf, serial) = issue_leaf(&authority, now, None);
     let leaf_path = write(dir, "leaf.pem", &leaf.pem);
 
@@ -898,17 +700,8 @@ fn check_ocsp(ca_alg: KeyAlgorithm) {
     } else {
         KeyAlgorithm::Rsa3072
     };
-    let responder_key = KeyFileSigner::generate(responder_alg).unwrap();
-    let responder_public =
-        SubjectPublicKey::from_spki_der(&responder_key.public_key_spki_der()).unwrap();
-    let responder_cert = authority
-        .issue_ocsp_responder(
-            &responder_public,
-            orgcert_pki::random_serial(),
-            now - Duration::minutes(5),
-            now + Duration::days(30),
-        )
-        .unwrap();
+    let (responder_key, responder_cert) =
+        delegated_responder(&authority, responder_alg, now, Duration::days(30));
     let responder_path = write(dir, "responder.pem", &responder_cert.pem);
     if let Some(bin) = &pkilint {
         run_pkilint(
@@ -1031,15 +824,7 @@ fn check_ocsp(ca_alg: KeyAlgorithm) {
     let resp_path = write(dir, "wrong-nonce-resp.der", &resp);
     let out = stdout_and_stderr(&run(
         "openssl",
-        [
-            OsStr::new("ocsp"),
-            OsStr::new("-respin"),
-            resp_path.as_os_str(),
-            OsStr::new("-reqin"),
-            req.as_os_str(),
-            OsStr::new("-CAfile"),
-            ca.as_os_str(),
-        ],
+        os!["ocsp", "-respin", &resp_path, "-reqin", &req, "-CAfile", &ca],
     ));
     assert!(out.contains("Nonce Verify error"), "{out}");
 
@@ -1051,13 +836,7 @@ fn check_ocsp(ca_alg: KeyAlgorithm) {
     );
     let out = run(
         "openssl",
-        [
-            OsStr::new("ocsp"),
-            OsStr::new("-respin"),
-            err.as_os_str(),
-            OsStr::new("-resp_text"),
-            OsStr::new("-noverify"),
-        ],
+        os!["ocsp", "-respin", &err, "-resp_text", "-noverify"],
     );
     let all = stdout_and_stderr(&out);
     assert!(

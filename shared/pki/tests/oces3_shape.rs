@@ -5,11 +5,16 @@
 //!
 //! pkilint and `openssl verify` of the same shapes run in `interop.rs`.
 
+mod common;
+
 use std::sync::Arc;
 
+use common::{leaf_spec, BASE_URL};
+
+use orgcert_core::model::CertKind;
 use orgcert_pki::{
     create_ca_certificate, generate_key, parse_policy_oids, Authority, CaSigner, CaSubject,
-    CertKind, KeyAlgorithm, KeyFileSigner, LeafSpec,
+    KeyAlgorithm, KeyFileSigner,
 };
 use time::{Duration, OffsetDateTime};
 use x509_parser::der_parser::ber::BerObjectContent;
@@ -18,7 +23,6 @@ use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::prelude::{X509Certificate, X509Name};
 use x509_parser::x509::X509Version;
 
-const BASE_URL: &str = "http://pki.example.dk";
 const NRA: &str = "https://datacvr.virk.dk";
 
 const CN: &str = "2.5.4.3";
@@ -52,21 +56,6 @@ fn ca(alg: KeyAlgorithm) -> (Arc<dyn CaSigner>, Vec<u8>) {
     )
     .unwrap();
     (Arc::new(signer), der)
-}
-
-fn spec(kind: CertKind) -> LeafSpec {
-    LeafSpec {
-        serial: orgcert_pki::random_serial(),
-        kind,
-        cvr: "12345674".into(),
-        organisation_name: "Æblegrød & Søn ApS".into(),
-        profile_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),
-        common_name: "Økonomi signering".into(),
-        email: Some("oekonomi@aeblegroed.dk".into()),
-        not_before: t0(),
-        not_after: t0() + Duration::days(1095) - Duration::seconds(1),
-        crl_url: None,
-    }
 }
 
 /// Each RDN of `name` as (attribute OID, DER tag of the value, value); one attribute per RDN.
@@ -179,7 +168,9 @@ fn organisation_and_system_certificates_have_the_oces3_shape() {
 
         for kind in [CertKind::Organisation, CertKind::System] {
             let key = generate_key(KeyAlgorithm::Rsa3072).unwrap();
-            let issued = authority.issue(&spec(kind), key.public()).unwrap();
+            let issued = authority
+                .issue(&leaf_spec(kind, t0()), key.public())
+                .unwrap();
             let cert = parse(&issued.der);
             let what = format!("{kind:?} under {ca_alg}");
             assert_eq!(cert.version(), X509Version::V3, "{what}");
@@ -302,7 +293,10 @@ fn the_registration_authority_and_configured_policies_are_written() {
         .unwrap();
     for kind in [CertKind::Organisation, CertKind::System] {
         let key = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
-        let cert_der = authority.issue(&spec(kind), key.public()).unwrap().der;
+        let cert_der = authority
+            .issue(&leaf_spec(kind, t0()), key.public())
+            .unwrap()
+            .der;
         let cert = parse(&cert_der);
         assert_eq!(
             qc_of(&cert),
@@ -363,7 +357,7 @@ fn an_existing_c_first_ca_keeps_its_name_order() {
     .unwrap();
     let leaf = generate_key(KeyAlgorithm::EcdsaP256).unwrap();
     let cert_der = authority
-        .issue(&spec(CertKind::Organisation), leaf.public())
+        .issue(&leaf_spec(CertKind::Organisation, t0()), leaf.public())
         .unwrap()
         .der;
     let cert = parse(&cert_der);

@@ -4,9 +4,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use orgcert_core::model::CertKind;
 use orgcert_pki::{
     create_ca_certificate, generate_key, random_serial, to_pem, Authority, CaSigner, CaSubject,
-    CertKind, CrlSpec, KeyAlgorithm, LeafSpec, RevokedEntry,
+    CrlSpec, KeyAlgorithm, LeafSpec, RevokedEntry,
 };
 use time::{Duration, OffsetDateTime};
 

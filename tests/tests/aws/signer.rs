@@ -187,7 +187,7 @@ async fn two_tier_bootstrap_on_kms() {
     let now = time::OffsetDateTime::now_utc();
     let spec = orgcert_pki::LeafSpec {
         serial: orgcert_pki::random_serial(),
-        kind: orgcert_pki::CertKind::System,
+        kind: orgcert_core::model::CertKind::System,
         cvr: "12345678".into(),
         organisation_name: "Emulator ApS".into(),
         profile_id: "0f8fad5b-d9cb-469f-a165-70867728950e".into(),

@@ -86,3 +86,22 @@ pub fn run(cmd: &mut std::process::Command) -> std::process::Output {
     );
     out
 }
+
+/// An RSA-3072 OpenSSL CA in `dir`: `ca.key` and the self-signed `ca.pem` (ten years), what
+/// the OpenSSL side of each bench signs with.
+pub fn openssl_ca(dir: &std::path::Path) {
+    run(std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:3072",
+            "-nodes",
+            "-subj",
+            "/CN=Bench CA",
+        ])
+        .args(["-days", "3650", "-keyout"])
+        .arg(dir.join("ca.key"))
+        .arg("-out")
+        .arg(dir.join("ca.pem")));
+}

@@ -15,6 +15,7 @@ mod tests;
 
 use der::asn1::{Null, ObjectIdentifier};
 use der::Any;
+use orgcert_core::ports::OcspHash;
 use sha2::Digest;
 use time::OffsetDateTime;
 use x509_cert::spki::AlgorithmIdentifierOwned;
@@ -33,23 +34,26 @@ const OID_OCSP_NONCE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5
 /// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1).
 const OID_OCSP_NOCHECK: &str = "1.3.6.1.5.5.7.48.1.5";
 
-/// The hash algorithm of an OCSP CertID (RFC 6960 §4.1.1). Pre-sign for SHA-1 at least:
-/// RFC 5019 §2.1.1 clients send SHA-1 CertIDs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OcspHash {
-    /// SHA-1 (what most clients, including `openssl ocsp` by default, send).
-    Sha1,
-    /// SHA-256.
-    Sha256,
-    /// SHA-384.
-    Sha384,
-    /// SHA-512.
-    Sha512,
+/// What OCSP encoding needs of core's CertID hash algorithm (RFC 6960 §4.1.1): its OID,
+/// its digest and the order answers are pre-signed in. Pre-sign for SHA-1 at least:
+/// RFC 5019 §2.1.1 clients send SHA-1 CertIDs (as `openssl ocsp` does by default).
+pub(crate) trait OcspHashExt: Sized {
+    /// All supported hash algorithms.
+    const ALL: [OcspHash; 4];
+    /// The algorithm's OID.
+    fn oid(self) -> ObjectIdentifier;
+    /// The algorithm `oid` names, if supported.
+    fn from_oid(oid: &ObjectIdentifier) -> Option<Self>;
+    /// Output length in octets.
+    fn output_len(self) -> usize;
+    /// Hashes `data`.
+    fn digest(self, data: &[u8]) -> Vec<u8>;
+    /// The AlgorithmIdentifier written into a response's CertID.
+    fn algorithm_identifier(self) -> AlgorithmIdentifierOwned;
 }
 
-impl OcspHash {
-    /// All supported hash algorithms.
-    pub const ALL: [OcspHash; 4] = [Self::Sha1, Self::Sha256, Self::Sha384, Self::Sha512];
+impl OcspHashExt for OcspHash {
+    const ALL: [OcspHash; 4] = [Self::Sha1, Self::Sha256, Self::Sha384, Self::Sha512];
 
     fn oid(self) -> ObjectIdentifier {
         match self {
@@ -64,8 +68,7 @@ impl OcspHash {
         Self::ALL.into_iter().find(|h| h.oid() == *oid)
     }
 
-    /// Output length in octets.
-    pub fn output_len(self) -> usize {
+    fn output_len(self) -> usize {
         match self {
             Self::Sha1 => 20,
             Self::Sha256 => 32,
@@ -74,8 +77,7 @@ impl OcspHash {
         }
     }
 
-    /// Hashes `data`.
-    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+    fn digest(self, data: &[u8]) -> Vec<u8> {
         match self {
             Self::Sha1 => sha1::Sha1::digest(data).to_vec(),
             Self::Sha256 => sha2::Sha256::digest(data).to_vec(),
@@ -84,8 +86,8 @@ impl OcspHash {
         }
     }
 
-    /// The AlgorithmIdentifier written into a response's CertID: NULL parameters, as
-    /// OpenSSL and Go write them (RFC 5754 §2 obliges readers to accept both forms).
+    /// NULL parameters, as OpenSSL and Go write them (RFC 5754 §2 obliges readers to
+    /// accept both forms).
     fn algorithm_identifier(self) -> AlgorithmIdentifierOwned {
         AlgorithmIdentifierOwned {
             oid: self.oid(),

@@ -5,7 +5,9 @@ use der::{Decode, Tag, Tagged};
 use x509_cert::ext::Extension;
 use x509_ocsp::{CertId, OcspRequest};
 
-use super::{CertIdInfo, OcspHash, OID_OCSP_BASIC, OID_OCSP_NONCE};
+use orgcert_core::ports::OcspHash;
+
+use super::{CertIdInfo, OcspHashExt, OID_OCSP_BASIC, OID_OCSP_NONCE};
 use crate::{Authority, PkiError};
 
 /// id-pkix-ocsp-response, AcceptableResponses (RFC 6960 §4.4.3).

@@ -4,16 +4,15 @@
 use std::sync::Arc;
 
 use der::Decode;
-use rcgen::{
-    CertificateParams, DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose, IsCa,
-    KeyIdMethod, KeyUsagePurpose,
-};
+use rcgen::{DistinguishedName, DnType, DnValue, ExtendedKeyUsagePurpose, KeyUsagePurpose};
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 use x509_parser::parse_x509_certificate;
 
 use super::response::{issuer_hashes, Responder};
-use super::{OcspHash, OcspSigner, OID_OCSP_NOCHECK};
+use orgcert_core::ports::OcspHash;
+
+use super::{OcspHashExt as _, OcspSigner, OID_OCSP_NOCHECK};
 use crate::ca::printable;
 use crate::signer::{verify_cert_signature, RcgenSigner};
 use crate::validate::{self, UB_NAME};
@@ -126,16 +125,10 @@ impl Authority {
     ) -> Result<IssuedCert, PkiError> {
         let serial = validate::serial(&serial)?;
         self.check_within_ca(not_before, not_after)?;
-        let mut params = CertificateParams::default();
-        params.distinguished_name = responder_subject(self.ca_der())?;
-        params.serial_number = Some(serial.into());
-        params.not_before = not_before;
-        params.not_after = not_after;
-        params.is_ca = IsCa::ExplicitNoCa;
+        let subject = responder_subject(self.ca_der())?;
+        let mut params = Self::end_entity_params(subject, serial, key, not_before, not_after);
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::OcspSigning];
-        params.key_identifier_method = KeyIdMethod::PreSpecified(key.key_identifier());
-        params.use_authority_key_identifier_extension = true;
         params.custom_extensions = vec![ext::ocsp_nocheck()];
         self.sign_certificate(&params, key)
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use der::asn1::{BitString, GeneralizedTime, Null, ObjectIdentifier, OctetString};
 use der::{Any, Encode};
+use orgcert_core::ports::OcspHash;
 use time::OffsetDateTime;
 use x509_cert::ext::pkix::CrlReason;
 use x509_cert::ext::Extension;
@@ -18,7 +19,7 @@ use x509_ocsp::{
 };
 
 use super::{
-    CertIdInfo, OcspCertStatus, OcspErrorStatus, OcspHash, OID_OCSP_BASIC, OID_OCSP_NONCE,
+    CertIdInfo, OcspCertStatus, OcspErrorStatus, OcspHashExt, OID_OCSP_BASIC, OID_OCSP_NONCE,
 };
 use crate::crl::MAX_UPDATE_INTERVAL;
 use crate::signer::verify_signed_der;
@@ -275,17 +276,7 @@ fn generalized(field: &'static str, at: OffsetDateTime) -> Result<OcspGeneralize
 
 /// The CRLReason of a revoked response, refused and accepted as in CRLs (`crl_reason`).
 fn ocsp_reason(code: u8) -> Result<CrlReason, PkiError> {
-    use CrlReason::*;
     crate::crl::crl_reason(code).map_err(|reason| PkiError::spec("reason_code", reason))?;
-    Ok(match code {
-        1 => KeyCompromise,
-        2 => CaCompromise,
-        3 => AffiliationChanged,
-        4 => Superseded,
-        5 => CessationOfOperation,
-        6 => CertificateHold,
-        9 => PrivilegeWithdrawn,
-        10 => AaCompromise,
-        _ => Unspecified,
-    })
+    // x509-cert's CrlReason carries the RFC 5280 §5.3.1 numbers as its discriminants.
+    CrlReason::try_from(u32::from(code)).map_err(|e| PkiError::spec("reason_code", e.to_string()))
 }

@@ -12,6 +12,7 @@ use crate::{Authority, PkiError};
 use crate::{CaSigner, IssuedCert, KeyAlgorithm, SubjectPublicKey};
 use der::asn1::OctetString;
 use der::{Decode, Encode};
+use orgcert_core::ports::OcspHash;
 use std::sync::Arc;
 use time::Duration;
 use x509_cert::ext::pkix::CrlReason;

@@ -8,23 +8,27 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use base64::Engine;
 use orgcert_core::ids::Serial;
-use orgcert_core::model;
 use orgcert_core::ports::{
-    CertSpec, CertificateAuthority, IssuedMaterial, KeySource, OcspFailure, OcspHash as Hash,
-    OcspQuery, OcspResponseSpec, OcspStatus, RevokedRef,
+    CertSpec, CertificateAuthority, IssuedMaterial, KeySource, OcspFailure, OcspQuery,
+    OcspResponseSpec, OcspStatus, RevokedRef,
 };
 use orgcert_core::secret::ExposeSecret as _;
 use orgcert_core::DomainError;
 use time::OffsetDateTime;
 
+use crate::KeyPool;
 use crate::{
     build_pkcs12, cert_id_for, ocsp_error_response, parse_csr, parse_ocsp_request, Authority,
-    CertKind, CrlSpec, KeyAlgorithm, LeafSpec, OcspCertStatus, OcspErrorStatus, OcspHash,
-    OcspSigner, P12Format, PkiError, RevokedEntry,
+    CrlSpec, LeafSpec, OcspCertStatus, OcspErrorStatus, OcspSigner, PkiError, RevokedEntry,
 };
-// The responder key's public half (`public_key_spki_der`).
-use crate::CaSigner as _;
-use crate::KeyPool;
+
+mod responder;
+
+use responder::{prepare_rotating, rotating_signer_at, Rotating};
+pub use responder::{
+    MemoryResponderStore, ResponderMaterial, ResponderStore, RESPONDER_RELOAD_LEFT,
+    RESPONDER_ROTATE_LEFT, RESPONDER_VALIDITY,
+};
 
 /// The CA seam used by the use cases.
 pub struct PkiAuthority {
@@ -41,141 +45,6 @@ pub struct PkiAuthority {
     older_rotating: Vec<(u32, Rotating)>,
     /// Server-side keys come from here (a pool of 0 generates each key inline).
     key_pool: Arc<KeyPool>,
-}
-
-/// Validity of a delegated responder certificate: short, since id-pkix-ocsp-nocheck tells
-/// clients never to check its revocation (RFC 6960 §4.2.2.2.1).
-pub const RESPONDER_VALIDITY: time::Duration = time::Duration::days(7);
-/// The minting side replaces the responder when less than this is left: more than an OCSP
-/// response's validity (3 days), so responses never outlive their responder certificate.
-pub const RESPONDER_ROTATE_LEFT: time::Duration = time::Duration::days(4);
-/// Signers look for a newer stored responder when less than this is left.
-pub const RESPONDER_RELOAD_LEFT: time::Duration = time::Duration::days(3);
-
-/// A delegated OCSP responder as stored: its certificate and its private key. `Debug`
-/// never shows the key.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ResponderMaterial {
-    /// The responder certificate (DER), issued by the CA.
-    pub certificate_der: Vec<u8>,
-    /// Its private key, PKCS#8 PEM.
-    pub key_pkcs8_pem: String,
-}
-
-impl std::fmt::Debug for ResponderMaterial {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponderMaterial")
-            .field("certificate_der", &self.certificate_der.len())
-            .field("key_pkcs8_pem", &"[redacted]")
-            .finish()
-    }
-}
-
-/// Where the current delegated responder is kept between processes.
-#[async_trait]
-pub trait ResponderStore: Send + Sync {
-    /// The stored responder, if any.
-    ///
-    /// # Errors
-    /// `Unavailable` when the backend fails; `Internal` for unreadable contents.
-    async fn load(&self) -> Result<Option<ResponderMaterial>, DomainError>;
-    /// Stores (replaces) the responder.
-    ///
-    /// # Errors
-    /// `Unavailable` when the backend fails.
-    async fn save(&self, material: &ResponderMaterial) -> Result<(), DomainError>;
-}
-
-/// A responder kept in this process only (the embedded default mints its own).
-#[derive(Default)]
-pub struct MemoryResponderStore(std::sync::Mutex<Option<ResponderMaterial>>);
-
-#[async_trait]
-impl ResponderStore for MemoryResponderStore {
-    async fn load(&self) -> Result<Option<ResponderMaterial>, DomainError> {
-        Ok(self.0.lock().map_err(|_| poisoned())?.clone())
-    }
-    async fn save(&self, material: &ResponderMaterial) -> Result<(), DomainError> {
-        *self.0.lock().map_err(|_| poisoned())? = Some(material.clone());
-        Ok(())
-    }
-}
-
-fn poisoned() -> DomainError {
-    DomainError::Internal("responder store lock poisoned".into())
-}
-
-/// A delegated responder that is replaced before it expires: OCSP responses are signed
-/// with its in-memory key, and the CA key signs only its certificate, once per key.
-struct Rotating {
-    store: Arc<dyn ResponderStore>,
-    /// Whether OCSP signing may mint a responder itself when none is usable (only where
-    /// the CA signature is free, or in a signing principal).
-    mint: bool,
-    current: tokio::sync::Mutex<Option<Current>>,
-}
-
-#[derive(Clone)]
-struct Current {
-    signer: OcspSigner,
-    not_before: OffsetDateTime,
-    not_after: OffsetDateTime,
-}
-
-impl Current {
-    fn valid_at(&self, at: OffsetDateTime) -> bool {
-        self.not_before <= at && at <= self.not_after
-    }
-    fn left(&self, at: OffsetDateTime) -> time::Duration {
-        self.not_after - at
-    }
-}
-
-fn current_from(ca: &Authority, m: &ResponderMaterial) -> Result<Current, DomainError> {
-    let key = crate::KeyFileSigner::from_pkcs8_pem(&m.key_pkcs8_pem).map_err(to_domain)?;
-    let signer =
-        OcspSigner::delegated(ca, m.certificate_der.clone(), Arc::new(key)).map_err(to_domain)?;
-    let (nb, na) = signer
-        .responder_validity()
-        .ok_or_else(|| DomainError::Internal("responder without certificate".into()))?;
-    let at = |t: i64| {
-        OffsetDateTime::from_unix_timestamp(t)
-            .map_err(|e| DomainError::Internal(format!("responder validity: {e}")))
-    };
-    Ok(Current {
-        signer,
-        not_before: at(nb)?,
-        not_after: at(na)?,
-    })
-}
-
-/// A fresh P-256 responder key and its certificate, signed once by the CA key (blocking).
-fn mint_blocking(
-    ca: &Authority,
-    at: OffsetDateTime,
-) -> Result<(ResponderMaterial, Current), DomainError> {
-    let key = crate::KeyFileSigner::generate(KeyAlgorithm::EcdsaP256).map_err(to_domain)?;
-    let public =
-        crate::SubjectPublicKey::from_spki_der(&key.public_key_spki_der()).map_err(to_domain)?;
-    // Five minutes of clock skew before `at`, and never outside the CA's own validity.
-    let (ca_nb, ca_na) = ca.ca_validity();
-    let not_before = (at - time::Duration::minutes(5)).max(
-        OffsetDateTime::from_unix_timestamp(ca_nb)
-            .map_err(|e| DomainError::Internal(e.to_string()))?,
-    );
-    let not_after = (at + RESPONDER_VALIDITY).min(
-        OffsetDateTime::from_unix_timestamp(ca_na)
-            .map_err(|e| DomainError::Internal(e.to_string()))?,
-    );
-    let cert = ca
-        .issue_ocsp_responder(&public, crate::random_serial(), not_before, not_after)
-        .map_err(to_domain)?;
-    let material = ResponderMaterial {
-        certificate_der: cert.der,
-        key_pkcs8_pem: key.to_pkcs8_pem().expose_secret().to_owned(),
-    };
-    let current = current_from(ca, &material)?;
-    Ok((material, current))
 }
 
 impl PkiAuthority {
@@ -241,11 +110,7 @@ impl PkiAuthority {
     /// itself when the store has none usable; without, it answers `Unavailable` then
     /// (no CA signature is spent on an OCSP request).
     pub fn with_rotating_responder(mut self, store: Arc<dyn ResponderStore>, mint: bool) -> Self {
-        self.rotating = Some(Rotating {
-            store,
-            mint,
-            current: tokio::sync::Mutex::new(None),
-        });
+        self.rotating = Some(Rotating::new(store, mint));
         self
     }
 
@@ -263,110 +128,44 @@ impl PkiAuthority {
             .iter()
             .map(|(a, _)| {
                 let g = a.generation();
-                (
-                    g,
-                    Rotating {
-                        store: store_of(g),
-                        mint,
-                        current: tokio::sync::Mutex::new(None),
-                    },
-                )
+                (g, Rotating::new(store_of(g), mint))
             })
             .collect();
         self
     }
 
-    /// The signer for a response produced at `at`.
-    async fn ocsp_signer_at(&self, at: OffsetDateTime) -> Result<OcspSigner, DomainError> {
-        let Some(r) = &self.rotating else {
-            return Ok(self.ocsp.clone());
+    /// The CA of generation `generation` and the signer of its OCSP responses produced at
+    /// `at`: its delegated responder where one rotates, else the signer it was given.
+    async fn ocsp_signer_of(
+        &self,
+        generation: u32,
+        at: OffsetDateTime,
+    ) -> Result<(&Arc<Authority>, OcspSigner), DomainError> {
+        let (ca, signer, rotating) = if generation == self.inner.generation() {
+            (&self.inner, &self.ocsp, self.rotating.as_ref())
+        } else {
+            let (ca, signer) = self
+                .older
+                .iter()
+                .find(|(a, _)| a.generation() == generation)
+                .ok_or(DomainError::NotFound("issuing CA generation"))?;
+            let rotating = self
+                .older_rotating
+                .iter()
+                .find(|(g, _)| *g == generation)
+                .map(|(_, r)| r);
+            (ca, signer, rotating)
         };
-        rotating_signer_at(r, &self.inner, at).await
+        let signer = match rotating {
+            Some(r) => rotating_signer_at(r, ca, at).await?,
+            None => signer.clone(),
+        };
+        Ok((ca, signer))
     }
     /// The wrapped authority (CRL and OCSP need it).
     pub fn authority(&self) -> &Arc<Authority> {
         &self.inner
     }
-}
-
-/// The delegated responder of `r` for a response produced at `at` (of the CA `ca`): the
-/// one in memory while fresh, else the stored one, else a new one when `r` may mint.
-async fn rotating_signer_at(
-    r: &Rotating,
-    ca: &Arc<Authority>,
-    at: OffsetDateTime,
-) -> Result<OcspSigner, DomainError> {
-    let mut current = r.current.lock().await;
-    if let Some(c) = current.as_ref() {
-        if c.valid_at(at) && c.left(at) >= RESPONDER_RELOAD_LEFT {
-            return Ok(c.signer.clone());
-        }
-    }
-    let mut usable = current.clone().filter(|c| c.valid_at(at));
-    if let Some(m) = r.store.load().await? {
-        match current_from(ca, &m) {
-            Ok(c) if c.valid_at(at) => {
-                let fresh = c.left(at) >= RESPONDER_RELOAD_LEFT;
-                if usable.as_ref().is_none_or(|u| c.not_after > u.not_after) {
-                    usable = Some(c);
-                }
-                if fresh {
-                    *current = usable.clone();
-                    return usable
-                        .map(|c| c.signer)
-                        .ok_or_else(|| DomainError::Internal("responder vanished".into()));
-                }
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "stored OCSP responder is unusable"),
-        }
-    }
-    if r.mint {
-        let ca = Arc::clone(ca);
-        let (m, c) = blocking(move || mint_blocking(&ca, at)).await?;
-        r.store.save(&m).await?;
-        *current = Some(c.clone());
-        return Ok(c.signer);
-    }
-    match usable {
-        Some(c) => {
-            tracing::warn!(not_after = %c.not_after, "OCSP responder certificate expires soon: is the crl-refresh job running?");
-            *current = Some(c.clone());
-            Ok(c.signer)
-        }
-        None => Err(DomainError::Unavailable(
-            "no valid OCSP responder certificate yet; the crl-refresh job mints it".into(),
-        )),
-    }
-}
-
-/// Keeps `r`'s stored responder (of the CA `ca`) fresh: mints and stores a new one when
-/// less than [`RESPONDER_ROTATE_LEFT`] is left.
-async fn prepare_rotating(
-    r: &Rotating,
-    ca: &Arc<Authority>,
-    now: OffsetDateTime,
-) -> Result<(), DomainError> {
-    let stored = match r.store.load().await? {
-        Some(m) => match current_from(ca, &m) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                tracing::warn!(error = %e, "stored OCSP responder is unusable; minting another");
-                None
-            }
-        },
-        None => None,
-    };
-    if let Some(c) = stored.filter(|c| c.valid_at(now) && c.left(now) >= RESPONDER_ROTATE_LEFT) {
-        *r.current.lock().await = Some(c);
-        return Ok(());
-    }
-    let ca = Arc::clone(ca);
-    let (m, c) = blocking(move || mint_blocking(&ca, now)).await?;
-    r.store.save(&m).await?;
-    tracing::info!(not_after = %c.not_after, "new OCSP responder certificate");
-    *r.current.lock().await = Some(c);
-    Ok(())
 }
 
 /// Maps PKI errors to domain errors: input problems name their field, signer failures are retryable.
@@ -404,14 +203,6 @@ fn csr_bytes(csr: &str) -> Vec<u8> {
         .unwrap_or_else(|_| t.as_bytes().to_vec())
 }
 
-fn key_algorithm(a: model::KeyAlgorithm) -> KeyAlgorithm {
-    match a {
-        model::KeyAlgorithm::Rsa3072 => KeyAlgorithm::Rsa3072,
-        model::KeyAlgorithm::EcdsaP256 => KeyAlgorithm::EcdsaP256,
-        model::KeyAlgorithm::EcdsaP384 => KeyAlgorithm::EcdsaP384,
-    }
-}
-
 fn issue_blocking(
     ca: &Authority,
     pool: &KeyPool,
@@ -420,10 +211,7 @@ fn issue_blocking(
 ) -> Result<IssuedMaterial, DomainError> {
     let leaf = LeafSpec {
         serial: spec.serial.to_bytes(),
-        kind: match spec.kind {
-            model::CertKind::Organisation => CertKind::Organisation,
-            model::CertKind::System => CertKind::System,
-        },
+        kind: spec.kind,
         cvr: spec.cvr.to_string(),
         organisation_name: spec.organisation_name,
         profile_id: spec.profile_id.to_string(),
@@ -445,12 +233,8 @@ fn issue_blocking(
             format,
             password,
         } => {
-            let generated = pool.take(key_algorithm(algorithm)).map_err(to_domain)?;
+            let generated = pool.take(algorithm.into()).map_err(to_domain)?;
             let issued = ca.issue(&leaf, generated.public()).map_err(to_domain)?;
-            let format = match format {
-                model::P12Format::Modern => P12Format::Modern,
-                model::P12Format::Legacy => P12Format::Legacy,
-            };
             let chain = ca.chain_der();
             let p12 = build_pkcs12(
                 &generated,
@@ -540,42 +324,8 @@ impl CertificateAuthority for PkiAuthority {
         generation: u32,
         spec: OcspResponseSpec,
     ) -> Result<Vec<u8>, DomainError> {
-        if generation == self.inner.generation() {
-            return self.sign_ocsp(spec).await;
-        }
-        let OcspResponseSpec {
-            serial,
-            hash,
-            status,
-            produced_at,
-            this_update,
-            next_update,
-            nonce,
-        } = spec;
-        let (ca, signer) = self
-            .older
-            .iter()
-            .find(|(a, _)| a.generation() == generation)
-            .ok_or(DomainError::NotFound("issuing CA generation"))?;
-        let id = cert_id_for(&serial.to_bytes(), hash_of(hash), ca);
-        let status = cert_status(status);
-        let signer = match self.older_rotating.iter().find(|(g, _)| *g == generation) {
-            Some((_, r)) => rotating_signer_at(r, ca, produced_at).await?,
-            None => signer.clone(),
-        };
-        blocking(move || {
-            signer
-                .sign_response(
-                    &id,
-                    &status,
-                    produced_at,
-                    this_update,
-                    next_update,
-                    nonce.as_deref(),
-                )
-                .map_err(to_domain)
-        })
-        .await
+        let (ca, signer) = self.ocsp_signer_of(generation, spec.produced_at).await?;
+        sign_ocsp_with(ca, signer, spec).await
     }
 
     fn root_pem(&self) -> String {
@@ -619,12 +369,6 @@ impl CertificateAuthority for PkiAuthority {
     fn parse_ocsp(&self, der: &[u8]) -> Result<OcspQuery, OcspFailure> {
         let req = parse_ocsp_request(der).map_err(|_| OcspFailure::Malformed)?;
         let first = req.cert_ids.first().ok_or(OcspFailure::Malformed)?;
-        let hash = match first.hash_algorithm {
-            OcspHash::Sha1 => Hash::Sha1,
-            OcspHash::Sha256 => Hash::Sha256,
-            OcspHash::Sha384 => Hash::Sha384,
-            OcspHash::Sha512 => Hash::Sha512,
-        };
         // Serials longer than 20 octets are not ours (RFC 5280 §4.1.2.2); answer unknown.
         let serial = Serial::from_bytes(&first.serial);
         // The CertID's issuer hashes pick the generation (RFC 6960 §4.1.1).
@@ -638,7 +382,7 @@ impl CertificateAuthority for PkiAuthority {
         };
         Ok(OcspQuery {
             serial,
-            hash,
+            hash: first.hash_algorithm,
             ours: generation.is_some(),
             generation: generation.unwrap_or(0),
             count: req.cert_ids.len(),
@@ -647,30 +391,10 @@ impl CertificateAuthority for PkiAuthority {
     }
 
     async fn sign_ocsp(&self, spec: OcspResponseSpec) -> Result<Vec<u8>, DomainError> {
-        let OcspResponseSpec {
-            serial,
-            hash,
-            status,
-            produced_at,
-            this_update,
-            next_update,
-            nonce,
-        } = spec;
-        let id = cert_id_for(&serial.to_bytes(), hash_of(hash), &self.inner);
-        let ocsp = self.ocsp_signer_at(produced_at).await?;
-        let status = cert_status(status);
-        blocking(move || {
-            ocsp.sign_response(
-                &id,
-                &status,
-                produced_at,
-                this_update,
-                next_update,
-                nonce.as_deref(),
-            )
-            .map_err(to_domain)
-        })
-        .await
+        let (ca, signer) = self
+            .ocsp_signer_of(self.inner.generation(), spec.produced_at)
+            .await?;
+        sign_ocsp_with(ca, signer, spec).await
     }
 
     async fn prepare_responder(&self, now: OffsetDateTime) -> Result<(), DomainError> {
@@ -705,6 +429,39 @@ fn cert_status(status: OcspStatus) -> OcspCertStatus {
     }
 }
 
+/// Signs the response `spec` describes, for a certificate of `ca`, with `signer` on the
+/// blocking pool.
+async fn sign_ocsp_with(
+    ca: &Authority,
+    signer: OcspSigner,
+    spec: OcspResponseSpec,
+) -> Result<Vec<u8>, DomainError> {
+    let OcspResponseSpec {
+        serial,
+        hash,
+        status,
+        produced_at,
+        this_update,
+        next_update,
+        nonce,
+    } = spec;
+    let id = cert_id_for(&serial.to_bytes(), hash, ca);
+    let status = cert_status(status);
+    blocking(move || {
+        signer
+            .sign_response(
+                &id,
+                &status,
+                produced_at,
+                this_update,
+                next_update,
+                nonce.as_deref(),
+            )
+            .map_err(to_domain)
+    })
+    .await
+}
+
 /// Signs a CRL of `ca` on the blocking pool.
 async fn sign_crl_with(
     ca: Arc<Authority>,
@@ -734,15 +491,6 @@ async fn sign_crl_with(
     .await
 }
 
-fn hash_of(h: Hash) -> OcspHash {
-    match h {
-        Hash::Sha1 => OcspHash::Sha1,
-        Hash::Sha256 => OcspHash::Sha256,
-        Hash::Sha384 => OcspHash::Sha384,
-        Hash::Sha512 => OcspHash::Sha512,
-    }
-}
-
 /// Runs signing work on the blocking pool (a KMS signer blocks on the network).
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, DomainError> + Send + 'static,
@@ -755,21 +503,8 @@ async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{counting_authority, t0, CountingSigner};
-    use time::Duration;
-
-    async fn answer(ca: &PkiAuthority, at: OffsetDateTime) -> Result<Vec<u8>, DomainError> {
-        ca.sign_ocsp(OcspResponseSpec {
-            serial: Serial::from_bytes(&[0x42, 0x17]),
-            hash: Hash::Sha384,
-            status: OcspStatus::Unknown,
-            produced_at: at,
-            this_update: at,
-            next_update: at + Duration::days(3),
-            nonce: Some(vec![7; 16]),
-        })
-        .await
-    }
+    use crate::KeyAlgorithm;
+    use orgcert_core::model;
 
     fn keygen_spec() -> CertSpec {
         let leaf = crate::testutil::leaf_spec();
@@ -821,83 +556,5 @@ mod tests {
         }
         assert_eq!(moduli.len(), 4, "every issuance has its own key");
         assert!(pool.stats().taken >= 2, "the pooled keys were used");
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_responder_costs_one_ca_signature_per_key_and_rotates_before_expiry() {
-        let signer = Arc::new(CountingSigner::new(KeyAlgorithm::EcdsaP256));
-        let authority = Arc::new(counting_authority(signer.clone()));
-        let store = Arc::new(MemoryResponderStore::default());
-        let public =
-            PkiAuthority::new(authority.clone()).with_rotating_responder(store.clone(), false);
-        let job = PkiAuthority::new(authority).with_rotating_responder(store.clone(), false);
-        let at = t0();
-        let base = signer.calls();
-
-        // No responder yet: unavailable (tryLater), and no CA signature spent.
-        let r = answer(&public, at).await;
-        assert!(matches!(r, Err(DomainError::Unavailable(_))), "{r:?}");
-        assert_eq!(signer.calls(), base);
-
-        job.prepare_responder(at).await.unwrap();
-        assert_eq!(
-            signer.calls(),
-            base + 1,
-            "one signature: the responder certificate"
-        );
-        for _ in 0..100 {
-            answer(&public, at + Duration::hours(1)).await.unwrap();
-        }
-        assert_eq!(
-            signer.calls(),
-            base + 1,
-            "answers are signed by the responder key"
-        );
-
-        // Fresh two days later: nothing minted. Less than 4 days left: a new key.
-        job.prepare_responder(at + Duration::days(2)).await.unwrap();
-        assert_eq!(signer.calls(), base + 1);
-        let first = store.load().await.unwrap().unwrap();
-        job.prepare_responder(at + Duration::days(3) + Duration::hours(1))
-            .await
-            .unwrap();
-        assert_eq!(signer.calls(), base + 2);
-        let second = store.load().await.unwrap().unwrap();
-        assert_ne!(first.certificate_der, second.certificate_der);
-        assert_ne!(first.key_pkcs8_pem, second.key_pkcs8_pem);
-
-        // The answering side picks the new one up once the old one runs short, and keeps
-        // answering until the old one's very end without a CA signature.
-        answer(&public, at + Duration::days(4) + Duration::hours(1))
-            .await
-            .unwrap();
-        assert_eq!(signer.calls(), base + 2);
-        // Past every stored responder, without minting: unavailable, still no signature.
-        let r = answer(&public, at + Duration::days(30)).await;
-        assert!(matches!(r, Err(DomainError::Unavailable(_))), "{r:?}");
-        assert_eq!(signer.calls(), base + 2);
-
-        // The key never shows in Debug output (logs).
-        let shown = format!("{second:?}");
-        assert!(
-            !shown.contains("PRIVATE KEY") && shown.contains("redacted"),
-            "{shown}"
-        );
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_minting_responder_signs_its_own_certificate_when_none_is_usable() {
-        let signer = Arc::new(CountingSigner::new(KeyAlgorithm::EcdsaP256));
-        let authority = Arc::new(counting_authority(signer.clone()));
-        let ca = PkiAuthority::new(authority)
-            .with_rotating_responder(Arc::new(MemoryResponderStore::default()), true);
-        let base = signer.calls();
-        for i in 0..10 {
-            answer(&ca, t0() + Duration::minutes(i)).await.unwrap();
-        }
-        assert_eq!(signer.calls(), base + 1);
-        // Years later (a moved clock): one more responder.
-        answer(&ca, t0() + Duration::days(800)).await.unwrap();
-        assert_eq!(signer.calls(), base + 2);
     }
 }
