@@ -428,12 +428,12 @@ async fn serve(cfg: LocalConfig, addr: &str) -> Result<(), String> {
     let mtls = match orgcert_functions::mtls::config_from_env()? {
         None => None,
         Some(m) => {
-            let ca = &l.state.app.ca;
-            let current = ca.ca_der();
-            let older: Vec<Vec<u8>> = ca
-                .generations()
+            let app = &l.state.app;
+            let current = app.ca_der();
+            let older: Vec<Vec<u8>> = app
+                .ca_generations()
                 .into_iter()
-                .filter_map(|g| ca.generation_der(g))
+                .filter_map(|g| app.ca_generation_der(g))
                 .filter(|der| *der != current)
                 .collect();
             let config = orgcert_functions::mtls::server_config(
@@ -564,7 +564,7 @@ fn spawn_schedules(app: App) {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                match app.run_job(job, app.clock.now()).await {
+                match app.run_job(job, app.now()).await {
                     Ok(r) => tracing::info!(job = job.name(), detail = %r.detail, "job ran"),
                     Err(e) => {
                         tracing::warn!(job = job.name(), error = %e, "job failed; it runs again at the next tick")

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use orgcert_core::app::{App, Config};
+use orgcert_core::app::{App, Config, Ports};
 use orgcert_core::clock::Clock;
 use orgcert_core::ports::NoEvents;
 use orgcert_core::DomainError;
@@ -169,16 +169,18 @@ impl AwsApp {
         }
         // Served as stored; the crl-refresh job builds CRLs (DESIGN §5a).
         config.crl_build_on_read = false;
-        let app = App {
-            store: store.clone(),
-            ca: Arc::new(ca),
-            objects: objects.clone(),
-            mailer: mailer.clone(),
-            clock,
-            // A schedule rebuilds the CRL on AWS; nothing runs in the background here.
-            events: Arc::new(NoEvents),
+        let app = App::new(
+            Ports {
+                store: store.clone(),
+                ca: Arc::new(ca),
+                objects: objects.clone(),
+                mailer: mailer.clone(),
+                clock,
+                // A schedule rebuilds the CRL on AWS; nothing runs in the background here.
+                events: Arc::new(NoEvents),
+            },
             config,
-        };
+        );
         Ok(Self {
             app,
             store,
@@ -207,7 +209,7 @@ impl AwsApp {
         if let Some(crl) = self.root_crl.clone() {
             ca = ca.with_root_crl(crl);
         }
-        self.app.ca = Arc::new(ca);
+        self.app = self.app.with_ca(Arc::new(ca));
         self
     }
 }

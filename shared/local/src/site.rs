@@ -48,11 +48,7 @@ async fn object(
     let (Some(expires), Some(sig)) = (q.expires, q.sig) else {
         return ApiError(DomainError::Forbidden("the link is not signed".into())).into_response();
     };
-    match s
-        .objects
-        .verify(&key, expires, &sig, s.app.clock.now())
-        .await
-    {
+    match s.objects.verify(&key, expires, &sig, s.app.now()).await {
         Ok(bytes) => {
             let name = key
                 .rsplit('/')
@@ -186,7 +182,7 @@ async fn job(
         .as_deref()
         .map(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339))
     {
-        None => s.app.clock.now(),
+        None => s.app.now(),
         Some(Ok(t)) => t,
         Some(Err(_)) => {
             return ApiError(DomainError::Malformed {

@@ -1,5 +1,5 @@
-//! Public documents without a use case behind them: the CA and root certificates, the root
-//! CRL, the OpenAPI document, liveness.
+//! Public documents: the CA and root certificates and the root CRL (`app/public.rs`), the
+//! OpenAPI document, liveness.
 
 use axum::extract::{Path, State};
 use axum::http::header;
@@ -22,7 +22,7 @@ pub async fn ca_pem(State(s): State<HttpState>) -> Response {
             (header::CONTENT_TYPE, "application/x-pem-file"),
             (header::CACHE_CONTROL, CA_FILE_CACHE),
         ],
-        s.app.ca.ca_pem(),
+        s.app.ca_pem(),
     )
         .into_response()
 }
@@ -35,10 +35,7 @@ pub async fn ca_cer(State(s): State<HttpState>) -> Response {
             (header::CONTENT_TYPE, "application/pkix-cert"),
             (header::CACHE_CONTROL, CA_FILE_CACHE),
         ],
-        s.app
-            .ca
-            .generation_der(1)
-            .unwrap_or_else(|| s.app.ca.ca_der()),
+        s.app.ca_generation_der(1).unwrap_or_else(|| s.app.ca_der()),
     )
         .into_response()
 }
@@ -51,7 +48,7 @@ pub async fn ca_generation(
     let cert = (!g.is_empty() && g.len() <= 10 && g.bytes().all(|b| b.is_ascii_digit()))
         .then(|| g.parse::<u32>().ok())
         .flatten()
-        .and_then(|g| s.app.ca.generation_der(g))
+        .and_then(|g| s.app.ca_generation_der(g))
         .ok_or(ApiError(DomainError::NotFound("CA generation")))?;
     Ok(der("application/pkix-cert", cert, CA_FILE_CACHE))
 }
@@ -62,7 +59,7 @@ pub async fn root_pem(State(s): State<HttpState>) -> Response {
             (header::CONTENT_TYPE, "application/x-pem-file"),
             (header::CACHE_CONTROL, CA_FILE_CACHE),
         ],
-        s.app.ca.root_pem(),
+        s.app.root_pem(),
     )
         .into_response()
 }
@@ -73,7 +70,7 @@ pub async fn root_cer(State(s): State<HttpState>) -> Response {
             (header::CONTENT_TYPE, "application/pkix-cert"),
             (header::CACHE_CONTROL, CA_FILE_CACHE),
         ],
-        s.app.ca.root_der(),
+        s.app.root_der(),
     )
         .into_response()
 }
@@ -82,7 +79,6 @@ pub async fn root_cer(State(s): State<HttpState>) -> Response {
 pub async fn root_crl(State(s): State<HttpState>) -> ApiResult<Response> {
     let crl = s
         .app
-        .ca
         .root_crl()
         .ok_or(ApiError(DomainError::NotFound("root CRL")))?;
     Ok(der("application/pkix-crl", crl, "public, max-age=3600"))
