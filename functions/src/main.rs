@@ -184,6 +184,33 @@ enum OrgCommand {
     },
 }
 
+/// What `serve` prints at start: the demo organisation and a bearer token of each
+/// demo user, ready to paste into a shell.
+fn print_demo_tokens(
+    created_demo: bool,
+    tokens: &local::TokenKeys,
+    public_url: &str,
+) -> Result<(), String> {
+    if created_demo {
+        println!("created the demo organisation {DEMO_CVR}");
+    }
+    println!("\nTokens (valid 12 hours) for the demo organisation {DEMO_CVR}:");
+    for (label, email, name, roles) in DEMO_USERS {
+        let t = tokens
+            .token(DEMO_CVR, email, name, roles, Duration::hours(12))
+            .map_err(|e| describe(&e))?;
+        println!(
+            "  {label} <{email}>:\n    export TOKEN_{}={t}",
+            label.to_ascii_uppercase().replace(' ', "_")
+        );
+    }
+    println!(
+        "\nTry: curl -H \"Authorization: Bearer $TOKEN_USER_ADMIN\" {}/v1/organisation",
+        public_url
+    );
+    Ok(())
+}
+
 fn describe(e: &DomainError) -> String {
     match e {
         DomainError::Invalid(errs) => errs
@@ -407,24 +434,7 @@ async fn serve(cfg: LocalConfig, addr: &str) -> Result<(), String> {
     let router = local::router(&l);
     println!("orgcert is listening on {}", cfg.public_url);
     println!("data dir: {}", cfg.data_dir.display());
-    if l.created_demo {
-        println!("created the demo organisation {DEMO_CVR}");
-    }
-    println!("\nTokens (valid 12 hours) for the demo organisation {DEMO_CVR}:");
-    for (label, email, name, roles) in DEMO_USERS {
-        let t = l
-            .tokens
-            .token(DEMO_CVR, email, name, roles, Duration::hours(12))
-            .map_err(|e| describe(&e))?;
-        println!(
-            "  {label} <{email}>:\n    export TOKEN_{}={t}",
-            label.to_ascii_uppercase().replace(' ', "_")
-        );
-    }
-    println!(
-        "\nTry: curl -H \"Authorization: Bearer $TOKEN_USER_ADMIN\" {}/v1/organisation",
-        cfg.public_url
-    );
+    print_demo_tokens(l.created_demo, &l.tokens, &cfg.public_url)?;
     let mtls = match orgcert_functions::mtls::config_from_env()? {
         None => None,
         Some(m) => {
@@ -514,24 +524,7 @@ async fn serve_aws(cfg: LocalConfig, addr: &str, bootstrap: bool) -> Result<(), 
             .unwrap_or_default(),
         cfg.public_url
     );
-    if started.created_demo {
-        println!("created the demo organisation {DEMO_CVR}");
-    }
-    println!("\nTokens (valid 12 hours) for the demo organisation {DEMO_CVR}:");
-    for (label, email, name, roles) in DEMO_USERS {
-        let t = started
-            .tokens
-            .token(DEMO_CVR, email, name, roles, Duration::hours(12))
-            .map_err(|e| describe(&e))?;
-        println!(
-            "  {label} <{email}>:\n    export TOKEN_{}={t}",
-            label.to_ascii_uppercase().replace(' ', "_")
-        );
-    }
-    println!(
-        "\nTry: curl -H \"Authorization: Bearer $TOKEN_USER_ADMIN\" {}/v1/organisation",
-        cfg.public_url
-    );
+    print_demo_tokens(started.created_demo, &started.tokens, &cfg.public_url)?;
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
     spawn_schedules(started.app);

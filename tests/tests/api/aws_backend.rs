@@ -47,7 +47,7 @@ use orgcert_pki::KeyAlgorithm;
 use orgcert_tests::moto::{Moto, REGION, SENDER};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 /// The AWS composition on moto, served on its own runtime.
 pub struct AwsService {
@@ -429,28 +429,7 @@ async fn job(
     Path(name): Path<String>,
     Query(q): Query<JobQuery>,
 ) -> Response {
-    let Some(job) = Job::from_name(&name) else {
-        return ApiError(DomainError::NotFound("job")).into_response();
-    };
-    let now = match q
-        .now
-        .as_deref()
-        .map(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339))
-    {
-        None => s.app.now(),
-        Some(Ok(t)) => t,
-        Some(Err(_)) => {
-            return ApiError(DomainError::Malformed {
-                field: Some("now".into()),
-                message: "now must be an RFC 3339 time".into(),
-            })
-            .into_response()
-        }
-    };
-    match s.app.run_job(job, now).await {
-        Ok(r) => Json(json!(r)).into_response(),
-        Err(e) => ApiError(e).into_response(),
-    }
+    orgcert_local::site::run_job(&s.app, &name, q.now.as_deref()).await
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use serde::{Deserialize, Deserializer};
 use crate::error::{DomainError, FieldError, Result};
 use crate::ids::{CertEmail, DisplayName, Ean, Email, PNumber, ProfileName, SeNumber};
 use crate::model::{
-    CertKind, Identification, IssuingMethod, KeyAlgorithm, Organisation, P12Format, SystemRights,
+    CertKind, Identification, IssuingMethod, KeyAlgorithm, Organisation, P12Format, Profile,
+    SystemRights,
 };
 
 /// Reads a struct only from a JSON object. Serde also reads structs from arrays (the
@@ -174,6 +175,26 @@ impl Errors {
             Err(DomainError::Invalid(self.0))
         }
     }
+}
+
+/// [`check_org_rules`] for a stored profile as a whole: an order and a machine's
+/// self-renewal are held to the organisation's current rules.
+///
+/// # Errors
+/// `Invalid` naming the fields the organisation no longer allows.
+pub(crate) fn check_profile_org_rules(org: &Organisation, profile: &Profile) -> Result<()> {
+    let mut e = Errors::default();
+    check_org_rules(
+        &mut e,
+        org,
+        profile.kind,
+        profile.p_number.as_ref(),
+        profile.se_number.as_ref(),
+        profile.ean.as_ref(),
+        &profile.system_rights,
+        profile.seal_generation,
+    );
+    e.finish()
 }
 
 /// The organisation-dependent rules of DESIGN §3 for the optional fields and rights.

@@ -128,21 +128,13 @@ pub struct App {
 impl App {
     /// The use cases on `ports` with `config`.
     pub fn new(ports: Ports, config: Config) -> Self {
-        let Ports {
-            store,
-            ca,
-            objects,
-            mailer,
-            clock,
-            events,
-        } = ports;
         Self {
-            store,
-            ca,
-            objects,
-            mailer,
-            clock,
-            events,
+            store: ports.store,
+            ca: ports.ca,
+            objects: ports.objects,
+            mailer: ports.mailer,
+            clock: ports.clock,
+            events: ports.events,
             config,
         }
     }
