@@ -80,25 +80,8 @@ enum Command {
     /// Renew a system certificate itself over mutual TLS when it nears its end (API.md
     /// "System certificates"): new key, CSR, both files replaced atomically.
     Renew {
-        /// The certificate file (PEM), replaced on renewal.
-        #[arg(long)]
-        cert: PathBuf,
-        /// Its key file (PEM), replaced on renewal (mode 0600).
-        #[arg(long)]
-        key: PathBuf,
-        /// Base URL of the mutual-TLS listener (AWS: the machine API's domain).
-        #[arg(long, default_value = "https://127.0.0.1:8443")]
-        url: String,
-        /// CA certificate(s) to trust for the server (PEM; `/public/ca.pem`); default:
-        /// `ca.pem` next to the certificate file.
-        #[arg(long)]
-        ca: Option<PathBuf>,
-        /// Renew when fewer than this many days remain.
-        #[arg(long, default_value_t = orgcert_functions::renew::DEFAULT_DAYS)]
-        days: u32,
-        /// Renew now, however many days remain.
-        #[arg(long)]
-        force: bool,
+        #[command(flatten)]
+        target: RenewArgs,
         /// Keep running: check every --interval seconds (plus up to a tenth at random).
         #[arg(long)]
         daemon: bool,
@@ -117,6 +100,45 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+/// Which certificate `renew` keeps fresh, against which server.
+#[derive(clap::Args)]
+struct RenewArgs {
+    /// The certificate file (PEM), replaced on renewal.
+    #[arg(long)]
+    cert: PathBuf,
+    /// Its key file (PEM), replaced on renewal (mode 0600).
+    #[arg(long)]
+    key: PathBuf,
+    /// Base URL of the mutual-TLS listener (AWS: the machine API's domain).
+    #[arg(long, default_value = "https://127.0.0.1:8443")]
+    url: String,
+    /// CA certificate(s) to trust for the server (PEM; `/public/ca.pem`); default:
+    /// `ca.pem` next to the certificate file.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Renew when fewer than this many days remain.
+    #[arg(long, default_value_t = orgcert_functions::renew::DEFAULT_DAYS)]
+    days: u32,
+    /// Renew now, however many days remain.
+    #[arg(long)]
+    force: bool,
+}
+
+impl RenewArgs {
+    fn options(self) -> RenewOptions {
+        RenewOptions {
+            ca: self
+                .ca
+                .unwrap_or_else(|| self.cert.with_file_name("ca.pem")),
+            cert: self.cert,
+            key: self.key,
+            url: self.url,
+            days: self.days,
+            force: self.force,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -247,27 +269,11 @@ async fn run(cli: Cli) -> Result<(), String> {
     // Renewal is a client: it needs no data dir.
     let command = match cli.command {
         Command::Renew {
-            cert,
-            key,
-            url,
-            ca,
-            days,
-            force,
+            target,
             daemon,
             interval,
         } => {
-            let ca = match ca {
-                Some(ca) => ca,
-                None => cert.with_file_name("ca.pem"),
-            };
-            let opts = RenewOptions {
-                cert,
-                key,
-                url,
-                ca,
-                days,
-                force,
-            };
+            let opts = target.options();
             return renew(opts, daemon, interval).await;
         }
         other => other,

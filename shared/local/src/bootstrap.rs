@@ -283,13 +283,11 @@ pub fn rollover(cfg: &LocalConfig, now: OffsetDateTime) -> Result<(u32, Vec<u8>)
     Ok((n, der))
 }
 
+/// The first certificate of a PEM file.
 fn pem_der(text: &str) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    let body: String = text
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    base64::engine::general_purpose::STANDARD.decode(body).ok()
+    pem::parse_many(text)
+        .ok()?
+        .into_iter()
+        .find(|p| p.tag() == "CERTIFICATE")
+        .map(pem::Pem::into_contents)
 }

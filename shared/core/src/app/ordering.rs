@@ -373,34 +373,10 @@ impl App {
     ) -> Result<OrderResult> {
         actor.require(&[Role::UserAdmin])?;
         let org = self.org_of(actor).await?;
-        let v = input.validate(&org)?;
+        let mut profile = input.validate(&org, self.now())?;
         if let Some(r) = self.check_replay(actor, idem.as_ref()).await? {
             return Ok(r);
         }
-        let now = self.now();
-        let mut profile = Profile {
-            id: Uuid::new_v4(),
-            org: org.cvr.clone(),
-            kind: v.kind,
-            name: v.name,
-            contact_email: v.contact_email,
-            certificate_email: v.certificate_email,
-            contact_name: v.contact_name,
-            p_number: v.p_number,
-            se_number: v.se_number,
-            ean: v.ean,
-            system_rights: v.system_rights,
-            seal_generation: v.seal_generation,
-            identification: v.identification,
-            issuing: v.issuing,
-            publish: v.publish,
-            key_algorithm: v.key_algorithm,
-            p12_format: v.p12_format,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-            latest: None,
-        };
         let cert = self.new_order(actor, &org, &profile, None);
         profile.latest = summarise(std::slice::from_ref(&cert));
         let writes = vec![

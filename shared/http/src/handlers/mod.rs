@@ -232,6 +232,7 @@ fn issued(s: &HttpState, r: IssueResult) -> Response {
     created(v, false)
 }
 
+/// A body of `content_type` that HTTP caches may keep as `cache` says.
 fn der(content_type: &'static str, bytes: Vec<u8>, cache: &'static str) -> Response {
     (
         [

@@ -2,8 +2,7 @@
 //! OpenAPI document, liveness.
 
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use orgcert_core::DomainError;
 use serde_json::{json, Value};
@@ -17,27 +16,18 @@ use crate::HttpState;
 const CA_FILE_CACHE: &str = "public, max-age=3600";
 
 pub async fn ca_pem(State(s): State<HttpState>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/x-pem-file"),
-            (header::CACHE_CONTROL, CA_FILE_CACHE),
-        ],
-        s.app.ca_pem(),
+    der(
+        "application/x-pem-file",
+        s.app.ca_pem().into_bytes(),
+        CA_FILE_CACHE,
     )
-        .into_response()
 }
 
 /// The caIssuers of the first issuing CA generation's certificates: that generation's
 /// certificate while it serves, after a rollover too (the current one is in `ca.pem`).
 pub async fn ca_cer(State(s): State<HttpState>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pkix-cert"),
-            (header::CACHE_CONTROL, CA_FILE_CACHE),
-        ],
-        s.app.ca_generation_der(1).unwrap_or_else(|| s.app.ca_der()),
-    )
-        .into_response()
+    let cert = s.app.ca_generation_der(1).unwrap_or_else(|| s.app.ca_der());
+    der("application/pkix-cert", cert, CA_FILE_CACHE)
 }
 
 /// One issuing CA generation's certificate (the caIssuers of generation 2 on).
@@ -54,25 +44,15 @@ pub async fn ca_generation(
 }
 
 pub async fn root_pem(State(s): State<HttpState>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/x-pem-file"),
-            (header::CACHE_CONTROL, CA_FILE_CACHE),
-        ],
-        s.app.root_pem(),
+    der(
+        "application/x-pem-file",
+        s.app.root_pem().into_bytes(),
+        CA_FILE_CACHE,
     )
-        .into_response()
 }
 
 pub async fn root_cer(State(s): State<HttpState>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pkix-cert"),
-            (header::CACHE_CONTROL, CA_FILE_CACHE),
-        ],
-        s.app.root_der(),
-    )
-        .into_response()
+    der("application/pkix-cert", s.app.root_der(), CA_FILE_CACHE)
 }
 
 /// The root CRL is re-signed rarely (the root key is kept apart), so caches may keep it an hour.
