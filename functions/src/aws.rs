@@ -101,22 +101,11 @@ pub async fn start(local_cfg: &LocalConfig, bootstrap: bool) -> Result<Started, 
     std::fs::create_dir_all(&local_cfg.data_dir)
         .map_err(|e| format!("data dir {}: {e}", local_cfg.data_dir.display()))?;
     let tokens = Arc::new(local::load_token_keys(&local_cfg.data_dir).map_err(text)?);
-    let created_demo = if aws
+    let created_demo = aws
         .app
-        .store
-        .organisations()
+        .add_first_organisation(local::demo_organisation())
         .await
-        .map_err(text)?
-        .is_empty()
-    {
-        aws.app
-            .add_organisation(local::demo_organisation())
-            .await
-            .map_err(text)?;
-        true
-    } else {
-        false
-    };
+        .map_err(text)?;
     let auth = Arc::new(
         JwtAuthenticator::from_public_pem(tokens.public_pem(), LOCAL_ISSUER, AUDIENCE)
             .map_err(text)?,

@@ -7,9 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
 
 use axum::Router;
-use orgcert_core::app::{App, Config};
+use orgcert_core::app::{App, Config, Ports};
 use orgcert_core::clock::Clock;
-use orgcert_core::ports::Store;
 use orgcert_core::DomainError;
 use orgcert_http::auth::{JwtAuthenticator, AUDIENCE, LOCAL_ISSUER};
 use orgcert_http::HttpState;
@@ -106,22 +105,19 @@ pub async fn open(cfg: &LocalConfig, clock: Arc<dyn Clock>) -> Result<Local, Dom
     config.reminder_days = cfg.reminder_days.clone();
     config.code_key = Some(orgcert_local::load_or_create_code_key(&cfg.data_dir)?);
     let events = Arc::new(CrlRebuilder::default());
-    let app = App {
-        store: store.clone(),
-        ca: Arc::new(ca),
-        objects: objects.clone(),
-        mailer: outbox.clone(),
-        clock,
-        events: events.clone(),
+    let app = App::new(
+        Ports {
+            store: store.clone(),
+            ca: Arc::new(ca),
+            objects: objects.clone(),
+            mailer: outbox.clone(),
+            clock,
+            events: events.clone(),
+        },
         config,
-    };
+    );
     events.start(app.clone());
-    let created_demo = if store.organisations().await?.is_empty() {
-        app.add_organisation(demo_organisation()).await?;
-        true
-    } else {
-        false
-    };
+    let created_demo = app.add_first_organisation(demo_organisation()).await?;
     let auth = Arc::new(JwtAuthenticator::from_public_pem(
         tokens.public_pem(),
         LOCAL_ISSUER,

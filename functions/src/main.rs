@@ -80,25 +80,8 @@ enum Command {
     /// Renew a system certificate itself over mutual TLS when it nears its end (API.md
     /// "System certificates"): new key, CSR, both files replaced atomically.
     Renew {
-        /// The certificate file (PEM), replaced on renewal.
-        #[arg(long)]
-        cert: PathBuf,
-        /// Its key file (PEM), replaced on renewal (mode 0600).
-        #[arg(long)]
-        key: PathBuf,
-        /// Base URL of the mutual-TLS listener (AWS: the machine API's domain).
-        #[arg(long, default_value = "https://127.0.0.1:8443")]
-        url: String,
-        /// CA certificate(s) to trust for the server (PEM; `/public/ca.pem`); default:
-        /// `ca.pem` next to the certificate file.
-        #[arg(long)]
-        ca: Option<PathBuf>,
-        /// Renew when fewer than this many days remain.
-        #[arg(long, default_value_t = orgcert_functions::renew::DEFAULT_DAYS)]
-        days: u32,
-        /// Renew now, however many days remain.
-        #[arg(long)]
-        force: bool,
+        #[command(flatten)]
+        target: RenewArgs,
         /// Keep running: check every --interval seconds (plus up to a tenth at random).
         #[arg(long)]
         daemon: bool,
@@ -117,6 +100,45 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+/// Which certificate `renew` keeps fresh, against which server.
+#[derive(clap::Args)]
+struct RenewArgs {
+    /// The certificate file (PEM), replaced on renewal.
+    #[arg(long)]
+    cert: PathBuf,
+    /// Its key file (PEM), replaced on renewal (mode 0600).
+    #[arg(long)]
+    key: PathBuf,
+    /// Base URL of the mutual-TLS listener (AWS: the machine API's domain).
+    #[arg(long, default_value = "https://127.0.0.1:8443")]
+    url: String,
+    /// CA certificate(s) to trust for the server (PEM; `/public/ca.pem`); default:
+    /// `ca.pem` next to the certificate file.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Renew when fewer than this many days remain.
+    #[arg(long, default_value_t = orgcert_functions::renew::DEFAULT_DAYS)]
+    days: u32,
+    /// Renew now, however many days remain.
+    #[arg(long)]
+    force: bool,
+}
+
+impl RenewArgs {
+    fn options(self) -> RenewOptions {
+        RenewOptions {
+            ca: self
+                .ca
+                .unwrap_or_else(|| self.cert.with_file_name("ca.pem")),
+            cert: self.cert,
+            key: self.key,
+            url: self.url,
+            days: self.days,
+            force: self.force,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -184,6 +206,33 @@ enum OrgCommand {
     },
 }
 
+/// What `serve` prints at start: the demo organisation and a bearer token of each
+/// demo user, ready to paste into a shell.
+fn print_demo_tokens(
+    created_demo: bool,
+    tokens: &local::TokenKeys,
+    public_url: &str,
+) -> Result<(), String> {
+    if created_demo {
+        println!("created the demo organisation {DEMO_CVR}");
+    }
+    println!("\nTokens (valid 12 hours) for the demo organisation {DEMO_CVR}:");
+    for (label, email, name, roles) in DEMO_USERS {
+        let t = tokens
+            .token(DEMO_CVR, email, name, roles, Duration::hours(12))
+            .map_err(|e| describe(&e))?;
+        println!(
+            "  {label} <{email}>:\n    export TOKEN_{}={t}",
+            label.to_ascii_uppercase().replace(' ', "_")
+        );
+    }
+    println!(
+        "\nTry: curl -H \"Authorization: Bearer $TOKEN_USER_ADMIN\" {}/v1/organisation",
+        public_url
+    );
+    Ok(())
+}
+
 fn describe(e: &DomainError) -> String {
     match e {
         DomainError::Invalid(errs) => errs
@@ -220,27 +269,11 @@ async fn run(cli: Cli) -> Result<(), String> {
     // Renewal is a client: it needs no data dir.
     let command = match cli.command {
         Command::Renew {
-            cert,
-            key,
-            url,
-            ca,
-            days,
-            force,
+            target,
             daemon,
             interval,
         } => {
-            let ca = match ca {
-                Some(ca) => ca,
-                None => cert.with_file_name("ca.pem"),
-            };
-            let opts = RenewOptions {
-                cert,
-                key,
-                url,
-                ca,
-                days,
-                force,
-            };
+            let opts = target.options();
             return renew(opts, daemon, interval).await;
         }
         other => other,
@@ -407,33 +440,16 @@ async fn serve(cfg: LocalConfig, addr: &str) -> Result<(), String> {
     let router = local::router(&l);
     println!("orgcert is listening on {}", cfg.public_url);
     println!("data dir: {}", cfg.data_dir.display());
-    if l.created_demo {
-        println!("created the demo organisation {DEMO_CVR}");
-    }
-    println!("\nTokens (valid 12 hours) for the demo organisation {DEMO_CVR}:");
-    for (label, email, name, roles) in DEMO_USERS {
-        let t = l
-            .tokens
-            .token(DEMO_CVR, email, name, roles, Duration::hours(12))
-            .map_err(|e| describe(&e))?;
-        println!(
-            "  {label} <{email}>:\n    export TOKEN_{}={t}",
-            label.to_ascii_uppercase().replace(' ', "_")
-        );
-    }
-    println!(
-        "\nTry: curl -H \"Authorization: Bearer $TOKEN_USER_ADMIN\" {}/v1/organisation",
-        cfg.public_url
-    );
+    print_demo_tokens(l.created_demo, &l.tokens, &cfg.public_url)?;
     let mtls = match orgcert_functions::mtls::config_from_env()? {
         None => None,
         Some(m) => {
-            let ca = &l.state.app.ca;
-            let current = ca.ca_der();
-            let older: Vec<Vec<u8>> = ca
-                .generations()
+            let app = &l.state.app;
+            let current = app.ca_der();
+            let older: Vec<Vec<u8>> = app
+                .ca_generations()
                 .into_iter()
-                .filter_map(|g| ca.generation_der(g))
+                .filter_map(|g| app.ca_generation_der(g))
                 .filter(|der| *der != current)
                 .collect();
             let config = orgcert_functions::mtls::server_config(
@@ -514,24 +530,7 @@ async fn serve_aws(cfg: LocalConfig, addr: &str, bootstrap: bool) -> Result<(), 
             .unwrap_or_default(),
         cfg.public_url
     );
-    if started.created_demo {
-        println!("created the demo organisation {DEMO_CVR}");
-    }
-    println!("\nTokens (valid 12 hours) for the demo organisation {DEMO_CVR}:");
-    for (label, email, name, roles) in DEMO_USERS {
-        let t = started
-            .tokens
-            .token(DEMO_CVR, email, name, roles, Duration::hours(12))
-            .map_err(|e| describe(&e))?;
-        println!(
-            "  {label} <{email}>:\n    export TOKEN_{}={t}",
-            label.to_ascii_uppercase().replace(' ', "_")
-        );
-    }
-    println!(
-        "\nTry: curl -H \"Authorization: Bearer $TOKEN_USER_ADMIN\" {}/v1/organisation",
-        cfg.public_url
-    );
+    print_demo_tokens(started.created_demo, &started.tokens, &cfg.public_url)?;
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
     spawn_schedules(started.app);
@@ -564,7 +563,7 @@ fn spawn_schedules(app: App) {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                match app.run_job(job, app.clock.now()).await {
+                match app.run_job(job, app.now()).await {
                     Ok(r) => tracing::info!(job = job.name(), detail = %r.detail, "job ran"),
                     Err(e) => {
                         tracing::warn!(job = job.name(), error = %e, "job failed; it runs again at the next tick")

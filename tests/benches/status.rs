@@ -143,7 +143,7 @@ async fn ocsp_bench() {
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 
     std::fs::write(d.join("index.txt"), index).unwrap();
-    std::fs::write(d.join("ca.pem"), l.state.app.ca.ca_pem()).unwrap();
+    std::fs::write(d.join("ca.pem"), l.state.app.ca_pem()).unwrap();
     let mut requests = Vec::new();
     for (i, s) in serials.iter().enumerate().take(200) {
         let file = d.join(format!("req{i}.der"));

@@ -35,10 +35,11 @@ async fn local_app(dir: &std::path::Path) -> (App, Arc<ManualClock>) {
 
 /// An issued certificate of a fresh organisation, and an admin of it.
 async fn issued_certificate(app: &App) -> (Certificate, Actor) {
+    let store = app.ports().store;
     let org = random_cvr();
     let p = profile(&org, "Sweep target");
     let c = issued(&pending(&p, T0), T0);
-    app.store
+    store
         .commit(vec![
             put_organisation(&org),
             Write::PutProfile {
@@ -67,13 +68,13 @@ async fn issued_certificate(app: &App) -> (Certificate, Actor) {
 async fn a_stale_sweep_never_turns_revoked_back_to_good() {
     let dir = tempfile::tempdir().unwrap();
     let (app, clock) = local_app(dir.path()).await;
+    let store = app.ports().store;
     let (cert, admin) = issued_certificate(&app).await;
     clock.set(T0 + Duration::hours(1));
     app.refresh_ocsp(&cert, clock.now()).await.unwrap();
 
     // The sweep read the certificate (issued) before the revocation ...
-    let swept: Certificate = app
-        .store
+    let swept: Certificate = store
         .certificate_any_org(&cert.serial)
         .await
         .unwrap()
@@ -84,20 +85,20 @@ async fn a_stale_sweep_never_turns_revoked_back_to_good() {
     app.revoke(&admin, &cert.serial, RevocationReason::KeyCompromise)
         .await
         .unwrap();
-    let rec = app.store.ocsp_record(&cert.serial).await.unwrap().unwrap();
+    let rec = store.ocsp_record(&cert.serial).await.unwrap().unwrap();
     assert_eq!(rec.status, CertStatus::Revoked);
     // ... then the sweep writes what it read, signed later: refused, and no error.
     clock.set(T0 + Duration::hours(3));
     let written = app.refresh_ocsp(&swept, clock.now()).await.unwrap();
     assert_eq!(written, None, "the stale sweep's record must be refused");
-    let rec = app.store.ocsp_record(&cert.serial).await.unwrap().unwrap();
+    let rec = store.ocsp_record(&cert.serial).await.unwrap().unwrap();
     assert_eq!(rec.status, CertStatus::Revoked);
     assert_eq!(rec.this_update, T0 + Duration::hours(2));
     // A sweep that reads afresh keeps it revoked and moves it forward.
     clock.set(T0 + Duration::days(2));
     let n = app.refresh_stale_ocsp(clock.now()).await.unwrap();
     assert!(n >= 1, "the sweep refreshed the revoked record");
-    let rec = app.store.ocsp_record(&cert.serial).await.unwrap().unwrap();
+    let rec = store.ocsp_record(&cert.serial).await.unwrap().unwrap();
     assert_eq!(rec.status, CertStatus::Revoked);
     assert_eq!(rec.this_update, T0 + Duration::days(2));
 }
@@ -110,10 +111,11 @@ async fn every_ocsp_answer_after_a_revocation_returned_says_revoked() {
     use std::sync::atomic::{AtomicBool, Ordering};
     let dir = tempfile::tempdir().unwrap();
     let (app, clock) = local_app(dir.path()).await;
+    let store = app.ports().store;
     let (cert, admin) = issued_certificate(&app).await;
     clock.set(T0 + Duration::hours(1));
     app.refresh_ocsp(&cert, clock.now()).await.unwrap();
-    std::fs::write(dir.path().join("ca.pem"), app.ca.ca_pem()).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), app.ca_pem()).unwrap();
     let out = std::process::Command::new("openssl")
         .current_dir(dir.path())
         .args([
@@ -130,13 +132,7 @@ async fn every_ocsp_answer_after_a_revocation_returned_says_revoked() {
         .expect("openssl (ORGCERT_REQUIRE_TOOLS: it must be installed)");
     assert!(out.status.success(), "{out:?}");
     let req = Arc::new(std::fs::read(dir.path().join("req.der")).unwrap());
-    let good = app
-        .store
-        .ocsp_record(&cert.serial)
-        .await
-        .unwrap()
-        .unwrap()
-        .sha1;
+    let good = store.ocsp_record(&cert.serial).await.unwrap().unwrap().sha1;
     // Warm: the good answer is now held in memory.
     assert_eq!(app.ocsp(&req).await, good);
     assert_eq!(app.ocsp(&req).await, good);
@@ -168,7 +164,7 @@ async fn every_ocsp_answer_after_a_revocation_returned_says_revoked() {
         .await
         .unwrap();
     returned.store(true, Ordering::SeqCst);
-    let revoked = app.store.ocsp_record(&cert.serial).await.unwrap().unwrap();
+    let revoked = store.ocsp_record(&cert.serial).await.unwrap().unwrap();
     assert_eq!(revoked.status, CertStatus::Revoked);
     let mut others = std::collections::BTreeSet::new();
     for q in queriers {
@@ -194,7 +190,7 @@ async fn every_ocsp_answer_after_a_revocation_returned_says_revoked() {
         next_update: clock.now() + Duration::days(1),
         ..revoked
     };
-    app.store
+    store
         .commit(vec![Write::PutOcsp(newer.clone())])
         .await
         .unwrap();
@@ -257,14 +253,16 @@ fn crl_number(dir: &std::path::Path, der: &[u8]) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_rebuilds_publish_one_content_per_number_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut app, clock) = local_app(dir.path()).await;
+    let (app, clock) = local_app(dir.path()).await;
     let recording = Arc::new(Recording {
-        inner: app.objects.clone(),
+        inner: app.ports().objects,
         puts: Mutex::new(Vec::new()),
     });
-    app.objects = recording.clone();
-    // Only the rebuilds of this test: no background rebuild after the revocation.
-    app.events = Arc::new(orgcert_core::ports::NoEvents);
+    let app = app.rewired(|p, _| {
+        p.objects = recording.clone();
+        // Only the rebuilds of this test: no background rebuild after the revocation.
+        p.events = Arc::new(orgcert_core::ports::NoEvents);
+    });
     let (cert, admin) = issued_certificate(&app).await;
     clock.set(T0 + Duration::hours(1));
 
@@ -379,8 +377,9 @@ async fn reminder_rig(
     }
     l.store.commit(writes).await.expect("fixture");
     let plan = FaultPlan::new();
-    let mut app = l.state.app.clone();
-    app.store = Arc::new(FailingStore::new(app.store.clone(), plan.clone()));
+    let app = l.state.app.clone().rewired(|p, _| {
+        p.store = Arc::new(FailingStore::new(p.store.clone(), plan.clone()));
+    });
     (app, plan, l.outbox.clone(), serials)
 }
 
@@ -408,6 +407,7 @@ async fn a_failing_digest_batch_does_not_stop_the_others_and_a_rerun_sends_it() 
     for failing in [steps - 1, steps] {
         let dir = tempfile::tempdir().unwrap();
         let (app, plan, outbox, serials) = reminder_rig(dir.path(), 150).await;
+        let store = app.ports().store;
         plan.arm(failing, FailMode::Before);
         let r = app.run_job(Job::RenewalReminders, DUE_AT).await;
         let fired = plan.fired().expect("the fault fired");
@@ -420,7 +420,7 @@ async fn a_failing_digest_batch_does_not_stop_the_others_and_a_rerun_sends_it() 
         assert_eq!(digests(&outbox), 1);
         let mut marked = 0;
         for s in &serials {
-            let c = app.store.certificate_any_org(s).await.unwrap().unwrap();
+            let c = store.certificate_any_org(s).await.unwrap().unwrap();
             marked += usize::from(c.reminders_sent == vec![30]);
         }
         assert!(marked == 90 || marked == 60, "{marked} marked");
@@ -430,7 +430,7 @@ async fn a_failing_digest_batch_does_not_stop_the_others_and_a_rerun_sends_it() 
         assert_eq!(r.detail["mails"], 1, "{}", r.detail);
         assert_eq!(digests(&outbox), 2);
         for s in &serials {
-            let c = app.store.certificate_any_org(s).await.unwrap().unwrap();
+            let c = store.certificate_any_org(s).await.unwrap().unwrap();
             assert_eq!(c.reminders_sent, vec![30], "{s}");
         }
     }

@@ -226,7 +226,7 @@ pub async fn serve_job(job: Job) -> Result<(), lambda_runtime::Error> {
                         )
                         .ok()
                     })
-                    .unwrap_or_else(|| app.clock.now());
+                    .unwrap_or_else(|| app.now());
                 // The invocation's deadline bounds the job's AWS retries as it bounds a
                 // request's; a job cut off is an error Lambda sends to the failure
                 // destination, not a silent timeout.

@@ -27,6 +27,7 @@ use orgcert_core::auth::{Actor, Role};
 use orgcert_core::clock::SystemClock;
 use orgcert_core::ids::Cvr;
 use orgcert_core::model::{CertStatus, OrgSettings};
+use orgcert_core::ports::Store as _;
 use orgcert_http::HttpState;
 use orgcert_lambda::{watch, with_source_ip_layer, ApiGatewayClaims};
 use orgcert_pki::KeyAlgorithm;
@@ -244,7 +245,6 @@ async fn slow_kms_and_dynamodb_answer_503_problem_before_the_deadline() {
     assert_503_problem("issue, KMS slow", &slow_sign);
     // Nothing half-written: the order is still pending, and can be issued.
     let certs = aws
-        .app
         .store
         .certificates_of(&org, profile_id)
         .await

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
-use orgcert_core::app::{App, Config};
+use orgcert_core::app::{App, Config, Ports};
 use orgcert_core::clock::Clock;
 use orgcert_core::ports::NoEvents;
 use orgcert_core::DomainError;
@@ -169,16 +169,18 @@ impl AwsApp {
         }
         // Served as stored; the crl-refresh job builds CRLs (DESIGN §5a).
         config.crl_build_on_read = false;
-        let app = App {
-            store: store.clone(),
-            ca: Arc::new(ca),
-            objects: objects.clone(),
-            mailer: mailer.clone(),
-            clock,
-            // A schedule rebuilds the CRL on AWS; nothing runs in the background here.
-            events: Arc::new(NoEvents),
+        let app = App::new(
+            Ports {
+                store: store.clone(),
+                ca: Arc::new(ca),
+                objects: objects.clone(),
+                mailer: mailer.clone(),
+                clock,
+                // A schedule rebuilds the CRL on AWS; nothing runs in the background here.
+                events: Arc::new(NoEvents),
+            },
             config,
-        };
+        );
         Ok(Self {
             app,
             store,
@@ -207,7 +209,7 @@ impl AwsApp {
         if let Some(crl) = self.root_crl.clone() {
             ca = ca.with_root_crl(crl);
         }
-        self.app.ca = Arc::new(ca);
+        self.app = self.app.with_ca(Arc::new(ca));
         self
     }
 }
@@ -425,12 +427,7 @@ pub async fn bootstrap_two_tier_ca(
             "a CA certificate is already stored".into(),
         ));
     }
-    let sdk = sdk_config(cfg).await;
-    let root_signer: Arc<dyn CaSigner> = Arc::new(
-        KmsSigner::new(aws_sdk_kms::Client::new(&sdk), root_key_id)
-            .await?
-            .with_rsa_signature(ca_signature()?),
-    );
+    let root_signer = root_signer(cfg, root_key_id).await?;
     let now = OffsetDateTime::now_utc();
     let (root_subject, issuing_subject) = (root_subject.clone(), issuing_subject.clone());
     let pki_url = cfg.pki_url.clone();
@@ -467,6 +464,16 @@ pub async fn bootstrap_two_tier_ca(
     Ok((root_der, issuing_der))
 }
 
+/// The KMS signer of the root key (only the bootstrap principal may use it).
+async fn root_signer(cfg: &AwsConfig, root_key_id: &str) -> Result<Arc<dyn CaSigner>, DomainError> {
+    let sdk = sdk_config(cfg).await;
+    Ok(Arc::new(
+        KmsSigner::new(aws_sdk_kms::Client::new(&sdk), root_key_id)
+            .await?
+            .with_rsa_signature(ca_signature()?),
+    ))
+}
+
 /// Re-signs the root CRL with the root key (run by the bootstrap principal well before the
 /// stored one's nextUpdate; the functions read it at their next cold start). The cRLNumber
 /// is the signing time in seconds, so it only grows (RFC 5280 §5.2.3).
@@ -480,12 +487,7 @@ pub async fn resign_root_crl(cfg: &AwsConfig, root_key_id: &str) -> Result<Vec<u
             "the table holds no root certificate (single-tier CA)".into(),
         ));
     };
-    let sdk = sdk_config(cfg).await;
-    let root_signer: Arc<dyn CaSigner> = Arc::new(
-        KmsSigner::new(aws_sdk_kms::Client::new(&sdk), root_key_id)
-            .await?
-            .with_rsa_signature(ca_signature()?),
-    );
+    let root_signer = root_signer(cfg, root_key_id).await?;
     let pki_url = cfg.pki_url.clone();
     let now = OffsetDateTime::now_utc();
     let crl = tokio::task::spawn_blocking(move || {

@@ -61,6 +61,36 @@ fn load_or_create_key(
     signer.with_rsa_signature(scheme).map_err(pki)
 }
 
+/// A CA key of the data dir and its certificate; on first start (no certificate yet)
+/// `create` makes the certificate, which is written as PEM to `cert_path`.
+fn load_or_create_pair(
+    key_path: &Path,
+    cert_path: &Path,
+    alg: KeyAlgorithm,
+    scheme: RsaSignature,
+    create: impl FnOnce(&dyn CaSigner) -> Result<Vec<u8>, DomainError>,
+) -> Result<(Arc<dyn CaSigner>, Vec<u8>), DomainError> {
+    let signer: Arc<dyn CaSigner> = Arc::new(load_or_create_key(key_path, cert_path, alg, scheme)?);
+    let der = if cert_path.exists() {
+        read_cert(cert_path)?
+    } else {
+        let der = create(signer.as_ref())?;
+        fs::write(cert_path, orgcert_pki::to_pem("CERTIFICATE", &der))
+            .map_err(internal("writing a CA certificate"))?;
+        der
+    };
+    Ok((signer, der))
+}
+
+/// The subject of a CA the data dir creates.
+fn demo_subject(common_name: String) -> CaSubject {
+    CaSubject {
+        common_name,
+        organisation: "orgcert".into(),
+        country: "DK".into(),
+    }
+}
+
 fn read_cert(path: &Path) -> Result<Vec<u8>, DomainError> {
     let text = fs::read_to_string(path).map_err(internal("reading a CA certificate"))?;
     pem_der(&text).ok_or_else(|| {
@@ -77,32 +107,23 @@ fn load_or_create_root(
     let key_path = cfg.data_dir.join("root.key");
     let cert_path = cfg.data_dir.join("root.pem");
     let crl_path = cfg.data_dir.join("root.crl");
-    let signer: Arc<dyn CaSigner> = Arc::new(load_or_create_key(
+    let (signer, der) = load_or_create_pair(
         &key_path,
         &cert_path,
         cfg.root_key_algorithm,
         cfg.ca_signature,
-    )?);
-    let der = if cert_path.exists() {
-        read_cert(&cert_path)?
-    } else {
-        let subject = CaSubject {
-            common_name: "orgcert Demo Root CA".into(),
-            organisation: "orgcert".into(),
-            country: "DK".into(),
-        };
-        let der = orgcert_pki::create_root_certificate(
-            signer.as_ref(),
-            &subject,
-            now - Duration::minutes(5),
-            now + Duration::days(ROOT_YEARS * 365),
-        )
-        .map_err(pki)?;
-        fs::write(&cert_path, orgcert_pki::to_pem("CERTIFICATE", &der))
-            .map_err(internal("writing root.pem"))?;
-        let _ = fs::remove_file(&crl_path);
-        der
-    };
+        |signer| {
+            // A new root: a CRL of the old one would not verify.
+            let _ = fs::remove_file(&crl_path);
+            orgcert_pki::create_root_certificate(
+                signer,
+                &demo_subject("orgcert Demo Root CA".into()),
+                now - Duration::minutes(5),
+                now + Duration::days(ROOT_YEARS * 365),
+            )
+            .map_err(pki)
+        },
+    )?;
     let root = orgcert_pki::Root::new(signer, der, &cfg.pki_url).map_err(pki)?;
     let stored = fs::read(&crl_path).ok().filter(|crl| {
         orgcert_pki::crl_next_update(crl).is_some_and(|next| next - now > ROOT_CRL_RESIGN_LEFT)
@@ -134,40 +155,32 @@ pub fn load_or_create_ca(cfg: &LocalConfig, now: OffsetDateTime) -> Result<Loade
     } else {
         None
     };
-    let signer: Arc<dyn CaSigner> = Arc::new(load_or_create_key(
+    let (signer, der) = load_or_create_pair(
         &key_path,
         &cert_path,
         cfg.ca_key_algorithm,
         cfg.ca_signature,
-    )?);
-    let der = if cert_path.exists() {
-        read_cert(&cert_path)?
-    } else {
-        let subject = CaSubject {
-            common_name: "orgcert Demo Issuing CA 1".into(),
-            organisation: "orgcert".into(),
-            country: "DK".into(),
-        };
-        let public = orgcert_pki::SubjectPublicKey::from_spki_der(&signer.public_key_spki_der())
-            .map_err(pki)?;
-        let der = match &root {
-            Some((root, _)) => {
-                let not_after = (now + Duration::days(ISSUING_YEARS * 365)).min(root.not_after());
-                root.issue_issuing_ca(&public, &subject, now - Duration::minutes(5), not_after)
-                    .map_err(pki)?
+        |signer| {
+            let subject = demo_subject("orgcert Demo Issuing CA 1".into());
+            match &root {
+                Some((root, _)) => {
+                    let public =
+                        orgcert_pki::SubjectPublicKey::from_spki_der(&signer.public_key_spki_der())
+                            .map_err(pki)?;
+                    let not_after =
+                        (now + Duration::days(ISSUING_YEARS * 365)).min(root.not_after());
+                    root.issue_issuing_ca(&public, &subject, now - Duration::minutes(5), not_after)
+                }
+                None => create_ca_certificate(
+                    signer,
+                    &subject,
+                    now - Duration::minutes(5),
+                    now + Duration::days(20 * 365),
+                ),
             }
-            None => create_ca_certificate(
-                signer.as_ref(),
-                &subject,
-                now - Duration::minutes(5),
-                now + Duration::days(20 * 365),
-            )
-            .map_err(pki)?,
-        };
-        fs::write(&cert_path, orgcert_pki::to_pem("CERTIFICATE", &der))
-            .map_err(internal("writing ca.pem"))?;
-        der
-    };
+            .map_err(pki)
+        },
+    )?;
     let chain = root
         .as_ref()
         .map(|(r, _)| vec![r.der().to_vec()])
@@ -260,11 +273,7 @@ pub fn rollover(cfg: &LocalConfig, now: OffsetDateTime) -> Result<(u32, Vec<u8>)
     )?;
     let public =
         orgcert_pki::SubjectPublicKey::from_spki_der(&signer.public_key_spki_der()).map_err(pki)?;
-    let subject = CaSubject {
-        common_name: format!("orgcert Demo Issuing CA {n}"),
-        organisation: "orgcert".into(),
-        country: "DK".into(),
-    };
+    let subject = demo_subject(format!("orgcert Demo Issuing CA {n}"));
     let not_after = (now + Duration::days(ISSUING_YEARS * 365)).min(root.not_after());
     let der = root
         .issue_issuing_ca(&public, &subject, now - Duration::minutes(5), not_after)
@@ -274,13 +283,11 @@ pub fn rollover(cfg: &LocalConfig, now: OffsetDateTime) -> Result<(u32, Vec<u8>)
     Ok((n, der))
 }
 
+/// The first certificate of a PEM file.
 fn pem_der(text: &str) -> Option<Vec<u8>> {
-    use base64::Engine as _;
-    let body: String = text
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    base64::engine::general_purpose::STANDARD.decode(body).ok()
+    pem::parse_many(text)
+        .ok()?
+        .into_iter()
+        .find(|p| p.tag() == "CERTIFICATE")
+        .map(pem::Pem::into_contents)
 }

@@ -21,7 +21,7 @@ impl CrlRebuilder {
             loop {
                 notify.notified().await;
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                if let Err(e) = app.rebuild_crls(app.clock.now()).await {
+                if let Err(e) = app.rebuild_crls(app.now()).await {
                     tracing::warn!(error = %e, "CRL rebuild after revocation failed; the crl-refresh job will retry");
                 }
             }

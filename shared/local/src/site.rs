@@ -48,11 +48,7 @@ async fn object(
     let (Some(expires), Some(sig)) = (q.expires, q.sig) else {
         return ApiError(DomainError::Forbidden("the link is not signed".into())).into_response();
     };
-    match s
-        .objects
-        .verify(&key, expires, &sig, s.app.clock.now())
-        .await
-    {
+    match s.objects.verify(&key, expires, &sig, s.app.now()).await {
         Ok(bytes) => {
             let name = key
                 .rsplit('/')
@@ -178,15 +174,20 @@ async fn job(
     UrlPath(name): UrlPath<String>,
     Query(q): Query<JobQuery>,
 ) -> Response {
-    let Some(job) = orgcert_core::app::Job::from_name(&name) else {
+    run_job(&s.app, &name, q.now.as_deref()).await
+}
+
+/// Runs the scheduled job `name` as of `now` (RFC 3339; unset: the app's clock), as its
+/// schedule would: the `/_local/jobs/{name}` answer of the embedded default and of the
+/// test harness of the AWS composition.
+pub async fn run_job(app: &App, name: &str, now: Option<&str>) -> Response {
+    let Some(job) = orgcert_core::app::Job::from_name(name) else {
         return ApiError(DomainError::NotFound("job")).into_response();
     };
-    let now = match q
-        .now
-        .as_deref()
+    let now = match now
         .map(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339))
     {
-        None => s.app.clock.now(),
+        None => app.now(),
         Some(Ok(t)) => t,
         Some(Err(_)) => {
             return ApiError(DomainError::Malformed {
@@ -196,7 +197,7 @@ async fn job(
             .into_response()
         }
     };
-    match s.app.run_job(job, now).await {
+    match app.run_job(job, now).await {
         Ok(r) => Json(json!(r)).into_response(),
         Err(e) => ApiError(e).into_response(),
     }

@@ -47,7 +47,7 @@ use orgcert_pki::KeyAlgorithm;
 use orgcert_tests::moto::{Moto, REGION, SENDER};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 
 /// The AWS composition on moto, served on its own runtime.
 pub struct AwsService {
@@ -131,11 +131,12 @@ pub async fn spawn(
                 .await
                 .expect("compose AwsApp")
                 .minting_ocsp_responder();
-            let mut app = aws.app.clone();
             // Core settings, not adapters: the same fields the local composition sets.
-            app.config.crl_partitions = cfg.crl_partitions;
-            app.config.crl_validity = Duration::hours(i64::from(cfg.crl_validity_hours));
-            app.config.reminder_days = cfg.reminder_days.clone();
+            let app = aws.app.clone().rewired(|_, c| {
+                c.crl_partitions = cfg.crl_partitions;
+                c.crl_validity = Duration::hours(i64::from(cfg.crl_validity_hours));
+                c.reminder_days = cfg.reminder_days.clone();
+            });
             app.add_organisation(local::demo_organisation())
                 .await
                 .expect("demo organisation");
@@ -308,10 +309,11 @@ pub async fn spawn_serve(
                 .await
                 .expect("compose AwsApp on the binary's table")
                 .minting_ocsp_responder();
-            let mut app = aws.app.clone();
-            app.config.crl_partitions = cfg.crl_partitions;
-            app.config.crl_validity = Duration::hours(i64::from(cfg.crl_validity_hours));
-            app.config.reminder_days = cfg.reminder_days.clone();
+            let app = aws.app.clone().rewired(|_, c| {
+                c.crl_partitions = cfg.crl_partitions;
+                c.crl_validity = Duration::hours(i64::from(cfg.crl_validity_hours));
+                c.reminder_days = cfg.reminder_days.clone();
+            });
             // The binary's own job timer runs crl-refresh at start too: when both commit
             // the first CRL at once, one is refused (StaleVersion) and the next run finds
             // the other's work. Bounded: a handful of tries.
@@ -427,28 +429,7 @@ async fn job(
     Path(name): Path<String>,
     Query(q): Query<JobQuery>,
 ) -> Response {
-    let Some(job) = Job::from_name(&name) else {
-        return ApiError(DomainError::NotFound("job")).into_response();
-    };
-    let now = match q
-        .now
-        .as_deref()
-        .map(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339))
-    {
-        None => s.app.clock.now(),
-        Some(Ok(t)) => t,
-        Some(Err(_)) => {
-            return ApiError(DomainError::Malformed {
-                field: Some("now".into()),
-                message: "now must be an RFC 3339 time".into(),
-            })
-            .into_response()
-        }
-    };
-    match s.app.run_job(job, now).await {
-        Ok(r) => Json(json!(r)).into_response(),
-        Err(e) => ApiError(e).into_response(),
-    }
+    orgcert_local::site::run_job(&s.app, &name, q.now.as_deref()).await
 }
 
 #[cfg(test)]

@@ -118,7 +118,8 @@ async fn eight_concurrent_renewals_make_one_pending_renewal() {
     let list = app
         .on_service(async move {
             let org = orgcert_core::ids::Cvr::parse(DEMO_CVR_TEXT).expect("cvr");
-            svc.store
+            svc.ports()
+                .store
                 .certificates_of(&org, profile)
                 .await
                 .expect("read")
@@ -189,7 +190,8 @@ async fn parallel_wrong_codes_are_all_counted_and_lock() {
     let svc = app.service.clone();
     let stored = app
         .on_service(async move {
-            svc.store
+            svc.ports()
+                .store
                 .secret_by_reference(&reference)
                 .await
                 .expect("read")
@@ -227,6 +229,7 @@ async fn stored_order(
     let serial: orgcert_core::ids::Serial = serial.parse().expect("serial");
     app.on_service(async move {
         let cert = svc
+            .ports()
             .store
             .certificate_any_org(&serial)
             .await
@@ -234,6 +237,7 @@ async fn stored_order(
             .expect("certificate");
         let hash = cert.secret_hash.clone().expect("secret hash");
         let secret = svc
+            .ports()
             .store
             .secret(&hash)
             .await
@@ -246,7 +250,7 @@ async fn stored_order(
 
 async fn commit(app: &TestApp, writes: Vec<orgcert_core::ports::Write>) {
     let svc = app.service.clone();
-    app.on_service(async move { svc.store.commit(writes).await.expect("commit") })
+    app.on_service(async move { svc.ports().store.commit(writes).await.expect("commit") })
         .await;
 }
 

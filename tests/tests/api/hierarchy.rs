@@ -184,7 +184,7 @@ async fn a_single_tier_data_dir_from_before_keeps_working() {
         .await
         .problem(404, None);
     assert_eq!(
-        app.service.ca.ca_der(),
+        app.service.ca_der(),
         ca_der,
         "the stored CA is used as it is"
     );
@@ -276,11 +276,7 @@ async fn a_rollover_issues_from_the_new_ca_while_the_old_one_keeps_its_crl_and_o
         served,
         vec![gen2_ca.clone(), before[0].clone(), before[1].clone()]
     );
-    assert_eq!(
-        app.service.ca.ca_der(),
-        gen2_ca,
-        "ca.cer is the current one"
-    );
+    assert_eq!(app.service.ca_der(), gen2_ca, "ca.cer is the current one");
     std::fs::write(
         d.join("root.pem"),
         orgcert_pki::to_pem("CERTIFICATE", &before[1]),

@@ -331,9 +331,9 @@ async fn pkilint_finds_no_errors_under_rsa_and_ec_cas() {
             );
         }
         // The issuing CA and the root (the same certificate for a single-tier CA).
-        let issuing = orgcert_pki::to_pem("CERTIFICATE", &app.service.ca.ca_der());
+        let issuing = orgcert_pki::to_pem("CERTIFICATE", &app.service.ca_der());
         std::fs::write(d.join("issuing.pem"), issuing).unwrap();
-        std::fs::write(d.join("root.pem"), app.service.ca.root_pem()).unwrap();
+        std::fs::write(d.join("root.pem"), app.service.root_pem()).unwrap();
         for file in ["issuing.pem", "root.pem"] {
             let (ok, out) = run(
                 d,

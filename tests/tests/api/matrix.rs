@@ -317,7 +317,7 @@ fn names_an_object(op: Operation) -> bool {
 
 /// The profile's current version (an edit that should be refused must not fail on a stale one).
 async fn version_of(app: &TestApp, fx: &Fixture, cvr: &'static str) -> i64 {
-    let store = app.service.store.clone();
+    let store = app.service.ports().store;
     let id = uuid::Uuid::parse_str(&fx.profile).unwrap();
     app.on_service(async move {
         let p = store.profile(&Cvr::parse(cvr).unwrap(), id).await.unwrap();
@@ -328,7 +328,7 @@ async fn version_of(app: &TestApp, fx: &Fixture, cvr: &'static str) -> i64 {
 
 /// Everything a refused mutation could have changed.
 async fn snapshot(app: &TestApp, references: Vec<String>) -> Vec<String> {
-    let store = app.service.store.clone();
+    let store = app.service.ports().store;
     app.on_service(async move {
         let mut out = Vec::new();
         for cvr in ["12345674", OTHER_CVR] {

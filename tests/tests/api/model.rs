@@ -235,7 +235,7 @@ fn request(rng: &mut StdRng, kit: &Kit) -> (IssueRequest, bool) {
 }
 
 async fn step(app: &App, org: &Cvr, w: &Shared, rng: &mut StdRng, n: u64, kit: &Kit) {
-    let now = app.clock.now();
+    let now = app.now();
     let roll = rng.gen_range(0..100);
     let admin = admin(org);
     let holder = holder(org);
@@ -333,6 +333,7 @@ async fn step(app: &App, org: &Cvr, w: &Shared, rng: &mut StdRng, n: u64, kit: &
                 remember_order(w, o.certificate.serial.clone(), &o.delivery, None);
                 // At most one pending renewal at any moment.
                 let siblings = app
+                    .ports()
                     .store
                     .certificates_of(org, o.certificate.profile_id)
                     .await
@@ -434,7 +435,7 @@ async fn step(app: &App, org: &Cvr, w: &Shared, rng: &mut StdRng, n: u64, kit: &
 }
 
 async fn check_ocsp(app: &App, w: &Shared, serial: &Serial, when: &str) {
-    match app.store.ocsp_record(serial).await {
+    match app.ports().store.ocsp_record(serial).await {
         Ok(Some(r)) if r.status != CertStatus::Revoked => w
             .lock()
             .unwrap()
@@ -462,9 +463,8 @@ async fn randomized_concurrent_model() {
         "model: seed {seed} (ORGCERT_MODEL_SEED), {ops} operations, {tasks} tasks, {backend:?}"
     );
     let t = Arc::new(spawn_app_with(KeyAlgorithm::EcdsaP256).await);
-    let recorder = Arc::new(RecordingCa::new(t.service.ca.clone()));
-    let mut app = t.service.clone();
-    app.ca = recorder.clone();
+    let recorder = Arc::new(RecordingCa::new(t.service.ports().ca));
+    let app = t.service.clone().rewired(|p, _| p.ca = recorder.clone());
     let org = Cvr::parse("12345674").expect("cvr");
     let world: Shared = Arc::default();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -579,7 +579,13 @@ async fn final_checks(app: &App, org: &Cvr, w: &Shared, recorder: &RecordingCa) 
         if deleted.contains(&s) {
             v.push(format!("{s}: signed although its order was deleted"));
         }
-        match app.store.certificate_any_org(&s).await.expect("read") {
+        match app
+            .ports()
+            .store
+            .certificate_any_org(&s)
+            .await
+            .expect("read")
+        {
             Some(c) if matches!(c.status, CertStatus::Issued | CertStatus::Revoked) => {}
             other => v.push(format!(
                 "{s}: signed but stored as {:?}",
@@ -589,7 +595,12 @@ async fn final_checks(app: &App, org: &Cvr, w: &Shared, recorder: &RecordingCa) 
     }
     // At most one pending renewal per certificate.
     for p in &profiles {
-        let certs = app.store.certificates_of(org, *p).await.expect("read");
+        let certs = app
+            .ports()
+            .store
+            .certificates_of(org, *p)
+            .await
+            .expect("read");
         let mut by: HashMap<&Serial, u32> = HashMap::new();
         for c in &certs {
             if c.status == CertStatus::Pending {
@@ -606,7 +617,7 @@ async fn final_checks(app: &App, org: &Cvr, w: &Shared, recorder: &RecordingCa) 
     }
     // OCSP never good after a revoke returned.
     for s in &revoked {
-        if let Ok(Some(r)) = app.store.ocsp_record(s).await {
+        if let Ok(Some(r)) = app.ports().store.ocsp_record(s).await {
             if r.status != CertStatus::Revoked {
                 v.push(format!("{s}: OCSP says {:?} after its revoke", r.status));
             }
@@ -618,7 +629,13 @@ async fn final_checks(app: &App, org: &Cvr, w: &Shared, recorder: &RecordingCa) 
     }
     // One-time codes: at most five counted; never a success at the lock.
     for r in &references {
-        let Some(s) = app.store.secret_by_reference(r).await.expect("read") else {
+        let Some(s) = app
+            .ports()
+            .store
+            .secret_by_reference(r)
+            .await
+            .expect("read")
+        else {
             continue;
         };
         let SecretKind::OneTimeCode {
@@ -627,7 +644,7 @@ async fn final_checks(app: &App, org: &Cvr, w: &Shared, recorder: &RecordingCa) 
         else {
             continue;
         };
-        let max = app.config.max_code_attempts;
+        let max = app.config().max_code_attempts;
         if failed_attempts > max {
             v.push(format!(
                 "reference {r}: {failed_attempts} wrong codes counted"
@@ -646,8 +663,11 @@ async fn final_checks(app: &App, org: &Cvr, w: &Shared, recorder: &RecordingCa) 
     // The organisation's audit chain after all the concurrent commits: linked, not forked
     // (seq 1..N without gap or repeat, each prev_hash the hash before it), as
     // `orgcert audit verify` checks it.
-    if let Err(e) =
-        orgcert_functions::audit::verify_store(app.store.as_ref(), std::slice::from_ref(org)).await
+    if let Err(e) = orgcert_functions::audit::verify_store(
+        app.ports().store.as_ref(),
+        std::slice::from_ref(org),
+    )
+    .await
     {
         v.push(format!("audit chain: {e}"));
     }

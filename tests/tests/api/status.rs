@@ -741,8 +741,10 @@ async fn reminder_cost_follows_the_certificates_due_not_the_store_size() {
     };
     let dynamo_before = dynamo.as_ref().map(|d| d.read_stats());
     let counting = Arc::new(CountingStore::new(store));
-    let mut jobs_app = app.service.clone();
-    jobs_app.store = counting.clone();
+    let jobs_app = app
+        .service
+        .clone()
+        .rewired(|p, _| p.store = counting.clone());
     let report = app
         .on_service(async move {
             jobs_app

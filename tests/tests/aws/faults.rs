@@ -53,11 +53,12 @@ async fn rig() -> Option<Rig> {
         Authority::default_policies(),
     )
     .expect("authority");
-    let mut app = aws.app.clone();
-    app.store = Arc::new(FailingStore::new(aws.app.store.clone(), plan.clone()));
-    app.objects = Arc::new(FailingObjects::new(aws.app.objects.clone(), plan.clone()));
-    app.mailer = Arc::new(FailingMailer::new(aws.app.mailer.clone(), plan.clone()));
-    app.ca = Arc::new(PkiAuthority::new(Arc::new(authority)));
+    let app = aws.app.clone().rewired(|p, _| {
+        p.store = Arc::new(FailingStore::new(p.store.clone(), plan.clone()));
+        p.objects = Arc::new(FailingObjects::new(p.objects.clone(), plan.clone()));
+        p.mailer = Arc::new(FailingMailer::new(p.mailer.clone(), plan.clone()));
+        p.ca = Arc::new(PkiAuthority::new(Arc::new(authority)));
+    });
     let org = random_cvr();
     aws.app
         .add_organisation(new_organisation(&org, "Fejlsikker ApS"))
@@ -91,7 +92,7 @@ fn input(name: &str, issuing: &str) -> ProfileInput {
 /// The stored state of the profile named `name`: None when absent, else the statuses
 /// of its certificates.
 async fn stored(rig: &Rig, name: &str) -> Option<Vec<CertStatus>> {
-    let store = &rig.aws.app.store;
+    let store = &rig.aws.app.ports().store;
     let page = store
         .profiles(
             &rig.org,

@@ -157,10 +157,10 @@ async fn two_tier_bootstrap_on_kms() {
         .await
         .expect("compose");
     assert_eq!(app.authority.ca_der(), issuing_der.as_slice());
-    assert_eq!(app.app.ca.root_der(), root_der);
-    let chain = app.app.ca.ca_pem();
+    assert_eq!(app.app.root_der(), root_der);
+    let chain = app.app.ca_pem();
     assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2, "{chain}");
-    let root_crl = app.app.ca.root_crl().expect("root CRL");
+    let root_crl = app.app.root_crl().expect("root CRL");
     // The root CRL is re-signed by the root key and read at the next start.
     let resigned = orgcert_aws::resign_root_crl(&cfg, &root_key)
         .await

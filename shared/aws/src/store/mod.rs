@@ -16,6 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
+use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -81,6 +82,19 @@ type Filter = (
     Vec<(&'static str, &'static str)>,
     Vec<(&'static str, AttributeValue)>,
 );
+
+/// An index: its name, partition key and sort key attributes.
+type Gsi = (&'static str, &'static str, &'static str);
+
+/// The documents of `items`.
+fn docs<T: DeserializeOwned>(items: &[Item]) -> Result<Vec<T>> {
+    items.iter().map(from_doc).collect()
+}
+
+/// A Query's page size (`Limit`) for `n` items; DynamoDB pages stop at 1 MB anyway.
+fn batch(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(1000)
+}
 
 /// One Query: partition (and optional sort-key condition) of the table or an index.
 struct Query<'a> {
@@ -368,6 +382,39 @@ impl DynamoStore {
         }
     }
 
+    /// Every document of one partition of an index, in sort-key order (eventually
+    /// consistent, as index reads are).
+    async fn index_docs<T: DeserializeOwned>(&self, index: Gsi, pk: String) -> Result<Vec<T>> {
+        let q = Query {
+            index: Some(index),
+            pk,
+            sk_cond: None,
+            filter: None,
+            forward: true,
+            consistent: false,
+        };
+        docs(&self.query_all(&q).await?)
+    }
+
+    /// The documents of the first `limit` items of `q`.
+    async fn docs_up_to<T: DeserializeOwned>(&self, q: &Query<'_>, limit: usize) -> Result<Vec<T>> {
+        docs(&self.query_up_to(q, limit, batch(limit)).await?)
+    }
+
+    /// One page of `q`: up to `limit` documents, read `batch` items at a time, and the
+    /// last item shown when there is a next page (one more than the page is read to know).
+    async fn page_of<T: DeserializeOwned>(
+        &self,
+        q: &Query<'_>,
+        limit: usize,
+        read_batch: usize,
+    ) -> Result<(Vec<T>, Option<Item>)> {
+        let mut items = self.query_up_to(q, limit + 1, batch(read_batch)).await?;
+        let more = items.len() > limit;
+        items.truncate(limit);
+        Ok((docs(&items)?, items.pop().filter(|_| more)))
+    }
+
     /// Every item of one partition of the table, strongly consistent.
     pub(crate) async fn partition(
         &self,
@@ -466,17 +513,9 @@ impl DynamoStore {
         } else {
             limit + 1
         };
-        let items = self
-            .query_up_to(&query, limit + 1, i32::try_from(batch).unwrap_or(1000))
-            .await?;
-        let more = items.len() > limit;
-        let profiles = items
-            .iter()
-            .take(limit)
-            .map(from_doc::<Profile>)
-            .collect::<Result<Vec<_>>>()?;
-        let next_cursor = match (more, profiles.last()) {
-            (true, Some(p)) => Some(ProfileCursor::after(p).encode()?),
+        let (profiles, last) = self.page_of::<Profile>(&query, limit, batch).await?;
+        let next_cursor = match (last, profiles.last()) {
+            (Some(_), Some(p)) => Some(ProfileCursor::after(p).encode()?),
             _ => None,
         };
         Ok(Page {
@@ -501,19 +540,13 @@ impl DynamoStore {
             forward: false,
             consistent: true,
         };
-        let items = self
-            .query_up_to(&query, limit + 1, i32::try_from(limit + 1).unwrap_or(1001))
-            .await?;
-        let more = items.len() > limit;
-        let mut events = Vec::with_capacity(limit);
-        let mut last = None;
-        for it in items.iter().take(limit) {
-            events.push(from_doc(it)?);
-            last = get_s(it, SK).map(str::to_owned);
-        }
+        let (events, last) = self.page_of(&query, limit, limit + 1).await?;
         Ok(Page {
             items: events,
-            next_cursor: last.filter(|_| more).map(|sk| encode_text_cursor(&sk)),
+            next_cursor: last
+                .as_ref()
+                .and_then(|it| get_s(it, SK))
+                .map(encode_text_cursor),
         })
     }
 }
@@ -564,17 +597,7 @@ impl Store for DynamoStore {
     }
 
     async fn organisations(&self) -> Result<Vec<Organisation>> {
-        let items = self
-            .query_all(&Query {
-                index: Some(GSI1),
-                pk: keys::ORGS.into(),
-                sk_cond: None,
-                filter: None,
-                forward: true,
-                consistent: false,
-            })
-            .await?;
-        items.iter().map(from_doc).collect()
+        self.index_docs(GSI1, keys::ORGS.into()).await
     }
 
     async fn profile(&self, org: &Cvr, id: Uuid) -> Result<Option<Profile>> {
@@ -662,10 +685,7 @@ impl Store for DynamoStore {
             forward: true,
             consistent: true,
         };
-        let items = self
-            .query_up_to(&query, limit, i32::try_from(limit).unwrap_or(1000))
-            .await?;
-        items.iter().take(limit).map(from_doc).collect()
+        self.docs_up_to(&query, limit).await
     }
 
     async fn undelivered_events(&self, limit: u32) -> Result<Vec<LifecycleEvent>> {
@@ -678,10 +698,7 @@ impl Store for DynamoStore {
             forward: true,
             consistent: true,
         };
-        let items = self
-            .query_up_to(&query, limit, i32::try_from(limit).unwrap_or(1000))
-            .await?;
-        items.iter().take(limit).map(from_doc).collect()
+        self.docs_up_to(&query, limit).await
     }
 
     async fn mark_events_delivered(&self, events: &[LifecycleEvent]) -> Result<()> {
@@ -722,10 +739,7 @@ impl Store for DynamoStore {
             forward: false,
             consistent: true,
         };
-        let items = self
-            .query_up_to(&query, limit, i32::try_from(limit).unwrap_or(1000))
-            .await?;
-        items.iter().map(from_doc).collect()
+        self.docs_up_to(&query, limit).await
     }
 
     async fn idempotency(&self, org: &Cvr, key: &str) -> Result<Option<IdempotencyRecord>> {
@@ -734,17 +748,8 @@ impl Store for DynamoStore {
     }
 
     async fn revoked_certificates(&self) -> Result<Vec<Certificate>> {
-        let items = self
-            .query_all(&Query {
-                index: Some(GSI3),
-                pk: keys::status(CertStatus::Revoked.as_str()),
-                sk_cond: None,
-                filter: None,
-                forward: true,
-                consistent: false,
-            })
-            .await?;
-        items.iter().map(from_doc).collect()
+        self.index_docs(GSI3, keys::status(CertStatus::Revoked.as_str()))
+            .await
     }
 
     async fn certificates_by_status(
@@ -766,18 +771,12 @@ impl Store for DynamoStore {
             forward: true,
             consistent: false,
         };
-        let items = self
-            .query_up_to(&query, limit + 1, i32::try_from(limit + 1).unwrap_or(1001))
+        let (certs, last) = self
+            .page_of::<Certificate>(&query, limit, limit + 1)
             .await?;
-        let more = items.len() > limit;
-        let certs = items
-            .iter()
-            .take(limit)
-            .map(from_doc::<Certificate>)
-            .collect::<Result<Vec<_>>>()?;
         let next_cursor = certs
             .last()
-            .filter(|_| more)
+            .filter(|_| last.is_some())
             .map(|c| encode_text_cursor(c.serial.as_str()));
         Ok(Page {
             items: certs,
@@ -896,14 +895,7 @@ impl Store for DynamoStore {
                 forward: false,
                 consistent: false,
             };
-            let items = self
-                .query_up_to(
-                    &query,
-                    10 * limit,
-                    i32::try_from(10 * limit).unwrap_or(1000),
-                )
-                .await?;
-            items.iter().map(from_doc).collect::<Result<_>>()?
+            self.docs_up_to(&query, 10 * limit).await?
         };
         Ok(directory_answer(q, candidates))
     }
@@ -923,10 +915,7 @@ impl Store for DynamoStore {
             forward: true,
             consistent: false,
         };
-        let items = self
-            .query_up_to(&query, limit, i32::try_from(limit).unwrap_or(1000))
-            .await?;
-        items.iter().map(from_doc).collect()
+        self.docs_up_to(&query, limit).await
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {

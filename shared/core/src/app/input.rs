@@ -3,11 +3,14 @@
 //! Validation collects every field error at once, so a form can show them all.
 
 use serde::{Deserialize, Deserializer};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::error::{DomainError, FieldError, Result};
 use crate::ids::{CertEmail, DisplayName, Ean, Email, PNumber, ProfileName, SeNumber};
 use crate::model::{
-    CertKind, Identification, IssuingMethod, KeyAlgorithm, Organisation, P12Format, SystemRights,
+    CertKind, Identification, IssuingMethod, KeyAlgorithm, Organisation, P12Format, Profile,
+    SystemRights,
 };
 
 /// Reads a struct only from a JSON object. Serde also reads structs from arrays (the
@@ -123,26 +126,6 @@ pub struct ProfileInput {
     pub p12_format: P12Format,
 }
 
-/// Profile fields after validation.
-#[derive(Debug, Clone)]
-pub(crate) struct ValidProfile {
-    pub kind: CertKind,
-    pub name: ProfileName,
-    pub contact_email: Email,
-    pub certificate_email: Option<CertEmail>,
-    pub contact_name: Option<DisplayName>,
-    pub p_number: Option<PNumber>,
-    pub se_number: Option<SeNumber>,
-    pub ean: Option<Ean>,
-    pub system_rights: SystemRights,
-    pub seal_generation: bool,
-    pub identification: Identification,
-    pub issuing: IssuingMethod,
-    pub publish: bool,
-    pub key_algorithm: KeyAlgorithm,
-    pub p12_format: P12Format,
-}
-
 /// Collects field errors while parsing.
 #[derive(Default)]
 pub(crate) struct Errors(Vec<FieldError>);
@@ -174,6 +157,26 @@ impl Errors {
             Err(DomainError::Invalid(self.0))
         }
     }
+}
+
+/// [`check_org_rules`] for a stored profile as a whole: an order and a machine's
+/// self-renewal are held to the organisation's current rules.
+///
+/// # Errors
+/// `Invalid` naming the fields the organisation no longer allows.
+pub(crate) fn check_profile_org_rules(org: &Organisation, profile: &Profile) -> Result<()> {
+    let mut e = Errors::default();
+    check_org_rules(
+        &mut e,
+        org,
+        profile.kind,
+        profile.p_number.as_ref(),
+        profile.se_number.as_ref(),
+        profile.ean.as_ref(),
+        &profile.system_rights,
+        profile.seal_generation,
+    );
+    e.finish()
 }
 
 /// The organisation-dependent rules of DESIGN §3 for the optional fields and rights.
@@ -249,8 +252,9 @@ pub(crate) fn check_org_rules(
 }
 
 impl ProfileInput {
-    /// Validates every field against the organisation's rules.
-    pub(crate) fn validate(&self, org: &Organisation) -> Result<ValidProfile> {
+    /// Validates every field against the organisation's rules: the new profile (version
+    /// 1, no certificate yet), created at `now`.
+    pub(crate) fn validate(&self, org: &Organisation, now: OffsetDateTime) -> Result<Profile> {
         let mut e = Errors::default();
         let name = e.field("name", ProfileName::parse(&self.name));
         let contact_email = e.field("contact_email", Email::parse(&self.contact_email));
@@ -296,7 +300,9 @@ impl ProfileInput {
         let (Some(name), Some(contact_email)) = (name, contact_email) else {
             return Err(DomainError::Internal("validation lost a field".into()));
         };
-        Ok(ValidProfile {
+        Ok(Profile {
+            id: Uuid::new_v4(),
+            org: org.cvr.clone(),
             kind: self.kind,
             name,
             contact_email,
@@ -312,6 +318,10 @@ impl ProfileInput {
             publish: self.publish,
             key_algorithm: self.key_algorithm,
             p12_format: self.p12_format,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            latest: None,
         })
     }
 }

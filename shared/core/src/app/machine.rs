@@ -7,7 +7,7 @@ use serde_json::json;
 
 use uuid::Uuid;
 
-use super::input::{check_org_rules, Errors};
+use super::input::check_profile_org_rules;
 use super::issuance::{IssueRequest, IssueResult};
 use super::pipeline::{check_unclaimed, Claimed, CLAIM_TTL};
 use super::{with_summary, App};
@@ -226,18 +226,7 @@ impl App {
                 .await?
                 .ok_or(DomainError::NotFound("organisation"))?;
             let profile = self.scoped_profile(&machine.org, old.profile_id).await?;
-            let mut e = Errors::default();
-            check_org_rules(
-                &mut e,
-                &org,
-                profile.kind,
-                profile.p_number.as_ref(),
-                profile.se_number.as_ref(),
-                profile.ean.as_ref(),
-                &profile.system_rights,
-                profile.seal_generation,
-            );
-            e.finish()?;
+            check_profile_org_rules(&org, &profile)?;
             let now = self.now();
             let claim = IssuanceClaim {
                 attempt: Uuid::new_v4(),

@@ -12,6 +12,7 @@ mod ordering;
 mod organisation;
 mod pipeline;
 mod profiles;
+mod public;
 mod status;
 
 pub use certificates::CertificateDetail;
@@ -93,9 +94,9 @@ pub fn validity() -> Duration {
     Duration::days(1095) - Duration::seconds(1)
 }
 
-/// The composition of ports the use cases run on.
+/// The ports a composition root hands to [`App::new`].
 #[derive(Clone)]
-pub struct App {
+pub struct Ports {
     /// Persistence.
     pub store: Arc<dyn Store>,
     /// Certificate authority.
@@ -108,15 +109,89 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Background follow-ups of status changes.
     pub events: Arc<dyn StatusEvents>,
-    /// Settings.
-    pub config: Config,
+}
+
+/// The composition of ports the use cases run on. The ports are private: a handler,
+/// job or tool goes through a use case (one hop from route to use case to port), so a
+/// tenant check or an audit entry cannot be skipped by reaching the store directly.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    ca: Arc<dyn CertificateAuthority>,
+    objects: Arc<dyn Objects>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    events: Arc<dyn StatusEvents>,
+    config: Config,
 }
 
 impl App {
-    fn now(&self) -> OffsetDateTime {
+    /// The use cases on `ports` with `config`.
+    pub fn new(ports: Ports, config: Config) -> Self {
+        Self {
+            store: ports.store,
+            ca: ports.ca,
+            objects: ports.objects,
+            mailer: ports.mailer,
+            clock: ports.clock,
+            events: ports.events,
+            config,
+        }
+    }
+
+    /// The same use cases with another certificate authority (a composition that
+    /// decides after composing how OCSP responders are minted).
+    #[must_use]
+    pub fn with_ca(mut self, ca: Arc<dyn CertificateAuthority>) -> Self {
+        self.ca = ca;
+        self
+    }
+
+    /// The current time of the composition's clock: what answers compare validity and
+    /// expiry with, so a view and the use case behind it agree.
+    pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
     }
 
+    /// Base of links in mails and answers (no trailing slash).
+    pub fn public_url(&self) -> &str {
+        &self.config.public_url
+    }
+}
+
+/// Test-only access to the ports and settings, so integration tests can check store
+/// invariants behind the use cases and wrap a composed port (fault injection, counting).
+/// Behind the `testing` feature: no production build enables it.
+#[cfg(feature = "testing")]
+impl App {
+    /// The ports (clones of the handles).
+    pub fn ports(&self) -> Ports {
+        Ports {
+            store: self.store.clone(),
+            ca: self.ca.clone(),
+            objects: self.objects.clone(),
+            mailer: self.mailer.clone(),
+            clock: self.clock.clone(),
+            events: self.events.clone(),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The same composition with ports or settings changed by `f`.
+    #[must_use]
+    pub fn rewired(self, f: impl FnOnce(&mut Ports, &mut Config)) -> Self {
+        let mut ports = self.ports();
+        let mut config = self.config;
+        f(&mut ports, &mut config);
+        Self::new(ports, config)
+    }
+}
+
+impl App {
     async fn org_of(&self, actor: &Actor) -> Result<Organisation> {
         self.store
             .organisation(&actor.org)

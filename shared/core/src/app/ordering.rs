@@ -1,9 +1,10 @@
 //! Ordering: create profile + first order, order new, renew; and the issuance secret each needs.
 
 use serde_json::json;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::input::{check_org_rules, Errors, ProfileInput};
+use super::input::{check_profile_org_rules, ProfileInput};
 use super::{summarise, with_summary, App};
 use crate::auth::{Actor, Role};
 use crate::error::{DomainError, Result};
@@ -78,6 +79,35 @@ fn mail_subject(kind: CertKind) -> &'static str {
     }
 }
 
+/// The mail of an order to the profile's contact, and the same text as the guide's
+/// notification "next to your name".
+fn mailed(
+    org: &Organisation,
+    profile: &Profile,
+    now: OffsetDateTime,
+    subject: &str,
+    text: String,
+    url: String,
+) -> (Mail, Notification) {
+    let mail = Mail {
+        to: profile.contact_email.to_string(),
+        subject: subject.into(),
+        text: text.clone(),
+        links: vec![url.clone()],
+    };
+    let notification = Notification {
+        id: Uuid::new_v4(),
+        org: org.cvr.clone(),
+        recipient: profile.contact_email.clone(),
+        at: now,
+        subject: subject.into(),
+        text,
+        link: Some(url),
+        read: false,
+    };
+    (mail, notification)
+}
+
 impl App {
     /// Creates the issuance secret for a pending certificate by the profile's methods.
     pub(crate) fn announce(
@@ -117,6 +147,9 @@ impl App {
                      Go to {url}, log in, and enter the reference and the code within {expires} days.\n",
                     cert.snapshot.name, org.name, org.cvr
                 );
+                // The guide's notification "next to your name" for one-time-code
+                // orders too: the reference and where to redeem it, never the code.
+                let (mail, notification) = mailed(org, profile, now, subject, text, url);
                 Ok(Announcement {
                     secret: Some(secret(
                         self.code_key()?
@@ -131,24 +164,8 @@ impl App {
                         reference,
                         mailed_to: profile.contact_email.to_string(),
                     },
-                    mail: Some(Mail {
-                        to: profile.contact_email.to_string(),
-                        subject: subject.into(),
-                        text: text.clone(),
-                        links: vec![url.clone()],
-                    }),
-                    // The guide's notification "next to your name" for one-time-code
-                    // orders too: the reference and where to redeem it, never the code.
-                    notification: Some(Notification {
-                        id: Uuid::new_v4(),
-                        org: org.cvr.clone(),
-                        recipient: profile.contact_email.clone(),
-                        at: now,
-                        subject: subject.into(),
-                        text,
-                        link: Some(url),
-                        read: false,
-                    }),
+                    mail: Some(mail),
+                    notification: Some(notification),
                 })
             }
             (_, issuing) => {
@@ -169,27 +186,14 @@ impl App {
                      (valid for {expires} days):\n{url}\n",
                     cert.snapshot.name, org.name, org.cvr
                 );
+                let (mail, notification) = mailed(org, profile, now, subject, text, url);
                 Ok(Announcement {
                     secret: s,
                     delivery: Delivery::Mailed {
                         to: profile.contact_email.to_string(),
                     },
-                    mail: Some(Mail {
-                        to: profile.contact_email.to_string(),
-                        subject: subject.into(),
-                        text: text.clone(),
-                        links: vec![url.clone()],
-                    }),
-                    notification: Some(Notification {
-                        id: Uuid::new_v4(),
-                        org: org.cvr.clone(),
-                        recipient: profile.contact_email.clone(),
-                        at: now,
-                        subject: subject.into(),
-                        text,
-                        link: Some(url),
-                        read: false,
-                    }),
+                    mail: Some(mail),
+                    notification: Some(notification),
                 })
             }
         }
@@ -369,34 +373,10 @@ impl App {
     ) -> Result<OrderResult> {
         actor.require(&[Role::UserAdmin])?;
         let org = self.org_of(actor).await?;
-        let v = input.validate(&org)?;
+        let mut profile = input.validate(&org, self.now())?;
         if let Some(r) = self.check_replay(actor, idem.as_ref()).await? {
             return Ok(r);
         }
-        let now = self.now();
-        let mut profile = Profile {
-            id: Uuid::new_v4(),
-            org: org.cvr.clone(),
-            kind: v.kind,
-            name: v.name,
-            contact_email: v.contact_email,
-            certificate_email: v.certificate_email,
-            contact_name: v.contact_name,
-            p_number: v.p_number,
-            se_number: v.se_number,
-            ean: v.ean,
-            system_rights: v.system_rights,
-            seal_generation: v.seal_generation,
-            identification: v.identification,
-            issuing: v.issuing,
-            publish: v.publish,
-            key_algorithm: v.key_algorithm,
-            p12_format: v.p12_format,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-            latest: None,
-        };
         let cert = self.new_order(actor, &org, &profile, None);
         profile.latest = summarise(std::slice::from_ref(&cert));
         let writes = vec![
@@ -461,18 +441,7 @@ impl App {
         action: &str,
         idem: Option<&IdempotencyKey>,
     ) -> Result<OrderResult> {
-        let mut e = Errors::default();
-        check_org_rules(
-            &mut e,
-            org,
-            profile.kind,
-            profile.p_number.as_ref(),
-            profile.se_number.as_ref(),
-            profile.ean.as_ref(),
-            &profile.system_rights,
-            profile.seal_generation,
-        );
-        e.finish()?;
+        check_profile_org_rules(org, &profile)?;
         let cert = self.new_order(actor, org, &profile, renewal_of.map(|c| c.serial.clone()));
         let mut certs = self.store.certificates_of(&org.cvr, profile.id).await?;
         certs.push(cert.clone());

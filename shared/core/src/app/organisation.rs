@@ -80,6 +80,19 @@ impl App {
         Ok(org)
     }
 
+    /// Creates `new` when no organisation exists yet (the demo data of a fresh
+    /// deployment); whether it did.
+    ///
+    /// # Errors
+    /// As [`App::add_organisation`].
+    pub async fn add_first_organisation(&self, new: NewOrganisation) -> Result<bool> {
+        if !self.store.organisations().await?.is_empty() {
+            return Ok(false);
+        }
+        self.add_organisation(new).await?;
+        Ok(true)
+    }
+
     /// Creates an organisation.
     ///
     /// # Errors

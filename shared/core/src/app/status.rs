@@ -309,13 +309,13 @@ impl App {
         };
         let next = now + self.config.ocsp_validity;
         let generation = self.generation_of(cert);
-        let sha1 = self
-            .ca
-            .sign_generation_ocsp(
+        // The same answer for either CertID hash a client may use (RFC 6960 §4.1.1).
+        let sign = |hash| {
+            self.ca.sign_generation_ocsp(
                 generation,
                 OcspResponseSpec {
                     serial: cert.serial.clone(),
-                    hash: OcspHash::Sha1,
+                    hash,
                     status,
                     produced_at: now,
                     this_update: now,
@@ -323,22 +323,9 @@ impl App {
                     nonce: None,
                 },
             )
-            .await?;
-        let sha256 = self
-            .ca
-            .sign_generation_ocsp(
-                generation,
-                OcspResponseSpec {
-                    serial: cert.serial.clone(),
-                    hash: OcspHash::Sha256,
-                    status,
-                    produced_at: now,
-                    this_update: now,
-                    next_update: next,
-                    nonce: None,
-                },
-            )
-            .await?;
+        };
+        let sha1 = sign(OcspHash::Sha1).await?;
+        let sha256 = sign(OcspHash::Sha256).await?;
         let rec = OcspRecord {
             serial: cert.serial.clone(),
             status: cert.status,

@@ -21,9 +21,9 @@ pub async fn get_certificate(
     Path(sn): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let d = s.app.get_certificate(&a, &serial(&sn)?).await?;
-    let mut v = views::certificate(&d.certificate, s.app.clock.now());
+    let mut v = views::certificate(&d.certificate, s.app.now());
     if d.certificate.certificate_pem.is_some() {
-        v["chain_pem"] = json!(s.app.ca.ca_pem());
+        v["chain_pem"] = json!(s.app.ca_pem());
     }
     Ok(Json(v))
 }
@@ -55,7 +55,7 @@ pub async fn revoke_certificate(
 ) -> ApiResult<Json<Value>> {
     let reason = body.value.reason.unwrap_or(RevocationReason::Unspecified);
     let c = s.app.revoke(&a, &serial(&sn)?, reason).await?;
-    Ok(Json(views::certificate(&c, s.app.clock.now())))
+    Ok(Json(views::certificate(&c, s.app.now())))
 }
 
 pub async fn delete_certificate(
@@ -74,10 +74,7 @@ pub async fn send_issuance_link(
 ) -> ApiResult<Json<Value>> {
     let (c, d) = s.app.resend_link(&a, &serial(&sn)?).await?;
     let mut obj = Map::new();
-    obj.insert(
-        "certificate".into(),
-        views::certificate(&c, s.app.clock.now()),
-    );
+    obj.insert("certificate".into(), views::certificate(&c, s.app.now()));
     views::delivery(&mut obj, &d);
     Ok(Json(Value::Object(obj)))
 }

@@ -71,8 +71,8 @@ pub async fn public_certificates(
         limit: 50,
     };
     let items = s.app.directory(query).await?;
-    let now = s.app.clock.now();
-    let base = s.app.config.public_url.clone();
+    let now = s.app.now();
+    let base = s.app.public_url().to_owned();
     Ok(Json(
         json!({ "items": items.iter().map(|c| directory_view(c, &base, now)).collect::<Vec<_>>() }),
     ))

@@ -191,7 +191,7 @@ fn created(v: Value, replayed: bool) -> Response {
 
 fn order_response(state: &HttpState, r: &orgcert_core::app::OrderResult) -> Response {
     let replayed = matches!(r.delivery, orgcert_core::app::Delivery::Replayed);
-    created(views::order(r, state.app.clock.now()), replayed)
+    created(views::order(r, state.app.now()), replayed)
 }
 
 /// Any query parameter the operation's row does not list is a 400 naming it.
@@ -219,7 +219,7 @@ fn limit(q: &HashMap<String, String>, default: u32) -> ApiResult<u32> {
 fn issued(s: &HttpState, r: IssueResult) -> Response {
     let v = json!({
         "serial": r.certificate.serial,
-        "status": r.certificate.status_at(s.app.clock.now()).as_str(),
+        "status": r.certificate.status_at(s.app.now()).as_str(),
         "not_before": r.certificate.not_before.map(views::rfc3339),
         "not_after": r.certificate.not_after.map(views::rfc3339),
         "fingerprint_sha256": r.certificate.fingerprint,
@@ -232,6 +232,7 @@ fn issued(s: &HttpState, r: IssueResult) -> Response {
     created(v, false)
 }
 
+/// A body of `content_type` that HTTP caches may keep as `cache` says.
 fn der(content_type: &'static str, bytes: Vec<u8>, cache: &'static str) -> Response {
     (
         [

@@ -50,7 +50,7 @@ pub async fn list_profiles(
         now: None,
     };
     let page = s.app.list_profiles(&a, query).await?;
-    let now = s.app.clock.now();
+    let now = s.app.now();
     let items: Vec<Value> = page.items.iter().map(|p| views::profile(p, now)).collect();
     Ok(Json(
         json!({ "items": items, "next_cursor": page.next_cursor }),
@@ -59,7 +59,7 @@ pub async fn list_profiles(
 
 pub async fn export_profiles(State(s): State<HttpState>, Caller(a): Caller) -> ApiResult<Response> {
     let profiles = s.app.export_profiles(&a).await?;
-    let body = crate::export::profiles_csv(&profiles, s.app.clock.now())
+    let body = crate::export::profiles_csv(&profiles, s.app.now())
         .map_err(|e| ApiError(DomainError::Internal(format!("csv: {e}"))))?;
     Ok((
         [
@@ -83,7 +83,7 @@ pub async fn get_profile(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let (p, certs) = s.app.get_profile(&a, profile_id(&id)?).await?;
-    let now = s.app.clock.now();
+    let now = s.app.now();
     let certs: Vec<Value> = certs
         .iter()
         .rev()
@@ -104,7 +104,7 @@ pub async fn update_profile(
         .app
         .update_master_data(&a, profile_id(&id)?, body.value)
         .await?;
-    Ok(Json(views::profile(&p, s.app.clock.now())))
+    Ok(Json(views::profile(&p, s.app.now())))
 }
 
 pub async fn put_system_rights(
@@ -117,7 +117,7 @@ pub async fn put_system_rights(
         .app
         .set_system_rights(&a, profile_id(&id)?, body.value)
         .await?;
-    Ok(Json(views::profile(&p, s.app.clock.now())))
+    Ok(Json(views::profile(&p, s.app.now())))
 }
 
 #[derive(Deserialize)]
@@ -136,5 +136,5 @@ pub async fn put_seal_generation(
         .app
         .set_seal_generation(&a, profile_id(&id)?, body.value.enabled)
         .await?;
-    Ok(Json(views::profile(&p, s.app.clock.now())))
+    Ok(Json(views::profile(&p, s.app.now())))
 }

@@ -1,9 +1,8 @@
-//! Public documents without a use case behind them: the CA and root certificates, the root
-//! CRL, the OpenAPI document, liveness.
+//! Public documents: the CA and root certificates and the root CRL (`app/public.rs`), the
+//! OpenAPI document, liveness.
 
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use orgcert_core::DomainError;
 use serde_json::{json, Value};
@@ -17,30 +16,18 @@ use crate::HttpState;
 const CA_FILE_CACHE: &str = "public, max-age=3600";
 
 pub async fn ca_pem(State(s): State<HttpState>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/x-pem-file"),
-            (header::CACHE_CONTROL, CA_FILE_CACHE),
-        ],
-        s.app.ca.ca_pem(),
+    der(
+        "application/x-pem-file",
+        s.app.ca_pem().into_bytes(),
+        CA_FILE_CACHE,
     )
-        .into_response()
 }
 
 /// The caIssuers of the first issuing CA generation's certificates: that generation's
 /// certificate while it serves, after a rollover too (the current one is in `ca.pem`).
 pub async fn ca_cer(State(s): State<HttpState>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pkix-cert"),
-            (header::CACHE_CONTROL, CA_FILE_CACHE),
-        ],
-        s.app
-            .ca
-            .generation_der(1)
-            .unwrap_or_else(|| s.app.ca.ca_der()),
-    )
-        .into_response()
+    let cert = s.app.ca_generation_der(1).unwrap_or_else(|| s.app.ca_der());
+    der("application/pkix-cert", cert, CA_FILE_CACHE)
 }
 
 /// One issuing CA generation's certificate (the caIssuers of generation 2 on).
@@ -51,38 +38,27 @@ pub async fn ca_generation(
     let cert = (!g.is_empty() && g.len() <= 10 && g.bytes().all(|b| b.is_ascii_digit()))
         .then(|| g.parse::<u32>().ok())
         .flatten()
-        .and_then(|g| s.app.ca.generation_der(g))
+        .and_then(|g| s.app.ca_generation_der(g))
         .ok_or(ApiError(DomainError::NotFound("CA generation")))?;
     Ok(der("application/pkix-cert", cert, CA_FILE_CACHE))
 }
 
 pub async fn root_pem(State(s): State<HttpState>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/x-pem-file"),
-            (header::CACHE_CONTROL, CA_FILE_CACHE),
-        ],
-        s.app.ca.root_pem(),
+    der(
+        "application/x-pem-file",
+        s.app.root_pem().into_bytes(),
+        CA_FILE_CACHE,
     )
-        .into_response()
 }
 
 pub async fn root_cer(State(s): State<HttpState>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pkix-cert"),
-            (header::CACHE_CONTROL, CA_FILE_CACHE),
-        ],
-        s.app.ca.root_der(),
-    )
-        .into_response()
+    der("application/pkix-cert", s.app.root_der(), CA_FILE_CACHE)
 }
 
 /// The root CRL is re-signed rarely (the root key is kept apart), so caches may keep it an hour.
 pub async fn root_crl(State(s): State<HttpState>) -> ApiResult<Response> {
     let crl = s
         .app
-        .ca
         .root_crl()
         .ok_or(ApiError(DomainError::NotFound("root CRL")))?;
     Ok(der("application/pkix-crl", crl, "public, max-age=3600"))

@@ -111,7 +111,7 @@ pub async fn ocsp_get(State(s): State<HttpState>, Path(request): Path<String>) -
         .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(&b64))
         .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&b64))
         .unwrap_or_default();
-    ocsp_answer(s.app.ocsp_answer(&bytes).await, s.app.clock.now())
+    ocsp_answer(s.app.ocsp_answer(&bytes).await, s.app.now())
 }
 
 pub async fn ocsp_post(
@@ -124,7 +124,7 @@ pub async fn ocsp_post(
         .and_then(|v| v.to_str().ok())
         .is_none_or(|ct| ct.starts_with("application/ocsp-request"));
     if !ct_ok || body.len() > 64 * 1024 {
-        return ocsp_answer(s.app.ocsp_answer(&[]).await, s.app.clock.now());
+        return ocsp_answer(s.app.ocsp_answer(&[]).await, s.app.now());
     }
-    ocsp_answer(s.app.ocsp_answer(&body).await, s.app.clock.now())
+    ocsp_answer(s.app.ocsp_answer(&body).await, s.app.now())
 }

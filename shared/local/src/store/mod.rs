@@ -108,6 +108,19 @@ impl SqliteStore {
         .await
         .map_err(|e| DomainError::Internal(format!("store task failed: {e}")))?
     }
+
+    /// The one document `sql` selects by `keys` (bound as `?1`, `?2`, ...), if any.
+    async fn doc_by<T, const N: usize>(
+        &self,
+        sql: &'static str,
+        keys: [String; N],
+    ) -> Result<Option<T>>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        self.with_conn(move |c| query_doc(c, sql, params_from_iter(keys)))
+            .await
+    }
 }
 
 /// Maps SQLite errors to the domain: lock contention and I/O trouble are retryable.
@@ -667,14 +680,10 @@ fn list_audit(
 #[async_trait]
 impl Store for SqliteStore {
     async fn organisation(&self, cvr: &Cvr) -> Result<Option<Organisation>> {
-        let cvr = cvr.as_str().to_owned();
-        self.with_conn(move |c| {
-            query_doc(
-                c,
-                "SELECT doc FROM organisations WHERE cvr = ?1",
-                params![cvr],
-            )
-        })
+        self.doc_by(
+            "SELECT doc FROM organisations WHERE cvr = ?1",
+            [cvr.as_str().to_owned()],
+        )
         .await
     }
 
@@ -684,14 +693,10 @@ impl Store for SqliteStore {
     }
 
     async fn profile(&self, org: &Cvr, id: Uuid) -> Result<Option<Profile>> {
-        let org = org.as_str().to_owned();
-        self.with_conn(move |c| {
-            query_doc(
-                c,
-                "SELECT doc FROM profiles WHERE id = ?1 AND org = ?2",
-                params![id.to_string(), org],
-            )
-        })
+        self.doc_by(
+            "SELECT doc FROM profiles WHERE id = ?1 AND org = ?2",
+            [id.to_string(), org.as_str().to_owned()],
+        )
         .await
     }
 
@@ -703,27 +708,18 @@ impl Store for SqliteStore {
     }
 
     async fn certificate_in(&self, org: &Cvr, serial: &Serial) -> Result<Option<Certificate>> {
-        let org = org.as_str().to_owned();
-        let serial = serial.as_str().to_owned();
-        self.with_conn(move |c| {
-            query_doc(
-                c,
-                "SELECT doc FROM certificates WHERE serial = ?1 AND org = ?2",
-                params![serial, org],
-            )
-        })
+        self.doc_by(
+            "SELECT doc FROM certificates WHERE serial = ?1 AND org = ?2",
+            [serial.as_str().to_owned(), org.as_str().to_owned()],
+        )
         .await
     }
 
     async fn certificate_any_org(&self, serial: &Serial) -> Result<Option<Certificate>> {
-        let serial = serial.as_str().to_owned();
-        self.with_conn(move |c| {
-            query_doc(
-                c,
-                "SELECT doc FROM certificates WHERE serial = ?1",
-                params![serial],
-            )
-        })
+        self.doc_by(
+            "SELECT doc FROM certificates WHERE serial = ?1",
+            [serial.as_str().to_owned()],
+        )
         .await
     }
 
@@ -741,22 +737,15 @@ impl Store for SqliteStore {
     }
 
     async fn secret(&self, hash: &str) -> Result<Option<IssuanceSecret>> {
-        let hash = hash.to_owned();
-        self.with_conn(move |c| {
-            query_doc(c, "SELECT doc FROM secrets WHERE hash = ?1", params![hash])
-        })
-        .await
+        self.doc_by("SELECT doc FROM secrets WHERE hash = ?1", [hash.to_owned()])
+            .await
     }
 
     async fn secret_by_reference(&self, reference: &str) -> Result<Option<IssuanceSecret>> {
-        let reference = reference.to_owned();
-        self.with_conn(move |c| {
-            query_doc(
-                c,
-                "SELECT doc FROM secrets WHERE reference = ?1",
-                params![reference],
-            )
-        })
+        self.doc_by(
+            "SELECT doc FROM secrets WHERE reference = ?1",
+            [reference.to_owned()],
+        )
         .await
     }
 
@@ -850,15 +839,10 @@ impl Store for SqliteStore {
     }
 
     async fn idempotency(&self, org: &Cvr, key: &str) -> Result<Option<IdempotencyRecord>> {
-        let org = org.as_str().to_owned();
-        let key = key.to_owned();
-        self.with_conn(move |c| {
-            query_doc(
-                c,
-                "SELECT doc FROM idempotency WHERE org = ?1 AND key = ?2",
-                params![org, key],
-            )
-        })
+        self.doc_by(
+            "SELECT doc FROM idempotency WHERE org = ?1 AND key = ?2",
+            [org.as_str().to_owned(), key.to_owned()],
+        )
         .await
     }
 
@@ -960,14 +944,10 @@ impl Store for SqliteStore {
     }
 
     async fn crl_state(&self, name: &str) -> Result<Option<CrlState>> {
-        let name = name.to_owned();
-        self.with_conn(move |c| {
-            query_doc(
-                c,
-                "SELECT doc FROM crl_state WHERE name = ?1",
-                params![name],
-            )
-        })
+        self.doc_by(
+            "SELECT doc FROM crl_state WHERE name = ?1",
+            [name.to_owned()],
+        )
         .await
     }
 
