@@ -88,19 +88,7 @@ async fn a_changed_audit_event_in_dynamodb_is_named() {
         },
         other => panic!("doc {other:?}"),
     };
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key("PK", victim["PK"].clone())
-        .key("SK", victim["SK"].clone())
-        .update_expression("SET #doc.#actor = :m")
-        .expression_attribute_names("#doc", "doc")
-        .expression_attribute_names("#actor", "actor")
-        .expression_attribute_values(":m", AttributeValue::S("mallory@example.dk".into()))
-        .send()
-        .await
-        .unwrap();
+    orgcert_tests::moto::forge_audit_actor(store.client(), store.table(), victim).await;
     let err = orgcert_functions::audit::verify_store(&store, std::slice::from_ref(&org))
         .await
         .expect_err("a changed event must fail");
