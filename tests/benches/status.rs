@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orgcert_core::clock::SystemClock;
-use orgcert_core::ports::{Store, Write};
+use orgcert_core::ports::Store;
 use orgcert_functions::local::{self, LocalConfig};
 use orgcert_pki::{CaSigner, CrlSpec, KeyAlgorithm, KeyFileSigner, RevokedEntry};
 use orgcert_tests::conformance::signer::test_authority;
-use orgcert_tests::conformance::{issued, pending, profile, summarised};
+use orgcert_tests::conformance::{issued, pending, profile, put_issued};
 use orgcert_tests::load::ocsp_load;
 use orgcert_tests::spawn::{free_port, Killed};
 use time::OffsetDateTime;
@@ -123,14 +123,7 @@ async fn ocsp_bench() {
             ));
         }
         serials.push(c.serial.clone());
-        writes.push(Write::PutProfile {
-            profile: summarised(&p, &c),
-            expected: None,
-        });
-        writes.push(Write::PutCertificate {
-            cert: c,
-            expected: None,
-        });
+        writes.extend(put_issued(&p, c));
     }
     l.store.commit(writes).await.unwrap();
     let start = Instant::now();

@@ -16,7 +16,7 @@ use orgcert_core::ports::{Objects, Store, Write};
 use orgcert_functions::local::{self, LocalConfig};
 use orgcert_pki::KeyAlgorithm;
 use orgcert_tests::conformance::{
-    issued, pending, profile, put_organisation, random_cvr, summarised, T0,
+    issued, pending, profile, put_issued, put_organisation, random_cvr, T0,
 };
 use orgcert_tests::faults::{FailMode, FailingStore, FaultPlan};
 use time::{Duration, OffsetDateTime};
@@ -38,18 +38,9 @@ async fn issued_certificate(app: &App) -> (Certificate, Actor) {
     let org = random_cvr();
     let p = profile(&org, "Sweep target");
     let c = issued(&pending(&p, T0), T0);
+    let [put_profile, put_cert] = put_issued(&p, c.clone());
     app.store
-        .commit(vec![
-            put_organisation(&org),
-            Write::PutProfile {
-                profile: summarised(&p, &c),
-                expected: None,
-            },
-            Write::PutCertificate {
-                cert: c.clone(),
-                expected: None,
-            },
-        ])
+        .commit(vec![put_organisation(&org), put_profile, put_cert])
         .await
         .expect("fixture");
     let admin = Actor {
@@ -365,14 +356,7 @@ async fn reminder_rig(
         let mut c = issued(&pending(&p, T0), T0);
         c.not_after = Some(DUE_AT + Duration::days(20) + Duration::minutes(i as i64));
         serials.push(c.serial.clone());
-        writes.push(Write::PutProfile {
-            profile: summarised(&p, &c),
-            expected: None,
-        });
-        writes.push(Write::PutCertificate {
-            cert: c,
-            expected: None,
-        });
+        writes.extend(put_issued(&p, c));
     }
     l.store.commit(writes).await.expect("fixture");
     let plan = FaultPlan::new();
