@@ -19,6 +19,19 @@ use orgcert_tests::load::ocsp_load;
 use orgcert_tests::spawn::{free_port, Killed};
 use time::OffsetDateTime;
 
+/// `t` as an openssl index.txt time (UTCTime: YYMMDDHHMMSSZ).
+fn index_time(t: OffsetDateTime) -> String {
+    format!(
+        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
+        t.year() % 100,
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 fn crl_bench() {
     println!("CRL build + sign (full CRL, one signature):");
     for alg in [KeyAlgorithm::Rsa3072, KeyAlgorithm::EcdsaP256] {
@@ -90,28 +103,12 @@ async fn ocsp_bench() {
         let p = profile(&org, &format!("Bench {i}"));
         let mut c = issued(&pending(&p, now), now);
         let na = c.not_after.unwrap();
-        let exp = format!(
-            "{:02}{:02}{:02}{:02}{:02}{:02}Z",
-            na.year() % 100,
-            u8::from(na.month()),
-            na.day(),
-            na.hour(),
-            na.minute(),
-            na.second()
-        );
+        let exp = index_time(na);
         if i % 10 == 0 {
             c.status = orgcert_core::model::CertStatus::Revoked;
             c.revoked_at = Some(now);
             c.revocation_reason = Some(orgcert_core::model::RevocationReason::KeyCompromise);
-            let rt = format!(
-                "{:02}{:02}{:02}{:02}{:02}{:02}Z",
-                now.year() % 100,
-                u8::from(now.month()),
-                now.day(),
-                now.hour(),
-                now.minute(),
-                now.second()
-            );
+            let rt = index_time(now);
             index.push_str(&format!(
                 "R\t{exp}\t{rt},keyCompromise\t{}\tunknown\t/CN=Bench {i}\n",
                 c.serial.as_str().to_uppercase()

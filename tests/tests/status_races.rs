@@ -54,13 +54,22 @@ async fn issued_certificate(app: &App) -> (Certificate, Actor) {
     (c, admin)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stale_sweep_never_turns_revoked_back_to_good() {
-    let dir = tempfile::tempdir().unwrap();
-    let (app, clock) = local_app(dir.path()).await;
+/// [`local_app`] in `dir` with an [`issued_certificate`] whose OCSP answer ("good") was
+/// pre-signed an hour after its issuance, the clock standing there.
+async fn presigned_certificate(
+    dir: &std::path::Path,
+) -> (App, Arc<ManualClock>, Certificate, Actor) {
+    let (app, clock) = local_app(dir).await;
     let (cert, admin) = issued_certificate(&app).await;
     clock.set(T0 + Duration::hours(1));
     app.refresh_ocsp(&cert, clock.now()).await.unwrap();
+    (app, clock, cert, admin)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_sweep_never_turns_revoked_back_to_good() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, clock, cert, admin) = presigned_certificate(dir.path()).await;
 
     // The sweep read the certificate (issued) before the revocation ...
     let swept: Certificate = app
@@ -100,10 +109,7 @@ async fn a_stale_sweep_never_turns_revoked_back_to_good() {
 async fn every_ocsp_answer_after_a_revocation_returned_says_revoked() {
     use std::sync::atomic::{AtomicBool, Ordering};
     let dir = tempfile::tempdir().unwrap();
-    let (app, clock) = local_app(dir.path()).await;
-    let (cert, admin) = issued_certificate(&app).await;
-    clock.set(T0 + Duration::hours(1));
-    app.refresh_ocsp(&cert, clock.now()).await.unwrap();
+    let (app, clock, cert, admin) = presigned_certificate(dir.path()).await;
     std::fs::write(dir.path().join("ca.pem"), app.ca.ca_pem()).unwrap();
     let out = std::process::Command::new("openssl")
         .current_dir(dir.path())
