@@ -23,78 +23,96 @@ def _load(d, name):
     return json.loads(p.read_text()) if p.exists() else None
 
 
+def _section(out, title, intro, columns, rows, charts):
+    """A section: `title`, the `intro` paragraph, a table (`columns`: (heading, alignment)
+    pairs; `rows`: lists of cells) and the `charts` ((file, alt text, SVG)) written to `out`
+    and shown under the table."""
+    lines = [f"## {title}", "", intro, "",
+             "| " + " | ".join(h for h, _ in columns) + " |",
+             "|" + "|".join(a for _, a in columns) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    for file, _, svg in charts:
+        (out / file).write_text(svg)
+    return lines + ["", " ".join(f"![{alt}]({file})" for file, alt, _ in charts), ""]
+
+
+L, R = "---", "---:"
+
+
 def _crl(data, out):
-    rows = data["crl"]
-    lines = ["## Full CRL", "",
-             "One full CRL, built and signed once (`Authority::sign_crl`; the CA signs RSASSA-PSS "
-             "when RSA), entries with random 16-octet serials, ¾ with a reason code. orgcert's "
-             "memory: the RSS the build adds (VmHWM after resetting it with the entries already in "
-             "memory; the CRL itself included). `openssl ca -gencrl`: RSA-3072 CA, an index.txt with "
-             "the same revoked set (built by the bench, not timed), maximum RSS of the process "
-             "(`/usr/bin/time`).", "",
-             "| tool | CA | entries | ms | DER MB | memory MB | memory / DER |",
-             "|---|---|---:|---:|---:|---:|---:|"]
-    times, mem = {}, {}
-    for r in rows:
+    rows, times, mem = [], {}, {}
+    for r in data["crl"]:
         name = r["tool"] if r["tool"] != "orgcert" else f"orgcert {r['ca']} CA"
-        lines.append(f"| {r['tool']} | {r['ca']} | {r['entries']:,} | {r['ms']:.0f} | {r['der_mb']:.1f} | "
-                     f"{r['peak_mb']:.1f} | {r['peak_mb'] / r['der_mb']:.2f} |")
+        rows.append([r["tool"], r["ca"], f"{r['entries']:,}", f"{r['ms']:.0f}", f"{r['der_mb']:.1f}",
+                     f"{r['peak_mb']:.1f}", f"{r['peak_mb'] / r['der_mb']:.2f}"])
         times.setdefault(f"{r['entries']:,}", {})[name] = r["ms"]
         mem.setdefault(f"{r['entries']:,}", {})[name] = r["peak_mb"]
-    (out / "crl_time.svg").write_text(bar_chart(times, "ms", "Full CRL: build + sign time"))
-    (out / "crl_memory.svg").write_text(bar_chart(mem, "MB", "Full CRL: memory (orgcert: added RSS; openssl: peak RSS)"))
-    return lines + ["", "![CRL time](crl_time.svg) ![CRL memory](crl_memory.svg)", ""]
+    return _section(
+        out, "Full CRL",
+        "One full CRL, built and signed once (`Authority::sign_crl`; the CA signs RSASSA-PSS "
+        "when RSA), entries with random 16-octet serials, ¾ with a reason code. orgcert's "
+        "memory: the RSS the build adds (VmHWM after resetting it with the entries already in "
+        "memory; the CRL itself included). `openssl ca -gencrl`: RSA-3072 CA, an index.txt with "
+        "the same revoked set (built by the bench, not timed), maximum RSS of the process "
+        "(`/usr/bin/time`).",
+        [("tool", L), ("CA", L), ("entries", R), ("ms", R), ("DER MB", R), ("memory MB", R),
+         ("memory / DER", R)],
+        rows,
+        [("crl_time.svg", "CRL time", bar_chart(times, "ms", "Full CRL: build + sign time")),
+         ("crl_memory.svg", "CRL memory",
+          bar_chart(mem, "MB", "Full CRL: memory (orgcert: added RSS; openssl: peak RSS)"))])
 
 
 def _keygen(data, out):
-    rows = data["keygen"]
-    lines = ["## Server-side key generation", "",
-             "The server-keygen issuance path (`PkiAuthority::issue` with a generated key: key, "
-             "certificate signed by an RSA-3072 CA with RSASSA-PSS, PKCS#12), two holders in parallel, "
-             "with and without the key pool (`ORGCERT_KEY_POOL`), next to an OpenSSL pipeline doing the "
-             "same work (`openssl genpkey` + `req` + `x509 -req` + `pkcs12 -export`) in the same run. "
-             "busy: back to back (the pool drains; then keys are generated on the request path). paced: "
-             "1 s between a holder's issuances (two a second in all; the pool refills at nice 19 in between). CPU: "
-             "user + system of the bench process (orgcert, refill thread included) or of the openssl "
-             "children, per issuance. HTTP left out (about 1 ms). The AWS functions have no pool: each "
-             "invocation generates its key (the no-pool rows).", "",
-             "| leaf key | load | who | issuances/s | p50 ms | p99 ms | max ms | CPU ms / issuance | rate vs pipeline |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
-    p99 = {}
-    for r in rows:
-        base = next((b for b in rows if b["key"] == r["key"] and b["load"] == r["load"]
+    all_rows, rows, p99 = data["keygen"], [], {}
+    for r in all_rows:
+        base = next((b for b in all_rows if b["key"] == r["key"] and b["load"] == r["load"]
                      and b["label"].startswith("OpenSSL")), None)
         ratio = f"{r['per_s'] / base['per_s']:.2f}" if base and not r["label"].startswith("OpenSSL") else ""
         who = r["label"].rsplit(",", 1)[0]
-        lines.append(f"| {r['key']} | {r['load']} | {who} | {r['per_s']:.1f} | {r['p50_ms']:.0f} | "
-                     f"{r['p99_ms']:.0f} | {r['max_ms']:.0f} | {r['cpu_ms']:.0f} | {ratio} |")
+        rows.append([r["key"], r["load"], who, f"{r['per_s']:.1f}", f"{r['p50_ms']:.0f}",
+                     f"{r['p99_ms']:.0f}", f"{r['max_ms']:.0f}", f"{r['cpu_ms']:.0f}", ratio])
         if r["key"] == "RSA-3072":
             p99.setdefault(f"{r['load']} p50", {})[who] = r["p50_ms"]
             p99.setdefault(f"{r['load']} p99", {})[who] = r["p99_ms"]
-    (out / "keygen_latency.svg").write_text(
-        bar_chart(p99, "ms", "RSA-3072 server-keygen issuance latency, 2 holders"))
-    return lines + ["", "![keygen latency](keygen_latency.svg)", ""]
+    return _section(
+        out, "Server-side key generation",
+        "The server-keygen issuance path (`PkiAuthority::issue` with a generated key: key, "
+        "certificate signed by an RSA-3072 CA with RSASSA-PSS, PKCS#12), two holders in parallel, "
+        "with and without the key pool (`ORGCERT_KEY_POOL`), next to an OpenSSL pipeline doing the "
+        "same work (`openssl genpkey` + `req` + `x509 -req` + `pkcs12 -export`) in the same run. "
+        "busy: back to back (the pool drains; then keys are generated on the request path). paced: "
+        "1 s between a holder's issuances (two a second in all; the pool refills at nice 19 in between). CPU: "
+        "user + system of the bench process (orgcert, refill thread included) or of the openssl "
+        "children, per issuance. HTTP left out (about 1 ms). The AWS functions have no pool: each "
+        "invocation generates its key (the no-pool rows).",
+        [("leaf key", L), ("load", L), ("who", L), ("issuances/s", R), ("p50 ms", R), ("p99 ms", R),
+         ("max ms", R), ("CPU ms / issuance", R), ("rate vs pipeline", R)],
+        rows,
+        [("keygen_latency.svg", "keygen latency",
+          bar_chart(p99, "ms", "RSA-3072 server-keygen issuance latency, 2 holders"))])
 
 
 def _reminders(data, out):
-    rows = data["reminders"]
-    lines = ["## Reminder reads", "",
-             "The renewal reminders job's read (`Store::expiring`, pages of 500 until the window ends) "
-             "on the SQLite store with 40 certificates due and the rest expiring later (every tenth "
-             "revoked); median and p99 of 200 reads. The `certificates_by_expiry (status, not_after)` "
-             "index keeps it flat; the same window counted with `NOT INDEXED` (a full scan) for "
-             "contrast.", "",
-             "| certificates | due | read p50 ms | read p99 ms | full scan ms | query plan |",
-             "|---:|---:|---:|---:|---:|---|"]
+    rows = []
     series = {"index-backed read (p50)": [], "same query, full scan": []}
-    for r in rows:
-        lines.append(f"| {r['certificates']:,} | {r['due']} | {r['read_p50_ms']:.3f} | {r['read_p99_ms']:.3f} | "
-                     f"{r['scan_ms']:.1f} | `{r['plan']}` |")
+    for r in data["reminders"]:
+        rows.append([f"{r['certificates']:,}", f"{r['due']}", f"{r['read_p50_ms']:.3f}",
+                     f"{r['read_p99_ms']:.3f}", f"{r['scan_ms']:.1f}", f"`{r['plan']}`"])
         series["index-backed read (p50)"].append((r["certificates"], r["read_p50_ms"]))
         series["same query, full scan"].append((r["certificates"], r["scan_ms"]))
-    (out / "reminders.svg").write_text(line_chart(series, "certificates (log scale)", "ms",
-                                                  "Reminder read, 40 due"))
-    return lines + ["", "![reminder reads](reminders.svg)", ""]
+    return _section(
+        out, "Reminder reads",
+        "The renewal reminders job's read (`Store::expiring`, pages of 500 until the window ends) "
+        "on the SQLite store with 40 certificates due and the rest expiring later (every tenth "
+        "revoked); median and p99 of 200 reads. The `certificates_by_expiry (status, not_after)` "
+        "index keeps it flat; the same window counted with `NOT INDEXED` (a full scan) for "
+        "contrast.",
+        [("certificates", R), ("due", R), ("read p50 ms", R), ("read p99 ms", R), ("full scan ms", R),
+         ("query plan", L)],
+        rows,
+        [("reminders.svg", "reminder reads",
+          line_chart(series, "certificates (log scale)", "ms", "Reminder read, 40 due"))])
 
 
 def extra_sections(json_dir, out):

@@ -123,14 +123,7 @@ async fn serve_prints_tokens_that_work_and_cli_shares_the_data_dir() {
     let order = s.post_json("/v1/profiles", &admin, &json!({ "type": "organisation", "name": "CLI", "contact_email": "carl.contact@demo-org.dk", "issuing": "direct" })).await;
     let url = order["issuance_url"].as_str().unwrap();
     assert!(url.starts_with(&format!("{}/issue/", s.base)), "{url}");
-    let tok = url.rsplit('/').next().unwrap();
-    let issued = s
-        .post_json(
-            &format!("/v1/issuance/{tok}"),
-            &contact,
-            &json!({ "accept_terms": true }),
-        )
-        .await;
+    let issued = s.issue_via(url, &contact).await;
     let pem = issued["certificate_pem"].as_str().unwrap();
     std::fs::write(dir.path().join("leaf.pem"), pem).unwrap();
     let text = Command::new("openssl")

@@ -29,13 +29,7 @@ async fn trace_log_holds_no_password_code_or_key() {
         .await;
     let url = order["issuance_url"].as_str().expect("issuance_url");
     let token = url.rsplit('/').next().unwrap();
-    let issued = server
-        .post_json(
-            &format!("/v1/issuance/{token}"),
-            &contact,
-            &json!({ "accept_terms": true }),
-        )
-        .await;
+    let issued = server.issue_via(url, &contact).await;
     let password = issued["password"].as_str().expect("password").to_owned();
     let dl = c
         .get(issued["download_url"].as_str().unwrap())

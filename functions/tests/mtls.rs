@@ -48,6 +48,39 @@ fn openssl(args: &[&str]) {
     must(Path::new("."), "openssl", args);
 }
 
+/// A self-signed P-256 certificate for `subject`, valid `days`, by openssl: its key in
+/// `key`, the certificate in `pem`.
+fn self_signed(key: &Path, pem: &Path, days: &str, subject: &str) {
+    let (key, pem) = (key.to_str().unwrap(), pem.to_str().unwrap());
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        days,
+        "-subj",
+        subject,
+        "-keyout",
+        key,
+        "-out",
+        pem,
+    ]);
+}
+
+/// openssl verifies the certificate in `leaf` against the CA certificate in `ca_file`.
+fn verify(ca_file: &Path, leaf: &Path) {
+    openssl(&[
+        "verify",
+        "-CAfile",
+        ca_file.to_str().unwrap(),
+        leaf.to_str().unwrap(),
+    ]);
+}
+
 /// `csr_pem` with the last octet of its signature changed (the CSR still parses).
 fn tamper_signature(csr_pem: &str) -> String {
     use base64::Engine as _;
@@ -75,12 +108,16 @@ fn key_and_csr(dir: &Path, name: &str, newkey: &str) -> (PathBuf, String) {
 /// the banner's line (reqwest's rustls needs a crypto provider feature that would change
 /// every other test's client).
 struct Tls {
+    base: String,
     ca: PathBuf,
     identity: Option<(PathBuf, PathBuf)>,
 }
 
-fn tls_client(ca: &Path, identity: Option<(&Path, &str)>) -> Tls {
+/// A client of the listener at `base` trusting `ca`, with the key and certificate PEM of
+/// `identity` if any.
+fn tls_client(base: &str, ca: &Path, identity: Option<(&Path, &str)>) -> Tls {
     Tls {
+        base: base.to_owned(),
         ca: ca.to_owned(),
         identity: identity.map(|(key, cert_pem)| {
             let cert = key.with_extension("crt");
@@ -99,23 +136,42 @@ struct Req<'a> {
 }
 
 impl Tls {
-    fn req(&self, method: &'static str, url: String) -> Req<'_> {
+    fn req(&self, method: &'static str, path: &str) -> Req<'_> {
         Req {
             tls: self,
             method,
-            url,
+            url: format!("{}{path}", self.base),
             body: None,
             bearer: None,
         }
     }
-    fn get(&self, url: String) -> Req<'_> {
-        self.req("GET", url)
+    fn get(&self, path: &str) -> Req<'_> {
+        self.req("GET", path)
     }
-    fn post(&self, url: String) -> Req<'_> {
-        self.req("POST", url)
+    fn post(&self, path: &str) -> Req<'_> {
+        self.req("POST", path)
     }
-    fn patch(&self, url: String) -> Req<'_> {
-        self.req("PATCH", url)
+    fn patch(&self, path: &str) -> Req<'_> {
+        self.req("PATCH", path)
+    }
+    /// `GET /v1/profiles`.
+    async fn profiles(&self) -> (u16, Value) {
+        tsend(self.get("/v1/profiles")).await
+    }
+    /// `POST /v1/certificates/{serial}/issue`, with `body` if any.
+    async fn issue(&self, serial: &str, body: Option<Value>) -> (u16, Value) {
+        let req = self.post(&format!("/v1/certificates/{serial}/issue"));
+        tsend(match body {
+            Some(b) => req.json(&b),
+            None => req,
+        })
+        .await
+    }
+    /// Orders the `api` certificate `name` ([`api_order`]): its serial.
+    async fn order_api(&self, name: &str) -> String {
+        let (s, o) = tsend(self.post("/v1/profiles").json(&api_order(name))).await;
+        assert_eq!(s, 201, "{o}");
+        o["certificate"]["serial"].as_str().unwrap().to_owned()
     }
 }
 
@@ -335,38 +391,28 @@ async fn system_certificates_over_mutual_tls() {
         pem: idm_pem,
         ..
     } = idm(&srv).await;
-    let idm = tls_client(&ca_file, Some((&idm_key, &idm_pem)));
+    let idm = tls_client(&srv.mtls, &ca_file, Some((&idm_key, &idm_pem)));
+    // A profile `body` ordered by the admin and issued by the demo contact from a CSR.
+    let issue_as = |name, body| admin.issued(&contact, &dir, name, body);
 
     // Administration over the API: list profiles, order an `api` certificate.
-    let (s, v) = tsend(idm.get(format!("{}/v1/profiles", srv.mtls))).await;
+    let (s, v) = idm.profiles().await;
     assert_eq!(s, 200, "{v}");
     assert!(!v["items"].as_array().unwrap().is_empty());
-    let (s, o) = tsend(
-        idm.post(format!("{}/v1/profiles", srv.mtls))
-            .json(&api_order("Service A")),
-    )
-    .await;
-    assert_eq!(s, 201, "{o}");
-    let serial = o["certificate"]["serial"].as_str().unwrap().to_owned();
+    let serial = idm.order_api("Service A").await;
 
     // A CSR with a weak key: 422 naming csr, and the order stays pending.
     let (_, weak_csr) = key_and_csr(&dir, "weak", "rsa:1024");
-    let (s, v) = tsend(
-        idm.post(format!("{}/v1/certificates/{serial}/issue", srv.mtls))
-            .json(&json!({ "csr": weak_csr })),
-    )
-    .await;
+    let (s, v) = idm.issue(&serial, Some(json!({ "csr": weak_csr }))).await;
     assert_eq!(s, 422, "{v}");
     assert_eq!(v["errors"][0]["field"], "csr", "{v}");
     assert_eq!(admin.status_of(&serial).await, "pending");
 
     // A CSR whose signature does not verify (one byte of it changed): 422 naming csr.
     let (_, good_csr) = key_and_csr(&dir, "tampered", "ec");
-    let (s, v) = tsend(
-        idm.post(format!("{}/v1/certificates/{serial}/issue", srv.mtls))
-            .json(&json!({ "csr": tamper_signature(&good_csr) })),
-    )
-    .await;
+    let (s, v) = idm
+        .issue(&serial, Some(json!({ "csr": tamper_signature(&good_csr) })))
+        .await;
     assert_eq!(s, 422, "{v}");
     assert_eq!(v["errors"][0]["field"], "csr", "{v}");
     assert_eq!(admin.status_of(&serial).await, "pending");
@@ -383,11 +429,7 @@ async fn system_certificates_over_mutual_tls() {
     assert_eq!(admin.status_of(&serial).await, "pending");
 
     // Issue it with a CSR: the certificate and chain; openssl verifies it against ca.pem.
-    let (s, v) = tsend(
-        idm.post(format!("{}/v1/certificates/{serial}/issue", srv.mtls))
-            .json(&json!({ "csr": csr_a })),
-    )
-    .await;
+    let (s, v) = idm.issue(&serial, Some(json!({ "csr": csr_a }))).await;
     assert_eq!(s, 201, "{v}");
     assert!(
         v["password"].is_null() && v["download_url"].is_null(),
@@ -395,19 +437,10 @@ async fn system_certificates_over_mutual_tls() {
     );
     let leaf = dir.join("service-a.pem");
     std::fs::write(&leaf, v["certificate_pem"].as_str().unwrap()).unwrap();
-    openssl(&[
-        "verify",
-        "-CAfile",
-        ca_file.to_str().unwrap(),
-        leaf.to_str().unwrap(),
-    ]);
+    verify(&ca_file, &leaf);
     assert!(key_a.exists());
     // Twice: 409.
-    let (s, v) = tsend(
-        idm.post(format!("{}/v1/certificates/{serial}/issue", srv.mtls))
-            .json(&json!({ "csr": csr_a })),
-    )
-    .await;
+    let (s, v) = idm.issue(&serial, Some(json!({ "csr": csr_a }))).await;
     assert_eq!(s, 409, "{v}");
     // The audit names the certificate as the actor.
     let (_, audit) = admin.get("/v1/audit?limit=100").await;
@@ -419,14 +452,8 @@ async fn system_certificates_over_mutual_tls() {
     assert!(issued_by_idm, "{audit}");
 
     // Without a body: a server-side key in a PKCS#12 with its password and link.
-    let (s, o) = tsend(
-        idm.post(format!("{}/v1/profiles", srv.mtls))
-            .json(&api_order("Service B")),
-    )
-    .await;
-    assert_eq!(s, 201, "{o}");
-    let serial_b = o["certificate"]["serial"].as_str().unwrap().to_owned();
-    let (s, v) = tsend(idm.post(format!("{}/v1/certificates/{serial_b}/issue", srv.mtls))).await;
+    let serial_b = idm.order_api("Service B").await;
+    let (s, v) = idm.issue(&serial_b, None).await;
     assert_eq!(s, 201, "{v}");
     assert!(
         v["password"].is_string() && v["download_url"].is_string(),
@@ -436,14 +463,9 @@ async fn system_certificates_over_mutual_tls() {
     // Not an `api` order: 409, stays pending.
     let o = admin.order(system("Holder issued", false, false)).await;
     let holder_serial = o["certificate"]["serial"].as_str().unwrap().to_owned();
-    let (s, v) = tsend(
-        idm.post(format!(
-            "{}/v1/certificates/{holder_serial}/issue",
-            srv.mtls
-        ))
-        .json(&json!({ "csr": csr_a })),
-    )
-    .await;
+    let (s, v) = idm
+        .issue(&holder_serial, Some(json!({ "csr": csr_a })))
+        .await;
     assert_eq!(s, 409, "{v}");
     assert_eq!(admin.status_of(&holder_serial).await, "pending");
 
@@ -451,7 +473,7 @@ async fn system_certificates_over_mutual_tls() {
     // it is no org_admin.
     let org_admin = banner_token(&srv.banner, "TOKEN_ORG_ADMIN");
     let (s, v) = tsend(
-        idm.patch(format!("{}/v1/organisation/settings", srv.mtls))
+        idm.patch("/v1/organisation/settings")
             .bearer_auth(&org_admin)
             .json(&json!({ "seal_generation_allowed": true })),
     )
@@ -486,37 +508,18 @@ async fn system_certificates_over_mutual_tls() {
         )
         .await;
     let foreign = o["certificate"]["serial"].as_str().unwrap().to_owned();
-    let (s, v) = tsend(
-        idm.post(format!("{}/v1/certificates/{foreign}/issue", srv.mtls))
-            .json(&json!({ "csr": csr_a })),
-    )
-    .await;
+    let (s, v) = idm.issue(&foreign, Some(json!({ "csr": csr_a }))).await;
     assert_eq!(s, 404, "{v}");
     assert_eq!(other.status_of(&foreign).await, "pending");
 
     // A system certificate without issuance_api: 403, audited, order untouched.
-    let (weak_serial, weak_key, weak_pem) = admin
-        .issued(
-            &contact,
-            &dir,
-            "admin-only",
-            system("Admin only", true, false),
-        )
+    let (weak_serial, weak_key, weak_pem) =
+        issue_as("admin-only", system("Admin only", true, false)).await;
+    let admin_only = tls_client(&srv.mtls, &ca_file, Some((&weak_key, &weak_pem)));
+    let serial_c = idm.order_api("Service C").await;
+    let (s, v) = admin_only
+        .issue(&serial_c, Some(json!({ "csr": csr_a })))
         .await;
-    let admin_only = tls_client(&ca_file, Some((&weak_key, &weak_pem)));
-    let (s, o) = tsend(
-        idm.post(format!("{}/v1/profiles", srv.mtls))
-            .json(&api_order("Service C")),
-    )
-    .await;
-    assert_eq!(s, 201, "{o}");
-    let serial_c = o["certificate"]["serial"].as_str().unwrap().to_owned();
-    let (s, v) = tsend(
-        admin_only
-            .post(format!("{}/v1/certificates/{serial_c}/issue", srv.mtls))
-            .json(&json!({ "csr": csr_a })),
-    )
-    .await;
     assert_eq!(s, 403, "{v}");
     assert_eq!(admin.status_of(&serial_c).await, "pending");
     let (_, audit) = admin.get("/v1/audit?limit=100").await;
@@ -527,30 +530,20 @@ async fn system_certificates_over_mutual_tls() {
     });
     assert!(refused, "{audit}");
     // ... and without administration_api, administration is refused as well.
-    let (_, issue_key, issue_pem) = admin
-        .issued(
-            &contact,
-            &dir,
-            "issue-only",
-            system("Issue only", false, true),
-        )
-        .await;
-    let issue_only = tls_client(&ca_file, Some((&issue_key, &issue_pem)));
-    let (s, v) = tsend(issue_only.get(format!("{}/v1/profiles", srv.mtls))).await;
+    let (_, issue_key, issue_pem) = issue_as("issue-only", system("Issue only", false, true)).await;
+    let issue_only = tls_client(&srv.mtls, &ca_file, Some((&issue_key, &issue_pem)));
+    let (s, v) = issue_only.profiles().await;
     assert_eq!(s, 403, "{v}");
 
     // An organisation certificate (not a system certificate): 403.
-    let (_, org_key, org_pem) = admin
-        .issued(
-            &contact,
-            &dir,
-            "org",
-            json!({ "type": "organisation", "name": "Org cert", "contact_email": CONTACT,
+    let (_, org_key, org_pem) = issue_as(
+        "org",
+        json!({ "type": "organisation", "name": "Org cert", "contact_email": CONTACT,
                     "issuing": "direct", "key_algorithm": "ecdsa-p256" }),
-        )
-        .await;
-    let org_client = tls_client(&ca_file, Some((&org_key, &org_pem)));
-    let (s, v) = tsend(org_client.get(format!("{}/v1/profiles", srv.mtls))).await;
+    )
+    .await;
+    let org_client = tls_client(&srv.mtls, &ca_file, Some((&org_key, &org_pem)));
+    let (s, v) = org_client.profiles().await;
     assert_eq!(s, 403, "{v}");
     // Refused as an organisation certificate, not for want of a right it never had.
     assert!(
@@ -562,40 +555,17 @@ async fn system_certificates_over_mutual_tls() {
     );
 
     // No client certificate, or one of a foreign CA: refused at the handshake.
-    let anonymous = tls_client(&ca_file, None);
-    assert!(anonymous
-        .get(format!("{}/v1/profiles", srv.mtls))
-        .send()
-        .await
-        .is_err());
+    let anonymous = tls_client(&srv.mtls, &ca_file, None);
+    assert!(anonymous.get("/v1/profiles").send().await.is_err());
     let self_key = dir.join("self.key");
     let self_pem = dir.join("self.pem");
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=IdM",
-        "-keyout",
-        self_key.to_str().unwrap(),
-        "-out",
-        self_pem.to_str().unwrap(),
-    ]);
+    self_signed(&self_key, &self_pem, "2", "/CN=IdM");
     let foreign_client = tls_client(
+        &srv.mtls,
         &ca_file,
         Some((&self_key, &std::fs::read_to_string(&self_pem).unwrap())),
     );
-    assert!(foreign_client
-        .get(format!("{}/v1/profiles", srv.mtls))
-        .send()
-        .await
-        .is_err());
+    assert!(foreign_client.get("/v1/profiles").send().await.is_err());
 
     // Certificates our CA key signed that the service never issued (made here with
     // `openssl ca` from the data dir's issuing CA key): within their dates the handshake
@@ -643,37 +613,22 @@ async fn system_certificates_over_mutual_tls() {
         (key, std::fs::read_to_string(&out).unwrap())
     };
     let (unknown_key, unknown_pem) = stray("unknown", "20200101000000Z", "20991231000000Z");
-    let unknown = tls_client(&ca_file, Some((&unknown_key, &unknown_pem)));
-    let (s, v) = tsend(unknown.get(format!("{}/v1/profiles", srv.mtls))).await;
+    let unknown = tls_client(&srv.mtls, &ca_file, Some((&unknown_key, &unknown_pem)));
+    let (s, v) = unknown.profiles().await;
     assert_eq!(s, 401, "a certificate the store does not hold: {v}");
     let (expired_key, expired_pem) = stray("expired", "20200101000000Z", "20200102000000Z");
-    let expired = tls_client(&ca_file, Some((&expired_key, &expired_pem)));
+    let expired = tls_client(&srv.mtls, &ca_file, Some((&expired_key, &expired_pem)));
     assert!(
-        expired
-            .get(format!("{}/v1/profiles", srv.mtls))
-            .send()
-            .await
-            .is_err(),
+        expired.get("/v1/profiles").send().await.is_err(),
         "an expired certificate of our CA is refused at the handshake"
     );
     // One of another CA (not self-signed: a CA of its own made by openssl).
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
+    self_signed(
+        &dir.join("other-ca.key"),
+        &dir.join("other-ca.pem"),
         "2",
-        "-subj",
         "/CN=Other CA",
-        "-keyout",
-        dir.join("other-ca.key").to_str().unwrap(),
-        "-out",
-        dir.join("other-ca.pem").to_str().unwrap(),
-    ]);
+    );
     let (other_key, _) = key_and_csr(&dir, "other-leaf", "ec");
     openssl(&[
         "x509",
@@ -692,6 +647,7 @@ async fn system_certificates_over_mutual_tls() {
         dir.join("other-leaf.pem").to_str().unwrap(),
     ]);
     let other = tls_client(
+        &srv.mtls,
         &ca_file,
         Some((
             &other_key,
@@ -699,11 +655,7 @@ async fn system_certificates_over_mutual_tls() {
         )),
     );
     assert!(
-        other
-            .get(format!("{}/v1/profiles", srv.mtls))
-            .send()
-            .await
-            .is_err(),
+        other.get("/v1/profiles").send().await.is_err(),
         "a certificate of another CA is refused at the handshake"
     );
 
@@ -745,7 +697,7 @@ async fn system_certificates_over_mutual_tls() {
         )
         .await;
     assert_eq!(s, 200, "{v}");
-    let (s, v) = tsend(idm.get(format!("{}/v1/profiles", srv.mtls))).await;
+    let (s, v) = idm.profiles().await;
     assert_eq!(s, 401, "{v}");
 }
 
@@ -796,7 +748,7 @@ async fn idm_issues_renews_itself_and_is_refused_once_revoked() {
         pem: idm_pem,
         ..
     } = idm(&srv).await;
-    let idm_curl = tls_client(&ca_file, Some((&idm_key, &idm_pem)));
+    let idm_curl = tls_client(&srv.mtls, &ca_file, Some((&idm_key, &idm_pem)));
     let idm_rust = MtlsClient::new(
         ca_pem.as_bytes(),
         Some((idm_pem.as_bytes(), &std::fs::read(&idm_key).unwrap())),
@@ -804,7 +756,7 @@ async fn idm_issues_renews_itself_and_is_refused_once_revoked() {
     .unwrap();
 
     // Both clients list profiles with the certificate.
-    let (s, v) = tsend(idm_curl.get(format!("{}/v1/profiles", srv.mtls))).await;
+    let (s, v) = idm_curl.profiles().await;
     assert_eq!(s, 200, "{v}");
     let (s, v) = idm_rust
         .request("GET", &format!("{}/v1/profiles", srv.mtls), None)
@@ -836,22 +788,13 @@ async fn idm_issues_renews_itself_and_is_refused_once_revoked() {
     assert_eq!(s, 201, "{v}");
     let leaf = dir.join("service-r.pem");
     std::fs::write(&leaf, v["certificate_pem"].as_str().unwrap()).unwrap();
-    openssl(&[
-        "verify",
-        "-CAfile",
-        ca_file.to_str().unwrap(),
-        leaf.to_str().unwrap(),
-    ]);
+    verify(&ca_file, &leaf);
 
     // Self-renewal: bad input first, each refused with nothing written.
-    let renew_url = format!("{}/v1/certificates/self/renew", srv.mtls);
+    let renew_path = "/v1/certificates/self/renew";
+    let renew_url = format!("{}{renew_path}", srv.mtls);
     let (_, weak_csr) = key_and_csr(&dir, "weak", "rsa:1024");
-    let (s, v) = tsend(
-        idm_curl
-            .post(renew_url.clone())
-            .json(&json!({ "csr": weak_csr })),
-    )
-    .await;
+    let (s, v) = tsend(idm_curl.post(renew_path).json(&json!({ "csr": weak_csr }))).await;
     assert_eq!(s, 422, "{v}");
     assert_eq!(v["errors"][0]["field"], "csr", "{v}");
     let mut bad_sig = csr.clone().into_bytes();
@@ -860,13 +803,13 @@ async fn idm_issues_renews_itself_and_is_refused_once_revoked() {
     bad_sig[at] = if bad_sig[at] == b'A' { b'B' } else { b'A' };
     let (s, v) = tsend(
         idm_curl
-            .post(renew_url.clone())
+            .post(renew_path)
             .json(&json!({ "csr": String::from_utf8(bad_sig).unwrap() })),
     )
     .await;
     assert_eq!(s, 422, "{v}");
     assert_eq!(v["errors"][0]["field"], "csr", "{v}");
-    let (s, v) = tsend(idm_curl.post(renew_url.clone()).json(&json!({}))).await;
+    let (s, v) = tsend(idm_curl.post(renew_path).json(&json!({}))).await;
     assert_eq!(s, 400, "{v}");
     // A bearer token on the plain listener: 401 (the route is for certificates).
     let (s, v) = admin
@@ -929,12 +872,7 @@ async fn idm_issues_renews_itself_and_is_refused_once_revoked() {
     });
     assert!(by_itself, "{audit}");
     // A certificate renews itself once: again, 409 naming its successor.
-    let (s, v) = tsend(
-        idm_curl
-            .post(renew_url.clone())
-            .json(&json!({ "csr": csr1 })),
-    )
-    .await;
+    let (s, v) = tsend(idm_curl.post(renew_path).json(&json!({ "csr": csr1 }))).await;
     assert_eq!(s, 409, "{v}");
     assert!(v["detail"].as_str().unwrap().contains(&next_serial), "{v}");
 
@@ -953,15 +891,7 @@ async fn idm_issues_renews_itself_and_is_refused_once_revoked() {
         srv.dir.path(),
         &["job", "run", "renewal-reminders", "--now", &when],
     );
-    let outbox: Value = admin
-        .c
-        .get(format!("{}/_local/outbox", srv.http))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let outbox: Value = serde_json::from_str(&srv.server.text("/_local/outbox").await).unwrap();
     let reminders: String = outbox
         .as_array()
         .unwrap()
@@ -1016,16 +946,11 @@ async fn idm_issues_renews_itself_and_is_refused_once_revoked() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    openssl(&[
-        "verify",
-        "-CAfile",
-        ca_file.to_str().unwrap(),
-        cert_file.to_str().unwrap(),
-    ]);
+    verify(&ca_file, &cert_file);
     // The replaced files work as the identity, over curl and the Rust client.
     let renewed_pem = std::fs::read_to_string(&cert_file).unwrap();
-    let renewed = tls_client(&ca_file, Some((&key_file, &renewed_pem)));
-    let (s, v) = tsend(renewed.get(format!("{}/v1/profiles", srv.mtls))).await;
+    let renewed = tls_client(&srv.mtls, &ca_file, Some((&key_file, &renewed_pem)));
+    let (s, v) = renewed.profiles().await;
     assert_eq!(s, 200, "{v}");
     let renewed_rust = MtlsClient::new(
         ca_pem.as_bytes(),
@@ -1046,7 +971,7 @@ async fn idm_issues_renews_itself_and_is_refused_once_revoked() {
         .await
         .unwrap();
     assert_eq!(s, 401, "{v}");
-    let (s, v) = tsend(renewed.get(format!("{}/v1/profiles", srv.mtls))).await;
+    let (s, v) = renewed.profiles().await;
     assert_eq!(s, 401, "{v}");
     let (ok, _, err) = renew_cli(&forced);
     assert!(!ok);
@@ -1063,23 +988,7 @@ fn renew_daemon_survives_a_failed_check() {
     let key = dir.path().join("system.key");
     let ca = dir.path().join("ca.pem");
     // A certificate that is due (1 day left) for a server that is not there.
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=due",
-        "-keyout",
-        key.to_str().unwrap(),
-        "-out",
-        cert.to_str().unwrap(),
-    ]);
+    self_signed(&key, &cert, "1", "/CN=due");
     std::fs::copy(&cert, &ca).unwrap();
     let port = free_port();
     let url = format!("https://127.0.0.1:{port}");

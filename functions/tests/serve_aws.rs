@@ -155,18 +155,7 @@ async fn serve_backend_aws_bootstraps_moto_and_issues_over_http() {
         .iter()
         .find(|it| matches!(it.get("seq"), Some(AttributeValue::N(n)) if n == "2"))
         .unwrap_or_else(|| panic!("no audit item of seq 2 in {} items", items.len()));
-    client
-        .update_item()
-        .table_name(&aws.table)
-        .key("PK", victim["PK"].clone())
-        .key("SK", victim["SK"].clone())
-        .update_expression("SET #doc.#actor = :m")
-        .expression_attribute_names("#doc", "doc")
-        .expression_attribute_names("#actor", "actor")
-        .expression_attribute_values(":m", AttributeValue::S("mallory@example.dk".into()))
-        .send()
-        .await
-        .expect("change one audit item");
+    orgcert_tests::moto::forge_audit_actor(&client, &aws.table, victim).await;
     let broken = verify();
     let said = String::from_utf8_lossy(&broken.stdout).into_owned()
         + &String::from_utf8_lossy(&broken.stderr);

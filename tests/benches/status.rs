@@ -10,14 +10,27 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use orgcert_core::clock::SystemClock;
-use orgcert_core::ports::{Store, Write};
+use orgcert_core::ports::Store;
 use orgcert_functions::local::{self, LocalConfig};
 use orgcert_pki::{CaSigner, CrlSpec, KeyAlgorithm, KeyFileSigner, RevokedEntry};
 use orgcert_tests::conformance::signer::test_authority;
-use orgcert_tests::conformance::{issued, pending, profile, summarised};
+use orgcert_tests::conformance::{issued, pending, profile, put_issued};
 use orgcert_tests::load::ocsp_load;
 use orgcert_tests::spawn::{free_port, Killed};
 use time::OffsetDateTime;
+
+/// `t` as an openssl index.txt time (UTCTime: YYMMDDHHMMSSZ).
+fn index_time(t: OffsetDateTime) -> String {
+    format!(
+        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
+        t.year() % 100,
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
 
 fn crl_bench() {
     println!("CRL build + sign (full CRL, one signature):");
@@ -90,28 +103,12 @@ async fn ocsp_bench() {
         let p = profile(&org, &format!("Bench {i}"));
         let mut c = issued(&pending(&p, now), now);
         let na = c.not_after.unwrap();
-        let exp = format!(
-            "{:02}{:02}{:02}{:02}{:02}{:02}Z",
-            na.year() % 100,
-            u8::from(na.month()),
-            na.day(),
-            na.hour(),
-            na.minute(),
-            na.second()
-        );
+        let exp = index_time(na);
         if i % 10 == 0 {
             c.status = orgcert_core::model::CertStatus::Revoked;
             c.revoked_at = Some(now);
             c.revocation_reason = Some(orgcert_core::model::RevocationReason::KeyCompromise);
-            let rt = format!(
-                "{:02}{:02}{:02}{:02}{:02}{:02}Z",
-                now.year() % 100,
-                u8::from(now.month()),
-                now.day(),
-                now.hour(),
-                now.minute(),
-                now.second()
-            );
+            let rt = index_time(now);
             index.push_str(&format!(
                 "R\t{exp}\t{rt},keyCompromise\t{}\tunknown\t/CN=Bench {i}\n",
                 c.serial.as_str().to_uppercase()
@@ -123,14 +120,7 @@ async fn ocsp_bench() {
             ));
         }
         serials.push(c.serial.clone());
-        writes.push(Write::PutProfile {
-            profile: summarised(&p, &c),
-            expected: None,
-        });
-        writes.push(Write::PutCertificate {
-            cert: c,
-            expected: None,
-        });
+        writes.extend(put_issued(&p, c));
     }
     l.store.commit(writes).await.unwrap();
     let start = Instant::now();

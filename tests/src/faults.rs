@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use orgcert_core::error::{DomainError, Result};
+use orgcert_core::events::LifecycleEvent;
 use orgcert_core::ids::{Cvr, Email, Serial};
 use orgcert_core::model::{
     AuditEvent, CertStatus, Certificate, CrlState, IdempotencyRecord, IssuanceSecret, Notification,
@@ -20,6 +21,8 @@ use orgcert_core::ports::{DirectoryQuery, Mail, Mailer, Objects, ProfileQuery, S
 use orgcert_pki::{CaSigner, KeyAlgorithm, PkiError};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
+
+use crate::decorate::forward_store;
 
 /// Whether the failing step happens before or after the real call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,195 +123,18 @@ impl FailingStore {
     pub fn new(inner: Arc<dyn Store>, plan: Arc<FaultPlan>) -> Self {
         Self { inner, plan }
     }
+
+    /// Runs `call` as one step of the plan.
+    async fn around<T>(
+        &self,
+        what: &str,
+        call: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        self.plan.step(what, call).await
+    }
 }
 
-#[async_trait]
-impl Store for FailingStore {
-    async fn organisation(&self, cvr: &Cvr) -> Result<Option<Organisation>> {
-        self.plan
-            .step("store.organisation", self.inner.organisation(cvr))
-            .await
-    }
-    async fn organisations(&self) -> Result<Vec<Organisation>> {
-        self.plan
-            .step("store.organisations", self.inner.organisations())
-            .await
-    }
-    async fn profile(&self, org: &Cvr, id: Uuid) -> Result<Option<Profile>> {
-        self.plan
-            .step("store.profile", self.inner.profile(org, id))
-            .await
-    }
-    async fn profiles(&self, org: &Cvr, query: &ProfileQuery) -> Result<Page<Profile>> {
-        self.plan
-            .step("store.profiles", self.inner.profiles(org, query))
-            .await
-    }
-    async fn certificate_in(&self, org: &Cvr, serial: &Serial) -> Result<Option<Certificate>> {
-        self.plan
-            .step(
-                "store.certificate_in",
-                self.inner.certificate_in(org, serial),
-            )
-            .await
-    }
-    async fn certificate_any_org(&self, serial: &Serial) -> Result<Option<Certificate>> {
-        self.plan
-            .step(
-                "store.certificate_any_org",
-                self.inner.certificate_any_org(serial),
-            )
-            .await
-    }
-    async fn certificates_of(&self, org: &Cvr, profile: Uuid) -> Result<Vec<Certificate>> {
-        self.plan
-            .step(
-                "store.certificates_of",
-                self.inner.certificates_of(org, profile),
-            )
-            .await
-    }
-    async fn secret(&self, hash: &str) -> Result<Option<IssuanceSecret>> {
-        self.plan
-            .step("store.secret", self.inner.secret(hash))
-            .await
-    }
-    async fn secret_by_reference(&self, reference: &str) -> Result<Option<IssuanceSecret>> {
-        self.plan
-            .step(
-                "store.secret_by_reference",
-                self.inner.secret_by_reference(reference),
-            )
-            .await
-    }
-    async fn audit(&self, org: &Cvr, limit: u32, cursor: Option<&str>) -> Result<Page<AuditEvent>> {
-        self.plan
-            .step("store.audit", self.inner.audit(org, limit, cursor))
-            .await
-    }
-    async fn events(
-        &self,
-        org: &Cvr,
-        after: u64,
-        limit: u32,
-    ) -> Result<Vec<orgcert_core::events::LifecycleEvent>> {
-        self.plan
-            .step("store.events", self.inner.events(org, after, limit))
-            .await
-    }
-    async fn undelivered_events(
-        &self,
-        limit: u32,
-    ) -> Result<Vec<orgcert_core::events::LifecycleEvent>> {
-        self.plan
-            .step(
-                "store.undelivered_events",
-                self.inner.undelivered_events(limit),
-            )
-            .await
-    }
-    async fn mark_events_delivered(
-        &self,
-        events: &[orgcert_core::events::LifecycleEvent],
-    ) -> Result<()> {
-        self.plan
-            .step(
-                "store.mark_events_delivered",
-                self.inner.mark_events_delivered(events),
-            )
-            .await
-    }
-    async fn audit_export(&self, org: &Cvr) -> Result<Vec<AuditEvent>> {
-        self.plan
-            .step("store.audit_export", self.inner.audit_export(org))
-            .await
-    }
-    async fn notifications(
-        &self,
-        org: &Cvr,
-        recipient: &Email,
-        limit: u32,
-    ) -> Result<Vec<Notification>> {
-        self.plan
-            .step(
-                "store.notifications",
-                self.inner.notifications(org, recipient, limit),
-            )
-            .await
-    }
-    async fn idempotency(&self, org: &Cvr, key: &str) -> Result<Option<IdempotencyRecord>> {
-        self.plan
-            .step("store.idempotency", self.inner.idempotency(org, key))
-            .await
-    }
-    async fn revoked_certificates(&self) -> Result<Vec<Certificate>> {
-        self.plan
-            .step(
-                "store.revoked_certificates",
-                self.inner.revoked_certificates(),
-            )
-            .await
-    }
-    async fn certificates_by_status(
-        &self,
-        status: CertStatus,
-        limit: u32,
-        cursor: Option<&str>,
-    ) -> Result<Page<Certificate>> {
-        self.plan
-            .step(
-                "store.certificates_by_status",
-                self.inner.certificates_by_status(status, limit, cursor),
-            )
-            .await
-    }
-    async fn expiring(
-        &self,
-        after: OffsetDateTime,
-        until: OffsetDateTime,
-        limit: u32,
-        cursor: Option<&str>,
-    ) -> Result<Page<Certificate>> {
-        self.plan
-            .step(
-                "store.expiring",
-                self.inner.expiring(after, until, limit, cursor),
-            )
-            .await
-    }
-    async fn crl_state(&self, name: &str) -> Result<Option<CrlState>> {
-        self.plan
-            .step("store.crl_state", self.inner.crl_state(name))
-            .await
-    }
-    async fn ocsp_record(&self, serial: &Serial) -> Result<Option<OcspRecord>> {
-        self.plan
-            .step("store.ocsp_record", self.inner.ocsp_record(serial))
-            .await
-    }
-    async fn directory(&self, query: &DirectoryQuery) -> Result<Vec<Certificate>> {
-        self.plan
-            .step("store.directory", self.inner.directory(query))
-            .await
-    }
-    async fn expired_secrets(
-        &self,
-        before: OffsetDateTime,
-        limit: u32,
-    ) -> Result<Vec<IssuanceSecret>> {
-        self.plan
-            .step(
-                "store.expired_secrets",
-                self.inner.expired_secrets(before, limit),
-            )
-            .await
-    }
-    async fn commit(&self, writes: Vec<Write>) -> Result<()> {
-        self.plan
-            .step("store.commit", self.inner.commit(writes))
-            .await
-    }
-}
+forward_store!(FailingStore);
 
 /// [`Objects`] failing at the plan's step.
 pub struct FailingObjects {

@@ -4,6 +4,7 @@
 
 pub mod conformance;
 pub mod counting;
+mod decorate;
 pub mod faults;
 pub mod load;
 pub mod moto;

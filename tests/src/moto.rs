@@ -12,10 +12,15 @@
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use orgcert_aws::{provision, sdk_config, AwsConfig};
+use orgcert_aws::{provision, sdk_config, AwsApp, AwsConfig};
+use orgcert_core::clock::SystemClock;
+use orgcert_core::ids::Cvr;
 use orgcert_pki::{CaSubject, KeyAlgorithm};
+
+use crate::conformance::{new_organisation, random_cvr};
 
 /// Region every emulator test uses.
 pub const REGION: &str = "us-east-1";
@@ -167,6 +172,27 @@ impl Moto {
         cfg
     }
 
+    /// `POST {endpoint}{path}` to a test-only switch of `tests/aws/moto/sitecustomize.py`,
+    /// which must answer 204 (else the patch `what` is not loaded).
+    async fn switch(&self, path: &str, what: &str) {
+        let resp = reqwest::Client::new()
+            .post(format!("{}{path}", self.endpoint()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let status = resp.status().as_u16();
+        assert_eq!(status, 204, "{what} is not loaded: {}", self.log());
+    }
+
+    /// `GET {endpoint}{path}` as JSON (a test-only counter `what`, or moto's own API).
+    async fn read_json(&self, path: &str, what: &str) -> serde_json::Value {
+        let resp = reqwest::get(format!("{}{path}", self.endpoint())).await;
+        let resp = resp.unwrap_or_else(|e| panic!("{what}: {e}"));
+        resp.json()
+            .await
+            .unwrap_or_else(|e| panic!("{what} is not loaded ({e}): {}", self.log()))
+    }
+
     /// Sets the instant the presigned-link expiry check takes as "now" (the test-only
     /// `POST /_orgcert/clock` of `tests/aws/moto/sitecustomize.py`); the check's clock
     /// then runs on from there. Tests on a manual clock call it before fetching a link.
@@ -174,21 +200,8 @@ impl Moto {
     /// # Panics
     /// When the patched server does not accept it.
     pub async fn set_clock(&self, now: time::OffsetDateTime) {
-        let resp = reqwest::Client::new()
-            .post(format!(
-                "{}/_orgcert/clock?now={}",
-                self.endpoint(),
-                now.unix_timestamp()
-            ))
-            .send()
-            .await
-            .expect("moto test clock");
-        assert_eq!(
-            resp.status().as_u16(),
-            204,
-            "the moto test clock patch is not loaded: {}",
-            self.log()
-        );
+        let path = format!("/_orgcert/clock?now={}", now.unix_timestamp());
+        self.switch(&path, "the moto test clock patch").await;
     }
 
     /// Makes every later call of `service` (`kms` or `dynamodb`) wait `seconds` before
@@ -198,20 +211,8 @@ impl Moto {
     /// # Panics
     /// When the patched server does not accept it.
     pub async fn set_delay(&self, service: &str, seconds: f64) {
-        let resp = reqwest::Client::new()
-            .post(format!(
-                "{}/_orgcert/delay?service={service}&seconds={seconds}",
-                self.endpoint()
-            ))
-            .send()
-            .await
-            .expect("moto delay switch");
-        assert_eq!(
-            resp.status().as_u16(),
-            204,
-            "the moto delay patch is not loaded: {}",
-            self.log()
-        );
+        let path = format!("/_orgcert/delay?service={service}&seconds={seconds}");
+        self.switch(&path, "the moto delay patch").await;
     }
 
     /// Calls moto has received so far for `service` (`kms` or `dynamodb`), counted by the
@@ -220,14 +221,9 @@ impl Moto {
     /// # Panics
     /// When the patched server does not answer it.
     pub async fn calls(&self, service: &str) -> u64 {
-        let counts: serde_json::Value = reqwest::get(format!("{}/_orgcert/calls", self.endpoint()))
-            .await
-            .expect("moto call counts")
-            .json()
-            .await
-            .unwrap_or_else(|e| {
-                panic!("the moto call counter is not loaded ({e}): {}", self.log())
-            });
+        let counts = self
+            .read_json("/_orgcert/calls", "the moto call counter")
+            .await;
         counts[service]
             .as_u64()
             .unwrap_or_else(|| panic!("no count for {service}: {counts}"))
@@ -240,14 +236,8 @@ impl Moto {
     /// # Panics
     /// When the patched server does not answer it.
     pub async fn usage(&self) -> serde_json::Value {
-        reqwest::get(format!("{}/_orgcert/usage", self.endpoint()))
+        self.read_json("/_orgcert/usage", "the moto usage counter")
             .await
-            .expect("moto usage")
-            .json()
-            .await
-            .unwrap_or_else(|e| {
-                panic!("the moto usage counter is not loaded ({e}): {}", self.log())
-            })
     }
 
     /// Starts a new [`Moto::usage`] count.
@@ -255,22 +245,16 @@ impl Moto {
     /// # Panics
     /// When the patched server does not take it.
     pub async fn reset_usage(&self) {
-        let r = reqwest::Client::new()
-            .post(format!("{}/_orgcert/usage", self.endpoint()))
-            .send()
-            .await
-            .expect("moto usage reset");
-        assert_eq!(r.status().as_u16(), 204, "usage reset: {}", self.log());
+        self.switch("/_orgcert/usage", "the moto usage reset").await;
     }
 
     /// moto's view of every backend (`GET /moto-api/data.json`).
+    ///
+    /// # Panics
+    /// When moto does not answer it as JSON.
     pub async fn data(&self) -> serde_json::Value {
-        reqwest::get(format!("{}/moto-api/data.json", self.endpoint()))
+        self.read_json("/moto-api/data.json", "moto data.json")
             .await
-            .expect("moto data.json")
-            .json()
-            .await
-            .expect("moto data.json is JSON")
     }
 }
 
@@ -288,4 +272,47 @@ pub fn test_ca_subject() -> CaSubject {
         organisation: "orgcert".into(),
         country: "DK".into(),
     }
+}
+
+/// The AWS app composed on `cfg` with the system clock, and a fresh random organisation
+/// named `name` ([`new_organisation`]) added to it: the app and the organisation's CVR.
+///
+/// # Panics
+/// When the composition or the organisation's write fails.
+pub async fn app_with_organisation(cfg: &AwsConfig, name: &str) -> (AwsApp, Cvr) {
+    let aws = AwsApp::compose(cfg, Arc::new(SystemClock))
+        .await
+        .expect("compose");
+    let org = random_cvr();
+    aws.app
+        .add_organisation(new_organisation(&org, name))
+        .await
+        .expect("organisation");
+    (aws, org)
+}
+
+/// Changes the actor of the stored audit event `item` (a DynamoDB item of `table`) to
+/// mallory, in place, as someone with write access to the table could: what the audit
+/// chain's verification must notice.
+///
+/// # Panics
+/// When the update fails.
+pub async fn forge_audit_actor(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    client
+        .update_item()
+        .table_name(table)
+        .key("PK", item["PK"].clone())
+        .key("SK", item["SK"].clone())
+        .update_expression("SET #doc.#actor = :m")
+        .expression_attribute_names("#doc", "doc")
+        .expression_attribute_names("#actor", "actor")
+        .expression_attribute_values(":m", AttributeValue::S("mallory@example.dk".into()))
+        .send()
+        .await
+        .expect("change one audit item");
 }

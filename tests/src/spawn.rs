@@ -252,6 +252,18 @@ impl Server {
         r.json().await.expect("a JSON body")
     }
 
+    /// Issues through the issuance link `url` as `token` (`POST /v1/issuance/{token of the
+    /// link}`, terms accepted): the answer's body as JSON (whatever the status).
+    ///
+    /// # Panics
+    /// If the request fails or the answer is not JSON.
+    pub async fn issue_via(&self, url: &str, token: &str) -> serde_json::Value {
+        let link = url.rsplit('/').next().expect("a link token");
+        let body = serde_json::json!({ "accept_terms": true });
+        self.post_json(&format!("/v1/issuance/{link}"), token, &body)
+            .await
+    }
+
     /// The value of `export <name>=…` in the banner.
     ///
     /// # Panics

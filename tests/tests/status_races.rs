@@ -16,7 +16,7 @@ use orgcert_core::ports::{Objects, Store, Write};
 use orgcert_functions::local::{self, LocalConfig};
 use orgcert_pki::KeyAlgorithm;
 use orgcert_tests::conformance::{
-    issued, pending, profile, put_organisation, random_cvr, summarised, T0,
+    issued, pending, profile, put_issued, put_organisation, random_cvr, T0,
 };
 use orgcert_tests::faults::{FailMode, FailingStore, FaultPlan};
 use time::{Duration, OffsetDateTime};
@@ -39,18 +39,9 @@ async fn issued_certificate(app: &App) -> (Certificate, Actor) {
     let org = random_cvr();
     let p = profile(&org, "Sweep target");
     let c = issued(&pending(&p, T0), T0);
+    let [put_profile, put_cert] = put_issued(&p, c.clone());
     store
-        .commit(vec![
-            put_organisation(&org),
-            Write::PutProfile {
-                profile: summarised(&p, &c),
-                expected: None,
-            },
-            Write::PutCertificate {
-                cert: c.clone(),
-                expected: None,
-            },
-        ])
+        .commit(vec![put_organisation(&org), put_profile, put_cert])
         .await
         .expect("fixture");
     let admin = Actor {
@@ -64,14 +55,23 @@ async fn issued_certificate(app: &App) -> (Certificate, Actor) {
     (c, admin)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stale_sweep_never_turns_revoked_back_to_good() {
-    let dir = tempfile::tempdir().unwrap();
-    let (app, clock) = local_app(dir.path()).await;
-    let store = app.ports().store;
+/// [`local_app`] in `dir` with an [`issued_certificate`] whose OCSP answer ("good") was
+/// pre-signed an hour after its issuance, the clock standing there.
+async fn presigned_certificate(
+    dir: &std::path::Path,
+) -> (App, Arc<ManualClock>, Certificate, Actor) {
+    let (app, clock) = local_app(dir).await;
     let (cert, admin) = issued_certificate(&app).await;
     clock.set(T0 + Duration::hours(1));
     app.refresh_ocsp(&cert, clock.now()).await.unwrap();
+    (app, clock, cert, admin)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_sweep_never_turns_revoked_back_to_good() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, clock, cert, admin) = presigned_certificate(dir.path()).await;
+    let store = app.ports().store;
 
     // The sweep read the certificate (issued) before the revocation ...
     let swept: Certificate = store
@@ -110,11 +110,8 @@ async fn a_stale_sweep_never_turns_revoked_back_to_good() {
 async fn every_ocsp_answer_after_a_revocation_returned_says_revoked() {
     use std::sync::atomic::{AtomicBool, Ordering};
     let dir = tempfile::tempdir().unwrap();
-    let (app, clock) = local_app(dir.path()).await;
+    let (app, clock, cert, admin) = presigned_certificate(dir.path()).await;
     let store = app.ports().store;
-    let (cert, admin) = issued_certificate(&app).await;
-    clock.set(T0 + Duration::hours(1));
-    app.refresh_ocsp(&cert, clock.now()).await.unwrap();
     std::fs::write(dir.path().join("ca.pem"), app.ca_pem()).unwrap();
     let out = std::process::Command::new("openssl")
         .current_dir(dir.path())
@@ -366,14 +363,7 @@ async fn reminder_rig(
         let mut c = issued(&pending(&p, T0), T0);
         c.not_after = Some(DUE_AT + Duration::days(20) + Duration::minutes(i as i64));
         serials.push(c.serial.clone());
-        writes.push(Write::PutProfile {
-            profile: summarised(&p, &c),
-            expected: None,
-        });
-        writes.push(Write::PutCertificate {
-            cert: c,
-            expected: None,
-        });
+        writes.extend(put_issued(&p, c));
     }
     l.store.commit(writes).await.expect("fixture");
     let plan = FaultPlan::new();
@@ -459,10 +449,11 @@ fn openssl_cert_status(dir: &std::path::Path, der: &[u8]) -> String {
 async fn a_revocation_whose_ocsp_resign_fails_is_still_answered_revoked() {
     let dir = tempfile::tempdir().unwrap();
     let (base, clock) = local_app(dir.path()).await;
-    std::fs::write(dir.path().join("ca.pem"), base.ca.ca_pem()).unwrap();
+    std::fs::write(dir.path().join("ca.pem"), base.ca_pem()).unwrap();
     let plan = FaultPlan::new();
-    let mut app = base.clone();
-    app.store = Arc::new(FailingStore::new(base.store.clone(), plan.clone()));
+    let app = base.clone().rewired(|p, _| {
+        p.store = Arc::new(FailingStore::new(p.store.clone(), plan.clone()));
+    });
     let (mut failed_after_commit, mut step) = (0, 1);
     loop {
         let (cert, admin) = issued_certificate(&base).await;

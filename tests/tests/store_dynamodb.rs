@@ -6,22 +6,22 @@ use orgcert_aws::{provision, sdk_config, DynamoStore};
 use orgcert_tests::conformance::store_conformance;
 use orgcert_tests::moto::Moto;
 
-/// A fresh table in `moto` and a store on it.
-async fn fresh(moto: &Moto) -> DynamoStore {
+/// moto, a fresh table in it and a store on it; `None` (after saying why) without moto.
+async fn fresh() -> Option<(Moto, DynamoStore)> {
+    let moto = Moto::try_start()?;
     let cfg = moto.config();
     let client = aws_sdk_dynamodb::Client::new(&sdk_config(&cfg).await);
     provision::create_table(&client, &cfg.table)
         .await
         .expect("create table");
-    DynamoStore::new(client, cfg.table)
+    Some((moto, DynamoStore::new(client, cfg.table)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_store_conforms() {
-    let Some(moto) = Moto::try_start() else {
+    let Some((_moto, store)) = fresh().await else {
         return;
     };
-    let store = fresh(&moto).await;
     store_conformance(Arc::new(store)).await;
 }
 
@@ -29,10 +29,9 @@ async fn dynamodb_store_conforms() {
 /// no empty table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_store_conforms_twice_on_one_table() {
-    let Some(moto) = Moto::try_start() else {
+    let Some((_moto, store)) = fresh().await else {
         return;
     };
-    let store = fresh(&moto).await;
     store_conformance(Arc::new(store.clone())).await;
     let again = DynamoStore::new(store.client().clone(), store.table());
     store_conformance(Arc::new(again)).await;
@@ -45,10 +44,9 @@ async fn a_changed_audit_event_in_dynamodb_is_named() {
     use aws_sdk_dynamodb::types::AttributeValue;
     use orgcert_core::ports::{Store, Write};
     use orgcert_tests::conformance::{audit_event, stored_organisation, T0};
-    let Some(moto) = Moto::try_start() else {
+    let Some((_moto, store)) = fresh().await else {
         return;
     };
-    let store = fresh(&moto).await;
     let org = stored_organisation(&store).await;
     for i in 0..3 {
         store
@@ -88,19 +86,7 @@ async fn a_changed_audit_event_in_dynamodb_is_named() {
         },
         other => panic!("doc {other:?}"),
     };
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key("PK", victim["PK"].clone())
-        .key("SK", victim["SK"].clone())
-        .update_expression("SET #doc.#actor = :m")
-        .expression_attribute_names("#doc", "doc")
-        .expression_attribute_names("#actor", "actor")
-        .expression_attribute_values(":m", AttributeValue::S("mallory@example.dk".into()))
-        .send()
-        .await
-        .unwrap();
+    orgcert_tests::moto::forge_audit_actor(store.client(), store.table(), victim).await;
     let err = orgcert_functions::audit::verify_store(&store, std::slice::from_ref(&org))
         .await
         .expect_err("a changed event must fail");

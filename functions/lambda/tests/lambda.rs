@@ -31,14 +31,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use orgcert_aws::AwsConfig;
-use orgcert_core::app::NewOrganisation;
-use orgcert_core::clock::SystemClock;
 use orgcert_core::ids::Cvr;
-use orgcert_core::model::{CertStatus, OrgSettings};
+use orgcert_core::model::CertStatus;
 use orgcert_core::ports::Store;
 use orgcert_pki::KeyAlgorithm;
-use orgcert_tests::conformance::random_cvr;
-use orgcert_tests::moto::{Moto, REGION};
+use orgcert_tests::conformance::actor;
+use orgcert_tests::moto::{app_with_organisation, Moto, REGION};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -451,36 +449,22 @@ async fn mails_to(moto: &Moto, to: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Table, bucket, KMS key, SES identity and the CA certificate, as after a deployment and
+/// `orgcert-ca self-signed`; then an organisation: what both tests start from. `None`
+/// (after saying why) without cargo-lambda or moto.
+async fn rig() -> Option<(PathBuf, Moto, AwsConfig, orgcert_aws::AwsApp, Cvr)> {
+    let cargo_lambda = cargo_lambda()?;
+    let moto = Moto::try_start()?;
+    let cfg = moto.provision_with_ca(KeyAlgorithm::EcdsaP256).await;
+    let (aws, org) = app_with_organisation(&cfg, "Lambda Prøve ApS").await;
+    Some((cargo_lambda, moto, cfg, aws, org))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn functions_answer_real_events_on_moto() {
-    let Some(cargo_lambda) = cargo_lambda() else {
+    let Some((cargo_lambda, moto, cfg, aws, org)) = rig().await else {
         return;
     };
-    let Some(moto) = Moto::try_start() else {
-        return;
-    };
-    // Table, bucket, KMS key, SES identity and the CA certificate, as after a deployment
-    // and `orgcert-ca self-signed`; then an organisation.
-    let cfg = moto.provision_with_ca(KeyAlgorithm::EcdsaP256).await;
-    let aws = orgcert_aws::AwsApp::compose(&cfg, Arc::new(SystemClock))
-        .await
-        .expect("compose");
-    let org = random_cvr();
-    aws.app
-        .add_organisation(NewOrganisation {
-            cvr: org.to_string(),
-            name: "Lambda Prøve ApS".into(),
-            p_numbers: vec![],
-            se_numbers: vec![],
-            settings: OrgSettings {
-                organisation_certificates_enabled: true,
-                seal_generation_allowed: true,
-                local_idp_enabled: false,
-                nemhandel_enabled: false,
-            },
-        })
-        .await
-        .expect("organisation");
     let admin = claims(&org, ADMIN, "Ulla Admin", "[user_admin]");
     let holder = claims(&org, CONTACT, "Carl Kontakt", "[]");
 
@@ -653,40 +637,10 @@ fn csr() -> String {
 /// API's domain is not trusted (401, the order stays pending).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn machine_api_functions_take_the_client_certificate_api_gateway_verified() {
-    let Some(cargo_lambda) = cargo_lambda() else {
+    let Some((cargo_lambda, _moto, cfg, aws, org)) = rig().await else {
         return;
     };
-    let Some(moto) = Moto::try_start() else {
-        return;
-    };
-    let cfg = moto.provision_with_ca(KeyAlgorithm::EcdsaP256).await;
-    let aws = orgcert_aws::AwsApp::compose(&cfg, Arc::new(SystemClock))
-        .await
-        .expect("compose");
-    let org = random_cvr();
-    aws.app
-        .add_organisation(NewOrganisation {
-            cvr: org.to_string(),
-            name: "Lambda Prøve ApS".into(),
-            p_numbers: vec![],
-            se_numbers: vec![],
-            settings: OrgSettings {
-                organisation_certificates_enabled: true,
-                seal_generation_allowed: false,
-                local_idp_enabled: false,
-                nemhandel_enabled: false,
-            },
-        })
-        .await
-        .expect("organisation");
-    let admin = orgcert_core::auth::Actor {
-        subject: "idp|ulla".into(),
-        email: ADMIN.into(),
-        name: "Ulla Admin".into(),
-        org: org.clone(),
-        roles: vec![orgcert_core::auth::Role::UserAdmin],
-        authenticated_at: None,
-    };
+    let admin = actor(&org, ADMIN, vec![orgcert_core::auth::Role::UserAdmin]);
     let order = |name: &str, rights: bool| {
         serde_json::from_value::<orgcert_core::app::ProfileInput>(json!({
             "type": "system", "name": name, "contact_email": CONTACT,
@@ -759,37 +713,36 @@ async fn machine_api_functions_take_the_client_certificate_api_gateway_verified(
     }
     let route = "/v1/certificates/{serial}/issue";
     let path = format!("/v1/certificates/{serial}/issue");
+    // The IdM's issuance of the service order, as API Gateway passes it from `domain`.
+    let issue_on = |domain| {
+        machine_event(
+            domain,
+            route,
+            &path,
+            json!({ "serial": serial }),
+            &idm_pem,
+            json!({ "csr": csr() }),
+        )
+    };
+    let stored_now = || async {
+        aws.store
+            .certificate_any_org(&service.certificate.serial)
+            .await
+            .expect("read")
+            .expect("order")
+    };
     // The certificate block on the JWT API's domain: not trusted, 401, still pending.
-    let forged = machine_event(
-        "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
-        route,
-        &path,
-        json!({ "serial": serial }),
-        &idm_pem,
-        json!({ "csr": csr() }),
-    );
+    let forged = issue_on("a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com");
     let (status, body) = http_answer(
         "issue-by-api",
         &lambda.invoke("issue-by-api", &forged).await,
     );
     assert_eq!(status, 401, "issue-by-api off the machine domain: {body}");
-    let stored = aws
-        .store
-        .certificate_any_org(&service.certificate.serial)
-        .await
-        .expect("read")
-        .expect("order");
+    let stored = stored_now().await;
     assert_eq!(stored.status, CertStatus::Pending);
 
     // Through the machine API: issued, by the IdM's certificate.
-    let event = machine_event(
-        MACHINE_DOMAIN,
-        route,
-        &path,
-        json!({ "serial": serial }),
-        &idm_pem,
-        json!({ "csr": csr() }),
-    );
+    let event = issue_on(MACHINE_DOMAIN);
     let (status, issued) =
         http_answer("issue-by-api", &lambda.invoke("issue-by-api", &event).await);
     assert_eq!(status, 201, "issue-by-api: {issued}");
@@ -798,12 +751,7 @@ async fn machine_api_functions_take_the_client_certificate_api_gateway_verified(
         text(&issued["certificate_pem"]).starts_with("-----BEGIN CERTIFICATE-----"),
         "{issued}"
     );
-    let stored = aws
-        .store
-        .certificate_any_org(&service.certificate.serial)
-        .await
-        .expect("read")
-        .expect("order");
+    let stored = stored_now().await;
     assert_eq!(stored.status, CertStatus::Issued);
     assert_eq!(
         stored.issued_by.as_deref(),

@@ -22,19 +22,21 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use lambda_http::request::RequestContext;
-use orgcert_core::app::{Delivery, NewOrganisation, ProfileInput};
-use orgcert_core::auth::{Actor, Role};
+use orgcert_aws::{AwsApp, AwsConfig};
+use orgcert_core::app::{Delivery, ProfileInput};
+use orgcert_core::auth::Role;
 use orgcert_core::clock::SystemClock;
 use orgcert_core::ids::Cvr;
-use orgcert_core::model::{CertStatus, OrgSettings};
+use orgcert_core::model::CertStatus;
 use orgcert_core::ports::Store as _;
 use orgcert_http::HttpState;
 use orgcert_lambda::{watch, with_source_ip_layer, ApiGatewayClaims};
 use orgcert_pki::KeyAlgorithm;
-use orgcert_tests::conformance::random_cvr;
-use orgcert_tests::moto::Moto;
+use orgcert_tests::conformance::actor;
+use orgcert_tests::moto::{app_with_organisation, Moto};
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
+use uuid::Uuid;
 
 /// The tests of this file one at a time: a request with a Lambda context sets the
 /// process-wide invocation deadline (one invocation at a time, as in Lambda), which the
@@ -131,6 +133,59 @@ async fn answer_before(
     (status, ctype, json)
 }
 
+/// This file's turn ([`ONE_AT_A_TIME`]), moto, and its resources with an ECDSA P-256 CA;
+/// `None` (after saying why) without moto.
+async fn moto_with_ca() -> Option<(tokio::sync::MutexGuard<'static, ()>, Moto, AwsConfig)> {
+    let one = ONE_AT_A_TIME.lock().await;
+    let moto = Moto::try_start()?;
+    let cfg = moto.provision_with_ca(KeyAlgorithm::EcdsaP256).await;
+    Some((one, moto, cfg))
+}
+
+/// The router of the Lambda functions over `aws`, wrapped as `serve_http` wraps it.
+fn lambda_router(aws: &AwsApp) -> axum::Router {
+    watch::layer(with_source_ip_layer(orgcert_http::router(HttpState::new(
+        aws.app.clone(),
+        Arc::new(ApiGatewayClaims),
+    ))))
+}
+
+/// [`app_with_order`]: the app, its organisation and one pending order with its link.
+struct Ordered {
+    aws: AwsApp,
+    org: Cvr,
+    profile_id: Uuid,
+    token: String,
+}
+
+/// The AWS app composed on `cfg`, a new organisation `org_name`, and an organisation
+/// certificate `profile` ordered by the administrator for direct delivery to `CONTACT`.
+async fn app_with_order(cfg: &AwsConfig, org_name: &str, profile: &str) -> Ordered {
+    let (aws, org) = app_with_organisation(cfg, org_name).await;
+    let input: ProfileInput = serde_json::from_value(json!({
+        "type": "organisation",
+        "name": profile,
+        "contact_email": CONTACT,
+        "issuing": "direct",
+        "key_algorithm": "ecdsa-p256",
+    }))
+    .expect("profile input");
+    let order = aws
+        .app
+        .create_profile(&actor(&org, ADMIN, vec![Role::UserAdmin]), input, None)
+        .await
+        .expect("order");
+    let Delivery::Link { url } = order.delivery else {
+        panic!("direct delivery gives a link")
+    };
+    Ordered {
+        token: url.rsplit('/').next().expect("token").to_owned(),
+        profile_id: order.profile.id,
+        aws,
+        org,
+    }
+}
+
 fn assert_503_problem(what: &str, (status, ctype, body): &(u16, String, Value)) {
     assert_eq!(*status, 503, "{what}: {body}");
     assert_eq!(ctype, "application/problem+json", "{what}: {body}");
@@ -143,104 +198,44 @@ fn assert_503_problem(what: &str, (status, ctype, body): &(u16, String, Value)) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_kms_and_dynamodb_answer_503_problem_before_the_deadline() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let Some(moto) = Moto::try_start() else {
+    let Some((_one, moto, cfg)) = moto_with_ca().await else {
         return;
     };
-    let cfg = moto.provision_with_ca(KeyAlgorithm::EcdsaP256).await;
-    let aws = orgcert_aws::AwsApp::compose(&cfg, Arc::new(SystemClock))
-        .await
-        .expect("compose");
-    let org = random_cvr();
-    aws.app
-        .add_organisation(NewOrganisation {
-            cvr: org.to_string(),
-            name: "Tidsfrist ApS".into(),
-            p_numbers: vec![],
-            se_numbers: vec![],
-            settings: OrgSettings {
-                organisation_certificates_enabled: true,
-                seal_generation_allowed: false,
-                local_idp_enabled: false,
-                nemhandel_enabled: false,
-            },
-        })
-        .await
-        .expect("organisation");
-    let admin_actor = Actor {
-        subject: ADMIN.into(),
-        email: ADMIN.into(),
-        name: "Ulla".into(),
-        org: org.clone(),
-        roles: vec![Role::UserAdmin],
-        authenticated_at: None,
-    };
-    let input: ProfileInput = serde_json::from_value(json!({
-        "type": "organisation",
-        "name": "Fakturasignering",
-        "contact_email": CONTACT,
-        "issuing": "direct",
-        "key_algorithm": "ecdsa-p256",
-    }))
-    .expect("profile input");
-    let order = aws
-        .app
-        .create_profile(&admin_actor, input, None)
-        .await
-        .expect("order");
-    let Delivery::Link { url } = order.delivery else {
-        panic!("direct delivery gives a link")
-    };
-    let token = url.rsplit('/').next().expect("token").to_owned();
-    let profile_id = order.profile.id;
-
-    let router = watch::layer(with_source_ip_layer(orgcert_http::router(HttpState::new(
-        aws.app.clone(),
-        Arc::new(ApiGatewayClaims),
-    ))));
+    let Ordered {
+        aws,
+        org,
+        profile_id,
+        token,
+    } = app_with_order(&cfg, "Tidsfrist ApS", "Fakturasignering").await;
+    let router = lambda_router(&aws);
     let admin = claims(&org, ADMIN, "[user_admin]");
     let holder = claims(&org, CONTACT, "[]");
-    let budget_ms = u64::try_from(BUDGET.as_millis()).expect("ms");
+    // One request with a deadline `budget` from now, answered before it.
+    let send = |budget: Duration, method: &'static str, path: String, claims, body| {
+        let deadline = epoch_ms() + u64::try_from(budget.as_millis()).expect("ms");
+        answer_before(
+            &router,
+            request(method, &path, claims, body, deadline),
+            deadline,
+        )
+    };
+    let path = format!("/v1/profiles/{profile_id}");
+    let issue_path = format!("/v1/issuance/{token}");
+    let accept = || Some(json!({ "accept_terms": true }));
 
     // Sanity: with moto at its normal speed the same request succeeds within the budget.
-    let deadline = epoch_ms() + budget_ms;
-    let path = format!("/v1/profiles/{profile_id}");
-    let (status, _, body) = answer_before(
-        &router,
-        request("GET", &path, &admin, None, deadline),
-        deadline,
-    )
-    .await;
+    let (status, _, body) = send(BUDGET, "GET", path.clone(), &admin, None).await;
     assert_eq!(status, 200, "{body}");
 
     // DynamoDB slower than the deadline: a read.
     moto.set_delay("dynamodb", DELAY_S).await;
-    let deadline = epoch_ms() + budget_ms;
-    let slow_read = answer_before(
-        &router,
-        request("GET", &path, &admin, None, deadline),
-        deadline,
-    )
-    .await;
+    let slow_read = send(BUDGET, "GET", path, &admin, None).await;
     moto.set_delay("dynamodb", 0.0).await;
     assert_503_problem("GET profile, DynamoDB slow", &slow_read);
 
     // KMS slower than the deadline: the issuance's signature.
     moto.set_delay("kms", DELAY_S).await;
-    let issue_path = format!("/v1/issuance/{token}");
-    let deadline = epoch_ms() + budget_ms;
-    let slow_sign = answer_before(
-        &router,
-        request(
-            "POST",
-            &issue_path,
-            &holder,
-            Some(json!({ "accept_terms": true })),
-            deadline,
-        ),
-        deadline,
-    )
-    .await;
+    let slow_sign = send(BUDGET, "POST", issue_path.clone(), &holder, accept()).await;
     moto.set_delay("kms", 0.0).await;
     assert_503_problem("issue, KMS slow", &slow_sign);
     // Nothing half-written: the order is still pending, and can be issued.
@@ -252,26 +247,10 @@ async fn slow_kms_and_dynamodb_answer_503_problem_before_the_deadline() {
     assert_eq!(certs[0].status, CertStatus::Pending, "{certs:?}");
 
     // A disabled CA key is permanent: no retries until the deadline, a 503 that says so.
-    let sdk = orgcert_aws::sdk_config(&cfg).await;
-    aws_sdk_kms::Client::new(&sdk)
-        .disable_key()
-        .key_id(&cfg.kms_key_id)
-        .send()
-        .await
-        .expect("disable key");
-    let deadline = epoch_ms() + budget_ms;
-    let disabled = answer_before(
-        &router,
-        request(
-            "POST",
-            &issue_path,
-            &holder,
-            Some(json!({ "accept_terms": true })),
-            deadline,
-        ),
-        deadline,
-    )
-    .await;
+    let kms = aws_sdk_kms::Client::new(&orgcert_aws::sdk_config(&cfg).await);
+    let key = cfg.kms_key_id.as_str();
+    kms.disable_key().key_id(key).send().await.expect("disable");
+    let disabled = send(BUDGET, "POST", issue_path.clone(), &holder, accept()).await;
     assert_503_problem("issue, key disabled", &disabled);
     assert!(
         disabled.2["detail"]
@@ -282,35 +261,16 @@ async fn slow_kms_and_dynamodb_answer_503_problem_before_the_deadline() {
     );
 
     // Key enabled again: the same link issues, within the budget.
-    aws_sdk_kms::Client::new(&sdk)
-        .enable_key()
-        .key_id(&cfg.kms_key_id)
-        .send()
-        .await
-        .expect("enable key");
-    let deadline = epoch_ms() + budget_ms * 3;
-    let (status, _, body) = answer_before(
-        &router,
-        request(
-            "POST",
-            &issue_path,
-            &holder,
-            Some(json!({ "accept_terms": true })),
-            deadline,
-        ),
-        deadline,
-    )
-    .await;
+    kms.enable_key().key_id(key).send().await.expect("enable");
+    let (status, _, body) = send(BUDGET * 3, "POST", issue_path, &holder, accept()).await;
     assert_eq!(status, 201, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cold_start_and_public_requests_make_no_kms_call() {
-    let _one = ONE_AT_A_TIME.lock().await;
-    let Some(moto) = Moto::try_start() else {
+    let Some((_one, moto, cfg)) = moto_with_ca().await else {
         return;
     };
-    let cfg = moto.provision_with_ca(KeyAlgorithm::EcdsaP256).await;
     let before = moto.calls("kms").await;
     assert!(
         before > 0,
@@ -319,10 +279,7 @@ async fn a_cold_start_and_public_requests_make_no_kms_call() {
     let aws = orgcert_aws::AwsApp::compose(&cfg, Arc::new(SystemClock))
         .await
         .expect("compose");
-    let router = watch::layer(with_source_ip_layer(orgcert_http::router(HttpState::new(
-        aws.app.clone(),
-        Arc::new(ApiGatewayClaims),
-    ))));
+    let router = lambda_router(&aws);
     let deadline = epoch_ms() + 20_000;
     let none = HashMap::new();
     for path in ["/healthz", "/public/ca.pem", "/public/ca.cer"] {
@@ -358,8 +315,7 @@ impl std::io::Write for Captured {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_log_line_is_json_with_its_request_id_and_no_secret() {
     use tracing_subscriber::layer::SubscriberExt as _;
-    let _one = ONE_AT_A_TIME.lock().await;
-    let Some(moto) = Moto::try_start() else {
+    let Some((_one, _moto, cfg)) = moto_with_ca().await else {
         return;
     };
     // The production layer, writing into a buffer: every thread of this process logs
@@ -374,56 +330,10 @@ async fn the_request_log_line_is_json_with_its_request_id_and_no_secret() {
     )
     .expect("the only global subscriber of this test binary");
 
-    let cfg = moto.provision_with_ca(KeyAlgorithm::EcdsaP256).await;
-    let aws = orgcert_aws::AwsApp::compose(&cfg, Arc::new(SystemClock))
-        .await
-        .expect("compose");
-    let org = random_cvr();
-    aws.app
-        .add_organisation(NewOrganisation {
-            cvr: org.to_string(),
-            name: "Logbog ApS".into(),
-            p_numbers: vec![],
-            se_numbers: vec![],
-            settings: OrgSettings {
-                organisation_certificates_enabled: true,
-                seal_generation_allowed: false,
-                local_idp_enabled: false,
-                nemhandel_enabled: false,
-            },
-        })
-        .await
-        .expect("organisation");
-    let admin = Actor {
-        subject: ADMIN.into(),
-        email: ADMIN.into(),
-        name: "Ulla".into(),
-        org: org.clone(),
-        roles: vec![Role::UserAdmin],
-        authenticated_at: None,
-    };
-    let input: ProfileInput = serde_json::from_value(json!({
-        "type": "organisation",
-        "name": "Logsignering",
-        "contact_email": CONTACT,
-        "issuing": "direct",
-        "key_algorithm": "ecdsa-p256",
-    }))
-    .expect("profile input");
-    let order = aws
-        .app
-        .create_profile(&admin, input, None)
-        .await
-        .expect("order");
-    let Delivery::Link { url } = order.delivery else {
-        panic!("direct delivery gives a link")
-    };
-    let token = url.rsplit('/').next().expect("token").to_owned();
-
-    let router = watch::layer(with_source_ip_layer(orgcert_http::router(HttpState::new(
-        aws.app.clone(),
-        Arc::new(ApiGatewayClaims),
-    ))));
+    let Ordered {
+        aws, org, token, ..
+    } = app_with_order(&cfg, "Logbog ApS", "Logsignering").await;
+    let router = lambda_router(&aws);
     let deadline = epoch_ms() + 20_000;
     let mut req = request(
         "POST",

@@ -213,6 +213,21 @@ pub fn issued(cert: &Certificate, at: OffsetDateTime) -> Certificate {
     c
 }
 
+/// The writes that store `cert` as new under `profile` as new: the profile summarising
+/// it ([`summarised`]), then the certificate.
+pub fn put_issued(profile: &Profile, cert: Certificate) -> [Write; 2] {
+    [
+        Write::PutProfile {
+            profile: summarised(profile, &cert),
+            expected: None,
+        },
+        Write::PutCertificate {
+            cert,
+            expected: None,
+        },
+    ]
+}
+
 /// The profile summary of `cert`.
 pub fn latest(cert: &Certificate) -> LatestCertificate {
     LatestCertificate {

@@ -523,13 +523,7 @@ async fn wrong_one_time_codes_lock_the_order() {
     }
     // A new code from the administrator works.
     let serial = s(&c["certificate"]["serial"]);
-    let again = app
-        .post(
-            &format!("/v1/certificates/{serial}/issuance-link"),
-            &app.admin(),
-            json!({}),
-        )
-        .await;
+    let again = app.act(&serial, "issuance-link", json!({})).await;
     let again = again.ok(200).clone();
     let ok = app
         .post("/v1/issuance/redeem", &contact, json!({ "reference": s(&again["reference"]), "code": s(&again["one_time_code"]), "accept_terms": true, "csr": null }))

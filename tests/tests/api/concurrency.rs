@@ -88,12 +88,10 @@ async fn twelve_concurrent_issues_on_one_link_give_one_certificate() {
 #[tokio::test]
 async fn eight_concurrent_renewals_make_one_pending_renewal() {
     let app = Arc::new(spawn_app_with(KeyAlgorithm::EcdsaP256).await);
-    let c = app.create(json!({ "key_algorithm": "ecdsa-p256" })).await;
-    let c = c.ok(201).clone();
-    let issued = app
-        .issue_via(&s(&c["issuance_url"]), json!({ "accept_terms": true }))
+    let (c, issued) = app
+        .create_issued(json!({ "key_algorithm": "ecdsa-p256" }))
         .await;
-    let serial = s(&issued.ok(201)["serial"]);
+    let serial = s(&issued["serial"]);
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let app = app.clone();
@@ -254,10 +252,27 @@ async fn commit(app: &TestApp, writes: Vec<orgcert_core::ports::Write>) {
         .await;
 }
 
+/// Stores `cert` (over the stored version `expected`) and `secret` (over `secret_expected`)
+/// in one commit.
+async fn put_order(
+    app: &TestApp,
+    cert: orgcert_core::model::Certificate,
+    expected: u64,
+    secret: orgcert_core::model::IssuanceSecret,
+    secret_expected: Option<u64>,
+) {
+    use orgcert_core::ports::Write;
+    let put_cert = {
+        let expected = Some(expected);
+        Write::PutCertificate { cert, expected }
+    };
+    let expected = secret_expected;
+    commit(app, vec![put_cert, Write::PutSecret { secret, expected }]).await;
+}
+
 #[tokio::test]
 async fn a_crashed_claim_lapses_and_blocks_delete_until_then() {
     use orgcert_core::model::IssuanceClaim;
-    use orgcert_core::ports::Write;
     let app = spawn_app_with(KeyAlgorithm::EcdsaP256).await;
     let c = app.create(json!({ "key_algorithm": "ecdsa-p256" })).await;
     let c = c.ok(201).clone();
@@ -273,20 +288,7 @@ async fn a_crashed_claim_lapses_and_blocks_delete_until_then() {
     c2.version += 1;
     s2.claim = Some(claim);
     s2.version += 1;
-    commit(
-        &app,
-        vec![
-            Write::PutCertificate {
-                cert: c2,
-                expected: Some(cert.version),
-            },
-            Write::PutSecret {
-                secret: s2,
-                expected: Some(secret.version),
-            },
-        ],
-    )
-    .await;
+    put_order(&app, c2, cert.version, s2, Some(secret.version)).await;
     let busy = app.issue_via(&url, json!({ "accept_terms": true })).await;
     busy.problem(409, None);
     assert!(s(&busy.body["detail"]).contains("being issued"), "{busy:?}");
@@ -331,20 +333,7 @@ async fn codes_stored_before_keyed_hashes_still_redeem() {
         }],
     )
     .await;
-    commit(
-        &app,
-        vec![
-            Write::PutCertificate {
-                cert: c2,
-                expected: Some(cert.version),
-            },
-            Write::PutSecret {
-                secret: s2,
-                expected: None,
-            },
-        ],
-    )
-    .await;
+    put_order(&app, c2, cert.version, s2, None).await;
     app.post(
         "/v1/issuance/redeem",
         &app.contact(),

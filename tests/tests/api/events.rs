@@ -29,30 +29,15 @@ async fn order_issue_renew_revoke_read_back_as_four_events() {
     let admin = app.admin();
     let (before, start) = feed(&app, &admin, None).await;
 
-    let created = app
-        .create(json!({ "name": "Feed profile", "key_algorithm": "ecdsa-p256" }))
+    let (c, _) = app
+        .create_issued(json!({ "name": "Feed profile", "key_algorithm": "ecdsa-p256" }))
         .await;
-    let c = created.ok(201).clone();
     let first = s(&c["certificate"]["serial"]);
-    let issued = app
-        .issue_via(&s(&c["issuance_url"]), json!({ "accept_terms": true }))
-        .await;
-    issued.ok(201);
-    let renewal = app
-        .post(
-            &format!("/v1/certificates/{first}/renew"),
-            &admin,
-            json!({}),
-        )
-        .await;
+    let renewal = app.act(&first, "renew", json!({})).await;
     let renewal_serial = s(&renewal.ok(201)["certificate"]["serial"]);
-    app.post(
-        &format!("/v1/certificates/{first}/revoke"),
-        &admin,
-        json!({ "reason": "superseded" }),
-    )
-    .await
-    .ok(200);
+    app.act(&first, "revoke", json!({ "reason": "superseded" }))
+        .await
+        .ok(200);
 
     let (events, next) = feed(&app, &admin, start.as_deref()).await;
     let got: Vec<(String, String)> = events
@@ -95,16 +80,13 @@ async fn order_issue_renew_revoke_read_back_as_four_events() {
     assert!(theirs.is_empty(), "{theirs:?}");
 
     // Bad cursors and limits are named.
-    app.get("/v1/events?after=%25%25", &admin)
-        .await
-        .problem(400, Some("cursor"));
-    app.get("/v1/events?after=Zm9v", &admin)
-        .await
-        .problem(422, Some("after"));
-    app.get("/v1/events?limit=0", &admin)
-        .await
-        .problem(422, Some("limit"));
-    app.get("/v1/events?since=1", &admin)
-        .await
-        .problem(400, Some("since"));
+    for (query, status, field) in [
+        ("after=%25%25", 400, "cursor"),
+        ("after=Zm9v", 422, "after"),
+        ("limit=0", 422, "limit"),
+        ("since=1", 400, "since"),
+    ] {
+        let answer = app.get(&format!("/v1/events?{query}"), &admin).await;
+        answer.problem(status, Some(field));
+    }
 }

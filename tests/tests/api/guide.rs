@@ -30,17 +30,13 @@ async fn directory_count(app: &TestApp, serial: &str) -> usize {
 async fn the_directory_follows_the_profiles_current_publish_flag() {
     let app = spawn_app_with(orgcert_pki::KeyAlgorithm::EcdsaP256).await;
     let admin = app.admin();
-    let made = app
-        .create(
+    let (m, issued) = app
+        .create_issued(
             json!({ "name": "Published then not", "publish": true, "key_algorithm": "ecdsa-p256" }),
         )
         .await;
-    let m = made.ok(201).clone();
     let id = s(&m["profile"]["id"]);
-    let issued = app
-        .issue_via(&s(&m["issuance_url"]), json!({ "accept_terms": true }))
-        .await;
-    let serial = s(&issued.ok(201)["serial"]);
+    let serial = s(&issued["serial"]);
     assert_eq!(directory_count(&app, &serial).await, 1);
 
     let version = |p: &Value| p["version"].as_i64().expect("version");

@@ -482,6 +482,27 @@ impl TestApp {
         let path = format!("/v1/certificates/{serial}/{action}");
         self.post(&path, &self.admin(), body).await
     }
+    /// The items of every page of the list at `path` (which has a query already), following
+    /// `next_cursor` to the end, with `token`.
+    pub async fn all_pages(&self, path: &str, token: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut next = path.to_owned();
+        loop {
+            let page = self.get(&next, token).await;
+            let page = page.ok(200);
+            items.extend(page["items"].as_array().expect("items").iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => next = format!("{path}&cursor={c}"),
+                None => return items,
+            }
+        }
+    }
+    /// `PUT /v1/profiles/{id}/{setting}` (system-rights, seal-generation) with `body`, as
+    /// the user admin.
+    pub async fn profile_put(&self, id: &str, setting: &str, body: Value) -> Answer {
+        let path = format!("/v1/profiles/{id}/{setting}");
+        self.put(&path, &self.admin(), body).await
+    }
     /// `POST /v1/certificates/{serial}/revoke` with `body`, as the user admin.
     pub async fn revoke(&self, serial: &str, body: Value) -> Answer {
         self.act(serial, "revoke", body).await
@@ -498,6 +519,15 @@ impl TestApp {
             .await
             .expect("request");
         Answer::read(resp).await
+    }
+
+    /// Runs a scheduled job as its schedule would (`POST /_local/jobs/{name}`, no token):
+    /// its report, after checking the answer is 200.
+    pub async fn run_job(&self, name: &str) -> Value {
+        let path = format!("/_local/jobs/{name}");
+        let a = self.call(Method::POST, &path, None, None, &[]).await;
+        assert_eq!(a.status, 200, "{name}: {a:?}");
+        a.body
     }
 
     /// Mails in the outbox (oldest first).
@@ -536,6 +566,15 @@ impl TestApp {
             body[k] = v;
         }
         self.post("/v1/profiles", &self.admin(), body).await
+    }
+
+    /// [`TestApp::create`] with `fields`, issued through its link as the contact: the
+    /// order's and the issuance's answers (both 201).
+    pub async fn create_issued(&self, fields: Value) -> (Value, Value) {
+        let order = self.create(fields).await.ok(201).clone();
+        let url = order["issuance_url"].as_str().expect("an issuance link");
+        let issued = self.issue_via(url, json!({ "accept_terms": true })).await;
+        (order, issued.ok(201).clone())
     }
 
     /// Issues a certificate through an issuance URL as the contact.

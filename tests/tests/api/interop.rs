@@ -31,6 +31,31 @@ async fn download(app: &TestApp, issued: &Value, dir: &Path, name: &str) -> Path
     p
 }
 
+/// `openssl pkcs12 [-legacy] -in p12 -passin pass args…` in `d`, which must succeed.
+fn pkcs12(d: &Path, legacy: bool, p12: &str, pass: &str, args: &[&str]) -> String {
+    let mut all = vec!["pkcs12"];
+    if legacy {
+        all.push("-legacy");
+    }
+    all.extend(["-in", p12, "-passin", pass]);
+    all.extend(args);
+    must(d, "openssl", &all)
+}
+
+/// The certificate of `name`.p12 written to `name`.pem, and the file's `-info` (its
+/// encryption), by openssl.
+fn p12_pem_and_info(d: &Path, legacy: bool, name: &str, pass: &str) -> String {
+    let (p12, pem) = (format!("{name}.p12"), format!("{name}.pem"));
+    pkcs12(
+        d,
+        legacy,
+        &p12,
+        pass,
+        &["-nokeys", "-clcerts", "-out", &pem],
+    );
+    pkcs12(d, legacy, &p12, pass, &["-info", "-noout"])
+}
+
 #[tokio::test]
 async fn pkcs12_opens_in_openssl_and_keytool_and_chains_verify() {
     let app = spawn_app().await;
@@ -68,34 +93,7 @@ async fn pkcs12_opens_in_openssl_and_keytool_and_chains_verify() {
         "openssl",
         &["pkcs12", "-in", "modern.p12", "-passin", &pass, "-noout"],
     );
-    must(
-        d,
-        "openssl",
-        &[
-            "pkcs12",
-            "-in",
-            "modern.p12",
-            "-passin",
-            &pass,
-            "-nokeys",
-            "-clcerts",
-            "-out",
-            "modern.pem",
-        ],
-    );
-    let info = must(
-        d,
-        "openssl",
-        &[
-            "pkcs12",
-            "-in",
-            "modern.p12",
-            "-passin",
-            &pass,
-            "-info",
-            "-noout",
-        ],
-    );
+    let info = p12_pem_and_info(d, false, "modern", &pass);
     assert!(
         info.contains("AES-256-CBC") || info.contains("aes-256-cbc"),
         "{info}"
@@ -140,36 +138,7 @@ async fn pkcs12_opens_in_openssl_and_keytool_and_chains_verify() {
     .await;
     let lpw = format!("pass:{}", legacy["password"].as_str().unwrap());
     download(&app, &legacy, d, "legacy.p12").await;
-    must(
-        d,
-        "openssl",
-        &[
-            "pkcs12",
-            "-legacy",
-            "-in",
-            "legacy.p12",
-            "-passin",
-            &lpw,
-            "-nokeys",
-            "-clcerts",
-            "-out",
-            "legacy.pem",
-        ],
-    );
-    let info = must(
-        d,
-        "openssl",
-        &[
-            "pkcs12",
-            "-legacy",
-            "-in",
-            "legacy.p12",
-            "-passin",
-            &lpw,
-            "-info",
-            "-noout",
-        ],
-    );
+    let info = p12_pem_and_info(d, true, "legacy", &lpw);
     assert!(
         info.contains("TripleDES") || info.contains("des-ede3"),
         "{info}"

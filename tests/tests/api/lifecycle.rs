@@ -147,23 +147,13 @@ async fn full_lifecycle_walk() {
     let api_serial = s(&a["certificate"]["serial"]);
 
     // --- renew the direct certificate, issue the renewal ---
-    let renewal = app
-        .post(
-            &format!("/v1/certificates/{first_serial}/renew"),
-            &admin,
-            json!({}),
-        )
-        .await;
+    let renewal = app.act(&first_serial, "renew", json!({})).await;
     let r = renewal.ok(201).clone();
     assert_eq!(r["certificate"]["renewal_of"], first_serial.as_str());
     assert_eq!(r["certificate"]["status"], "pending");
-    app.post(
-        &format!("/v1/certificates/{first_serial}/renew"),
-        &admin,
-        json!({}),
-    )
-    .await
-    .problem(409, None);
+    app.act(&first_serial, "renew", json!({}))
+        .await
+        .problem(409, None);
     let renewed = app
         .issue_via(&s(&r["issuance_url"]), json!({ "accept_terms": true }))
         .await;
@@ -177,11 +167,7 @@ async fn full_lifecycle_walk() {
 
     // --- revoke the old one ---
     let revoked = app
-        .post(
-            &format!("/v1/certificates/{first_serial}/revoke"),
-            &admin,
-            json!({ "reason": "superseded" }),
-        )
+        .act(&first_serial, "revoke", json!({ "reason": "superseded" }))
         .await;
     let rv = revoked.ok(200);
     assert_eq!(rv["status"], "revoked");
@@ -233,43 +219,27 @@ async fn full_lifecycle_walk() {
     assert_eq!(stale.body["type"], "urn:orgcert:problem:stale-version");
 
     // --- system rights and seal generation ---
-    let rights = app
-        .put(
-            &format!("/v1/profiles/{profile_email}/system-rights"),
-            &admin,
-            json!({ "administration_api": true, "issuance_api": true }),
-        )
-        .await;
-    assert_eq!(rights.ok(200)["system_rights"]["issuance_api"], true);
-    app.put(
-        &format!("/v1/profiles/{profile_direct}/system-rights"),
-        &admin,
-        json!({ "administration_api": true }),
+    let rights = |id, body| app.profile_put(id, "system-rights", body);
+    let seal_generation = |id, body| app.profile_put(id, "seal-generation", body);
+    let order_again = || {
+        let (app, path) = (&app, format!("/v1/profiles/{profile_direct}/certificates"));
+        async move { app.post(&path, &app.admin(), json!({})).await }
+    };
+    let granted = rights(
+        &profile_email,
+        json!({ "administration_api": true, "issuance_api": true }),
     )
-    .await
-    .problem(422, Some("system_rights"));
-    app.put(
-        &format!("/v1/profiles/{profile_email}/system-rights"),
-        &admin,
-        json!({ "local_idp": true }),
-    )
-    .await
-    .problem(422, Some("system_rights.local_idp"));
-    let seal = app
-        .put(
-            &format!("/v1/profiles/{profile_direct}/seal-generation"),
-            &admin,
-            json!({ "enabled": true }),
-        )
-        .await;
+    .await;
+    assert_eq!(granted.ok(200)["system_rights"]["issuance_api"], true);
+    rights(&profile_direct, json!({ "administration_api": true }))
+        .await
+        .problem(422, Some("system_rights"));
+    rights(&profile_email, json!({ "local_idp": true }))
+        .await
+        .problem(422, Some("system_rights.local_idp"));
+    let seal = seal_generation(&profile_direct, json!({ "enabled": true })).await;
     assert_eq!(seal.ok(200)["seal_generation"], true);
-    let ordered = app
-        .post(
-            &format!("/v1/profiles/{profile_direct}/certificates"),
-            &admin,
-            json!({}),
-        )
-        .await;
+    let ordered = order_again().await;
     assert_eq!(ordered.ok(201)["certificate"]["seal_generation"], true);
     let settings = app
         .patch(
@@ -282,20 +252,10 @@ async fn full_lifecycle_walk() {
         settings.ok(200)["settings"]["seal_generation_allowed"],
         false
     );
-    app.put(
-        &format!("/v1/profiles/{profile_direct}/seal-generation"),
-        &admin,
-        json!({ "enabled": true }),
-    )
-    .await
-    .problem(422, Some("seal_generation"));
-    app.post(
-        &format!("/v1/profiles/{profile_direct}/certificates"),
-        &admin,
-        json!({}),
-    )
-    .await
-    .problem(422, Some("seal_generation"));
+    seal_generation(&profile_direct, json!({ "enabled": true }))
+        .await
+        .problem(422, Some("seal_generation"));
+    order_again().await.problem(422, Some("seal_generation"));
 
     // --- search among ≥ 9 profiles ---
     for i in 1..=6 {
@@ -323,27 +283,12 @@ async fn full_lifecycle_walk() {
         .get("/v1/profiles?status=pending&q=invoice", &admin)
         .await;
     assert_eq!(pending.ok(200)["items"].as_array().unwrap().len(), 6);
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/v1/profiles?limit=4&cursor={c}"),
-            None => "/v1/profiles?limit=4".into(),
-        };
-        let page = app.get(&path, &app.rights()).await;
-        let page = page.ok(200).clone();
-        seen.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| s(&p["id"])),
-        );
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
+    let seen: Vec<String> = app
+        .all_pages("/v1/profiles?limit=4", &app.rights())
+        .await
+        .iter()
+        .map(|p| s(&p["id"]))
+        .collect();
     let mut dedup = seen.clone();
     dedup.sort();
     dedup.dedup();
@@ -369,27 +314,12 @@ async fn full_lifecycle_walk() {
     assert!(!text.lines().any(|l| l.starts_with('=')));
 
     // --- audit lists every mutation ---
-    let mut actions = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/v1/audit?limit=7&cursor={c}"),
-            None => "/v1/audit?limit=7".into(),
-        };
-        let page = app.get(&path, &admin).await;
-        let page = page.ok(200).clone();
-        actions.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| s(&e["action"])),
-        );
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
+    let actions: Vec<String> = app
+        .all_pages("/v1/audit?limit=7", &admin)
+        .await
+        .iter()
+        .map(|e| s(&e["action"]))
+        .collect();
     let count = |a: &str| actions.iter().filter(|x| *x == a).count();
     assert_eq!(count("profile.create"), total);
     assert_eq!(count("certificate.order"), total + 1); // + "order new certificate"
@@ -414,26 +344,12 @@ async fn idempotency_key_replays_without_secrets() {
     let app = spawn_app().await;
     let body = json!({ "type": "organisation", "name": "Idem", "contact_email": CONTACT, "issuing": "direct" });
     let h = [("idempotency-key", "order-42")];
-    let first = app
-        .call(
-            Method::POST,
-            "/v1/profiles",
-            Some(&app.admin()),
-            Some(body.clone()),
-            &h,
-        )
-        .await;
+    let admin = app.admin();
+    let order = |body| app.call(Method::POST, "/v1/profiles", Some(&admin), Some(body), &h);
+    let first = order(body.clone()).await;
     let first = first.ok(201).clone();
     assert!(first["issuance_url"].is_string());
-    let again = app
-        .call(
-            Method::POST,
-            "/v1/profiles",
-            Some(&app.admin()),
-            Some(body.clone()),
-            &h,
-        )
-        .await;
+    let again = order(body.clone()).await;
     assert_eq!(again.status, 201);
     assert_eq!(again.headers["idempotent-replayed"], "true");
     assert_eq!(again.body["profile"]["id"], first["profile"]["id"]);
@@ -446,28 +362,18 @@ async fn idempotency_key_replays_without_secrets() {
     assert_eq!(list.ok(200)["items"].as_array().unwrap().len(), 1);
     let mut other = body.clone();
     other["name"] = json!("Other");
-    app.call(
-        Method::POST,
-        "/v1/profiles",
-        Some(&app.admin()),
-        Some(other),
-        &h,
-    )
-    .await
-    .problem(422, Some("Idempotency-Key"));
+    order(other).await.problem(422, Some("Idempotency-Key"));
 }
 
 #[tokio::test]
 async fn expiry_is_derived_from_time_and_blocks_renewal() {
     let app = spawn_app().await;
-    let c = app.create(json!({ "key_algorithm": "ecdsa-p256" })).await;
-    let c = c.ok(201).clone();
-    let issued = app
-        .issue_via(&s(&c["issuance_url"]), json!({ "accept_terms": true }))
+    let (_, issued) = app
+        .create_issued(json!({ "key_algorithm": "ecdsa-p256" }))
         .await;
-    let serial = s(&issued.ok(201)["serial"]);
-    let na = s(&issued.body["not_after"]);
-    let nb = s(&issued.body["not_before"]);
+    let serial = s(&issued["serial"]);
+    let na = s(&issued["not_after"]);
+    let nb = s(&issued["not_before"]);
     let fmt = time::format_description::well_known::Rfc3339;
     let span = time::OffsetDateTime::parse(&na, &fmt).unwrap()
         - time::OffsetDateTime::parse(&nb, &fmt).unwrap();
@@ -493,13 +399,7 @@ async fn resend_link_replaces_the_old_one_and_links_expire() {
     let old = s(&app
         .last_mail(CONTACT, "Download an organisation certificate")
         .await["links"][0]);
-    let again = app
-        .post(
-            &format!("/v1/certificates/{serial}/issuance-link"),
-            &app.admin(),
-            json!({}),
-        )
-        .await;
+    let again = app.act(&serial, "issuance-link", json!({})).await;
     assert_eq!(again.ok(200)["mailed_to"], CONTACT);
     let new = s(&app
         .last_mail(CONTACT, "Download an organisation certificate")
@@ -512,13 +412,7 @@ async fn resend_link_replaces_the_old_one_and_links_expire() {
     app.issue_via(&new, json!({ "accept_terms": true }))
         .await
         .problem(410, None);
-    let fresh = app
-        .post(
-            &format!("/v1/certificates/{serial}/issuance-link"),
-            &app.admin(),
-            json!({}),
-        )
-        .await;
+    let fresh = app.act(&serial, "issuance-link", json!({})).await;
     fresh.ok(200);
     let newest = s(&app
         .last_mail(CONTACT, "Download an organisation certificate")
@@ -542,25 +436,22 @@ async fn the_ordering_administrator_issues_a_direct_order_after_a_fresh_login() 
     let app = spawn_app().await;
     let ordered_at = app.clock_now();
     let before = app.token_issued_at(ADMIN, &["user_admin"], ordered_at - Duration::minutes(5));
-    let direct = app
-        .post(
-            "/v1/profiles",
-            &before,
-            json!({ "type": "organisation", "name": "Colleague", "contact_email": CONTACT, "issuing": "direct" }),
-        )
-        .await;
+    // An order placed by the administrator with a login from before it.
+    let order_before = |name: &str, issuing: &str| {
+        let body = json!({ "type": "organisation", "name": name, "contact_email": CONTACT, "issuing": issuing });
+        let (app, before) = (&app, &before);
+        async move { app.post("/v1/profiles", before, body).await }
+    };
+    let direct = order_before("Colleague", "direct").await;
     let url = s(&direct.ok(201)["issuance_url"]);
     let path = format!("/v1/issuance/{}", link_token(&url));
+    let issue_as = |token| app.post(&path, token, json!({ "accept_terms": true }));
     // The login that placed the order is not a fresh one.
-    let stale = app
-        .post(&path, &before, json!({ "accept_terms": true }))
-        .await;
+    let stale = issue_as(&before).await;
     assert_eq!(stale.status, 403, "{:?}", stale.body);
     // Another administrator, freshly logged in, did not place it.
     let other = app.token_issued_at("anne.other@demo-org.dk", &["user_admin"], app.clock_now());
-    let refused = app
-        .post(&path, &other, json!({ "accept_terms": true }))
-        .await;
+    let refused = issue_as(&other).await;
     assert_eq!(refused.status, 403, "{:?}", refused.body);
     // Logged in again after the order: the administrator issues.
     let fresh = app.token_issued_at(
@@ -570,19 +461,11 @@ async fn the_ordering_administrator_issues_a_direct_order_after_a_fresh_login() 
     );
     let info = app.get(&path, &fresh).await;
     assert_eq!(info.ok(200)["name"], "Colleague");
-    let issued = app
-        .post(&path, &fresh, json!({ "accept_terms": true }))
-        .await;
+    let issued = issue_as(&fresh).await;
     assert!(s(&issued.ok(201)["certificate_pem"]).starts_with("-----BEGIN CERTIFICATE-----"));
 
     // An emailed link stays the contact's, however fresh the administrator's login.
-    let mailed = app
-        .post(
-            "/v1/profiles",
-            &before,
-            json!({ "type": "organisation", "name": "Mailed", "contact_email": CONTACT, "issuing": "email" }),
-        )
-        .await;
+    let mailed = order_before("Mailed", "email").await;
     let serial = s(&mailed.ok(201)["certificate"]["serial"]);
     let mail = app
         .last_mail(CONTACT, "Download an organisation certificate")

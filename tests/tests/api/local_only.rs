@@ -41,6 +41,12 @@ async fn raw(
     Answer::read(resp).await
 }
 
+/// `POST /_local/login` (the demo login) with `Host: host`.
+async fn login_via(app: &TestApp, host: &str) -> Answer {
+    let headers = [("host", host), ("content-type", "application/json")];
+    raw(app, Method::POST, "/_local/login", &headers, LOGIN).await
+}
+
 fn text(a: &Answer) -> String {
     String::from_utf8_lossy(&a.bytes).into_owned()
 }
@@ -65,14 +71,7 @@ async fn forged_host_gets_no_token_no_mail_and_runs_no_job() {
         format!("attacker.example@127.0.0.1:{port}"),
         "not a host".to_owned(),
     ] {
-        let login = raw(
-            &app,
-            Method::POST,
-            "/_local/login",
-            &[("host", &host), json_ct],
-            LOGIN,
-        )
-        .await;
+        let login = login_via(&app, &host).await;
         login.problem(403, None);
         assert!(!text(&login).contains("token"), "{host}: {}", text(&login));
         let outbox = raw(&app, Method::GET, "/_local/outbox", &[("host", &host)], "").await;
@@ -99,14 +98,7 @@ async fn forged_host_gets_no_token_no_mail_and_runs_no_job() {
         format!("[::1]:{port}"),
         "127.0.0.2".to_owned(),
     ] {
-        let login = raw(
-            &app,
-            Method::POST,
-            "/_local/login",
-            &[("host", &host), json_ct],
-            LOGIN,
-        )
-        .await;
+        let login = login_via(&app, &host).await;
         assert_eq!(login.status, 200, "{host}: {login:?}");
         assert!(login.body["token"].is_string());
     }

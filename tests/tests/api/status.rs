@@ -70,6 +70,40 @@ fn crl_pem(d: &Path) {
     );
 }
 
+/// `openssl crl -text` of the DER CRL `file` in `d`.
+fn crl_text(d: &Path, file: &str) -> String {
+    let args = ["crl", "-inform", "DER", "-in", file, "-noout", "-text"];
+    must(d, "openssl", &args)
+}
+
+/// `openssl verify -crl_check` of `leaf` in `d` against ca.pem and crl.pem: whether it
+/// verified, and openssl's output.
+fn verify_with_crl(d: &Path, leaf: &str) -> (bool, String) {
+    let args = [
+        "verify",
+        "-crl_check",
+        "-CAfile",
+        "ca.pem",
+        "-CRLfile",
+        "crl.pem",
+        leaf,
+    ];
+    run(d, "openssl", &args)
+}
+
+/// pkilint's `lint_crl` (PKIX, errors) of crl.der in `d`, the CRL of `what`; pkilint()
+/// decides whether a missing pkilint skips or fails.
+fn lint_crl(d: &Path, what: &str) {
+    if let Some(bin) = pkilint() {
+        let (ok, out) = run(
+            d,
+            bin.join("lint_crl").to_str().unwrap(),
+            &["lint", "-t", "CRL", "-p", "PKIX", "-s", "ERROR", "crl.der"],
+        );
+        assert!(ok, "lint_crl {what}:\n{out}");
+    }
+}
+
 #[tokio::test]
 async fn crl_lists_revocations_and_openssl_verifies_with_it() {
     for ca in [KeyAlgorithm::Rsa3072, KeyAlgorithm::EcdsaP256] {
@@ -113,7 +147,7 @@ async fn crl_lists_revocations_and_openssl_verifies_with_it() {
         // background rebuild (the composition uses `NoEvents`): its crl-refresh schedule,
         // every minute, picks the revocations up.
         if app.backend == Backend::Aws {
-            let r = job(&app, "crl-refresh").await;
+            let r = app.run_job("crl-refresh").await;
             assert_eq!(
                 r["detail"]["crls_rebuilt"].as_array().map(Vec::len),
                 Some(1),
@@ -123,11 +157,7 @@ async fn crl_lists_revocations_and_openssl_verifies_with_it() {
         let mut listed = false;
         for _ in 0..100 {
             save(&app, "/public/crl", &d.join("crl.der")).await;
-            let t = must(
-                d,
-                "openssl",
-                &["crl", "-inform", "DER", "-in", "crl.der", "-noout", "-text"],
-            );
+            let t = crl_text(d, "crl.der");
             if t.to_ascii_lowercase().contains(&bad_serial)
                 && t.to_ascii_lowercase().contains(&other_serial)
             {
@@ -145,11 +175,7 @@ async fn crl_lists_revocations_and_openssl_verifies_with_it() {
             ],
         );
         assert!(verify.contains("verify OK"), "{verify}");
-        let text = must(
-            d,
-            "openssl",
-            &["crl", "-inform", "DER", "-in", "crl.der", "-noout", "-text"],
-        );
+        let text = crl_text(d, "crl.der");
         assert!(text.contains("Key Compromise"), "{text}");
         assert_eq!(
             text.matches("CRL Reason Code").count(),
@@ -166,65 +192,26 @@ async fn crl_lists_revocations_and_openssl_verifies_with_it() {
         };
         let before = number(&text);
         crl_pem(d);
-        let (ok, out) = run(
-            d,
-            "openssl",
-            &[
-                "verify",
-                "-crl_check",
-                "-CAfile",
-                "ca.pem",
-                "-CRLfile",
-                "crl.pem",
-                "bad.pem",
-            ],
-        );
+        let (ok, out) = verify_with_crl(d, "bad.pem");
         assert!(!ok && out.contains("certificate revoked"), "{out}");
-        let out = must(
-            d,
-            "openssl",
-            &[
-                "verify",
-                "-crl_check",
-                "-CAfile",
-                "ca.pem",
-                "-CRLfile",
-                "crl.pem",
-                "good.pem",
-            ],
-        );
+        let (ok, out) = verify_with_crl(d, "good.pem");
+        assert!(ok, "{out}");
         assert!(out.contains("good.pem: OK"), "{out}");
 
         // Nothing changed: the job leaves the CRL alone; past half its validity it rebuilds
         // with a higher number.
-        let r = app
-            .call(Method::POST, "/_local/jobs/crl-refresh", None, None, &[])
-            .await;
-        assert_eq!(r.body["detail"]["crls_rebuilt"], json!([]), "{r:?}");
+        let r = app.run_job("crl-refresh").await;
+        assert_eq!(r["detail"]["crls_rebuilt"], json!([]), "{r}");
         app.clock.advance(Duration::hours(13));
-        let r = app
-            .call(Method::POST, "/_local/jobs/crl-refresh", None, None, &[])
-            .await;
-        assert_eq!(r.status, 200, "{r:?}");
+        app.run_job("crl-refresh").await;
         save(&app, "/public/crl", &d.join("crl.der")).await;
-        let after = number(&must(
-            d,
-            "openssl",
-            &["crl", "-inform", "DER", "-in", "crl.der", "-noout", "-text"],
-        ));
+        let after = number(&crl_text(d, "crl.der"));
         assert!(
             after.parse::<u64>().unwrap() > before.parse::<u64>().unwrap(),
             "{before} -> {after}"
         );
 
-        if let Some(bin) = pkilint() {
-            let (ok, out) = run(
-                d,
-                bin.join("lint_crl").to_str().unwrap(),
-                &["lint", "-t", "CRL", "-p", "PKIX", "-s", "ERROR", "crl.der"],
-            );
-            assert!(ok, "lint_crl under {ca:?}:\n{out}");
-        }
+        lint_crl(d, &format!("under {ca:?}"));
     }
 }
 
@@ -254,8 +241,7 @@ async fn partitioned_crls_carry_a_critical_idp_and_match_the_certificate() {
     app.revoke(&serial, json!({ "reason": "superseded" }))
         .await
         .ok(200);
-    app.call(Method::POST, "/_local/jobs/crl-refresh", None, None, &[])
-        .await;
+    app.run_job("crl-refresh").await;
     save(&app, &format!("/public/crl/{part}"), &d.join("crl.der")).await;
     let t = must(
         d,
@@ -267,29 +253,11 @@ async fn partitioned_crls_carry_a_critical_idp_and_match_the_certificate() {
     assert!(t.contains("Issuing Distribution Point: critical"), "{t}");
     assert!(t.contains(&format!("/public/crl/{part}")), "{t}");
     crl_pem(d);
-    let (ok, out) = run(
-        d,
-        "openssl",
-        &[
-            "verify",
-            "-crl_check",
-            "-CAfile",
-            "ca.pem",
-            "-CRLfile",
-            "crl.pem",
-            "leaf.pem",
-        ],
-    );
+    let (ok, out) = verify_with_crl(d, "leaf.pem");
     assert!(!ok && out.contains("certificate revoked"), "{out}");
     // The full CRL lists it too; unknown partitions are 404.
     save(&app, "/public/crl", &d.join("full.der")).await;
-    let full = must(
-        d,
-        "openssl",
-        &[
-            "crl", "-inform", "DER", "-in", "full.der", "-noout", "-text",
-        ],
-    );
+    let full = crl_text(d, "full.der");
     assert!(full.to_ascii_lowercase().contains(&serial), "{full}");
     assert_eq!(
         app.call(Method::GET, "/public/crl/9", None, None, &[])
@@ -297,14 +265,7 @@ async fn partitioned_crls_carry_a_critical_idp_and_match_the_certificate() {
             .status,
         404
     );
-    if let Some(bin) = pkilint() {
-        let (ok, out) = run(
-            d,
-            bin.join("lint_crl").to_str().unwrap(),
-            &["lint", "-t", "CRL", "-p", "PKIX", "-s", "ERROR", "crl.der"],
-        );
-        assert!(ok, "lint_crl partition:\n{out}");
-    }
+    lint_crl(d, "partition");
 }
 
 #[tokio::test]
@@ -573,20 +534,6 @@ async fn mails(app: &TestApp, subject_prefix: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn job(app: &TestApp, name: &str) -> Value {
-    let a = app
-        .call(
-            Method::POST,
-            &format!("/_local/jobs/{name}"),
-            None,
-            None,
-            &[],
-        )
-        .await;
-    assert_eq!(a.status, 200, "{a:?}");
-    a.body
-}
-
 #[tokio::test]
 async fn renewal_reminders_one_digest_per_threshold_none_for_renewed_none_twice() {
     let app = spawn_app().await;
@@ -613,11 +560,11 @@ async fn renewal_reminders_one_digest_per_threshold_none_for_renewed_none_twice(
     let prefix = "Your certificates expire within";
 
     app.clock.set(not_after - Duration::days(95));
-    job(&app, "renewal-reminders").await;
+    app.run_job("renewal-reminders").await;
     assert_eq!(mails(&app, prefix).await.len(), 0);
 
     app.clock.set(not_after - Duration::days(89));
-    let r = job(&app, "renewal-reminders").await;
+    let r = app.run_job("renewal-reminders").await;
     assert_eq!(r["detail"]["mails"], 2, "{r}");
     let m = mails(&app, prefix).await;
     let to_contact: Vec<&Value> = m.iter().filter(|m| m["to"] == CONTACT).collect();
@@ -638,8 +585,8 @@ async fn renewal_reminders_one_digest_per_threshold_none_for_renewed_none_twice(
     );
     // Twice, and concurrently: nothing more.
     let (x, y) = tokio::join!(
-        job(&app, "renewal-reminders"),
-        job(&app, "renewal-reminders")
+        app.run_job("renewal-reminders"),
+        app.run_job("renewal-reminders")
     );
     assert_eq!(
         x["detail"]["mails"].as_u64().unwrap() + y["detail"]["mails"].as_u64().unwrap(),
@@ -654,23 +601,17 @@ async fn renewal_reminders_one_digest_per_threshold_none_for_renewed_none_twice(
         .any(|n| n["subject"].as_str().unwrap().starts_with(prefix)));
 
     // Renew and issue Alpha: it gets no further reminders; Beta does.
-    let r = app
-        .post(
-            &format!("/v1/certificates/{a}/renew"),
-            &app.admin(),
-            json!({}),
-        )
-        .await;
+    let r = app.act(&a, "renew", json!({})).await;
     let url = r.ok(201)["issuance_url"].as_str().unwrap().to_owned();
     app.issue_via(&url, json!({ "accept_terms": true }))
         .await
         .ok(201);
     app.clock.set(not_after - Duration::days(29));
-    job(&app, "renewal-reminders").await;
+    app.run_job("renewal-reminders").await;
     app.clock.set(not_after - Duration::days(6));
     let (x, y) = tokio::join!(
-        job(&app, "renewal-reminders"),
-        job(&app, "renewal-reminders")
+        app.run_job("renewal-reminders"),
+        app.run_job("renewal-reminders")
     );
     assert_eq!(
         x["detail"]["mails"].as_u64().unwrap() + y["detail"]["mails"].as_u64().unwrap(),
@@ -787,10 +728,10 @@ async fn housekeeping_removes_expired_secrets_and_pkcs12_files() {
     let url = c.ok(201)["issuance_url"].as_str().unwrap().to_owned();
     let issued = app.issue_via(&url, json!({ "accept_terms": true })).await;
     let download = issued.ok(201)["download_url"].as_str().unwrap().to_owned();
-    let r = job(&app, "housekeeping").await;
+    let r = app.run_job("housekeeping").await;
     assert_eq!(r["detail"]["pkcs12_deleted"], 0, "{r}");
     app.clock.advance(Duration::days(16));
-    let r = job(&app, "housekeeping").await;
+    let r = app.run_job("housekeeping").await;
     assert!(r["detail"]["secrets_deleted"].as_u64().unwrap() >= 1, "{r}");
     assert_eq!(r["detail"]["pkcs12_deleted"], 1, "{r}");
     app.issue_via(&link, json!({ "accept_terms": true }))

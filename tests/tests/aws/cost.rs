@@ -4,24 +4,19 @@
 
 use std::sync::Arc;
 
-use orgcert_aws::{provision, DynamoStore};
+use orgcert_aws::DynamoStore;
 use orgcert_core::model::{CertKind, CertStatus};
 use orgcert_core::ports::{ProfileQuery, Store, Write};
 use orgcert_tests::conformance::{latest, pending, profile, stored_organisation, T0};
-use orgcert_tests::moto::Moto;
 
-use crate::helpers::clients;
+use crate::helpers::with_table;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "prints cost figures; run with --ignored --nocapture"]
 async fn items_read_at_1000_profiles() {
-    let Some(moto) = Moto::try_start() else {
+    let Some((_moto, c)) = with_table().await else {
         return;
     };
-    let c = clients(&moto).await;
-    provision::create_table(&c.dynamodb, &c.cfg.table)
-        .await
-        .unwrap();
     let store = Arc::new(DynamoStore::new(c.dynamodb.clone(), &c.cfg.table));
     let org = stored_organisation(store.as_ref()).await;
     // 1,000 profiles: every other one with an issued certificate, every tenth an

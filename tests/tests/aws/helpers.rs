@@ -23,3 +23,27 @@ pub async fn clients(moto: &Moto) -> Clients {
         cfg,
     }
 }
+
+/// moto with the table created, and clients for it; `None` (after saying why) without moto.
+pub async fn with_table() -> Option<(Moto, Clients)> {
+    let moto = Moto::try_start()?;
+    let c = clients(&moto).await;
+    orgcert_aws::provision::create_table(&c.dynamodb, &c.cfg.table)
+        .await
+        .expect("create table");
+    Some((moto, c))
+}
+
+/// moto provisioned with an RSA-3072 CA key (no CA certificate yet), and a separate
+/// RSA-4096 root key for a two-tier hierarchy: (moto, config, root key id). `None` (after
+/// saying why) without moto.
+pub async fn with_root_key() -> Option<(Moto, AwsConfig, String)> {
+    let moto = Moto::try_start()?;
+    let cfg = moto.provision(orgcert_pki::KeyAlgorithm::Rsa3072).await;
+    let c = clients(&moto).await;
+    let root_key =
+        orgcert_aws::provision::create_signing_key(&c.kms, orgcert_pki::KeyAlgorithm::Rsa4096)
+            .await
+            .expect("root key");
+    Some((moto, cfg, root_key))
+}

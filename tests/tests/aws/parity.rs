@@ -6,7 +6,7 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use orgcert_aws::{provision, DynamoStore};
+use orgcert_aws::DynamoStore;
 use orgcert_core::ids::{CertEmail, Serial};
 use orgcert_core::model::{CertStatus, Certificate, CrlState, OcspRecord, Page, RevocationReason};
 use orgcert_core::ports::{DirectoryQuery, Store, Write};
@@ -16,10 +16,9 @@ use orgcert_tests::conformance::{
     code_secret, email, issued, link_secret, notification, organisation, pending, profile,
     random_cvr, reference_of, T0,
 };
-use orgcert_tests::moto::Moto;
 use time::{Duration, OffsetDateTime};
 
-use crate::helpers::clients;
+use crate::helpers::with_table;
 
 struct Both {
     sqlite: Arc<dyn Store>,
@@ -81,13 +80,9 @@ fn revoke(c: &Certificate, at: OffsetDateTime) -> Certificate {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_and_dynamodb_answer_alike() {
-    let Some(moto) = Moto::try_start() else {
+    let Some((_moto, c)) = with_table().await else {
         return;
     };
-    let c = clients(&moto).await;
-    provision::create_table(&c.dynamodb, &c.cfg.table)
-        .await
-        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let both = Both {
         sqlite: Arc::new(SqliteStore::open(&dir.path().join("db.sqlite")).unwrap()),

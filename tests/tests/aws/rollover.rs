@@ -16,11 +16,11 @@ use orgcert_core::model::RevocationReason;
 use orgcert_core::DomainError;
 use orgcert_pki::{CaSubject, KeyAlgorithm};
 use orgcert_tests::conformance::{actor, new_organisation, random_cvr};
-use orgcert_tests::moto::{test_ca_subject, Moto};
+use orgcert_tests::moto::test_ca_subject;
 use orgcert_tests::tools::{self, openssl_verify};
 use serde_json::json;
 
-use crate::helpers::clients;
+use crate::helpers::{clients, with_root_key};
 
 const CONTACT: &str = "it-drift@eksempel.dk";
 
@@ -69,14 +69,10 @@ async fn issue(app: &AwsApp, admin: &Actor, holder: &Actor, name: &str) -> (Seri
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollover_on_kms_issues_from_the_new_key_and_keeps_the_old_generations_status() {
-    let Some(moto) = Moto::try_start() else {
+    let Some((moto, cfg, root_key)) = with_root_key().await else {
         return;
     };
-    let cfg = moto.provision(KeyAlgorithm::Rsa3072).await;
     let c = clients(&moto).await;
-    let root_key = provision::create_signing_key(&c.kms, KeyAlgorithm::Rsa4096)
-        .await
-        .expect("root key");
     let issuing = |cn: &str| CaSubject {
         common_name: cn.into(),
         ..test_ca_subject()

@@ -9,7 +9,7 @@ use orgcert_pki::{CaSigner, KeyAlgorithm, KeyFileSigner};
 use orgcert_tests::conformance::signer_conformance;
 use orgcert_tests::moto::{test_ca_subject, Moto};
 
-use crate::helpers::clients;
+use crate::helpers::{clients, with_root_key};
 
 async fn conform(signer: Arc<dyn CaSigner>) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -120,10 +120,16 @@ async fn ca_bootstrap_paths() {
         .await
         .unwrap_err();
     assert!(matches!(err, DomainError::Conflict(_)), "{err:?}");
-    let app = orgcert_aws::AwsApp::compose(&cfg, Arc::new(orgcert_core::clock::SystemClock))
+    composed_on(&cfg, &der).await;
+}
+
+/// The app composed on `cfg`, checked to sign with the CA certificate `ca_der`.
+async fn composed_on(cfg: &orgcert_aws::AwsConfig, ca_der: &[u8]) -> orgcert_aws::AwsApp {
+    let app = orgcert_aws::AwsApp::compose(cfg, Arc::new(orgcert_core::clock::SystemClock))
         .await
         .expect("compose");
-    assert_eq!(app.authority.ca_der(), der.as_slice());
+    assert_eq!(app.authority.ca_der(), ca_der);
+    app
 }
 
 /// Two tiers on KMS (DESIGN §4 "CA hierarchy"): a separate RSA-4096 root key signs the root,
@@ -131,14 +137,9 @@ async fn ca_bootstrap_paths() {
 /// chain and the root CRL, and its leaves verify with the root as the only anchor.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_tier_bootstrap_on_kms() {
-    let Some(moto) = Moto::try_start() else {
+    let Some((_moto, cfg, root_key)) = with_root_key().await else {
         return;
     };
-    let cfg = moto.provision(KeyAlgorithm::Rsa3072).await;
-    let c = clients(&moto).await;
-    let root_key = provision::create_signing_key(&c.kms, KeyAlgorithm::Rsa4096)
-        .await
-        .expect("root key");
     let issuing_subject = orgcert_pki::CaSubject {
         common_name: "orgcert Emulator Issuing CA 1".into(),
         ..test_ca_subject()
@@ -153,10 +154,7 @@ async fn two_tier_bootstrap_on_kms() {
             .unwrap_err();
     assert!(matches!(err, DomainError::Conflict(_)), "{err:?}");
 
-    let app = orgcert_aws::AwsApp::compose(&cfg, Arc::new(orgcert_core::clock::SystemClock))
-        .await
-        .expect("compose");
-    assert_eq!(app.authority.ca_der(), issuing_der.as_slice());
+    let app = composed_on(&cfg, &issuing_der).await;
     assert_eq!(app.app.root_der(), root_der);
     let chain = app.app.ca_pem();
     assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2, "{chain}");

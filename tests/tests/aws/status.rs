@@ -15,8 +15,8 @@ use orgcert_core::model::CertStatus;
 use orgcert_core::ports::{Store, Write};
 use orgcert_pki::{CaSigner, KeyAlgorithm, PkiError};
 use orgcert_tests::conformance::{
-    code_secret, idempotency_record, issued, pending, profile, put_organisation, random_cvr,
-    reference_of, summarised, T0,
+    code_secret, idempotency_record, issued, pending, profile, put_issued, put_organisation,
+    random_cvr, reference_of, T0,
 };
 use orgcert_tests::moto::Moto;
 use time::{Duration, OffsetDateTime};
@@ -177,15 +177,22 @@ async fn public_ocsp_and_crl_requests_cost_no_kms_signature() {
     drop(moto);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn housekeeping_deletes_250_expired_code_secrets_in_batches() {
-    let Some(moto) = Moto::try_start() else {
-        return;
-    };
+/// moto with a P-256 CA, and the app composed on it with a manual clock at [`T0`];
+/// `None` (after saying why) without moto.
+async fn on_manual_clock() -> Option<(Moto, orgcert_aws::AwsConfig, AwsApp)> {
+    let moto = Moto::try_start()?;
     let cfg = moto.provision_with_ca(KeyAlgorithm::EcdsaP256).await;
     let aws = AwsApp::compose(&cfg, Arc::new(ManualClock::new(T0)))
         .await
         .expect("compose");
+    Some((moto, cfg, aws))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn housekeeping_deletes_250_expired_code_secrets_in_batches() {
+    let Some((_moto, _, aws)) = on_manual_clock().await else {
+        return;
+    };
     let org = random_cvr();
     let c = pending(&profile(&org, "Many codes"), T0);
     let secrets: Vec<_> = (0..250).map(|_| code_secret(&c)).collect();
@@ -226,13 +233,9 @@ async fn housekeeping_deletes_250_expired_code_secrets_in_batches() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_contact_with_150_due_certificates_is_reminded_once_each() {
-    let Some(moto) = Moto::try_start() else {
+    let Some((moto, _, aws)) = on_manual_clock().await else {
         return;
     };
-    let cfg = moto.provision_with_ca(KeyAlgorithm::EcdsaP256).await;
-    let aws = AwsApp::compose(&cfg, Arc::new(ManualClock::new(T0)))
-        .await
-        .expect("compose");
     let org = random_cvr();
     let now = T0 + Duration::days(400);
     let mut writes = vec![put_organisation(&org)];
@@ -242,14 +245,7 @@ async fn one_contact_with_150_due_certificates_is_reminded_once_each() {
         let mut c = issued(&pending(&p, T0), T0);
         c.not_after = Some(now + Duration::days(20) + Duration::minutes(i));
         serials.push(c.serial.clone());
-        writes.push(Write::PutProfile {
-            profile: summarised(&p, &c),
-            expected: None,
-        });
-        writes.push(Write::PutCertificate {
-            cert: c,
-            expected: None,
-        });
+        writes.extend(put_issued(&p, c));
     }
     aws.store.import(writes).await.unwrap();
 
@@ -276,13 +272,9 @@ async fn one_contact_with_150_due_certificates_is_reminded_once_each() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiring_items_carry_the_ttl_attribute() {
-    let Some(moto) = Moto::try_start() else {
+    let Some((moto, cfg, aws)) = on_manual_clock().await else {
         return;
     };
-    let cfg = moto.provision_with_ca(KeyAlgorithm::EcdsaP256).await;
-    let aws = AwsApp::compose(&cfg, Arc::new(ManualClock::new(T0)))
-        .await
-        .expect("compose");
     let org = random_cvr();
     let p = profile(&org, "TTL");
     let c = pending(&p, T0);

@@ -70,6 +70,11 @@ impl Fake {
         Self { url, calls, server }
     }
 
+    /// `op` was tried more often than the SDK's 4 attempts: retried until the deadline.
+    fn assert_retried_past_the_sdk(&self, op: &str) {
+        let n = self.count(op);
+        assert!(n > 4, "{op}: retried past the SDK's 4 attempts: {n}");
+    }
     fn count(&self, op: &str) -> usize {
         self.calls
             .lock()
@@ -183,11 +188,7 @@ async fn kms_throttling_without_end_is_unavailable_before_the_deadline() {
         matches!(&err, DomainError::Unavailable(m) if m.contains("KMS Sign")),
         "{err:?}"
     );
-    assert!(
-        fake.count("Sign") > 4,
-        "retried past the SDK's 4 attempts: {}",
-        fake.count("Sign")
-    );
+    fake.assert_retried_past_the_sdk("Sign");
 }
 
 fn cancelled(codes: &[&str]) -> (StatusCode, Value) {
@@ -261,11 +262,7 @@ async fn transaction_conflicts_are_retried_then_unavailable() {
         matches!(&err, DomainError::Unavailable(m) if m.contains("until the deadline")),
         "{err:?}"
     );
-    assert!(
-        fake.count("TransactWriteItems") > 4,
-        "{}",
-        fake.count("TransactWriteItems")
-    );
+    fake.assert_retried_past_the_sdk("TransactWriteItems");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
