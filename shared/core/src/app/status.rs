@@ -56,6 +56,10 @@ pub(crate) fn published_scope(name: &str) -> String {
 /// pointer just before a rebuild still finds its object.
 const CRL_OBJECTS_KEPT: u64 = 3;
 
+/// How often a CRL rebuild retries its claim or publication against concurrent ones
+/// before it answers `Unavailable` (a bound, not an expectation: see `claim_crl_number`).
+const CRL_CLAIM_TRIES: usize = 32;
+
 impl App {
     /// Rebuilds the full CRL and, when configured, every partition.
     ///
@@ -121,7 +125,10 @@ impl App {
     /// higher number). Nothing is signed or published yet: a number claimed by a rebuild
     /// that then fails is simply never published (numbers need not be contiguous).
     async fn claim_crl_number(&self, name: &str, now: OffsetDateTime) -> Result<CrlState> {
-        for _ in 0..5 {
+        // Optimistic: each refusal means another rebuild claimed a number, so every round
+        // makes progress and a rebuild needs at most as many tries as there are rebuilds
+        // running at once (8 plus readers in the status races test; five tries were too few).
+        for _ in 0..CRL_CLAIM_TRIES {
             let old = self.store.crl_state(name).await?;
             let state = CrlState {
                 name: name.to_owned(),
@@ -179,7 +186,7 @@ impl App {
             entries: count,
             ..claim.clone()
         };
-        for _ in 0..5 {
+        for _ in 0..CRL_CLAIM_TRIES {
             let old = self.store.crl_state(&pointer).await?;
             if old.as_ref().is_some_and(|o| o.number >= claim.number) {
                 // A newer CRL is already current; ours stays readable under its number.
