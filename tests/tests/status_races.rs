@@ -113,22 +113,7 @@ async fn every_ocsp_answer_after_a_revocation_returned_says_revoked() {
     let (app, clock, cert, admin) = presigned_certificate(dir.path()).await;
     let store = app.ports().store;
     std::fs::write(dir.path().join("ca.pem"), app.ca_pem()).unwrap();
-    let out = std::process::Command::new("openssl")
-        .current_dir(dir.path())
-        .args([
-            "ocsp",
-            "-issuer",
-            "ca.pem",
-            "-no_nonce",
-            "-reqout",
-            "req.der",
-        ])
-        .arg("-serial")
-        .arg(format!("0x{}", cert.serial))
-        .output()
-        .expect("openssl (ORGCERT_REQUIRE_TOOLS: it must be installed)");
-    assert!(out.status.success(), "{out:?}");
-    let req = Arc::new(std::fs::read(dir.path().join("req.der")).unwrap());
+    let req = Arc::new(openssl_ocsp_request(dir.path(), &cert));
     let good = store.ocsp_record(&cert.serial).await.unwrap().unwrap().sha1;
     // Warm: the good answer is now held in memory.
     assert_eq!(app.ocsp(&req).await, good);
@@ -426,6 +411,26 @@ async fn a_failing_digest_batch_does_not_stop_the_others_and_a_rerun_sends_it() 
     }
 }
 
+/// `openssl ocsp`'s DER request (no nonce) for `cert` under `dir/ca.pem`.
+fn openssl_ocsp_request(dir: &std::path::Path, cert: &Certificate) -> Vec<u8> {
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "ocsp",
+            "-issuer",
+            "ca.pem",
+            "-no_nonce",
+            "-reqout",
+            "req.der",
+        ])
+        .arg("-serial")
+        .arg(format!("0x{}", cert.serial))
+        .output()
+        .expect("openssl (ORGCERT_REQUIRE_TOOLS: it must be installed)");
+    assert!(out.status.success(), "{out:?}");
+    std::fs::read(dir.join("req.der")).unwrap()
+}
+
 /// What `openssl ocsp` reads in a DER OCSP response: "good", "revoked" or "unknown".
 fn openssl_cert_status(dir: &std::path::Path, der: &[u8]) -> String {
     std::fs::write(dir.join("resp.der"), der).unwrap();
@@ -459,22 +464,7 @@ async fn a_revocation_whose_ocsp_resign_fails_is_still_answered_revoked() {
         let (cert, admin) = issued_certificate(&base).await;
         clock.set(T0 + Duration::hours(step as i64));
         base.refresh_ocsp(&cert, clock.now()).await.unwrap();
-        let out = std::process::Command::new("openssl")
-            .current_dir(dir.path())
-            .args([
-                "ocsp",
-                "-issuer",
-                "ca.pem",
-                "-no_nonce",
-                "-reqout",
-                "req.der",
-            ])
-            .arg("-serial")
-            .arg(format!("0x{}", cert.serial))
-            .output()
-            .expect("openssl (ORGCERT_REQUIRE_TOOLS: it must be installed)");
-        assert!(out.status.success(), "{out:?}");
-        let req = std::fs::read(dir.path().join("req.der")).unwrap();
+        let req = openssl_ocsp_request(dir.path(), &cert);
         // Warm: the pre-signed "good" answer is served (and held in memory).
         assert_eq!(
             openssl_cert_status(dir.path(), &app.ocsp(&req).await),

@@ -352,6 +352,25 @@ pub struct ProfileSnapshot {
     pub publish: bool,
 }
 
+impl ProfileSnapshot {
+    /// What an order copies from its profile, and the organisation's name, when placed.
+    pub fn of(profile: &Profile, organisation_name: DisplayName) -> Self {
+        Self {
+            kind: profile.kind,
+            name: profile.name.clone(),
+            organisation_name,
+            certificate_email: profile.certificate_email.clone(),
+            seal_generation: profile.seal_generation,
+            system_rights: profile.system_rights,
+            identification: profile.identification,
+            issuing: profile.issuing,
+            key_algorithm: profile.key_algorithm,
+            p12_format: profile.p12_format,
+            publish: profile.publish,
+        }
+    }
+}
+
 /// A certificate (order) under a profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Certificate {
@@ -432,6 +451,42 @@ impl IssuanceClaim {
 }
 
 impl Certificate {
+    /// A new order under `profile`: pending, version 1, nothing issued yet.
+    pub fn pending_order(
+        serial: Serial,
+        profile: &Profile,
+        snapshot: ProfileSnapshot,
+        ordered_at: OffsetDateTime,
+        ordered_by: String,
+        renewal_of: Option<Serial>,
+    ) -> Self {
+        Self {
+            serial,
+            org: profile.org.clone(),
+            profile_id: profile.id,
+            status: CertStatus::Pending,
+            snapshot,
+            ordered_at,
+            ordered_by,
+            renewal_of,
+            secret_hash: None,
+            issued_at: None,
+            issued_by: None,
+            not_before: None,
+            not_after: None,
+            subject: None,
+            fingerprint: None,
+            certificate_pem: None,
+            revoked_at: None,
+            revoked_by: None,
+            revocation_reason: None,
+            reminders_sent: Vec::new(),
+            pending_renewal: None,
+            claim: None,
+            version: 1,
+        }
+    }
+
     /// Status with expiry derived from `now`.
     pub fn status_at(&self, now: OffsetDateTime) -> CertStatus {
         effective_status(self.status, self.not_after, now)

@@ -74,46 +74,32 @@ fn issued(
     now: OffsetDateTime,
     not_after: OffsetDateTime,
 ) -> Certificate {
-    Certificate {
-        serial: Serial::parse(&format!("{serial:032x}")).unwrap(),
-        org: p.org.clone(),
-        profile_id: p.id,
-        status: CertStatus::Issued,
-        snapshot: ProfileSnapshot {
-            kind: p.kind,
-            name: p.name.clone(),
-            organisation_name: DisplayName::parse("Bench A/S").unwrap(),
-            certificate_email: None,
-            seal_generation: false,
-            system_rights: p.system_rights,
-            identification: p.identification,
-            issuing: p.issuing,
-            key_algorithm: p.key_algorithm,
-            p12_format: p.p12_format,
-            publish: false,
-        },
-        ordered_at: now,
-        ordered_by: "admin@example.dk".into(),
-        renewal_of: None,
-        secret_hash: None,
-        issued_at: Some(now),
-        issued_by: Some("admin@example.dk".into()),
-        not_before: Some(now),
-        not_after: Some(not_after),
-        subject: Some("CN=bench,O=Bench A/S,C=DK".into()),
-        fingerprint: Some("ab".repeat(32)),
-        certificate_pem: Some(format!(
-            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-            "A".repeat(700)
-        )),
-        revoked_at: None,
-        revoked_by: None,
-        revocation_reason: None,
-        reminders_sent: Vec::new(),
-        pending_renewal: None,
-        claim: None,
-        version: 1,
-    }
+    let mut snapshot = ProfileSnapshot::of(p, DisplayName::parse("Bench A/S").unwrap());
+    (
+        snapshot.certificate_email,
+        snapshot.seal_generation,
+        snapshot.publish,
+    ) = (None, false, false);
+    let mut c = Certificate::pending_order(
+        Serial::parse(&format!("{serial:032x}")).unwrap(),
+        p,
+        snapshot,
+        now,
+        "admin@example.dk".into(),
+        None,
+    );
+    c.status = CertStatus::Issued;
+    c.issued_at = Some(now);
+    c.issued_by = Some("admin@example.dk".into());
+    c.not_before = Some(now);
+    c.not_after = Some(not_after);
+    c.subject = Some("CN=bench,O=Bench A/S,C=DK".into());
+    c.fingerprint = Some("ab".repeat(32));
+    c.certificate_pem = Some(format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        "A".repeat(700)
+    ));
+    c
 }
 
 fn ts(t: OffsetDateTime) -> String {

@@ -160,43 +160,17 @@ pub fn profile(org: &Cvr, name: &str) -> Profile {
 
 /// A pending certificate under `profile`, version 1, with a fresh random serial.
 pub fn pending(profile: &Profile, ordered_at: OffsetDateTime) -> Certificate {
-    Certificate {
-        serial: secrets::new_serial(),
-        org: profile.org.clone(),
-        profile_id: profile.id,
-        status: CertStatus::Pending,
-        snapshot: ProfileSnapshot {
-            kind: profile.kind,
-            name: profile.name.clone(),
-            organisation_name: DisplayName::parse("Eksempel Rådgivning A/S").expect("fixture name"),
-            certificate_email: profile.certificate_email.clone(),
-            seal_generation: profile.seal_generation,
-            system_rights: profile.system_rights,
-            identification: profile.identification,
-            issuing: profile.issuing,
-            key_algorithm: profile.key_algorithm,
-            p12_format: profile.p12_format,
-            publish: profile.publish,
-        },
+    Certificate::pending_order(
+        secrets::new_serial(),
+        profile,
+        ProfileSnapshot::of(
+            profile,
+            DisplayName::parse("Eksempel Rådgivning A/S").expect("fixture name"),
+        ),
         ordered_at,
-        ordered_by: "admin@eksempel.dk".into(),
-        renewal_of: None,
-        secret_hash: None,
-        issued_at: None,
-        issued_by: None,
-        not_before: None,
-        not_after: None,
-        subject: None,
-        fingerprint: None,
-        certificate_pem: None,
-        revoked_at: None,
-        revoked_by: None,
-        revocation_reason: None,
-        reminders_sent: Vec::new(),
-        pending_renewal: None,
-        claim: None,
-        version: 1,
-    }
+        "admin@eksempel.dk".into(),
+        None,
+    )
 }
 
 /// `cert` issued at `at` with the DESIGN §3 validity, version bumped.

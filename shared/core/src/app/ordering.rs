@@ -10,8 +10,8 @@ use crate::auth::{Actor, Role};
 use crate::error::{DomainError, Result};
 use crate::ids::Serial;
 use crate::model::{
-    CertKind, CertStatus, Certificate, IdempotencyRecord, Identification, IssuanceSecret,
-    IssuingMethod, Notification, Organisation, Profile, ProfileSnapshot, SecretKind,
+    CertKind, Certificate, IdempotencyRecord, Identification, IssuanceSecret, IssuingMethod,
+    Notification, Organisation, Profile, ProfileSnapshot, SecretKind,
 };
 use crate::ports::{Mail, Write};
 use crate::secrets;
@@ -216,43 +216,14 @@ impl App {
         profile: &Profile,
         renewal_of: Option<Serial>,
     ) -> Certificate {
-        Certificate {
-            serial: secrets::new_serial(),
-            org: org.cvr.clone(),
-            profile_id: profile.id,
-            status: CertStatus::Pending,
-            snapshot: ProfileSnapshot {
-                kind: profile.kind,
-                name: profile.name.clone(),
-                organisation_name: org.name.clone(),
-                certificate_email: profile.certificate_email.clone(),
-                seal_generation: profile.seal_generation,
-                system_rights: profile.system_rights,
-                identification: profile.identification,
-                issuing: profile.issuing,
-                key_algorithm: profile.key_algorithm,
-                p12_format: profile.p12_format,
-                publish: profile.publish,
-            },
-            ordered_at: self.now(),
-            ordered_by: actor.audit_name(),
+        Certificate::pending_order(
+            secrets::new_serial(),
+            profile,
+            ProfileSnapshot::of(profile, org.name.clone()),
+            self.now(),
+            actor.audit_name(),
             renewal_of,
-            secret_hash: None,
-            issued_at: None,
-            issued_by: None,
-            not_before: None,
-            not_after: None,
-            subject: None,
-            fingerprint: None,
-            certificate_pem: None,
-            revoked_at: None,
-            revoked_by: None,
-            revocation_reason: None,
-            reminders_sent: Vec::new(),
-            pending_renewal: None,
-            claim: None,
-            version: 1,
-        }
+        )
     }
 
     async fn replay(

@@ -59,43 +59,16 @@ fn profile(o: &str, name: &str) -> Profile {
 }
 
 fn cert(p: &Profile, serial: &str, ordered_at: OffsetDateTime) -> Certificate {
-    Certificate {
-        serial: Serial::parse(serial).unwrap(),
-        org: p.org.clone(),
-        profile_id: p.id,
-        status: CertStatus::Pending,
-        snapshot: ProfileSnapshot {
-            kind: p.kind,
-            name: p.name.clone(),
-            organisation_name: DisplayName::parse("Eksempel A/S").unwrap(),
-            certificate_email: p.certificate_email.clone(),
-            seal_generation: false,
-            system_rights: p.system_rights,
-            identification: p.identification,
-            issuing: p.issuing,
-            key_algorithm: p.key_algorithm,
-            p12_format: p.p12_format,
-            publish: p.publish,
-        },
+    let mut snapshot = ProfileSnapshot::of(p, DisplayName::parse("Eksempel A/S").unwrap());
+    snapshot.seal_generation = false;
+    Certificate::pending_order(
+        Serial::parse(serial).unwrap(),
+        p,
+        snapshot,
         ordered_at,
-        ordered_by: "admin@example.dk".into(),
-        renewal_of: None,
-        secret_hash: None,
-        issued_at: None,
-        issued_by: None,
-        not_before: None,
-        not_after: None,
-        subject: None,
-        fingerprint: None,
-        certificate_pem: None,
-        revoked_at: None,
-        revoked_by: None,
-        revocation_reason: None,
-        reminders_sent: Vec::new(),
-        pending_renewal: None,
-        claim: None,
-        version: 1,
-    }
+        "admin@example.dk".into(),
+        None,
+    )
 }
 
 fn secret(c: &Certificate, hash: &str, reference: Option<&str>) -> IssuanceSecret {
