@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::ordering::{Delivery, IdempotencyKey, OrderResult};
 use super::pipeline::check_unclaimed;
-use super::{with_summary, App};
+use super::App;
 use crate::auth::{Actor, Role};
 use crate::error::{DomainError, Result};
 use crate::ids::Serial;
@@ -66,36 +66,34 @@ impl App {
     ) -> Result<()> {
         for attempt in 0..tries {
             let profile = self.scoped_profile(&old.org, old.profile_id).await?;
-            let mut certs = self.store.certificates_of(&old.org, old.profile_id).await?;
-            if !certs
-                .iter()
-                .any(|c| c.serial == old.serial && c.version == old.version)
-            {
-                return Err(DomainError::StaleVersion(
-                    "the certificate was changed meanwhile; reload and try again".into(),
-                ));
-            }
-            certs.retain(|c| c.serial != old.serial);
             let mut writes = match &new {
-                Some(c) => {
-                    certs.push(c.clone());
-                    vec![Write::PutCertificate {
-                        cert: c.clone(),
-                        expected: Some(old.version),
-                    }]
-                }
+                Some(c) => vec![Write::PutCertificate {
+                    cert: c.clone(),
+                    expected: Some(old.version),
+                }],
                 None => vec![Write::DeleteCertificate {
                     serial: old.serial.clone(),
                     expected: old.version,
                 }],
             };
             writes.push(Write::PutProfile {
-                profile: with_summary(&profile, &certs),
+                profile: self
+                    .summary_with_changed(&profile, old, new.as_ref())
+                    .await?,
                 expected: Some(profile.version),
             });
             writes.extend(extra.iter().cloned());
             match self.store.commit(writes).await {
-                Err(DomainError::StaleVersion(_)) if attempt + 1 < tries => continue,
+                // The batch expects both versions: only a profile that moved on is worth
+                // another try; a certificate that moved on is the caller's conflict.
+                Err(DomainError::StaleVersion(m)) => {
+                    if !self.still_at(old).await? {
+                        return Err(changed_meanwhile());
+                    }
+                    if attempt + 1 == tries {
+                        return Err(DomainError::StaleVersion(m));
+                    }
+                }
                 r => return r,
             }
         }
@@ -273,6 +271,12 @@ impl App {
         }
     }
 
+    /// Whether `cert` is still stored at the version it was read with.
+    async fn still_at(&self, cert: &Certificate) -> Result<bool> {
+        let stored = self.store.certificate_in(&cert.org, &cert.serial).await?;
+        Ok(stored.is_some_and(|c| c.version == cert.version))
+    }
+
     /// Whether a renewal of `cert` is pending. A renewal leaves Pending only for good
     /// (issued or deleted), so a stale `pending_renewal` pointer is recognised by reading
     /// it; orders from before the pointer existed are found among the siblings.
@@ -292,6 +296,10 @@ impl App {
             c.status == CertStatus::Pending && c.renewal_of.as_ref() == Some(&cert.serial)
         }))
     }
+}
+
+fn changed_meanwhile() -> DomainError {
+    DomainError::StaleVersion("the certificate was changed meanwhile; reload and try again".into())
 }
 
 fn already_renewing() -> DomainError {

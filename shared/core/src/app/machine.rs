@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::input::check_profile_org_rules;
 use super::issuance::{IssueRequest, IssueResult};
 use super::pipeline::{check_unclaimed, Claimed, CLAIM_TTL};
-use super::{with_summary, App};
+use super::App;
 use crate::auth::Machine;
 use crate::error::{DomainError, Result};
 use crate::ids::Serial;
@@ -234,14 +234,13 @@ impl App {
             };
             let mut cert = self.new_order(&actor, &org, &profile, Some(old.serial.clone()));
             cert.claim = Some(claim.clone());
-            let mut certs = self.store.certificates_of(&org.cvr, profile.id).await?;
-            certs.push(cert.clone());
+            let updated = self.summary_with_added(&profile, &cert).await?;
             let mut marked = old.clone();
             marked.pending_renewal = Some(cert.serial.clone());
             marked.version += 1;
             let writes = vec![
                 Write::PutProfile {
-                    profile: with_summary(&profile, &certs),
+                    profile: updated,
                     expected: Some(profile.version),
                 },
                 Write::PutCertificate {

@@ -276,11 +276,7 @@ pub(crate) fn summarise(certs: &[Certificate]) -> Option<LatestCertificate> {
                 .then_with(|| renewal_order(a, b))
                 .then(a.serial.cmp(&b.serial))
         })
-        .map(|c| LatestCertificate {
-            serial: c.serial.clone(),
-            status: c.status,
-            not_after: c.not_after,
-        })
+        .map(latest_of)
 }
 
 /// `Greater` when `a` renews `b`, `Less` when `b` renews `a`.
@@ -300,6 +296,82 @@ pub(crate) fn with_summary(profile: &Profile, certs: &[Certificate]) -> Profile 
     p.latest = summarise(certs);
     p.version += 1;
     p
+}
+
+/// The summary entry of one certificate.
+fn latest_of(c: &Certificate) -> LatestCertificate {
+    LatestCertificate {
+        serial: c.serial.clone(),
+        status: c.status,
+        not_after: c.not_after,
+    }
+}
+
+impl App {
+    /// The profile with its summary after `added` (a new order) joins its certificates,
+    /// and its version moved on. The summary names the newest certificate, and `added` can
+    /// only displace that one, so one point read replaces reading all of the profile's
+    /// certificates (which made each order O(certificates of the profile)). A summary
+    /// that names nothing, or a certificate that is gone, is recomputed from all of them.
+    pub(crate) async fn summary_with_added(
+        &self,
+        profile: &Profile,
+        added: &Certificate,
+    ) -> Result<Profile> {
+        let newest = match &profile.latest {
+            Some(l) => self.store.certificate_in(&profile.org, &l.serial).await?,
+            None => None,
+        };
+        let mut certs = match newest {
+            Some(c) => vec![c],
+            None => self.store.certificates_of(&profile.org, profile.id).await?,
+        };
+        certs.push(added.clone());
+        Ok(with_summary(profile, &certs))
+    }
+
+    /// The profile with its summary after `old` became `new` (`None`: deleted), and its
+    /// version moved on. A change keeps a certificate's place among its siblings (serial,
+    /// order time and renewal link stay), so only a change of the newest one changes the
+    /// summary, and it is taken from `new` without reading the siblings. Deleting the
+    /// newest, or anything that moves a certificate's place, reads them all.
+    pub(crate) async fn summary_with_changed(
+        &self,
+        profile: &Profile,
+        old: &Certificate,
+        new: Option<&Certificate>,
+    ) -> Result<Profile> {
+        let newest_changed = profile.latest.as_ref().map(|l| l.serial == old.serial);
+        let same_place = new.is_some_and(|c| {
+            c.serial == old.serial
+                && c.ordered_at == old.ordered_at
+                && c.renewal_of == old.renewal_of
+        });
+        match (newest_changed, new) {
+            (Some(false), Some(_)) if same_place => {
+                let mut p = profile.clone();
+                p.version += 1;
+                Ok(p)
+            }
+            (Some(false), None) => {
+                let mut p = profile.clone();
+                p.version += 1;
+                Ok(p)
+            }
+            (Some(true), Some(c)) if same_place => {
+                let mut p = profile.clone();
+                p.latest = Some(latest_of(c));
+                p.version += 1;
+                Ok(p)
+            }
+            _ => {
+                let mut certs = self.store.certificates_of(&old.org, old.profile_id).await?;
+                certs.retain(|c| c.serial != old.serial);
+                certs.extend(new.cloned());
+                Ok(with_summary(profile, &certs))
+            }
+        }
+    }
 }
 
 /// A date for mails: `2026-11-25`.

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::input::{check_profile_org_rules, ProfileInput};
-use super::{summarise, with_summary, App};
+use super::{summarise, App};
 use crate::auth::{Actor, Role};
 use crate::error::{DomainError, Result};
 use crate::ids::Serial;
@@ -414,9 +414,7 @@ impl App {
     ) -> Result<OrderResult> {
         check_profile_org_rules(org, &profile)?;
         let cert = self.new_order(actor, org, &profile, renewal_of.map(|c| c.serial.clone()));
-        let mut certs = self.store.certificates_of(&org.cvr, profile.id).await?;
-        certs.push(cert.clone());
-        let updated = with_summary(&profile, &certs);
+        let updated = self.summary_with_added(&profile, &cert).await?;
         let mut writes = vec![Write::PutProfile {
             profile: updated.clone(),
             expected: Some(profile.version),

@@ -311,6 +311,30 @@ impl App {
         cert: &Certificate,
         now: OffsetDateTime,
     ) -> Result<Option<OcspRecord>> {
+        let Some(rec) = self.presign_ocsp(cert, now).await? else {
+            return Ok(None);
+        };
+        match self.store.commit(vec![Write::PutOcsp(rec.clone())]).await {
+            Ok(()) => Ok(Some(rec)),
+            // A newer record, or "revoked", is stored already: it stands (DESIGN §5a).
+            Err(DomainError::StaleVersion(why)) => {
+                tracing::debug!(serial = %cert.serial, %why, "OCSP record not replaced");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Signs a certificate's OCSP responses (SHA-1 and SHA-256 CertIDs) without storing
+    /// them; `None` when there is nothing to state (pending).
+    ///
+    /// # Errors
+    /// `Unavailable` when the signer fails.
+    pub(crate) async fn presign_ocsp(
+        &self,
+        cert: &Certificate,
+        now: OffsetDateTime,
+    ) -> Result<Option<OcspRecord>> {
         let Some(status) = Self::ocsp_status(cert) else {
             return Ok(None);
         };
@@ -333,23 +357,14 @@ impl App {
         };
         let sha1 = sign(OcspHash::Sha1).await?;
         let sha256 = sign(OcspHash::Sha256).await?;
-        let rec = OcspRecord {
+        Ok(Some(OcspRecord {
             serial: cert.serial.clone(),
             status: cert.status,
             sha1,
             sha256,
             this_update: now,
             next_update: next,
-        };
-        match self.store.commit(vec![Write::PutOcsp(rec.clone())]).await {
-            Ok(()) => Ok(Some(rec)),
-            // A newer record, or "revoked", is stored already: it stands (DESIGN §5a).
-            Err(DomainError::StaleVersion(why)) => {
-                tracing::debug!(serial = %cert.serial, %why, "OCSP record not replaced");
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        }))
     }
 
     /// The write a revocation commits with itself: an unsigned "revoked" OCSP record that

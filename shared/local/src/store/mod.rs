@@ -203,11 +203,10 @@ fn scoped_version(
     org: &Cvr,
     expected: Option<u64>,
 ) -> Result<Option<i64>> {
-    let row: Option<(String, i64)> = tx
-        .query_row(sql, params![key], |r| Ok((r.get(0)?, r.get(1)?)))
+    let stored: Option<(String, i64)> = row(tx, sql, params![key], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .map_err(sql_err)?;
-    Ok(match row {
+    Ok(match stored {
         Some((o, v)) if o == org.as_str() => Some(v),
         // -1 matches no expected version, so `check` refuses a create.
         Some(_) if expected.is_none() => Some(-1),
@@ -215,20 +214,37 @@ fn scoped_version(
     })
 }
 
+/// `execute` through the connection's statement cache: a commit runs the same few
+/// statements every time, and parsing them anew cost more than running them.
+fn exec(tx: &Transaction<'_>, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(p)
+}
+
+/// `query_row` through the statement cache (see [`exec`]).
+fn row<T>(
+    tx: &Transaction<'_>,
+    sql: &str,
+    p: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    tx.prepare_cached(sql)?.query_row(p, f)
+}
+
 fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
     match write {
         Write::PutOrganisation { org, expected } => {
             let key = org.cvr.as_str();
-            let stored: Option<i64> = tx
-                .query_row(
-                    "SELECT version FROM organisations WHERE cvr = ?1",
-                    params![key],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql_err)?;
+            let stored: Option<i64> = row(
+                tx,
+                "SELECT version FROM organisations WHERE cvr = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?;
             check(&format!("organisation {key}"), *expected, stored)?;
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO organisations (cvr, version, doc) VALUES (?1, ?2, ?3)
                  ON CONFLICT (cvr) DO UPDATE SET version = excluded.version, doc = excluded.doc",
                 params![key, version(org.version)?, to_doc(org)?],
@@ -250,7 +266,8 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
             check(&format!("certificate profile {id}"), *expected, stored)?;
             let latest_status = p.latest.as_ref().map(|l| l.status.as_str());
             let latest_not_after = ts_opt(p.latest.as_ref().and_then(|l| l.not_after))?;
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO profiles (id, org, version, name_lower, search_text, kind,
                                        latest_status, latest_not_after, doc)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -283,7 +300,8 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
                 *expected,
             )?;
             check(&format!("certificate {serial}"), *expected, stored)?;
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO certificates (serial, org, profile_id, status, ordered_at,
                                            not_after, version, doc)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -305,16 +323,17 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
             .map_err(sql_err)?;
         }
         Write::DeleteCertificate { serial, expected } => {
-            let stored: Option<i64> = tx
-                .query_row(
-                    "SELECT version FROM certificates WHERE serial = ?1",
-                    params![serial.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql_err)?;
+            let stored: Option<i64> = row(
+                tx,
+                "SELECT version FROM certificates WHERE serial = ?1",
+                params![serial.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?;
             check(&format!("certificate {serial}"), Some(*expected), stored)?;
-            tx.execute(
+            exec(
+                tx,
                 "DELETE FROM certificates WHERE serial = ?1",
                 params![serial.as_str()],
             )
@@ -324,35 +343,36 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
             secret: s,
             expected,
         } => {
-            let stored: Option<i64> = tx
-                .query_row(
-                    "SELECT version FROM secrets WHERE hash = ?1",
-                    params![s.hash],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql_err)?;
+            let stored: Option<i64> = row(
+                tx,
+                "SELECT version FROM secrets WHERE hash = ?1",
+                params![s.hash],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?;
             check("the issuance secret", *expected, stored)?;
             let reference = match &s.kind {
                 SecretKind::OneTimeCode { reference, .. } => Some(reference.as_str()),
                 SecretKind::Link => None,
             };
             if let Some(r) = reference {
-                let taken: Option<String> = tx
-                    .query_row(
-                        "SELECT hash FROM secrets WHERE reference = ?1 AND hash <> ?2",
-                        params![r, s.hash],
-                        |row| row.get(0),
-                    )
-                    .optional()
-                    .map_err(sql_err)?;
+                let taken: Option<String> = row(
+                    tx,
+                    "SELECT hash FROM secrets WHERE reference = ?1 AND hash <> ?2",
+                    params![r, s.hash],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(sql_err)?;
                 if taken.is_some() {
                     return Err(DomainError::StaleVersion(format!(
                         "reference number {r} is already in use"
                     )));
                 }
             }
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO secrets (hash, reference, serial, version, expires_at, doc)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (hash) DO UPDATE SET
@@ -376,14 +396,16 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
             let mut e = e.clone();
             let head = audit_head(tx, &e.org)?;
             audit_chain::link(&mut e, &head)?;
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO audit (org, at, doc) VALUES (?1, ?2, ?3)",
                 params![e.org.as_str(), ts(e.at)?, to_doc(&e)?],
             )
             .map_err(sql_err)?;
             // The lifecycle event of this change, in the same transaction (the outbox).
             if let Some(ev) = events::from_audit(&e) {
-                tx.execute(
+                exec(
+                    tx,
                     "INSERT INTO events (org, seq, doc) VALUES (?1, ?2, ?3)",
                     params![ev.org.as_str(), version(ev.seq)?, to_doc(&ev)?],
                 )
@@ -391,7 +413,8 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
             }
         }
         Write::Notify(n) => {
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO notifications (org, recipient_lower, at, doc)
                  VALUES (?1, ?2, ?3, ?4)",
                 params![
@@ -414,25 +437,26 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
                          AND (?3 IS NULL OR json_extract(doc, '$.id') = ?3)";
             let rcpt = recipient.as_str().to_ascii_lowercase();
             if ids.is_empty() {
-                tx.execute(sql, params![org.as_str(), rcpt, Option::<String>::None])
+                exec(tx, sql, params![org.as_str(), rcpt, Option::<String>::None])
                     .map_err(sql_err)?;
             }
             for id in ids {
-                tx.execute(sql, params![org.as_str(), rcpt, Some(id.to_string())])
+                exec(tx, sql, params![org.as_str(), rcpt, Some(id.to_string())])
                     .map_err(sql_err)?;
             }
         }
         Write::PutCrlState { state, expected } => {
-            let stored: Option<i64> = tx
-                .query_row(
-                    "SELECT version FROM crl_state WHERE name = ?1",
-                    params![state.name],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql_err)?;
+            let stored: Option<i64> = row(
+                tx,
+                "SELECT version FROM crl_state WHERE name = ?1",
+                params![state.name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql_err)?;
             check(&format!("CRL {}", state.name), *expected, stored)?;
-            tx.execute(
+            exec(
+                tx,
                 "INSERT INTO crl_state (name, version, doc) VALUES (?1, ?2, ?3)
                  ON CONFLICT (name) DO UPDATE SET version = excluded.version, doc = excluded.doc",
                 params![state.name, version(state.version)?, to_doc(state)?],
@@ -445,9 +469,9 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
             // one; any other by a newer one, or by "revoked" whatever its thisUpdate. A
             // refused update changes no row. Times compare as instants ('subsec'), not
             // as text: RFC 3339 text from serde has a varying number of digits.
-            let changed = tx
-                .execute(
-                    "INSERT INTO ocsp (serial, doc) VALUES (?1, ?2)
+            let changed = exec(
+                tx,
+                "INSERT INTO ocsp (serial, doc) VALUES (?1, ?2)
                      ON CONFLICT (serial) DO UPDATE SET doc = excluded.doc
                      WHERE (json_extract(excluded.doc, '$.status') = 'revoked'
                             AND json_extract(ocsp.doc, '$.status') <> 'revoked')
@@ -455,9 +479,9 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
                              OR json_extract(ocsp.doc, '$.status') <> 'revoked')
                             AND unixepoch(json_extract(excluded.doc, '$.this_update'), 'subsec')
                               > unixepoch(json_extract(ocsp.doc, '$.this_update'), 'subsec'))",
-                    params![rec.serial.as_str(), to_doc(rec)?],
-                )
-                .map_err(sql_err)?;
+                params![rec.serial.as_str(), to_doc(rec)?],
+            )
+            .map_err(sql_err)?;
             if changed == 0 {
                 return Err(DomainError::StaleVersion(format!(
                     "the OCSP record of certificate {} is newer or states revoked",
@@ -466,17 +490,16 @@ fn apply(tx: &Transaction<'_>, write: &Write) -> Result<()> {
             }
         }
         Write::DeleteSecret { hash } => {
-            tx.execute("DELETE FROM secrets WHERE hash = ?1", params![hash])
-                .map_err(sql_err)?;
+            exec(tx, "DELETE FROM secrets WHERE hash = ?1", params![hash]).map_err(sql_err)?;
         }
         Write::Idempotency(rec) => {
-            let inserted = tx
-                .execute(
-                    "INSERT INTO idempotency (org, key, doc) VALUES (?1, ?2, ?3)
+            let inserted = exec(
+                tx,
+                "INSERT INTO idempotency (org, key, doc) VALUES (?1, ?2, ?3)
                      ON CONFLICT (org, key) DO NOTHING",
-                    params![rec.org.as_str(), rec.key, to_doc(rec)?],
-                )
-                .map_err(sql_err)?;
+                params![rec.org.as_str(), rec.key, to_doc(rec)?],
+            )
+            .map_err(sql_err)?;
             if inserted == 0 {
                 return Err(DomainError::StaleVersion(
                     "the idempotency key was already used".into(),
@@ -613,11 +636,8 @@ fn list_profiles(conn: &Connection, org: &Cvr, q: &ProfileQuery) -> Result<Page<
 /// row or only rows written before the chain existed (the legacy prefix).
 fn audit_head(conn: &Connection, org: &Cvr) -> Result<audit_chain::Head> {
     let doc: Option<String> = conn
-        .query_row(
-            "SELECT doc FROM audit WHERE org = ?1 ORDER BY seq DESC LIMIT 1",
-            params![org.as_str()],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT doc FROM audit WHERE org = ?1 ORDER BY seq DESC LIMIT 1")
+        .and_then(|mut s| s.query_row(params![org.as_str()], |r| r.get(0)))
         .optional()
         .map_err(sql_err)?;
     let Some(doc) = doc else {
