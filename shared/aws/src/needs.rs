@@ -11,22 +11,27 @@
 //! The composition of every port at once, [`AwsApp::compose`](crate::AwsApp::compose), is
 //! unchanged: tests, `orgcert serve --backend aws` and the tools use it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use aws_config::SdkConfig;
 use orgcert_core::app::App;
 use orgcert_core::clock::Clock;
 use orgcert_core::ports::{
     CertSpec, CertificateAuthority, IssuedMaterial, KeySource, Mail, Mailer, Objects, OcspFailure,
     OcspQuery, OcspResponseSpec, RevokedRef,
 };
+use orgcert_core::secrets::CodeKey;
 use orgcert_core::DomainError;
 use orgcert_pki::{CaSigner, KeyAlgorithm, PkiError, RsaSignature};
 use time::{Duration, OffsetDateTime};
 
-use crate::compose::{self, CaPartition, Generations};
+use crate::compose::{self, CaPartition, Generations, Responders};
 use crate::config::{function_sdk_config, AwsConfig};
 use crate::s3::S3Objects;
+use crate::store::DynamoStore;
 
 /// What one function uses besides the table, known when it is compiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,43 +133,99 @@ pub async fn compose_for<const NEEDS: u8>(
     let sdk = function_sdk_config(cfg)?;
     let store = compose::dynamo_store(&sdk, cfg)?;
     // Each `if const` below is decided when the function is compiled: the branch not
-    // taken, and every SDK client only it builds, is not in the binary.
-    let (objects, responders, code_key) = if const { Needs::from_bits(NEEDS).objects } {
-        let objects = Arc::new(S3Objects::new(compose::s3_client(&sdk, cfg), &cfg.bucket));
-        let code_key = compose::code_key(&sdk, cfg).await?;
-        let responders = compose::s3_responders(&objects);
-        (objects as Arc<dyn Objects>, Some(responders), code_key)
+    // taken, and every SDK client only it builds, is not in the binary. No `.await` sits
+    // inside one: an await point is a state of this future, reachable whatever the
+    // constant, so the branches only pick a boxed future and one await runs it.
+    let s3: Building<'_, S3Parts> = if const { Needs::from_bits(NEEDS).objects } {
+        Box::pin(s3_parts(&sdk, cfg))
     } else {
-        (
-            Arc::new(Unavailable("S3 objects")) as Arc<dyn Objects>,
-            None,
-            None,
-        )
+        Box::pin(std::future::ready(Ok(S3Parts::unavailable())))
     };
-    let ca: Arc<dyn CertificateAuthority> = if const { Needs::from_bits(NEEDS).ca } {
-        let partition = CaPartition::load(&store).await?;
-        let der = partition.issuing_certificate(cfg)?;
-        let generations = if const { Needs::from_bits(NEEDS).signer } {
-            let signer = compose::kms_signer(&sdk, cfg, &der)?;
-            Generations::bind(cfg, &partition, signer, der, &|stored| {
-                crate::rollover::generation_signer(&sdk, stored)
-            })?
-        } else {
-            let signer = NoSigner::of_certificate(&der, &cfg.kms_key_id)?;
-            Generations::bind(cfg, &partition, signer, der, &|stored| {
-                NoSigner::of_certificate(&stored.der, &stored.kms_key_id)
-            })?
-        };
-        Arc::new(generations.pki(responders, false))
+    let S3Parts {
+        objects,
+        responders,
+        code_key,
+    } = s3.await?;
+    let ca: Building<'_, Arc<dyn CertificateAuthority>> = if const { Needs::from_bits(NEEDS).signer }
+    {
+        Box::pin(signing_ca(&sdk, cfg, &store, responders))
+    } else if const { Needs::from_bits(NEEDS).ca } {
+        Box::pin(certificate_ca(cfg, &store, responders))
     } else {
-        Arc::new(NoCa)
+        Box::pin(std::future::ready(Ok(
+            Arc::new(NoCa) as Arc<dyn CertificateAuthority>
+        )))
     };
+    let ca = ca.await?;
     let mailer: Arc<dyn Mailer> = if const { Needs::from_bits(NEEDS).mailer } {
         Arc::new(compose::ses_mailer(&sdk, cfg))
     } else {
         Arc::new(Unavailable("SES mail"))
     };
     compose::app(cfg, clock, store, ca, objects, mailer, code_key)
+}
+
+/// A part of the composition being built (see [`compose_for`]).
+type Building<'a, T> = Pin<Box<dyn Future<Output = Result<T, DomainError>> + Send + 'a>>;
+
+/// What S3 gives a function: its objects, the delegated OCSP responders, the
+/// one-time-code key.
+struct S3Parts {
+    objects: Arc<dyn Objects>,
+    responders: Option<Responders>,
+    code_key: Option<CodeKey>,
+}
+
+impl S3Parts {
+    fn unavailable() -> Self {
+        Self {
+            objects: Arc::new(Unavailable("S3 objects")),
+            responders: None,
+            code_key: None,
+        }
+    }
+}
+
+async fn s3_parts(sdk: &SdkConfig, cfg: &AwsConfig) -> Result<S3Parts, DomainError> {
+    let objects = Arc::new(S3Objects::new(compose::s3_client(sdk, cfg), &cfg.bucket));
+    let code_key = compose::code_key(sdk, cfg).await?;
+    let responders = compose::s3_responders(&objects);
+    Ok(S3Parts {
+        objects,
+        responders: Some(responders),
+        code_key,
+    })
+}
+
+/// The CA generations of the table, signing with their KMS keys.
+async fn signing_ca(
+    sdk: &SdkConfig,
+    cfg: &AwsConfig,
+    store: &DynamoStore,
+    responders: Option<Responders>,
+) -> Result<Arc<dyn CertificateAuthority>, DomainError> {
+    let partition = CaPartition::load(store).await?;
+    let der = partition.issuing_certificate(cfg)?;
+    let signer = compose::kms_signer(sdk, cfg, &der)?;
+    let generations = Generations::bind(cfg, &partition, signer, der, &|stored| {
+        crate::rollover::generation_signer(sdk, stored)
+    })?;
+    Ok(Arc::new(generations.pki(responders, false)))
+}
+
+/// The CA generations of the table, refusing to sign with a CA key.
+async fn certificate_ca(
+    cfg: &AwsConfig,
+    store: &DynamoStore,
+    responders: Option<Responders>,
+) -> Result<Arc<dyn CertificateAuthority>, DomainError> {
+    let partition = CaPartition::load(store).await?;
+    let der = partition.issuing_certificate(cfg)?;
+    let signer = NoSigner::of_certificate(&der, &cfg.kms_key_id)?;
+    let generations = Generations::bind(cfg, &partition, signer, der, &|stored| {
+        NoSigner::of_certificate(&stored.der, &stored.kms_key_id)
+    })?;
+    Ok(Arc::new(generations.pki(responders, false)))
 }
 
 fn not_here(what: &str) -> DomainError {
