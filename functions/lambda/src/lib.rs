@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::routing::MethodRouter;
 use lambda_http::request::RequestContext;
-use orgcert_aws::AwsConfig;
+use orgcert_aws::{AwsConfig, Needs};
 use orgcert_core::app::Job;
 use orgcert_core::auth::Actor;
 use orgcert_core::clock::SystemClock;
@@ -75,21 +75,112 @@ fn init_tracing() {
     watch::init_tracing();
 }
 
-async fn compose() -> Result<orgcert_core::app::App, DomainError> {
+/// The composition of one function: what `NEEDS` ([`Needs::bits`]) names, nothing else
+/// (`orgcert_aws::compose_for`).
+async fn compose<const NEEDS: u8>() -> Result<orgcert_core::app::App, DomainError> {
     let cfg = AwsConfig::from_env()?;
-    orgcert_aws::compose(&cfg, Arc::new(SystemClock)).await
+    orgcert_aws::compose_for::<NEEDS>(&cfg, Arc::new(SystemClock)).await
+}
+
+/// What the function of `op` uses besides the DynamoDB table, read from its use case
+/// (`shared/core/src/app`): the CA certificates, the KMS CA key, S3 (PKCS#12 files,
+/// published CRLs, OCSP responders, the one-time-code key) and SES. A bin composes only
+/// these, so it links no other SDK; a port left out refuses with `Internal`.
+///
+/// Only issuance signs with the CA key (as `infra/template.yaml` grants, DESIGN §5a);
+/// revocation re-signs OCSP with the delegated responder in S3, never with KMS.
+pub const fn needs(op: Operation) -> Needs {
+    use Operation as O;
+    let table = Needs::STORE;
+    match op {
+        O::GetOrganisation
+        | O::UpdateSettings
+        | O::ListProfiles
+        | O::ExportProfiles
+        | O::GetProfile
+        | O::UpdateProfile
+        | O::PutSystemRights
+        | O::PutSealGeneration
+        | O::DeleteCertificate
+        | O::GetIssuance
+        | O::ListNotifications
+        | O::MarkNotificationsRead
+        | O::ListAudit
+        | O::ExportAudit
+        | O::ListEvents
+        | O::PublicCertificates
+        | O::PublicCertificateFile
+        | O::OpenApi
+        | O::Healthz => table,
+        // The CA certificate: the CA files, and the chain of a certificate's answer.
+        O::GetCertificate
+        | O::CaPem
+        | O::CaCer
+        | O::CaGeneration
+        | O::RootPem
+        | O::RootCer
+        | O::RootCrl => table.ca(),
+        // Published CRLs and the delegated OCSP responders are in S3.
+        O::GetCrl | O::GetCrlPartition | O::OcspGet | O::OcspPost => table.ca().objects(),
+        // An order announces a one-time code (its key is in S3) by mail.
+        O::CreateProfile | O::OrderCertificate | O::RenewCertificate | O::SendIssuanceLink => {
+            table.objects().mailer()
+        }
+        // Re-signs the OCSP answer (responder in S3) and mails the holder.
+        O::RevokeCertificate => table.ca().objects().mailer(),
+        // Signs the certificate (KMS), stores the PKCS#12 file and re-signs OCSP (S3).
+        O::RedeemIssuance | O::IssueCertificate | O::IssueByApi | O::SelfRenew => {
+            table.signer().objects()
+        }
+        // Local-only routes: never a Lambda function.
+        O::LocalObject
+        | O::LocalJwks
+        | O::LocalOutbox
+        | O::LocalUsers
+        | O::LocalLogin
+        | O::RunJob => Needs::ALL,
+    }
+}
+
+/// What the function of a scheduled job uses besides the table (see [`needs`]).
+pub const fn job_needs(job: Job) -> Needs {
+    match job {
+        // Signs CRLs and mints the OCSP responder (KMS); publishes both to S3.
+        Job::CrlRefresh => Needs::STORE.signer().objects(),
+        // Purges expired PKCS#12 files.
+        Job::Housekeeping => Needs::STORE.objects(),
+        // Mails the reminders.
+        Job::RenewalReminders => Needs::STORE.mailer(),
+    }
+}
+
+/// Refuses to start a bin whose compiled-in needs are not its operation's row (a bin
+/// written by hand with the wrong constant).
+fn check_needs<const NEEDS: u8>(name: &str, expected: Needs) -> Result<(), String> {
+    if Needs::from_bits(NEEDS) == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name}: built with {:?}, its operation needs {expected:?}",
+            Needs::from_bits(NEEDS)
+        ))
+    }
 }
 
 /// Serves one operation as a Lambda function, with the handler its bin names
-/// (`orgcert_http::handler!`), so that the bin links no other operation's handler.
+/// (`orgcert_http::handler!`), so that the bin links no other operation's handler, on
+/// the composition of its [`needs`] (`NEEDS` = `needs(op).bits()`), so that it links no
+/// other SDK.
 ///
 /// # Errors
-/// When the composition (configuration, CA certificate) or the runtime fails.
-pub async fn serve_http(
+/// When the composition (configuration, CA certificate) or the runtime fails, or
+/// `NEEDS` is not `needs(op)`.
+pub async fn serve_http<const NEEDS: u8>(
     op: Operation,
     handler: MethodRouter<HttpState>,
 ) -> Result<(), lambda_http::Error> {
-    let app = compose().await.map_err(|e| format!("{e}"))?;
+    check_needs::<NEEDS>(op.name(), needs(op))?;
+    let app = compose::<NEEDS>().await.map_err(|e| format!("{e}"))?;
     let state = HttpState::new(app, Arc::new(ApiGatewayClaims));
     let machine_domain = std::env::var(MACHINE_DOMAIN_VAR).ok();
     lambda_http::run(watch::layer(with_machine_certificate_layer(
@@ -209,8 +300,9 @@ pub async fn serve_web() -> Result<(), lambda_http::Error> {
 /// # Errors
 /// When the composition or the runtime fails; a failed job run is returned to Lambda so
 /// that EventBridge's retry policy applies.
-pub async fn serve_job(job: Job) -> Result<(), lambda_runtime::Error> {
-    let app = compose().await.map_err(|e| format!("{e}"))?;
+pub async fn serve_job<const NEEDS: u8>(job: Job) -> Result<(), lambda_runtime::Error> {
+    check_needs::<NEEDS>(job.name(), job_needs(job))?;
+    let app = compose::<NEEDS>().await.map_err(|e| format!("{e}"))?;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
             let app = app.clone();
@@ -275,9 +367,10 @@ fn block_on<F: std::future::Future<Output = Result<(), E>>, E: std::fmt::Display
     }
 }
 
-/// `main` of an HTTP function: `http_main(Operation::X, orgcert_http::handler!(X))`.
-pub fn http_main(op: Operation, handler: MethodRouter<HttpState>) -> ExitCode {
-    block_on(serve_http(op, handler))
+/// `main` of an HTTP function:
+/// `http_main::<{ needs(Operation::X).bits() }>(Operation::X, orgcert_http::handler!(X))`.
+pub fn http_main<const NEEDS: u8>(op: Operation, handler: MethodRouter<HttpState>) -> ExitCode {
+    block_on(serve_http::<NEEDS>(op, handler))
 }
 
 /// `main` of the `web-console` function.
@@ -285,9 +378,9 @@ pub fn web_main() -> ExitCode {
     block_on(serve_web())
 }
 
-/// `main` of a job function.
-pub fn job_main(job: Job) -> ExitCode {
-    block_on(serve_job(job))
+/// `main` of a job function: `job_main::<{ job_needs(Job::X).bits() }>(Job::X)`.
+pub fn job_main<const NEEDS: u8>(job: Job) -> ExitCode {
+    block_on(serve_job::<NEEDS>(job))
 }
 
 #[cfg(test)]
@@ -371,6 +464,37 @@ mod tests {
         let resp = router.oneshot(req).await.unwrap();
         let body = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
         assert_eq!(&body[..], b"Some(198.51.100.4)");
+    }
+
+    #[test]
+    fn only_issuance_and_the_crl_job_sign_and_a_bin_must_match_its_row() {
+        let signing: Vec<&str> = Operation::ALL
+            .iter()
+            .filter(|op| needs(**op).signer)
+            .map(|op| op.name())
+            .collect();
+        assert_eq!(
+            signing,
+            [
+                "redeem-issuance",
+                "issue-certificate",
+                "issue-by-api",
+                "self-renew"
+            ]
+        );
+        assert!(job_needs(Job::CrlRefresh).signer);
+        assert!(!job_needs(Job::Housekeeping).signer && !job_needs(Job::RenewalReminders).signer);
+        // The public status functions read S3 and never sign.
+        for op in [Operation::OcspGet, Operation::OcspPost, Operation::GetCrl] {
+            assert_eq!(needs(op), Needs::STORE.ca().objects(), "{}", op.name());
+        }
+        const GET_PROFILE: u8 = needs(Operation::GetProfile).bits();
+        assert!(check_needs::<GET_PROFILE>("get-profile", needs(Operation::GetProfile)).is_ok());
+        assert!(check_needs::<GET_PROFILE>(
+            "issue-certificate",
+            needs(Operation::IssueCertificate)
+        )
+        .is_err());
     }
 
     #[test]

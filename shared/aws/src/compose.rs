@@ -13,9 +13,10 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use orgcert_core::app::{App, Config, Ports};
 use orgcert_core::clock::Clock;
-use orgcert_core::ports::NoEvents;
+use orgcert_core::ports::{CertificateAuthority, Mailer, NoEvents, Objects};
+use orgcert_core::secrets::CodeKey;
 use orgcert_core::DomainError;
-use orgcert_pki::port::PkiAuthority;
+use orgcert_pki::port::{PkiAuthority, ResponderStore};
 use orgcert_pki::{create_ca_certificate, Authority, CaSigner, CaSubject};
 use time::{Duration, OffsetDateTime};
 
@@ -68,16 +69,10 @@ impl AwsApp {
     /// ([`issuing_ca_certificate`]), so a cold start never waits on KMS.
     pub async fn compose(cfg: &AwsConfig, clock: Arc<dyn Clock>) -> Result<Self, DomainError> {
         let sdk = sdk_config(cfg).await;
-        let store = Arc::new(
-            DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &cfg.table)
-                .with_ocsp_cache(ocsp_cache_ttl()?),
-        );
+        let store = dynamo_store(&sdk, cfg)?;
         let ca = CaPartition::load(&store).await?;
         let der = ca.issuing_certificate(cfg)?;
-        let signer: Arc<dyn CaSigner> = Arc::new(
-            KmsSigner::from_certificate(aws_sdk_kms::Client::new(&sdk), &cfg.kms_key_id, &der)?
-                .with_rsa_signature(ca_signature()?),
-        );
+        let signer = kms_signer(&sdk, cfg, &der)?;
         Self::assemble(cfg, clock, signer, &sdk, store, &ca, der).await
     }
 
@@ -92,10 +87,7 @@ impl AwsApp {
         signer: Arc<dyn CaSigner>,
     ) -> Result<Self, DomainError> {
         let sdk = sdk_config(cfg).await;
-        let store = Arc::new(
-            DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &cfg.table)
-                .with_ocsp_cache(ocsp_cache_ttl()?),
-        );
+        let store = dynamo_store(&sdk, cfg)?;
         let ca = CaPartition::load(&store).await?;
         let der = ca.issuing_certificate(cfg)?;
         Self::assemble(cfg, clock, signer, &sdk, store, &ca, der).await
@@ -110,77 +102,27 @@ impl AwsApp {
         ca: &CaPartition,
         der: Vec<u8>,
     ) -> Result<Self, DomainError> {
-        // Two tiers (`bootstrap_two_tier_ca`): the root and its CRL are stored with the
-        // issuing CA; a CA from the single-tier bootstrap has neither.
-        let (root_der, root_crl) = ca.root();
-        let chain: Vec<Vec<u8>> = root_der.into_iter().collect();
-        let bind = |signer: Arc<dyn CaSigner>, der: Vec<u8>, generation: u32| {
-            Authority::new(signer, der, &cfg.pki_url, cfg.policy_oids.clone())
-                .and_then(|a| {
-                    a.with_name_registration_authority(cfg.name_registration_authority.as_deref())
-                })
-                .map(|a| a.with_generation(generation).with_chain(chain.clone()))
-                .map_err(|e| DomainError::Internal(format!("CA generation {generation}: {e}")))
-        };
-        let mut generations = vec![Arc::new(bind(signer, der, 1)?)];
-        // Later generations from `orgcert-ca rollover` (items CA/CERT#n), each with its own
-        // KMS key; the public key comes from the stored certificate, not GetPublicKey.
-        for stored in ca.generations()?.into_iter().skip(1) {
-            let signer = crate::rollover::generation_signer(sdk, &stored)?;
-            generations.push(Arc::new(bind(signer, stored.der, stored.generation)?));
-        }
-        let authority = generations
-            .pop()
-            .ok_or_else(|| DomainError::Internal("no CA".into()))?;
-        // Older generations serve status until their own certificate expires (and with it
-        // every certificate they issued), as the embedded default's.
-        let now = OffsetDateTime::now_utc();
-        let older: Vec<Arc<Authority>> = generations
-            .into_iter()
-            .filter(|a| a.not_after() > now)
-            .collect();
+        let generations = Generations::bind(cfg, ca, signer, der, &|stored| {
+            crate::rollover::generation_signer(sdk, stored)
+        })?;
         let objects = Arc::new(S3Objects::new(s3_client(sdk, cfg), &cfg.bucket));
-        let mailer = Arc::new(
-            SesMailer::new(aws_sdk_sesv2::Client::new(sdk), &cfg.sender)
-                .with_configuration_set(cfg.ses_configuration_set.clone()),
-        );
-        // OCSP is signed by the delegated responder kept in the bucket; this composition
-        // never mints one on an OCSP request (only the crl-refresh job does, through
-        // `prepare_responder`), so a public request never costs a KMS signature.
-        let responders = Arc::new(S3ResponderStore::new(objects.clone()));
-        let mut ca = PkiAuthority::new(authority.clone())
-            .with_older_generations(older.clone())
-            .with_older_rotating_responders(older_responders(&objects), false)
-            .with_rotating_responder(responders, false);
-        if let Some(crl) = root_crl.clone() {
-            ca = ca.with_root_crl(crl);
-        }
-        let mut config = tuned(Config::new(cfg.public_url.clone()))?;
-        if let Some(object) = &cfg.code_key_object {
-            let key = load_code_key(&s3_client(sdk, cfg), &cfg.bucket, object)
-                .await?
-                .ok_or_else(|| {
-                    DomainError::Internal(format!(
-                        "s3://{}/{object} is missing: run the CA bootstrap (it writes the one-time-code key)",
-                        cfg.bucket
-                    ))
-                })?;
-            config.code_key = Some(key);
-        }
-        // Served as stored; the crl-refresh job builds CRLs (DESIGN §5a).
-        config.crl_build_on_read = false;
-        let app = App::new(
-            Ports {
-                store: store.clone(),
-                ca: Arc::new(ca),
-                objects: objects.clone(),
-                mailer: mailer.clone(),
-                clock,
-                // A schedule rebuilds the CRL on AWS; nothing runs in the background here.
-                events: Arc::new(NoEvents),
-            },
-            config,
-        );
+        let mailer = Arc::new(ses_mailer(sdk, cfg));
+        let code_key = code_key(sdk, cfg).await?;
+        let pki = generations.pki(Some(s3_responders(&objects)), false);
+        let app = app(
+            cfg,
+            clock,
+            store.clone(),
+            Arc::new(pki),
+            objects.clone(),
+            mailer.clone(),
+            code_key,
+        )?;
+        let Generations {
+            authority,
+            older,
+            root_crl,
+        } = generations;
         Ok(Self {
             app,
             store,
@@ -201,26 +143,191 @@ impl AwsApp {
     /// never do: the crl-refresh job mints through `prepare_responder`.
     #[must_use]
     pub fn minting_ocsp_responder(mut self) -> Self {
-        let responders = Arc::new(S3ResponderStore::new(self.objects.clone()));
-        let mut ca = PkiAuthority::new(self.authority.clone())
-            .with_older_generations(self.older.clone())
-            .with_older_rotating_responders(older_responders(&self.objects), true)
-            .with_rotating_responder(responders, true);
-        if let Some(crl) = self.root_crl.clone() {
-            ca = ca.with_root_crl(crl);
-        }
-        self.app = self.app.with_ca(Arc::new(ca));
+        let generations = Generations {
+            authority: self.authority.clone(),
+            older: self.older.clone(),
+            root_crl: self.root_crl.clone(),
+        };
+        self.app = self.app.with_ca(Arc::new(
+            generations.pki(Some(s3_responders(&self.objects)), true),
+        ));
         self
     }
 }
 
-/// The responder stores of older issuing CA generations: each keeps its own delegated
-/// responder (minted by the crl-refresh job), so no public OCSP request signs with a KMS
-/// CA key, whichever generation issued the certificate (DESIGN §5a).
-fn older_responders(
-    objects: &Arc<S3Objects>,
-) -> impl Fn(u32) -> Arc<dyn orgcert_pki::port::ResponderStore> + '_ {
-    move |g| Arc::new(S3ResponderStore::for_generation(objects.clone(), g))
+/// The DynamoDB store of `cfg.table` (every function has one).
+pub(crate) fn dynamo_store(
+    sdk: &aws_config::SdkConfig,
+    cfg: &AwsConfig,
+) -> Result<Arc<DynamoStore>, DomainError> {
+    Ok(Arc::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &cfg.table)
+            .with_ocsp_cache(ocsp_cache_ttl()?),
+    ))
+}
+
+/// The KMS signer of the issuing CA, its public key from the stored certificate `der`.
+pub(crate) fn kms_signer(
+    sdk: &aws_config::SdkConfig,
+    cfg: &AwsConfig,
+    der: &[u8],
+) -> Result<Arc<dyn CaSigner>, DomainError> {
+    Ok(Arc::new(
+        KmsSigner::from_certificate(aws_sdk_kms::Client::new(sdk), &cfg.kms_key_id, der)?
+            .with_rsa_signature(ca_signature()?),
+    ))
+}
+
+/// The SES mailer of `cfg.sender`.
+pub(crate) fn ses_mailer(sdk: &aws_config::SdkConfig, cfg: &AwsConfig) -> SesMailer {
+    SesMailer::new(aws_sdk_sesv2::Client::new(sdk), &cfg.sender)
+        .with_configuration_set(cfg.ses_configuration_set.clone())
+}
+
+/// The one-time-code key from the bucket, when `cfg` names its object.
+pub(crate) async fn code_key(
+    sdk: &aws_config::SdkConfig,
+    cfg: &AwsConfig,
+) -> Result<Option<CodeKey>, DomainError> {
+    let Some(object) = &cfg.code_key_object else {
+        return Ok(None);
+    };
+    let key = load_code_key(&s3_client(sdk, cfg), &cfg.bucket, object)
+        .await?
+        .ok_or_else(|| {
+            DomainError::Internal(format!(
+                "s3://{}/{object} is missing: run the CA bootstrap (it writes the one-time-code key)",
+                cfg.bucket
+            ))
+        })?;
+    Ok(Some(key))
+}
+
+/// The delegated OCSP responders kept in the bucket: the current generation's, and a
+/// store per older generation (each keeps its own, minted by the crl-refresh job), so no
+/// public OCSP request signs with a KMS CA key, whichever generation issued the
+/// certificate (DESIGN §5a).
+pub(crate) fn s3_responders(objects: &Arc<S3Objects>) -> Responders {
+    let older = objects.clone();
+    Responders {
+        current: Arc::new(S3ResponderStore::new(objects.clone())),
+        older: Box::new(move |g| Arc::new(S3ResponderStore::for_generation(older.clone(), g))),
+    }
+}
+
+/// Where the delegated OCSP responders are kept (see [`s3_responders`]); as trait objects,
+/// so that [`Generations::pki`] links no S3 code into a function without a bucket.
+pub(crate) struct Responders {
+    current: Arc<dyn ResponderStore>,
+    older: Box<dyn Fn(u32) -> Arc<dyn ResponderStore> + Send + Sync>,
+}
+
+/// Makes the signer of a later CA generation (KMS, or one that refuses).
+pub(crate) type SignerOf<'a> =
+    &'a dyn Fn(&crate::rollover::StoredGeneration) -> Result<Arc<dyn CaSigner>, DomainError>;
+
+/// The issuing CA generations as the table stores them, each bound to its signer.
+pub(crate) struct Generations {
+    /// The newest generation (issues; CRL and OCSP jobs sign with it).
+    authority: Arc<Authority>,
+    /// Older generations still serving status, oldest first.
+    older: Vec<Arc<Authority>>,
+    /// The root CRL stored by the two-tier bootstrap, if any.
+    root_crl: Option<Vec<u8>>,
+}
+
+impl Generations {
+    /// Binds the issuing certificate `der` to `signer` and every later generation of the
+    /// partition to the signer `signer_of` makes for it (the public key comes from the
+    /// stored certificate, not GetPublicKey).
+    pub(crate) fn bind(
+        cfg: &AwsConfig,
+        ca: &CaPartition,
+        signer: Arc<dyn CaSigner>,
+        der: Vec<u8>,
+        signer_of: SignerOf<'_>,
+    ) -> Result<Self, DomainError> {
+        // Two tiers (`bootstrap_two_tier_ca`): the root and its CRL are stored with the
+        // issuing CA; a CA from the single-tier bootstrap has neither.
+        let (root_der, root_crl) = ca.root();
+        let chain: Vec<Vec<u8>> = root_der.into_iter().collect();
+        let bind = |signer: Arc<dyn CaSigner>, der: Vec<u8>, generation: u32| {
+            Authority::new(signer, der, &cfg.pki_url, cfg.policy_oids.clone())
+                .and_then(|a| {
+                    a.with_name_registration_authority(cfg.name_registration_authority.as_deref())
+                })
+                .map(|a| a.with_generation(generation).with_chain(chain.clone()))
+                .map_err(|e| DomainError::Internal(format!("CA generation {generation}: {e}")))
+        };
+        let mut generations = vec![Arc::new(bind(signer, der, 1)?)];
+        // Later generations from `orgcert-ca rollover` (items CA/CERT#n), each with its own
+        // KMS key.
+        for stored in ca.generations()?.into_iter().skip(1) {
+            let signer = signer_of(&stored)?;
+            generations.push(Arc::new(bind(signer, stored.der, stored.generation)?));
+        }
+        let authority = generations
+            .pop()
+            .ok_or_else(|| DomainError::Internal("no CA".into()))?;
+        // Older generations serve status until their own certificate expires (and with it
+        // every certificate they issued), as the embedded default's.
+        let now = OffsetDateTime::now_utc();
+        let older: Vec<Arc<Authority>> = generations
+            .into_iter()
+            .filter(|a| a.not_after() > now)
+            .collect();
+        Ok(Self {
+            authority,
+            older,
+            root_crl,
+        })
+    }
+
+    /// The certificate authority port on these generations. OCSP is signed by the
+    /// delegated responders in `responders`; without `mint` it never mints one on an OCSP
+    /// request (only the crl-refresh job does, through `prepare_responder`), so a public
+    /// request never costs a KMS signature.
+    pub(crate) fn pki(&self, responders: Option<Responders>, mint: bool) -> PkiAuthority {
+        let mut ca =
+            PkiAuthority::new(self.authority.clone()).with_older_generations(self.older.clone());
+        if let Some(r) = responders {
+            ca = ca
+                .with_older_rotating_responders(r.older, mint)
+                .with_rotating_responder(r.current, mint);
+        }
+        if let Some(crl) = self.root_crl.clone() {
+            ca = ca.with_root_crl(crl);
+        }
+        ca
+    }
+}
+
+/// The use cases on these ports, with the configuration every AWS function reads.
+pub(crate) fn app(
+    cfg: &AwsConfig,
+    clock: Arc<dyn Clock>,
+    store: Arc<DynamoStore>,
+    ca: Arc<dyn CertificateAuthority>,
+    objects: Arc<dyn Objects>,
+    mailer: Arc<dyn Mailer>,
+    code_key: Option<CodeKey>,
+) -> Result<App, DomainError> {
+    let mut config = tuned(Config::new(cfg.public_url.clone()))?;
+    config.code_key = code_key;
+    // Served as stored; the crl-refresh job builds CRLs (DESIGN §5a).
+    config.crl_build_on_read = false;
+    Ok(App::new(
+        Ports {
+            store,
+            ca,
+            objects,
+            mailer,
+            clock,
+            // A schedule rebuilds the CRL on AWS; nothing runs in the background here.
+            events: Arc::new(NoEvents),
+        },
+        config,
+    ))
 }
 
 /// Builds the [`App`] from `cfg` (see [`AwsApp::compose`]).

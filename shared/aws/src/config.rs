@@ -5,6 +5,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 use orgcert_core::DomainError;
 
 /// Region used with an endpoint override when no region is configured (emulators ignore it).
@@ -110,40 +111,83 @@ impl AwsConfig {
 /// (an emulator accepts any), so the credential chain never reaches for instance metadata.
 pub async fn sdk_config(cfg: &AwsConfig) -> SdkConfig {
     let mut loader = aws_config::defaults(behavior_version())
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(4)
-                .with_initial_backoff(Duration::from_millis(50))
-                .with_max_backoff(Duration::from_secs(2)),
-        )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
-                .operation_attempt_timeout(Duration::from_secs(5))
-                .operation_timeout(Duration::from_secs(15))
-                .build(),
-        );
-    let region = cfg.region.clone().or_else(|| {
-        cfg.endpoint_url
-            .as_ref()
-            .map(|_| EMULATOR_REGION.to_owned())
-    });
+        .retry_config(retries())
+        .timeout_config(timeouts());
+    let region = region(cfg);
     if let Some(r) = region {
         loader = loader.region(Region::new(r));
     }
     if let Some(url) = &cfg.endpoint_url {
         loader = loader.endpoint_url(url);
         if var("AWS_ACCESS_KEY_ID").is_none() {
-            loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "orgcert-emulator",
-                "orgcert-emulator-secret",
-                None,
-                None,
-                "orgcert-emulator",
-            ));
+            loader = loader.credentials_provider(emulator_credentials());
         }
     }
     loader.load().await
+}
+
+fn retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(4)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_secs(2))
+}
+
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(15))
+        .build()
+}
+
+fn region(cfg: &AwsConfig) -> Option<String> {
+    cfg.region.clone().or_else(|| {
+        cfg.endpoint_url
+            .as_ref()
+            .map(|_| EMULATOR_REGION.to_owned())
+    })
+}
+
+/// [`sdk_config`] for a Lambda function: the same region, endpoint override, retries and
+/// timeouts, with the credentials Lambda puts in the environment (the execution role's
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and the region from
+/// `AWS_REGION`, instead of aws-config's default chain. That chain (profile files, SSO,
+/// STS web identity, ECS, IMDS) is never used in Lambda, but a function that calls
+/// [`sdk_config`] links all of it; this one does not.
+///
+/// # Errors
+/// `Internal` when no region is set (Lambda always sets `AWS_REGION`).
+pub fn function_sdk_config(cfg: &AwsConfig) -> Result<SdkConfig, DomainError> {
+    let region = region(cfg)
+        .ok_or_else(|| DomainError::Internal("AWS_REGION must be set (Lambda sets it)".into()))?;
+    let credentials = if cfg.endpoint_url.is_some() && var("AWS_ACCESS_KEY_ID").is_none() {
+        SharedCredentialsProvider::new(emulator_credentials())
+    } else {
+        SharedCredentialsProvider::new(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        )
+    };
+    let mut builder = SdkConfig::builder()
+        .behavior_version(behavior_version())
+        .region(Region::new(region))
+        .credentials_provider(credentials)
+        .retry_config(retries())
+        .timeout_config(timeouts());
+    if let Some(url) = &cfg.endpoint_url {
+        builder = builder.endpoint_url(url);
+    }
+    Ok(builder.build())
+}
+
+fn emulator_credentials() -> aws_sdk_dynamodb::config::Credentials {
+    aws_sdk_dynamodb::config::Credentials::new(
+        "orgcert-emulator",
+        "orgcert-emulator-secret",
+        None,
+        None,
+        "orgcert-emulator",
+    )
 }
 
 #[cfg(test)]

@@ -45,6 +45,33 @@ impl fmt::Debug for KmsSigner {
     }
 }
 
+/// The algorithm and SubjectPublicKeyInfo (DER) of the key a stored CA certificate
+/// certifies, as a KMS key of `key_id` signs with it.
+///
+/// # Errors
+/// `Internal` when the certificate or its public key does not parse, or the key type is
+/// not one KMS signs with here.
+pub(crate) fn certificate_key(
+    certificate_der: &[u8],
+    key_id: &str,
+) -> Result<(KeyAlgorithm, Vec<u8>), DomainError> {
+    let bad = |e: &dyn fmt::Display| {
+        DomainError::Internal(format!("CA certificate for KMS key {key_id}: {e}"))
+    };
+    let (_, cert) = x509_parser::parse_x509_certificate(certificate_der).map_err(|e| bad(&e))?;
+    let spki = cert.public_key().raw.to_vec();
+    let parsed = SubjectPublicKey::from_spki_der(&spki).map_err(|e| bad(&e))?;
+    let alg = match parsed.key_type() {
+        orgcert_pki::SubjectKeyType::Rsa { bits: 4096 } => KeyAlgorithm::Rsa4096,
+        orgcert_pki::SubjectKeyType::Rsa { bits: 3072 } => KeyAlgorithm::Rsa3072,
+        orgcert_pki::SubjectKeyType::Rsa { bits } => {
+            return Err(bad(&format!("RSA-{bits} is not a KMS CA key spec here")))
+        }
+        _ => parsed.algorithm(),
+    };
+    Ok((alg, spki))
+}
+
 impl KmsSigner {
     /// Fetches the key's public key and spec once (`GetPublicKey`) and caches them;
     /// captures the current runtime for [`CaSigner::sign`]. Only for the bootstrap and
@@ -137,21 +164,7 @@ impl KmsSigner {
         certificate_der: &[u8],
     ) -> Result<Self, DomainError> {
         let key_id = key_id.into();
-        let bad = |e: &dyn fmt::Display| {
-            DomainError::Internal(format!("CA certificate for KMS key {key_id}: {e}"))
-        };
-        let (_, cert) =
-            x509_parser::parse_x509_certificate(certificate_der).map_err(|e| bad(&e))?;
-        let spki = cert.public_key().raw.to_vec();
-        let parsed = SubjectPublicKey::from_spki_der(&spki).map_err(|e| bad(&e))?;
-        let alg = match parsed.key_type() {
-            orgcert_pki::SubjectKeyType::Rsa { bits: 4096 } => KeyAlgorithm::Rsa4096,
-            orgcert_pki::SubjectKeyType::Rsa { bits: 3072 } => KeyAlgorithm::Rsa3072,
-            orgcert_pki::SubjectKeyType::Rsa { bits } => {
-                return Err(bad(&format!("RSA-{bits} is not a KMS CA key spec here")))
-            }
-            _ => parsed.algorithm(),
-        };
+        let (alg, spki) = certificate_key(certificate_der, &key_id)?;
         let handle = Handle::try_current()
             .map_err(|e| DomainError::Internal(format!("KMS signer needs a runtime: {e}")))?;
         Ok(Self {

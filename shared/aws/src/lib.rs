@@ -17,6 +17,7 @@ pub mod deadline;
 pub mod error;
 pub mod eventbus;
 mod kms;
+mod needs;
 pub mod provision;
 pub mod responder;
 mod rollover;
@@ -31,9 +32,10 @@ pub use compose::{
     install_ca_certificate, issuing_ca_certificate, load_ca_certificate, load_root,
     resign_root_crl, s3_client, AwsApp,
 };
-pub use config::{behavior_version, sdk_config, AwsConfig};
+pub use config::{behavior_version, function_sdk_config, sdk_config, AwsConfig};
 pub use eventbus::EventBridgeBus;
 pub use kms::{KmsSigner, RAW_LIMIT};
+pub use needs::{compose_for, Needs};
 pub use rollover::{
     load_generations, rollover, write_rollover_truststore, Rolled, StoredGeneration,
 };

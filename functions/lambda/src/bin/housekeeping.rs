@@ -1,4 +1,6 @@
 //! Lambda function `housekeeping`: the scheduled job, one run per EventBridge event.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::job_main(orgcert_core::app::Job::Housekeeping)
+    orgcert_lambda::job_main::<
+        { orgcert_lambda::job_needs(orgcert_core::app::Job::Housekeeping).bits() },
+    >(orgcert_core::app::Job::Housekeeping)
 }

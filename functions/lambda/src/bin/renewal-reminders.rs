@@ -1,4 +1,6 @@
 //! Lambda function `renewal-reminders`: the scheduled job, one run per EventBridge event.
 fn main() -> std::process::ExitCode {
-    orgcert_lambda::job_main(orgcert_core::app::Job::RenewalReminders)
+    orgcert_lambda::job_main::<
+        { orgcert_lambda::job_needs(orgcert_core::app::Job::RenewalReminders).bits() },
+    >(orgcert_core::app::Job::RenewalReminders)
 }
