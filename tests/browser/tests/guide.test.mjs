@@ -100,7 +100,10 @@ H.serverTest('after seals are turned off for the organisation, the profile windo
   await H.checkA11y(page, 'profile with a seal the organisation no longer allows');
   const box = page.getByRole('checkbox', { name: 'Certificate profile may be used to create seal for the organisation' });
   assert.equal(await box.isChecked(), true);
-  await box.uncheck();
+  // A click, not uncheck(): switching it off takes the box away (the organisation no longer
+  // allows seals), and uncheck() would look for the box again to confirm its state.
+  await box.click();
+  await box.waitFor({ state: 'detached' });
   await page.getByText('Your organisation does not allow seal generation. An organisation administrator can allow it under Settings.').waitFor();
   r = await H.call(srv.base, admin, 'POST', `/v1/profiles/${made.profile.id}/certificates`);
   assert.equal(r.status, 201, JSON.stringify(r.body));
@@ -122,7 +125,8 @@ H.serverTest('after Local IdP is turned off for the organisation, the profile wi
   await page.getByRole('heading', { level: 1, name: 'Local IdP user' }).waitFor();
   await page.getByText('Your organisation has turned Local IdP off: while this right is on, the profile cannot order or renew certificates. Switch it off here.').waitFor();
   await H.checkA11y(page, 'profile with a Local IdP right the organisation turned off');
-  await page.getByRole('checkbox', { name: 'Local IdP rights' }).uncheck();
+  // A click, not uncheck(): the box goes away once the right is off (see the seal test above).
+  await page.getByRole('checkbox', { name: 'Local IdP rights' }).click();
   await page.getByRole('checkbox', { name: 'Local IdP rights' }).waitFor({ state: 'detached' });
   r = await H.call(srv.base, admin, 'POST', `/v1/profiles/${made.profile.id}/certificates`);
   assert.equal(r.status, 201, JSON.stringify(r.body));
