@@ -44,6 +44,14 @@ pub trait CaSigner: Send + Sync {
             "this signer does not sign RSASSA-PSS".into(),
         ))
     }
+
+    /// Whether [`CaSigner::sign`] is a computation of tens of microseconds that never
+    /// waits (an ECDSA key in memory). Callers may then sign on the async task itself: the
+    /// blocking pool's two thread hand-offs cost more than such a signature. `false` (the
+    /// default) for anything slower or that waits: RSA keys, KMS, a network signer.
+    fn quick(&self) -> bool {
+        false
+    }
 }
 
 /// A CA key held in memory and stored as an unencrypted PKCS#8 PEM file (mode 0600).
@@ -144,6 +152,10 @@ impl fmt::Debug for KeyFileSigner {
 impl CaSigner for KeyFileSigner {
     fn algorithm(&self) -> KeyAlgorithm {
         self.alg
+    }
+
+    fn quick(&self) -> bool {
+        matches!(self.alg, KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384)
     }
 
     fn public_key_spki_der(&self) -> Vec<u8> {
@@ -316,6 +328,9 @@ mod tests {
             assert_eq!(loaded.algorithm(), alg);
             assert_eq!(loaded.public_key_spki_der(), signer.public_key_spki_der());
             assert!(!format!("{loaded:?}").contains("BEGIN"));
+            // Only in-memory ECDSA keys may sign on an async task; RSA goes to the pool.
+            let ecdsa = matches!(alg, KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384);
+            assert_eq!(loaded.quick(), ecdsa, "{alg:?}");
         }
     }
 

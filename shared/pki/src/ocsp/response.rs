@@ -99,6 +99,12 @@ impl OcspSigner {
         self.responder.as_ref().map(|r| (r.not_before, r.not_after))
     }
 
+    /// Whether signing a response is quick enough for an async task ([`CaSigner::quick`]):
+    /// true for the delegated P-256 responders orgcert mints.
+    pub fn quick(&self) -> bool {
+        self.signer.quick()
+    }
+
     /// Does this CertID name our CA (issuer name hash + key hash under its hash algorithm)?
     pub fn is_our_issuer(&self, id: &CertIdInfo) -> bool {
         self.issuer_hashes.iter().any(|(hash, name, key)| {
