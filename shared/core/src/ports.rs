@@ -249,6 +249,16 @@ pub trait Store: Send + Sync {
     /// exist" for an existing item); `Unavailable` when the backend fails; nothing is
     /// written in either case.
     async fn commit(&self, writes: Vec<Write>) -> Result<()>;
+    /// As [`Store::commit`] (atomic, conditional, ordered before every later commit), for
+    /// writes whose loss in a power failure is harmless: an issuance claim, which lapses by
+    /// itself. A store may then skip waiting for the disk; the next `commit` makes these
+    /// writes durable with its own. The default is `commit`.
+    ///
+    /// # Errors
+    /// As [`Store::commit`].
+    async fn commit_lease(&self, writes: Vec<Write>) -> Result<()> {
+        self.commit(writes).await
+    }
 }
 
 /// An event bus for lifecycle events (AWS: EventBridge, source `orgcert`, detail-type =

@@ -2,7 +2,9 @@
 //!
 //! 1. **Claim**: one conditional commit marks the pending certificate (and the secret it
 //!    is issued with, if any) with an attempt id and a claim expiry, expecting the versions
-//!    that were read. Of concurrent attempts exactly one wins; the others get 409.
+//!    that were read. Of concurrent attempts exactly one wins; the others get 409. It is a
+//!    lease ([`Store::commit_lease`](crate::ports::Store::commit_lease)): the store need
+//!    not wait for the disk, as a claim lost in a power failure only frees the link.
 //! 2. Only the claimant **signs** (so no serial is ever signed twice, RFC 5280 §4.1.2.2),
 //!    stores the PKCS#12 under a key unique to the attempt, and **presigns** its link.
 //! 3. **Commit** the issued certificate and the used secret, expecting the claimed versions.
@@ -143,7 +145,8 @@ impl App {
             });
             s2
         });
-        if let Err(e) = self.store.commit(writes).await {
+        // A lease: lost in a power failure, the link simply works again.
+        if let Err(e) = self.store.commit_lease(writes).await {
             // The answer of a commit can be lost after it took effect: a claim that holds
             // our attempt id is ours (the whole batch applied), so go on as the claimant
             // rather than leave the link blocked until the claim lapses.
@@ -192,7 +195,7 @@ impl App {
                 expected: Some(s.version),
             });
         }
-        if let Err(e) = self.store.commit(writes).await {
+        if let Err(e) = self.store.commit_lease(writes).await {
             tracing::warn!(serial = %claimed.cert.serial, error = %e, "issuance claim not released; it lapses by itself");
         }
     }

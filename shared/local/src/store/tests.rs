@@ -921,3 +921,40 @@ async fn audit_rows_from_before_the_chain_are_a_legacy_prefix() {
     let v = audit_chain::verify(&events).unwrap();
     assert_eq!((v.legacy, v.head.seq), (2, 2));
 }
+
+fn synchronous(store: &SqliteStore) -> i64 {
+    let c = store.conn.lock().unwrap();
+    c.pragma_query_value(None, "synchronous", |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_lease_commit_is_conditional_and_leaves_every_other_commit_synchronous() {
+    const FULL: i64 = 2;
+    let (_dir, store) = open();
+    with_orgs(&store).await;
+    let p = profile(A, "Leased");
+    assert_eq!(synchronous(&store), FULL, "open sets FULL");
+    store
+        .commit_lease(vec![put_profile(&p, None)])
+        .await
+        .unwrap();
+    assert_eq!(synchronous(&store), FULL, "back to FULL after a lease");
+    assert!(store.profile(&cvr(A), p.id).await.unwrap().is_some());
+    // Conditional as `commit`: a stale version writes nothing, and FULL is back as well.
+    let mut changed = p.clone();
+    changed.version = 2;
+    let r = store
+        .commit_lease(vec![put_profile(&changed, Some(7))])
+        .await;
+    assert!(is_stale(r));
+    assert_eq!(
+        synchronous(&store),
+        FULL,
+        "back to FULL after a refused lease"
+    );
+    assert_eq!(
+        store.profile(&cvr(A), p.id).await.unwrap().unwrap().version,
+        1
+    );
+}
