@@ -72,7 +72,7 @@ impl AwsApp {
         let store = dynamo_store(&sdk, cfg)?;
         let ca = CaPartition::load(&store).await?;
         let der = ca.issuing_certificate(cfg)?;
-        let signer = kms_signer(&sdk, cfg, &der)?;
+        let signer = kms_signer(&sdk, &cfg.kms_key_id, &der)?;
         Self::assemble(cfg, clock, signer, &sdk, store, &ca, der).await
     }
 
@@ -166,14 +166,15 @@ pub(crate) fn dynamo_store(
     ))
 }
 
-/// The KMS signer of the issuing CA, its public key from the stored certificate `der`.
+/// The KMS signer of a CA generation: the KMS key `key_id`, its public key from the
+/// stored certificate `der` (no `GetPublicKey` on a cold start).
 pub(crate) fn kms_signer(
     sdk: &aws_config::SdkConfig,
-    cfg: &AwsConfig,
+    key_id: &str,
     der: &[u8],
 ) -> Result<Arc<dyn CaSigner>, DomainError> {
     Ok(Arc::new(
-        KmsSigner::from_certificate(aws_sdk_kms::Client::new(sdk), &cfg.kms_key_id, der)?
+        KmsSigner::from_certificate(aws_sdk_kms::Client::new(sdk), key_id, der)?
             .with_rsa_signature(ca_signature()?),
     ))
 }

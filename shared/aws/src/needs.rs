@@ -148,9 +148,11 @@ pub async fn compose_for<const NEEDS: u8>(
     } = s3.await?;
     let ca: Building<'_, Arc<dyn CertificateAuthority>> = if const { Needs::from_bits(NEEDS).signer }
     {
-        Box::pin(signing_ca(&sdk, cfg, &store, responders))
+        Box::pin(table_ca(cfg, &store, responders, |der, key_id| {
+            compose::kms_signer(&sdk, key_id, der)
+        }))
     } else if const { Needs::from_bits(NEEDS).ca } {
-        Box::pin(certificate_ca(cfg, &store, responders))
+        Box::pin(table_ca(cfg, &store, responders, NoSigner::of_certificate))
     } else {
         Box::pin(std::future::ready(Ok(
             Arc::new(NoCa) as Arc<dyn CertificateAuthority>
@@ -197,33 +199,27 @@ async fn s3_parts(sdk: &SdkConfig, cfg: &AwsConfig) -> Result<S3Parts, DomainErr
     })
 }
 
-/// The CA generations of the table, signing with their KMS keys.
-async fn signing_ca(
-    sdk: &SdkConfig,
+/// The CA generations of the table, each bound to the signer `key` makes of its
+/// certificate and KMS key id: the KMS key in a function that signs, [`NoSigner`] (every
+/// signature refused) in one that only serves the certificates.
+///
+/// Generic, not a choice made at run time: a function whose needs lack `signer` only
+/// instantiates it with [`NoSigner::of_certificate`], so nothing in it references a KMS
+/// client (see [`compose_for`]).
+async fn table_ca<K>(
     cfg: &AwsConfig,
     store: &DynamoStore,
     responders: Option<Responders>,
-) -> Result<Arc<dyn CertificateAuthority>, DomainError> {
+    key: K,
+) -> Result<Arc<dyn CertificateAuthority>, DomainError>
+where
+    K: Fn(&[u8], &str) -> Result<Arc<dyn CaSigner>, DomainError> + Send + Sync,
+{
     let partition = CaPartition::load(store).await?;
     let der = partition.issuing_certificate(cfg)?;
-    let signer = compose::kms_signer(sdk, cfg, &der)?;
+    let signer = key(&der, &cfg.kms_key_id)?;
     let generations = Generations::bind(cfg, &partition, signer, der, &|stored| {
-        crate::rollover::generation_signer(sdk, stored)
-    })?;
-    Ok(Arc::new(generations.pki(responders, false)))
-}
-
-/// The CA generations of the table, refusing to sign with a CA key.
-async fn certificate_ca(
-    cfg: &AwsConfig,
-    store: &DynamoStore,
-    responders: Option<Responders>,
-) -> Result<Arc<dyn CertificateAuthority>, DomainError> {
-    let partition = CaPartition::load(store).await?;
-    let der = partition.issuing_certificate(cfg)?;
-    let signer = NoSigner::of_certificate(&der, &cfg.kms_key_id)?;
-    let generations = Generations::bind(cfg, &partition, signer, der, &|stored| {
-        NoSigner::of_certificate(&stored.der, &stored.kms_key_id)
+        key(&stored.der, &stored.kms_key_id)
     })?;
     Ok(Arc::new(generations.pki(responders, false)))
 }

@@ -96,14 +96,7 @@ pub fn generation_signer(
     sdk: &aws_config::SdkConfig,
     stored: &StoredGeneration,
 ) -> Result<Arc<dyn CaSigner>, DomainError> {
-    Ok(Arc::new(
-        KmsSigner::from_certificate(
-            aws_sdk_kms::Client::new(sdk),
-            &stored.kms_key_id,
-            &stored.der,
-        )?
-        .with_rsa_signature(ca_signature()?),
-    ))
+    crate::compose::kms_signer(sdk, &stored.kms_key_id, &stored.der)
 }
 
 /// The outcome of [`rollover`].

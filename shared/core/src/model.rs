@@ -305,6 +305,44 @@ pub struct LatestCertificate {
 }
 
 impl Profile {
+    /// A new profile of `org` (a fresh id, version 1, no certificate yet), created at
+    /// `now`, with what every profile has and the defaults of the rest: no certificate
+    /// email, contact name, P, SE or EAN number, no system rights, no seal generation, not
+    /// published; identification by user login, issued by email (the first method it
+    /// allows), the default key algorithm and PKCS#12 format. Creating a profile sets the
+    /// rest from its validated input.
+    pub fn new(
+        org: Cvr,
+        kind: CertKind,
+        name: ProfileName,
+        contact_email: Email,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            org,
+            kind,
+            name,
+            contact_email,
+            certificate_email: None,
+            contact_name: None,
+            p_number: None,
+            se_number: None,
+            ean: None,
+            system_rights: SystemRights::default(),
+            seal_generation: false,
+            identification: Identification::UserLogin,
+            issuing: IssuingMethod::Email,
+            publish: false,
+            key_algorithm: KeyAlgorithm::default(),
+            p12_format: P12Format::default(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            latest: None,
+        }
+    }
+
     /// Status shown for the profile: its newest certificate's, expiry derived from `now`.
     pub fn status(&self, now: OffsetDateTime) -> Option<CertStatus> {
         self.latest

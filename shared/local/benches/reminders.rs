@@ -13,13 +13,12 @@ use std::time::Instant;
 
 use orgcert_core::ids::{Cvr, DisplayName, Email, ProfileName, Serial};
 use orgcert_core::model::{
-    CertKind, CertStatus, Certificate, Identification, IssuingMethod, KeyAlgorithm, OrgSettings,
-    Organisation, P12Format, Profile, ProfileSnapshot, SystemRights,
+    CertKind, CertStatus, Certificate, KeyAlgorithm, OrgSettings, Organisation, Profile,
+    ProfileSnapshot,
 };
 use orgcert_core::ports::{Store, Write};
 use orgcert_local::SqliteStore;
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 const DUE: usize = 40;
 /// Reads timed per size (the job's read: pages of 500 until the window is exhausted).
@@ -44,27 +43,14 @@ fn org(now: OffsetDateTime) -> Organisation {
 
 fn profile(now: OffsetDateTime) -> Profile {
     Profile {
-        id: Uuid::new_v4(),
-        org: Cvr::parse("10150817").unwrap(),
-        kind: CertKind::System,
-        name: ProfileName::parse("bench").unwrap(),
-        contact_email: Email::parse("anna@example.dk").unwrap(),
-        certificate_email: None,
-        contact_name: None,
-        p_number: None,
-        se_number: None,
-        ean: None,
-        system_rights: SystemRights::default(),
-        seal_generation: false,
-        identification: Identification::UserLogin,
-        issuing: IssuingMethod::Direct,
-        publish: false,
         key_algorithm: KeyAlgorithm::EcdsaP256,
-        p12_format: P12Format::Modern,
-        created_at: now,
-        updated_at: now,
-        version: 1,
-        latest: None,
+        ..Profile::new(
+            Cvr::parse("10150817").unwrap(),
+            CertKind::System,
+            ProfileName::parse("bench").unwrap(),
+            Email::parse("anna@example.dk").unwrap(),
+            now,
+        )
     }
 }
 

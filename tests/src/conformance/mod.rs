@@ -19,9 +19,9 @@ use orgcert_core::app::NewOrganisation;
 use orgcert_core::auth::{Actor, Role};
 use orgcert_core::ids::{Cvr, DisplayName, Email, ProfileName, Serial};
 use orgcert_core::model::{
-    AuditEvent, CertKind, CertStatus, Certificate, IdempotencyRecord, Identification,
-    IssuanceSecret, IssuingMethod, KeyAlgorithm, LatestCertificate, Notification, OrgSettings,
-    Organisation, P12Format, Profile, ProfileSnapshot, SecretKind, SystemRights,
+    AuditEvent, CertKind, CertStatus, Certificate, IdempotencyRecord, IssuanceSecret,
+    LatestCertificate, Notification, OrgSettings, Organisation, Profile, ProfileSnapshot,
+    SecretKind, SystemRights,
 };
 use orgcert_core::ports::{Store, Write};
 use orgcert_core::secrets;
@@ -130,31 +130,18 @@ pub fn organisation(cvr: &Cvr) -> Organisation {
 /// A system-certificate profile at version 1 with no certificate yet.
 pub fn profile(org: &Cvr, name: &str) -> Profile {
     Profile {
-        id: Uuid::new_v4(),
-        org: org.clone(),
-        kind: CertKind::System,
-        name: ProfileName::parse(name).expect("fixture profile name"),
-        contact_email: email("it-drift@eksempel.dk"),
-        certificate_email: None,
-        contact_name: None,
-        p_number: None,
-        se_number: None,
-        ean: None,
         system_rights: SystemRights {
             administration_api: true,
             issuance_api: false,
             local_idp: false,
         },
-        seal_generation: false,
-        identification: Identification::UserLogin,
-        issuing: IssuingMethod::Email,
-        publish: false,
-        key_algorithm: KeyAlgorithm::Rsa3072,
-        p12_format: P12Format::Modern,
-        created_at: T0,
-        updated_at: T0,
-        version: 1,
-        latest: None,
+        ..Profile::new(
+            org.clone(),
+            CertKind::System,
+            ProfileName::parse(name).expect("fixture profile name"),
+            email("it-drift@eksempel.dk"),
+            T0,
+        )
     }
 }
 

@@ -1,11 +1,18 @@
 //! The AWS composition behind the API tests (`ORGCERT_TEST_BACKEND=aws`).
 //!
 //! One moto server per [`AwsService`], provisioned with a table, a bucket, a KMS CA key
-//! of the requested algorithm, the SES sender and a development CA certificate;
-//! [`AwsApp::compose`] builds the service on the test's manual clock, and the shared
-//! router serves it. It runs on a runtime of its own (multi-threaded, as the KMS signer
-//! needs), apart from the test that calls it over HTTP, as a Lambda runs apart from its
-//! caller.
+//! of the requested algorithm, the SES sender and a development CA certificate. Each
+//! operation is served as deployed, by a function of its own: the composition of its row
+//! of the needs table (`orgcert_aws::compose_for::<{ orgcert_lambda::needs(op).bits() }>`,
+//! as its bin in `functions/lambda/src/bin` builds it) behind `orgcert_http::router_with`
+//! for that operation only, built on the first request that reaches it (a cold start) and
+//! kept (a warm function). So a port missing from a row answers 500 "not available in
+//! this function" here, not first in AWS, and no in-memory state is shared between two
+//! operations that two Lambda functions would not share. The jobs likewise run on the
+//! composition of their `job_needs` row. All of it runs on the test's manual clock, on a
+//! runtime of its own (multi-threaded, as the KMS signer needs), apart from the test that
+//! calls it over HTTP, as a Lambda runs apart from its caller. The tests' own fixtures
+//! (organisations, stored bytes, direct calls) use [`AwsApp::compose`], every port.
 //!
 //! What differs from the AWS deployment, and why:
 //! - The bearer token is verified by the router with the same local key the tests mint
@@ -32,22 +39,25 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, on, post, MethodFilter};
 use axum::{Json, Router};
-use orgcert_aws::AwsApp;
+use orgcert_aws::{AwsApp, AwsConfig};
 use orgcert_core::app::{App, Job};
-use orgcert_core::clock::ManualClock;
+use orgcert_core::clock::{Clock, ManualClock};
 use orgcert_core::DomainError;
 use orgcert_functions::local::{self, LocalConfig};
-use orgcert_http::auth::{JwtAuthenticator, AUDIENCE, LOCAL_ISSUER};
-use orgcert_http::{ApiError, HttpState};
+use orgcert_http::auth::{Authenticator, JwtAuthenticator, AUDIENCE, LOCAL_ISSUER};
+use orgcert_http::{ApiError, HttpState, Operation};
+use orgcert_lambda::{job_needs, needs};
 use orgcert_pki::KeyAlgorithm;
 use orgcert_tests::moto::{Moto, REGION, SENDER};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::Duration;
+use tokio::sync::OnceCell;
+use tower::ServiceExt as _;
 
 /// The AWS composition on moto, served on its own runtime.
 pub struct AwsService {
@@ -123,44 +133,37 @@ pub async fn spawn(
         .spawn(async move {
             let mut aws_cfg = moto.provision_with_ca(ca).await;
             aws_cfg.public_url = base;
-            // The harness plays every function at once, the crl-refresh job included, and
-            // tests move the clock by years: let OCSP signing mint a responder when the
-            // stored one has expired (deployed functions never do; see `status.rs` in
-            // tests/tests/aws for the deployed shape).
+            // The fixtures' composition: every port (tests add organisations and read the
+            // store through it). The functions the router serves are composed apart.
             let aws = AwsApp::compose(&aws_cfg, clock.clone())
                 .await
                 .expect("compose AwsApp")
                 .minting_ocsp_responder();
-            // Core settings, not adapters: the same fields the local composition sets.
-            let app = aws.app.clone().rewired(|_, c| {
-                c.crl_partitions = cfg.crl_partitions;
-                c.crl_validity = Duration::hours(i64::from(cfg.crl_validity_hours));
-                c.reminder_days = cfg.reminder_days.clone();
-            });
+            let app = settings(&cfg)(aws.app.clone());
             app.add_organisation(local::demo_organisation())
                 .await
                 .expect("demo organisation");
-            // A deployed stack's crl-refresh schedule has run once before the first
-            // request: it mints the OCSP responder and publishes the first CRLs.
-            app.run_job(
-                Job::CrlRefresh,
-                orgcert_core::clock::Clock::now(clock.as_ref()),
-            )
-            .await
-            .expect("first crl-refresh run");
-            let auth = Arc::new(
+            let auth: Arc<dyn Authenticator> = Arc::new(
                 JwtAuthenticator::from_public_pem(&token_public_pem, LOCAL_ISSUER, AUDIENCE)
                     .expect("token key"),
             );
+            let stack = Stack::new(aws_cfg, clock.clone(), &cfg, auth.clone());
+            // A deployed stack's crl-refresh schedule has run once before the first
+            // request: it mints the OCSP responder and publishes the first CRLs.
+            let crl_refresh = stack.job(Job::CrlRefresh).await.expect("crl-refresh");
+            crl_refresh
+                .run_job(Job::CrlRefresh, clock.now())
+                .await
+                .expect("first crl-refresh run");
             let extra = Router::new()
                 .route("/_local/outbox", get(outbox))
                 .route("/_local/jobs/{name}", post(job))
                 .with_state(Extra {
-                    app: app.clone(),
+                    stack: stack.clone(),
                     moto: moto.endpoint(),
                     http: reqwest::Client::new(),
                 });
-            let router = orgcert_http::router(HttpState::new(app.clone(), auth)).merge(extra);
+            let router = stack.router(HttpState::new(app.clone(), auth)).merge(extra);
             listener.set_nonblocking(true).expect("nonblocking");
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
             tokio::spawn(async move {
@@ -353,9 +356,200 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// The core settings of the test's configuration (CRL partitions and validity, reminder
+/// days): settings, not adapters, the same fields the local composition sets.
+fn settings(cfg: &LocalConfig) -> impl Fn(App) -> App + Send + Sync + 'static {
+    let partitions = cfg.crl_partitions;
+    let validity = Duration::hours(i64::from(cfg.crl_validity_hours));
+    let reminder_days = cfg.reminder_days.clone();
+    move |app: App| {
+        app.rewired(|_, c| {
+            c.crl_partitions = partitions;
+            c.crl_validity = validity;
+            c.reminder_days = reminder_days.clone();
+        })
+    }
+}
+
+/// The stack as deployed: a function per operation and per job, each composed by
+/// `compose_for` with its row of the needs table on its first call, then kept warm.
+#[derive(Clone)]
+struct Stack(Arc<StackInner>);
+
+struct StackInner {
+    cfg: AwsConfig,
+    clock: Arc<ManualClock>,
+    settings: Box<dyn Fn(App) -> App + Send + Sync>,
+    auth: Arc<dyn Authenticator>,
+    /// One warm HTTP function per operation, in the order of [`FUNCTIONS`].
+    functions: Vec<OnceCell<Router>>,
+    /// One warm job function per job, in the order of `Job::ALL`.
+    jobs: Vec<OnceCell<App>>,
+}
+
+/// The composition of a function whose needs are `NEEDS`, with the test's settings.
+async fn function<const NEEDS: u8>(s: &StackInner) -> Result<App, DomainError> {
+    let app = orgcert_aws::compose_for::<NEEDS>(&s.cfg, s.clock.clone()).await?;
+    Ok((s.settings)(app))
+}
+
+/// The functions of the API: one per operation, each listed once with the constant its
+/// bin is built with (a const generic needs a literal per operation). A test checks
+/// that the list is every API operation.
+macro_rules! functions {
+    ($($op:ident),* $(,)?) => {
+        /// The operations served, a function each.
+        const FUNCTIONS: &[Operation] = &[$(Operation::$op),*];
+
+        /// The router of `op`'s function, composed as its bin composes it.
+        async fn compose_function(s: &StackInner, op: Operation) -> Result<Router, DomainError> {
+            match op {
+                $(Operation::$op => {
+                    let app = function::<{ needs(Operation::$op).bits() }>(s).await?;
+                    Ok(orgcert_http::router_with(
+                        op,
+                        orgcert_http::handler!($op),
+                        HttpState::new(app, s.auth.clone()),
+                    ))
+                })*
+                _ => Err(DomainError::Internal(format!("{}: no Lambda function", op.name()))),
+            }
+        }
+    };
+}
+
+functions!(
+    GetOrganisation,
+    UpdateSettings,
+    CreateProfile,
+    ListProfiles,
+    ExportProfiles,
+    GetProfile,
+    UpdateProfile,
+    PutSystemRights,
+    PutSealGeneration,
+    OrderCertificate,
+    GetCertificate,
+    RenewCertificate,
+    RevokeCertificate,
+    DeleteCertificate,
+    SendIssuanceLink,
+    RedeemIssuance,
+    GetIssuance,
+    IssueCertificate,
+    IssueByApi,
+    SelfRenew,
+    ListNotifications,
+    MarkNotificationsRead,
+    ListAudit,
+    ListEvents,
+    ExportAudit,
+    CaPem,
+    CaCer,
+    CaGeneration,
+    RootPem,
+    RootCer,
+    RootCrl,
+    GetCrl,
+    GetCrlPartition,
+    OcspGet,
+    OcspPost,
+    PublicCertificates,
+    PublicCertificateFile,
+    OpenApi,
+    Healthz,
+);
+
+/// The composition of `job`'s function, as its bin composes it.
+async fn compose_job(s: &StackInner, job: Job) -> Result<App, DomainError> {
+    match job {
+        Job::CrlRefresh => function::<{ job_needs(Job::CrlRefresh).bits() }>(s).await,
+        Job::Housekeeping => function::<{ job_needs(Job::Housekeeping).bits() }>(s).await,
+        Job::RenewalReminders => function::<{ job_needs(Job::RenewalReminders).bits() }>(s).await,
+    }
+}
+
+impl Stack {
+    fn new(
+        cfg: AwsConfig,
+        clock: Arc<ManualClock>,
+        settings_of: &LocalConfig,
+        auth: Arc<dyn Authenticator>,
+    ) -> Self {
+        Self(Arc::new(StackInner {
+            cfg,
+            clock,
+            settings: Box::new(settings(settings_of)),
+            auth,
+            functions: FUNCTIONS.iter().map(|_| OnceCell::new()).collect(),
+            jobs: Job::ALL.iter().map(|_| OnceCell::new()).collect(),
+        }))
+    }
+
+    /// The warm function of `job`, composed on its first run.
+    async fn job(&self, job: Job) -> Result<App, DomainError> {
+        let i = Job::ALL.iter().position(|j| *j == job).expect("a job");
+        self.0.jobs[i]
+            .get_or_try_init(|| compose_job(&self.0, job))
+            .await
+            .cloned()
+    }
+
+    /// Answers `req` with the function of the operation at `index` of [`FUNCTIONS`],
+    /// composing it on its first request (a failed cold start answers its error).
+    async fn call(self, index: usize, mut req: Request) -> Response {
+        let op = FUNCTIONS[index];
+        // The function gets the request as API Gateway hands it over: without what this
+        // routing added (axum keeps matched path parameters in the extensions, and the
+        // function's router would add its own to them: a second `{serial}`).
+        *req.extensions_mut() = axum::http::Extensions::new();
+        let router = match self.0.functions[index]
+            .get_or_try_init(|| compose_function(&self.0, op))
+            .await
+        {
+            Ok(router) => router.clone(),
+            Err(e) => return ApiError(e).into_response(),
+        };
+        match router.oneshot(req).await {
+            Ok(resp) => resp,
+            Err(never) => match never {},
+        }
+    }
+
+    /// API Gateway's routes: each operation's method and path to its function. `state`
+    /// serves only what no route matches (the shared 404 and 405 answers).
+    fn router(&self, state: HttpState) -> Router {
+        let routes =
+            FUNCTIONS
+                .iter()
+                .enumerate()
+                .fold(Router::<HttpState>::new(), |routes, (index, op)| {
+                    let filter = method_filter(op.method());
+                    let stack = self.clone();
+                    routes.route(
+                        op.path(),
+                        on(filter, move |req: Request| stack.clone().call(index, req)),
+                    )
+                });
+        orgcert_http::with_state(routes, state)
+    }
+}
+
+/// The routing filter of an operation's method.
+fn method_filter(method: orgcert_http::Method) -> MethodFilter {
+    use orgcert_http::Method as M;
+    match method {
+        M::Get => MethodFilter::GET,
+        M::Post => MethodFilter::POST,
+        M::Put => MethodFilter::PUT,
+        M::Patch => MethodFilter::PATCH,
+        M::Delete => MethodFilter::DELETE,
+    }
+}
+
 #[derive(Clone)]
 struct Extra {
-    app: App,
+    stack: Stack,
     moto: String,
     http: reqwest::Client,
 }
@@ -429,11 +623,25 @@ async fn job(
     Path(name): Path<String>,
     Query(q): Query<JobQuery>,
 ) -> Response {
-    orgcert_local::site::run_job(&s.app, &name, q.now.as_deref()).await
+    let Some(job) = Job::from_name(&name) else {
+        return ApiError(DomainError::NotFound("job")).into_response();
+    };
+    match s.stack.job(job).await {
+        Ok(app) => orgcert_local::site::run_job(&app, &name, q.now.as_deref()).await,
+        Err(e) => ApiError(e).into_response(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn every_api_operation_is_served_by_a_function_of_its_own() {
+        // `Operation::ALL` is the API's operations (the local-only routes are apart).
+        assert_eq!(FUNCTIONS, Operation::ALL);
+    }
+
     #[test]
     fn links_lose_trailing_punctuation() {
         assert_eq!(

@@ -1,8 +1,9 @@
 //! `spawn_app`: the service on an ephemeral port with a manual clock, in one of two
 //! compositions chosen by `ORGCERT_TEST_BACKEND`:
 //! - `local` (default): the embedded default `orgcert_functions::local` in a temp data dir;
-//! - `aws`: `orgcert_aws::AwsApp` on DynamoDB, KMS, S3 and SES emulated by a moto server
-//!   of its own (`aws_backend.rs`; needs `MOTO_SERVER`, see `tests/aws/api`);
+//! - `aws`: the AWS composition on DynamoDB, KMS, S3 and SES emulated by a moto server
+//!   of its own, each operation on its own Lambda function's composition (its row of
+//!   the needs table, `aws_backend.rs`; needs `MOTO_SERVER`, see `tests/aws/api`);
 //! - `aws-serve`: the same shape as a separate `orgcert serve --backend aws --bootstrap`
 //!   process on moto, called over HTTP (`aws_backend::spawn_serve`, `tests/aws/serve`);
 //!   [`Backend::Aws`] to the tests, on the binary's system clock.

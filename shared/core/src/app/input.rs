@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Deserializer};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::error::{DomainError, FieldError, Result};
 use crate::ids::{CertEmail, DisplayName, Ean, Email, PNumber, ProfileName, SeNumber};
@@ -301,11 +300,6 @@ impl ProfileInput {
             return Err(DomainError::Internal("validation lost a field".into()));
         };
         Ok(Profile {
-            id: Uuid::new_v4(),
-            org: org.cvr.clone(),
-            kind: self.kind,
-            name,
-            contact_email,
             certificate_email,
             contact_name,
             p_number,
@@ -318,10 +312,7 @@ impl ProfileInput {
             publish: self.publish,
             key_algorithm: self.key_algorithm,
             p12_format: self.p12_format,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-            latest: None,
+            ..Profile::new(org.cvr.clone(), self.kind, name, contact_email, now)
         })
     }
 }

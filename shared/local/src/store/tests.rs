@@ -3,10 +3,7 @@
 
 use super::*;
 use orgcert_core::ids::{CertEmail, DisplayName, ProfileName};
-use orgcert_core::model::{
-    CertKind, Identification, IssuingMethod, KeyAlgorithm, LatestCertificate, OrgSettings,
-    P12Format, ProfileSnapshot, SystemRights,
-};
+use orgcert_core::model::{CertKind, LatestCertificate, OrgSettings, ProfileSnapshot};
 use time::macros::datetime;
 
 const T0: OffsetDateTime = datetime!(2025-03-01 09:00:00 UTC);
@@ -33,29 +30,13 @@ fn org(c: &str) -> Organisation {
 }
 
 fn profile(o: &str, name: &str) -> Profile {
-    Profile {
-        id: Uuid::new_v4(),
-        org: cvr(o),
-        kind: CertKind::System,
-        name: ProfileName::parse(name).unwrap(),
-        contact_email: Email::parse("anna@example.dk").unwrap(),
-        certificate_email: None,
-        contact_name: None,
-        p_number: None,
-        se_number: None,
-        ean: None,
-        system_rights: SystemRights::default(),
-        seal_generation: false,
-        identification: Identification::UserLogin,
-        issuing: IssuingMethod::Direct,
-        publish: false,
-        key_algorithm: KeyAlgorithm::Rsa3072,
-        p12_format: P12Format::Modern,
-        created_at: T0,
-        updated_at: T0,
-        version: 1,
-        latest: None,
-    }
+    Profile::new(
+        cvr(o),
+        CertKind::System,
+        ProfileName::parse(name).unwrap(),
+        Email::parse("anna@example.dk").unwrap(),
+        T0,
+    )
 }
 
 fn cert(p: &Profile, serial: &str, ordered_at: OffsetDateTime) -> Certificate {
