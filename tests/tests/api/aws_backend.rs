@@ -68,6 +68,8 @@ pub struct AwsService {
     pub moto: Moto,
     /// `aws-serve`: the `orgcert serve --backend aws` process the tests call.
     server: Option<Child>,
+    /// `aws`: the functions the router calls (none for `aws-serve`).
+    stack: Option<Stack>,
 }
 
 impl Drop for AwsService {
@@ -88,6 +90,15 @@ impl AwsService {
     /// Whether the tests talk to an `orgcert serve --backend aws` process (`aws-serve`).
     pub fn is_binary(&self) -> bool {
         self.server.is_some()
+    }
+
+    /// Composes every function now, as a warmed-up deployment has them: figures per call
+    /// (the cost run) then leave out the one-off cold starts. No-op for `aws-serve`.
+    pub async fn warm_functions(&self) {
+        let Some(stack) = self.stack.clone() else {
+            return;
+        };
+        self.run(async move { stack.warm().await }).await;
     }
 
     /// Runs `f` on the service's runtime (direct calls to the composed `App` or the SDK
@@ -129,7 +140,7 @@ pub async fn spawn(
         .expect("service runtime");
     let base = base.to_owned();
     let cfg = cfg.clone();
-    let (moto, aws, app) = runtime
+    let (moto, aws, app, stack) = runtime
         .spawn(async move {
             let mut aws_cfg = moto.provision_with_ca(ca).await;
             aws_cfg.public_url = base;
@@ -169,7 +180,7 @@ pub async fn spawn(
             tokio::spawn(async move {
                 axum::serve(listener, router).await.expect("serve");
             });
-            (moto, aws, app)
+            (moto, aws, app, stack)
         })
         .await
         .expect("compose the AWS service");
@@ -179,6 +190,7 @@ pub async fn spawn(
             runtime: Some(runtime),
             moto,
             server: None,
+            stack: Some(stack),
         },
         app,
     )
@@ -339,6 +351,7 @@ pub async fn spawn_serve(
             runtime: Some(runtime),
             moto,
             server: server.0.take(),
+            stack: None,
         },
         app,
     )
@@ -484,6 +497,21 @@ impl Stack {
             functions: FUNCTIONS.iter().map(|_| OnceCell::new()).collect(),
             jobs: Job::ALL.iter().map(|_| OnceCell::new()).collect(),
         }))
+    }
+
+    /// Composes every function and job function that is not yet.
+    async fn warm(&self) {
+        for (index, op) in FUNCTIONS.iter().enumerate() {
+            self.0.functions[index]
+                .get_or_try_init(|| compose_function(&self.0, *op))
+                .await
+                .unwrap_or_else(|e| panic!("compose {}: {e}", op.name()));
+        }
+        for job in Job::ALL {
+            self.job(job)
+                .await
+                .unwrap_or_else(|e| panic!("compose {}: {e}", job.name()));
+        }
     }
 
     /// The warm function of `job`, composed on its first run.

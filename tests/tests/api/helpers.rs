@@ -231,6 +231,14 @@ pub async fn spawn_configured(
 }
 
 impl TestApp {
+    /// The AWS composition's functions, all composed now (see
+    /// [`AwsService::warm_functions`](crate::aws_backend::AwsService::warm_functions)).
+    pub async fn warm_functions(&self) {
+        if let Composition::Aws(a) = &self.composition {
+            a.warm_functions().await;
+        }
+    }
+
     /// The moto server of an AWS composition.
     pub fn moto(&self) -> Option<&orgcert_tests::moto::Moto> {
         match &self.composition {
