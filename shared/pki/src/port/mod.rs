@@ -20,6 +20,7 @@ use crate::KeyPool;
 use crate::{
     build_pkcs12, cert_id_for, ocsp_error_response, parse_csr, parse_ocsp_request, Authority,
     CrlSpec, LeafSpec, OcspCertStatus, OcspErrorStatus, OcspSigner, PkiError, RevokedEntry,
+    SubjectPublicKey,
 };
 
 mod responder;
@@ -45,6 +46,47 @@ pub struct PkiAuthority {
     older_rotating: Vec<(u32, Rotating)>,
     /// Server-side keys come from here (a pool of 0 generates each key inline).
     key_pool: Arc<KeyPool>,
+    /// CSRs `check_csr` accepted lately, so that the issuance right after does not verify
+    /// the same request's signature again (an ECDSA verification costs about three
+    /// signatures).
+    checked_csrs: Arc<CheckedCsrs>,
+}
+
+/// The last [`CheckedCsrs::KEEP`] CSRs found valid, by SHA-256 of their exact text, with
+/// the key each carries: the same bytes always parse to the same key. Hand-written: a
+/// bounded list searched linearly is all it takes at this size.
+#[derive(Default)]
+struct CheckedCsrs(std::sync::Mutex<std::collections::VecDeque<([u8; 32], SubjectPublicKey)>>);
+
+impl CheckedCsrs {
+    const KEEP: usize = 32;
+
+    fn digest(text: &str) -> [u8; 32] {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(text.as_bytes()).into()
+    }
+
+    fn remember(&self, text: &str, key: SubjectPublicKey) {
+        let mut list = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if list.len() == Self::KEEP {
+            list.pop_front();
+        }
+        list.push_back((Self::digest(text), key));
+    }
+
+    /// The key of `text` when it was checked lately (taken out: one issuance per check).
+    fn take(&self, text: &str) -> Option<SubjectPublicKey> {
+        let digest = Self::digest(text);
+        let mut list = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let at = list.iter().position(|(d, _)| *d == digest)?;
+        list.remove(at).map(|(_, key)| key)
+    }
 }
 
 impl PkiAuthority {
@@ -59,6 +101,7 @@ impl PkiAuthority {
             ocsp,
             rotating: None,
             key_pool: Arc::new(KeyPool::new(0)),
+            checked_csrs: Arc::default(),
         }
     }
 
@@ -208,6 +251,7 @@ fn issue_blocking(
     pool: &KeyPool,
     spec: CertSpec,
     key: KeySource,
+    checked: Option<SubjectPublicKey>,
 ) -> Result<IssuedMaterial, DomainError> {
     let leaf = LeafSpec {
         serial: spec.serial.to_bytes(),
@@ -225,7 +269,10 @@ fn issue_blocking(
     ca.check_spec(&leaf).map_err(to_domain)?;
     let (issued, pkcs12) = match key {
         KeySource::Csr(text) => {
-            let public = parse_csr(&csr_bytes(&text)).map_err(to_domain)?;
+            let public = match checked {
+                Some(key) => key,
+                None => parse_csr(&csr_bytes(&text)).map_err(to_domain)?,
+            };
             (ca.issue(&leaf, &public).map_err(to_domain)?, None)
         }
         KeySource::Generate {
@@ -345,7 +392,9 @@ impl CertificateAuthority for PkiAuthority {
     }
 
     fn check_csr(&self, csr: &str) -> Result<(), DomainError> {
-        parse_csr(&csr_bytes(csr)).map(|_| ()).map_err(to_domain)
+        let key = parse_csr(&csr_bytes(csr)).map_err(to_domain)?;
+        self.checked_csrs.remember(csr, key);
+        Ok(())
     }
 
     async fn issue(&self, spec: CertSpec, key: KeySource) -> Result<IssuedMaterial, DomainError> {
@@ -354,7 +403,14 @@ impl CertificateAuthority for PkiAuthority {
         // From a CSR with a quick CA key: a CSR check and an ECDSA signature, well under a
         // tenth of a millisecond, on this task. Key generation and PKCS#12 never are.
         let quick = matches!(key, KeySource::Csr(_)) && ca.signer().quick();
-        on_pool_unless(quick, move || issue_blocking(&ca, &pool, spec, key)).await
+        let checked = match &key {
+            KeySource::Csr(text) => self.checked_csrs.take(text),
+            KeySource::Generate { .. } => None,
+        };
+        on_pool_unless(quick, move || {
+            issue_blocking(&ca, &pool, spec, key, checked)
+        })
+        .await
     }
 
     async fn sign_crl(
@@ -572,5 +628,60 @@ mod tests {
         }
         assert_eq!(moduli.len(), 4, "every issuance has its own key");
         assert!(pool.stats().taken >= 2, "the pooled keys were used");
+    }
+
+    /// A CSR (base64 DER) for a fresh P-256 key, and that key's SubjectPublicKeyInfo.
+    fn csr() -> (Vec<u8>, Vec<u8>) {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let req = rcgen::CertificateParams::new(Vec::<String>::new())
+            .unwrap()
+            .serialize_request(&key)
+            .unwrap();
+        (req.der().to_vec(), rcgen::PublicKeyData::subject_public_key_info(&key))
+    }
+
+    fn b64(der: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(der)
+    }
+
+    fn spki_of(issued: &IssuedMaterial) -> Vec<u8> {
+        let der = pem::parse(&issued.certificate_pem).unwrap().into_contents();
+        let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+        cert.public_key().raw.to_vec()
+    }
+
+    #[tokio::test]
+    async fn a_checked_csr_is_issued_with_its_key_and_only_those_exact_bytes_skip_the_second_check(
+    ) {
+        let ca = PkiAuthority::new(Arc::new(crate::testutil::test_authority(
+            KeyAlgorithm::EcdsaP256,
+        )));
+        let (der, spki) = csr();
+        ca.check_csr(&b64(&der)).unwrap();
+        let issued = ca
+            .issue(keygen_spec(), KeySource::Csr(b64(&der)))
+            .await
+            .unwrap();
+        assert_eq!(spki_of(&issued), spki, "the CSR's key is certified");
+        assert!(
+            ca.checked_csrs.take(&b64(&der)).is_none(),
+            "a check serves one issuance"
+        );
+
+        // A signature broken after the check: other bytes, so verified (and refused) again.
+        let mut broken = der.clone();
+        *broken.last_mut().unwrap() ^= 0x01;
+        ca.check_csr(&b64(&der)).unwrap();
+        let refused = ca.issue(keygen_spec(), KeySource::Csr(b64(&broken))).await;
+        assert!(
+            matches!(&refused, Err(DomainError::Invalid(e)) if e[0].field == "csr"),
+            "{refused:?}"
+        );
+        // And never checked at all: verified at issuance.
+        let (other, _) = csr();
+        let mut forged = other.clone();
+        *forged.last_mut().unwrap() ^= 0x01;
+        let refused = ca.issue(keygen_spec(), KeySource::Csr(b64(&forged))).await;
+        assert!(matches!(refused, Err(DomainError::Invalid(_))), "{refused:?}");
     }
 }
