@@ -167,7 +167,7 @@ async fn every_ocsp_answer_after_a_revocation_returned_says_revoked() {
     // A write straight to the store (no use case around it) is seen by the next query.
     clock.set(T0 + Duration::hours(3));
     let newer = OcspRecord {
-        sha1: b"a newer stored answer".to_vec(),
+        sha1: b"a newer stored answer".to_vec().into(),
         this_update: clock.now(),
         next_update: clock.now() + Duration::days(1),
         ..revoked
