@@ -147,3 +147,56 @@ pub fn router(local: &Local) -> Router {
         .merge(orgcert_local::site::routes(site, &local.public_url))
         .merge(orgcert_web::routes())
 }
+
+/// The local server's HTTP service: `POST /ocsp` straight to its handler, every other
+/// request through `router`. OCSP is the one public route answered at volume (issue 15:
+/// a few µs of CPU per answer), and axum's routing, middleware and `State` clones were
+/// a tenth of that. The answer is the router's own: the same handler, and the router's
+/// middleware leaves a `POST /ocsp` answer as it is (it only marks `/v1/` answers
+/// `no-store` and rewrites 405s, which a matched method never gets); see the test.
+#[derive(Clone)]
+pub struct OcspFirst {
+    router: Router,
+    state: HttpState,
+}
+
+impl OcspFirst {
+    /// `router` (from [`router`]) with the OCSP fast path on `local`'s state.
+    pub fn new(router: Router, local: &Local) -> Self {
+        Self {
+            router,
+            state: local.state.clone(),
+        }
+    }
+}
+
+impl tower::Service<axum::extract::Request> for OcspFirst {
+    type Response = axum::response::Response;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        // Both are always ready (axum's Router is).
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: axum::extract::Request) -> Self::Future {
+        use tower::ServiceExt as _;
+        let op = orgcert_http::Operation::OcspPost;
+        if req.method() == axum::http::Method::POST && req.uri().path() == op.path() {
+            let state = self.state.clone();
+            return Box::pin(async move {
+                Ok(
+                    orgcert_http::handlers::status::ocsp_post(axum::extract::State(state), req)
+                        .await,
+                )
+            });
+        }
+        Box::pin(self.router.clone().oneshot(req))
+    }
+}

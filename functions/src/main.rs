@@ -506,9 +506,10 @@ async fn serve(cfg: LocalConfig, addr: &str) -> Result<(), String> {
             },
         ));
     }
+    let served = local::OcspFirst::new(router, &l);
     axum::serve(
         listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        axum::ServiceExt::into_make_service_with_connect_info::<std::net::SocketAddr>(served),
     )
     .with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;

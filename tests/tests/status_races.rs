@@ -167,7 +167,7 @@ async fn every_ocsp_answer_after_a_revocation_returned_says_revoked() {
     // A write straight to the store (no use case around it) is seen by the next query.
     clock.set(T0 + Duration::hours(3));
     let newer = OcspRecord {
-        sha1: b"a newer stored answer".to_vec(),
+        sha1: b"a newer stored answer".to_vec().into(),
         this_update: clock.now(),
         next_update: clock.now() + Duration::days(1),
         ..revoked
@@ -497,4 +497,80 @@ async fn a_revocation_whose_ocsp_resign_fails_is_still_answered_revoked() {
         failed_after_commit >= 1,
         "at least the OCSP record's own commit fails after the revocation committed"
     );
+}
+
+/// `orgcert serve` answers `POST /ocsp` outside the router (`local::OcspFirst`, issue 15):
+/// every answer, pre-signed or refused, and every other request, is byte for byte the
+/// router's, headers included.
+#[tokio::test]
+async fn the_servers_ocsp_fast_path_answers_as_the_router_does() {
+    use axum::http::{header, Method};
+    use tower::ServiceExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let cfg = LocalConfig::new(
+        dir.path().to_path_buf(),
+        "http://127.0.0.1:1",
+        "http://pki.example.dk",
+        KeyAlgorithm::EcdsaP256,
+    );
+    let l = local::open(&cfg, clock.clone()).await.expect("open");
+    let app = l.state.app.clone();
+    let (cert, _) = issued_certificate(&app).await;
+    clock.set(T0 + Duration::hours(1));
+    app.refresh_ocsp(&cert, clock.now()).await.unwrap();
+    std::fs::write(dir.path().join("ca.pem"), app.ca_pem()).unwrap();
+    let good = openssl_ocsp_request(dir.path(), &cert);
+    let router = local::router(&l);
+    let fast = local::OcspFirst::new(router.clone(), &l);
+    let ocsp_ct = Some("application/ocsp-request");
+    let cases: Vec<(Method, &str, Option<&str>, Vec<u8>)> = vec![
+        (Method::POST, "/ocsp", ocsp_ct, good.clone()),
+        (Method::POST, "/ocsp", None, good.clone()),
+        (Method::POST, "/ocsp", Some("text/plain"), good.clone()),
+        (
+            Method::POST,
+            "/ocsp",
+            ocsp_ct,
+            b"not an OCSP request".to_vec(),
+        ),
+        (Method::POST, "/ocsp", ocsp_ct, Vec::new()),
+        (Method::POST, "/ocsp", ocsp_ct, vec![0x30; 70 * 1024]),
+        (Method::POST, "/ocsp/", ocsp_ct, good.clone()),
+        (Method::PUT, "/ocsp", ocsp_ct, good.clone()),
+        (Method::GET, "/healthz", None, Vec::new()),
+    ];
+    let mut presigned = 0;
+    for (method, path, ct, body) in cases {
+        let request = || {
+            let mut b = axum::http::Request::builder()
+                .method(method.clone())
+                .uri(path);
+            if let Some(ct) = ct {
+                b = b.header(header::CONTENT_TYPE, ct);
+            }
+            b.body(axum::body::Body::from(body.clone())).unwrap()
+        };
+        let mut answers = Vec::new();
+        for r in [
+            router.clone().oneshot(request()).await.unwrap(),
+            fast.clone().oneshot(request()).await.unwrap(),
+        ] {
+            let (mut parts, b) = r.into_parts();
+            // The router states Content-Length itself; hyper writes the same one from the
+            // body's exact size when it is absent, so the wire is the same.
+            let exact = axum::body::HttpBody::size_hint(&b).exact();
+            let b = axum::body::to_bytes(b, usize::MAX).await.unwrap();
+            assert_eq!(exact, Some(b.len() as u64), "{method} {path}: a sized body");
+            if let Some(len) = parts.headers.remove(header::CONTENT_LENGTH) {
+                assert_eq!(len, b.len().to_string().as_str());
+            }
+            answers.push((parts.status, parts.headers, b));
+        }
+        assert_eq!(answers[0], answers[1], "{method} {path} {ct:?}");
+        if answers[0].1.contains_key(header::ETAG) {
+            presigned += 1;
+        }
+    }
+    assert_eq!(presigned, 2, "the pre-signed answer was among them");
 }

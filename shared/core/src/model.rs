@@ -1,6 +1,7 @@
 //! Domain records: organisations, profiles, certificates, issuance secrets, audit, notifications.
 
 use crate::ids::{CertEmail, Cvr, DisplayName, Ean, Email, PNumber, ProfileName, SeNumber, Serial};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -680,12 +681,13 @@ pub struct OcspRecord {
     pub serial: Serial,
     /// Status the responses state (`issued` = good, or `revoked`).
     pub status: CertStatus,
-    /// DER OCSPResponse for a SHA-1 CertID (OpenSSL's default).
+    /// DER OCSPResponse for a SHA-1 CertID (OpenSSL's default). `Bytes`: the answer is
+    /// shared by reference count, not copied, by each query answered from memory.
     #[serde(with = "b64")]
-    pub sha1: Vec<u8>,
+    pub sha1: Bytes,
     /// DER OCSPResponse for a SHA-256 CertID.
     #[serde(with = "b64")]
-    pub sha256: Vec<u8>,
+    pub sha256: Bytes,
     /// thisUpdate of the responses.
     #[serde(with = "time::serde::rfc3339")]
     pub this_update: OffsetDateTime,
@@ -701,10 +703,11 @@ mod b64 {
     pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(v))
     }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, T: From<Vec<u8>>>(d: D) -> Result<T, D::Error> {
         let t = String::deserialize(d)?;
         base64::engine::general_purpose::STANDARD
             .decode(t)
+            .map(T::from)
             .map_err(serde::de::Error::custom)
     }
 }

@@ -193,8 +193,8 @@ mod tests {
         OcspRecord {
             serial: Serial::parse(serial).unwrap(),
             status,
-            sha1: vec![1],
-            sha256: vec![2],
+            sha1: vec![1].into(),
+            sha256: vec![2].into(),
             this_update: datetime!(2026-01-01 0:00 UTC),
             next_update: datetime!(2026-01-04 0:00 UTC),
         }

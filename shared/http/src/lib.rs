@@ -243,12 +243,15 @@ async fn not_found() -> Response {
 async fn no_store(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let api = req.uri().path().starts_with("/v1/");
     // The route template, never the path: paths carry issuance tokens and link signatures.
-    // Cloned (a reference count), not formatted: the log line is off unless debugging,
-    // and this runs on every request, the OCSP ones included.
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .cloned();
+    // Looked up only when the log line is on: this runs on every request, the OCSP ones
+    // included.
+    let route = if tracing::enabled!(tracing::Level::DEBUG) {
+        req.extensions()
+            .get::<axum::extract::MatchedPath>()
+            .cloned()
+    } else {
+        None
+    };
     let method = req.method().clone();
     let mut resp = next.run(req).await;
     tracing::debug!(

@@ -192,3 +192,43 @@ pub(crate) fn oid_registry() -> &'static x509_parser::oid_registry::OidRegistry<
         reg
     })
 }
+
+/// A request as a client would build it, from the CA certificate itself.
+pub(crate) fn request_der(
+    authority: &Authority,
+    serial: &[u8],
+    hash: orgcert_core::ports::OcspHash,
+    extensions: Option<Vec<x509_cert::ext::Extension>>,
+) -> Vec<u8> {
+    use crate::ocsp::OcspHashExt as _;
+    use der::asn1::OctetString;
+    use der::{Decode as _, Encode as _};
+    use x509_ocsp::{CertId, OcspRequest, Request, TbsRequest, Version};
+    let ca = x509_cert::Certificate::from_der(authority.ca_der()).unwrap();
+    let name = ca.tbs_certificate.subject.to_der().unwrap();
+    let key = ca
+        .tbs_certificate
+        .subject_public_key_info
+        .subject_public_key
+        .raw_bytes();
+    let cert_id = CertId {
+        hash_algorithm: hash.algorithm_identifier(),
+        issuer_name_hash: OctetString::new(hash.digest(&name)).unwrap(),
+        issuer_key_hash: OctetString::new(hash.digest(key)).unwrap(),
+        serial_number: x509_cert::serial_number::SerialNumber::new(serial).unwrap(),
+    };
+    OcspRequest {
+        tbs_request: TbsRequest {
+            version: Version::V1,
+            requestor_name: None,
+            request_list: vec![Request {
+                req_cert: cert_id,
+                single_request_extensions: None,
+            }],
+            request_extensions: extensions,
+        },
+        optional_signature: None,
+    }
+    .to_der()
+    .unwrap()
+}

@@ -1073,8 +1073,8 @@ async fn ocsp_records_only_move_forward(store: &dyn Store) {
     let rec = |status: CertStatus, at: OffsetDateTime, tag: u8| OcspRecord {
         serial: serial.clone(),
         status,
-        sha1: vec![tag],
-        sha256: vec![tag, tag],
+        sha1: vec![tag].into(),
+        sha256: vec![tag, tag].into(),
         this_update: at,
         next_update: at + Duration::days(3),
     };

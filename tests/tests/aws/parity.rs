@@ -355,8 +355,8 @@ async fn sqlite_and_dynamodb_answer_alike() {
     let ocsp = |n: u8| OcspRecord {
         serial: serial.clone(),
         status: CertStatus::Issued,
-        sha1: vec![n; 40],
-        sha256: vec![n; 60],
+        sha1: vec![n; 40].into(),
+        sha256: vec![n; 60].into(),
         this_update: T0 + Duration::minutes(i64::from(n)),
         next_update: T0 + Duration::days(i64::from(n)),
     };

@@ -122,7 +122,9 @@ pub struct App {
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     events: Arc<dyn StatusEvents>,
-    config: Config,
+    // Shared: every request clones the `App` (axum `State`), and the settings hold a
+    // `String` and a `Vec` that would otherwise be copied each time.
+    config: Arc<Config>,
 }
 
 impl App {
@@ -135,7 +137,7 @@ impl App {
             mailer: ports.mailer,
             clock: ports.clock,
             events: ports.events,
-            config,
+            config: Arc::new(config),
         }
     }
 
@@ -185,7 +187,7 @@ impl App {
     #[must_use]
     pub fn rewired(self, f: impl FnOnce(&mut Ports, &mut Config)) -> Self {
         let mut ports = self.ports();
-        let mut config = self.config;
+        let mut config = Arc::unwrap_or_clone(self.config);
         f(&mut ports, &mut config);
         Self::new(ports, config)
     }

@@ -1,5 +1,6 @@
 //! Revocation status: CRLs (full and partitioned) and pre-signed OCSP responses.
 
+use bytes::Bytes;
 use time::OffsetDateTime;
 
 use super::App;
@@ -11,8 +12,8 @@ use crate::ports::{OcspFailure, OcspHash, OcspResponseSpec, OcspStatus, RevokedR
 /// the RFC 5019 §6.2 headers need.
 #[derive(Debug, Clone)]
 pub struct OcspAnswer {
-    /// The OCSPResponse.
-    pub der: Vec<u8>,
+    /// The OCSPResponse (shared with the cached record it came from, not copied).
+    pub der: Bytes,
     /// Set for a pre-signed response; `None` for one signed for this request (it may
     /// echo a nonce) or an error status.
     pub presigned: Option<Presigned>,
@@ -360,8 +361,8 @@ impl App {
         Ok(Some(OcspRecord {
             serial: cert.serial.clone(),
             status: cert.status,
-            sha1,
-            sha256,
+            sha1: sha1.into(),
+            sha256: sha256.into(),
             this_update: now,
             next_update: next,
         }))
@@ -383,8 +384,8 @@ impl App {
         Write::PutOcsp(OcspRecord {
             serial: revoked.serial.clone(),
             status: CertStatus::Revoked,
-            sha1: Vec::new(),
-            sha256: Vec::new(),
+            sha1: Bytes::new(),
+            sha256: Bytes::new(),
             this_update: at,
             next_update: at,
         })
@@ -415,7 +416,7 @@ impl App {
     /// serials, other CertID hashes and expired records are signed on demand by the
     /// responder, echoing the nonce.
     pub async fn ocsp(&self, request: &[u8]) -> Vec<u8> {
-        self.ocsp_answer(request).await.der
+        self.ocsp_answer(request).await.der.into()
     }
 
     /// [`App::ocsp`] with what an HTTP answer needs for RFC 5019 §6 caching headers.
@@ -423,7 +424,7 @@ impl App {
         match self.ocsp_inner(request).await {
             Ok(answer) => answer,
             Err(f) => OcspAnswer {
-                der: self.ca.ocsp_failure(f),
+                der: self.ca.ocsp_failure(f).into(),
                 presigned: None,
             },
         }
@@ -502,7 +503,7 @@ impl App {
             .map_err(fail)?;
         // Signed for this request (it may echo its nonce): not for shared caches.
         Ok(OcspAnswer {
-            der,
+            der: der.into(),
             presigned: None,
         })
     }

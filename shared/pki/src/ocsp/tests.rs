@@ -17,49 +17,10 @@ use std::sync::Arc;
 use time::Duration;
 use x509_cert::ext::pkix::CrlReason;
 use x509_cert::ext::Extension;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::Certificate;
-use x509_ocsp::{BasicOcspResponse, CertId, OcspRequest, OcspResponse, Version};
+use x509_ocsp::{BasicOcspResponse, OcspRequest, OcspResponse};
 use x509_ocsp::{CertStatus, OcspResponseStatus, ResponderId};
-use x509_ocsp::{Request, TbsRequest};
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::parse_x509_certificate;
-
-/// A request as a client would build it, from the CA certificate itself.
-fn request_der(
-    authority: &Authority,
-    serial: &[u8],
-    hash: OcspHash,
-    extensions: Option<Vec<Extension>>,
-) -> Vec<u8> {
-    let ca = Certificate::from_der(authority.ca_der()).unwrap();
-    let name = ca.tbs_certificate.subject.to_der().unwrap();
-    let key = ca
-        .tbs_certificate
-        .subject_public_key_info
-        .subject_public_key
-        .raw_bytes();
-    let cert_id = CertId {
-        hash_algorithm: hash.algorithm_identifier(),
-        issuer_name_hash: OctetString::new(hash.digest(&name)).unwrap(),
-        issuer_key_hash: OctetString::new(hash.digest(key)).unwrap(),
-        serial_number: SerialNumber::new(serial).unwrap(),
-    };
-    OcspRequest {
-        tbs_request: TbsRequest {
-            version: Version::V1,
-            requestor_name: None,
-            request_list: vec![Request {
-                req_cert: cert_id,
-                single_request_extensions: None,
-            }],
-            request_extensions: extensions,
-        },
-        optional_signature: None,
-    }
-    .to_der()
-    .unwrap()
-}
 
 fn nonce_extension(octets: &[u8]) -> Extension {
     Extension {

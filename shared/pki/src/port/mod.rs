@@ -50,6 +50,8 @@ pub struct PkiAuthority {
     /// the same request's signature again (an ECDSA verification costs about three
     /// signatures).
     checked_csrs: Arc<CheckedCsrs>,
+    /// OCSP requests already parsed, by their DER (see [`QueryMemo`]).
+    queries: QueryMemo,
 }
 
 /// The last [`CheckedCsrs::KEEP`] CSRs found valid, by SHA-256 of their exact text, with
@@ -89,6 +91,50 @@ impl CheckedCsrs {
     }
 }
 
+/// Most OCSP requests [`QueryMemo`] keeps (about 200 octets each with its query).
+const QUERY_MEMO_MAX: usize = 4096;
+
+/// Parsed OCSP requests by their DER. What a request asks is a function of its octets and
+/// of the issuing CAs this authority answers for, which are fixed once it is composed
+/// (the builder methods that change them clear this); the answer itself is never kept
+/// here. Clients without a nonce send the same octets for a certificate every time
+/// (RFC 5019 §2.1.1 has them leave it out), and decoding the DER costs more than the rest
+/// of a pre-signed answer; requests with a nonce are unique and not kept.
+#[derive(Default)]
+struct QueryMemo(std::sync::RwLock<std::collections::HashMap<Box<[u8]>, OcspQuery>>);
+
+impl QueryMemo {
+    fn get(&self, der: &[u8]) -> Option<OcspQuery> {
+        let map = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(der).cloned()
+    }
+
+    fn keep(&self, der: &[u8], query: &OcspQuery) {
+        if query.nonce.is_some() {
+            return;
+        }
+        let mut map = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Bounded: a client sending ever new requests empties it now and then.
+        if map.len() >= QUERY_MEMO_MAX {
+            map.clear();
+        }
+        map.insert(der.into(), query.clone());
+    }
+
+    fn clear(&self) {
+        self.0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+}
+
 impl PkiAuthority {
     /// Wraps an authority; OCSP responses are signed by the CA key.
     pub fn new(inner: Arc<Authority>) -> Self {
@@ -102,6 +148,7 @@ impl PkiAuthority {
             rotating: None,
             key_pool: Arc::new(KeyPool::new(0)),
             checked_csrs: Arc::default(),
+            queries: QueryMemo::default(),
         }
     }
 
@@ -122,6 +169,8 @@ impl PkiAuthority {
                 (a, signer)
             })
             .collect();
+        // Which CertIDs are ours changed.
+        self.queries.clear();
         self
     }
 
@@ -137,6 +186,31 @@ impl PkiAuthority {
             .ok_or(DomainError::NotFound("issuing CA generation"))
     }
 
+    /// [`CertificateAuthority::parse_ocsp`] without the memo.
+    fn parse_ocsp_uncached(&self, der: &[u8]) -> Result<OcspQuery, OcspFailure> {
+        let req = parse_ocsp_request(der).map_err(|_| OcspFailure::Malformed)?;
+        let first = req.cert_ids.first().ok_or(OcspFailure::Malformed)?;
+        // Serials longer than 20 octets are not ours (RFC 5280 §4.1.2.2); answer unknown.
+        let serial = Serial::from_bytes(&first.serial);
+        // The CertID's issuer hashes pick the generation (RFC 6960 §4.1.1).
+        let generation = if self.ocsp.is_our_issuer(first) {
+            Some(self.inner.generation())
+        } else {
+            self.older
+                .iter()
+                .find(|(_, s)| s.is_our_issuer(first))
+                .map(|(a, _)| a.generation())
+        };
+        Ok(OcspQuery {
+            serial,
+            hash: first.hash_algorithm,
+            ours: generation.is_some(),
+            generation: generation.unwrap_or(0),
+            count: req.cert_ids.len(),
+            nonce: req.nonce,
+        })
+    }
+
     /// Serves `crl` (DER, signed by the root) as the root CRL.
     pub fn with_root_crl(mut self, crl: Vec<u8>) -> Self {
         self.root_crl = Some(crl);
@@ -145,6 +219,7 @@ impl PkiAuthority {
     /// Signs OCSP responses with a delegated responder instead of the CA key.
     pub fn with_ocsp_signer(mut self, ocsp: OcspSigner) -> Self {
         self.ocsp = ocsp;
+        self.queries.clear();
         self
     }
     /// Signs OCSP responses with the short-lived delegated responder kept in `store`
@@ -426,27 +501,12 @@ impl CertificateAuthority for PkiAuthority {
     }
 
     fn parse_ocsp(&self, der: &[u8]) -> Result<OcspQuery, OcspFailure> {
-        let req = parse_ocsp_request(der).map_err(|_| OcspFailure::Malformed)?;
-        let first = req.cert_ids.first().ok_or(OcspFailure::Malformed)?;
-        // Serials longer than 20 octets are not ours (RFC 5280 §4.1.2.2); answer unknown.
-        let serial = Serial::from_bytes(&first.serial);
-        // The CertID's issuer hashes pick the generation (RFC 6960 §4.1.1).
-        let generation = if self.ocsp.is_our_issuer(first) {
-            Some(self.inner.generation())
-        } else {
-            self.older
-                .iter()
-                .find(|(_, s)| s.is_our_issuer(first))
-                .map(|(a, _)| a.generation())
-        };
-        Ok(OcspQuery {
-            serial,
-            hash: first.hash_algorithm,
-            ours: generation.is_some(),
-            generation: generation.unwrap_or(0),
-            count: req.cert_ids.len(),
-            nonce: req.nonce,
-        })
+        if let Some(query) = self.queries.get(der) {
+            return Ok(query);
+        }
+        let query = self.parse_ocsp_uncached(der)?;
+        self.queries.keep(der, &query);
+        Ok(query)
     }
 
     async fn sign_ocsp(&self, spec: OcspResponseSpec) -> Result<Vec<u8>, DomainError> {
@@ -594,6 +654,65 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_remembered_ocsp_query_is_the_parsed_one_and_nonces_are_not_kept() {
+        use orgcert_core::ports::OcspHash;
+        let authority = Arc::new(crate::testutil::test_authority(KeyAlgorithm::EcdsaP256));
+        let ca = PkiAuthority::new(authority.clone());
+        let serial = [0x0a, 0x0b, 0x0c];
+        let req = crate::testutil::request_der(&authority, &serial, OcspHash::Sha256, None);
+        let parsed = ca.parse_ocsp_uncached(&req).unwrap();
+        assert!(parsed.ours);
+        assert_eq!(parsed.serial, Serial::from_bytes(&serial));
+        assert_eq!(ca.parse_ocsp(&req).unwrap(), parsed);
+        assert_eq!(ca.parse_ocsp(&req).unwrap(), parsed, "from the memo");
+        assert_eq!(ca.queries.0.read().unwrap().len(), 1);
+        // Another CA's request is not ours, memo or not.
+        let other = crate::testutil::test_authority(KeyAlgorithm::EcdsaP256);
+        let theirs = crate::testutil::request_der(&other, &serial, OcspHash::Sha256, None);
+        for _ in 0..2 {
+            assert!(!ca.parse_ocsp(&theirs).unwrap().ours);
+        }
+        // A request with a nonce is unique: parsed, not kept.
+        use der::asn1::OctetString;
+        use der::Encode as _;
+        let nonce = x509_cert::ext::Extension {
+            // id-pkix-ocsp-nonce (RFC 6960 §4.4.1).
+            extn_id: der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.2"),
+            critical: false,
+            extn_value: OctetString::new(
+                OctetString::new(&b"0123456789abcdef"[..])
+                    .unwrap()
+                    .to_der()
+                    .unwrap(),
+            )
+            .unwrap(),
+        };
+        let with_nonce =
+            crate::testutil::request_der(&authority, &serial, OcspHash::Sha256, Some(vec![nonce]));
+        assert!(ca.parse_ocsp(&with_nonce).unwrap().nonce.is_some());
+        assert_eq!(ca.queries.0.read().unwrap().len(), 2);
+        // Malformed octets are refused every time.
+        for _ in 0..2 {
+            assert!(ca.parse_ocsp(&req[..req.len() - 1]).is_err());
+        }
+        // Bounded.
+        for i in 0..QUERY_MEMO_MAX + 10 {
+            let s = u32::try_from(i).unwrap().to_be_bytes();
+            let r = crate::testutil::request_der(
+                &authority,
+                &[1, s[1], s[2], s[3]],
+                OcspHash::Sha1,
+                None,
+            );
+            ca.parse_ocsp(&r).unwrap();
+        }
+        assert!(ca.queries.0.read().unwrap().len() <= QUERY_MEMO_MAX);
+        // The issuing CAs changed: forgotten.
+        let ca = ca.with_older_generations(Vec::new());
+        assert_eq!(ca.queries.0.read().unwrap().len(), 0);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn parallel_server_keygen_issuances_never_share_a_pooled_key() {
         let pool = Arc::new(KeyPool::for_tests(2));
@@ -637,7 +756,10 @@ mod tests {
             .unwrap()
             .serialize_request(&key)
             .unwrap();
-        (req.der().to_vec(), rcgen::PublicKeyData::subject_public_key_info(&key))
+        (
+            req.der().to_vec(),
+            rcgen::PublicKeyData::subject_public_key_info(&key),
+        )
     }
 
     fn b64(der: &[u8]) -> String {
@@ -651,8 +773,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_checked_csr_is_issued_with_its_key_and_only_those_exact_bytes_skip_the_second_check(
-    ) {
+    async fn a_checked_csr_is_issued_with_its_key_and_only_those_exact_bytes_skip_the_second_check()
+    {
         let ca = PkiAuthority::new(Arc::new(crate::testutil::test_authority(
             KeyAlgorithm::EcdsaP256,
         )));
@@ -682,6 +804,9 @@ mod tests {
         let mut forged = other.clone();
         *forged.last_mut().unwrap() ^= 0x01;
         let refused = ca.issue(keygen_spec(), KeySource::Csr(b64(&forged))).await;
-        assert!(matches!(refused, Err(DomainError::Invalid(_))), "{refused:?}");
+        assert!(
+            matches!(refused, Err(DomainError::Invalid(_))),
+            "{refused:?}"
+        );
     }
 }
