@@ -59,6 +59,31 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DomainError> {
 /// A JSON body that may be left out: an empty body reads as `{}` (every field optional).
 pub struct OptionalJsonBody<T>(pub JsonBody<T>);
 
+/// The body of a route that takes none, read to its end and dropped. Many clients send
+/// `{}` with every POST; hyper keeps a keep-alive connection only when the request was
+/// read to its end (or the rest can be drained at once), so an unread body would cost
+/// such a client a new connection after each request: a TCP handshake, or a TLS one.
+pub struct NoBody;
+
+impl<S: Send + Sync> FromRequest<S> for NoBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        axum::body::to_bytes(req.into_body(), MAX_BODY)
+            .await
+            .map(|_| NoBody)
+            .map_err(|_| {
+                ApiError(DomainError::Malformed {
+                    field: None,
+                    message: format!(
+                        "this request takes no body; one of at most {MAX_BODY} bytes is ignored, \
+                         a longer one or one that breaks off is refused"
+                    ),
+                })
+            })
+    }
+}
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 

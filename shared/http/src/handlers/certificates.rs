@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{idempotency, order_response, serial, Caller};
-use crate::json::OptionalJsonBody;
+use crate::json::{NoBody, OptionalJsonBody};
 use crate::problem::ApiResult;
 use crate::routes::Operation;
 use crate::{views, HttpState};
@@ -33,6 +33,7 @@ pub async fn renew_certificate(
     Caller(a): Caller,
     Path(sn): Path<String>,
     headers: HeaderMap,
+    _: NoBody,
 ) -> ApiResult<Response> {
     let serial = serial(&sn)?;
     let idem = idempotency(&headers, Operation::RenewCertificate, serial.as_str(), b"")?;
@@ -62,6 +63,7 @@ pub async fn delete_certificate(
     State(s): State<HttpState>,
     Caller(a): Caller,
     Path(sn): Path<String>,
+    _: NoBody,
 ) -> ApiResult<StatusCode> {
     s.app.delete_order(&a, &serial(&sn)?).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -71,6 +73,7 @@ pub async fn send_issuance_link(
     State(s): State<HttpState>,
     Caller(a): Caller,
     Path(sn): Path<String>,
+    _: NoBody,
 ) -> ApiResult<Json<Value>> {
     let (c, d) = s.app.resend_link(&a, &serial(&sn)?).await?;
     let mut obj = Map::new();

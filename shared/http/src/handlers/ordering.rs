@@ -7,7 +7,7 @@ use axum::response::Response;
 use orgcert_core::app::ProfileInput;
 
 use super::{idempotency, order_response, profile_id, Caller};
-use crate::json::JsonBody;
+use crate::json::{JsonBody, NoBody};
 use crate::problem::ApiResult;
 use crate::routes::Operation;
 use crate::HttpState;
@@ -33,6 +33,7 @@ pub async fn order_certificate(
     Caller(a): Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
+    _: NoBody,
 ) -> ApiResult<Response> {
     let pid = profile_id(&id)?;
     let idem = idempotency(&headers, Operation::OrderCertificate, &id, b"")?;
