@@ -1065,39 +1065,42 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<()> {
-        if writes.is_empty() {
-            return Ok(());
-        }
-        let cache = Arc::clone(&self.ocsp_cache);
-        self.with_conn(move |c| {
-            let r = commit_all(c, &writes);
-            // Still under the connection lock, before the caller hears of the commit.
-            cache.invalidate(&OcspCache::touched(&writes));
-            r
-        })
-        .await
+        self.commit_with(writes, true).await
     }
 
     /// In WAL mode with `synchronous = NORMAL` a commit does not wait for its fsync; the
     /// next `FULL` commit syncs the log, these frames included (they come first in it).
     /// One fsync fewer per issuance, for a claim that lapses by itself if lost.
     async fn commit_lease(&self, writes: Vec<Write>) -> Result<()> {
+        self.commit_with(writes, false).await
+    }
+}
+
+impl SqliteStore {
+    /// Commits `writes` in one transaction, waiting for the disk unless `durable` is false
+    /// (see `commit_lease`); OCSP records they touch leave the cache before the lock is
+    /// released, so the caller never reads one back from it.
+    async fn commit_with(&self, writes: Vec<Write>, durable: bool) -> Result<()> {
         if writes.is_empty() {
             return Ok(());
         }
         let cache = Arc::clone(&self.ocsp_cache);
         self.with_conn(move |c| {
-            c.pragma_update(None, "synchronous", "NORMAL")
-                .map_err(sql_err)?;
+            if !durable {
+                c.pragma_update(None, "synchronous", "NORMAL")
+                    .map_err(sql_err)?;
+            }
             let r = commit_all(c, &writes);
             cache.invalidate(&OcspCache::touched(&writes));
             // Back to FULL before the lock is released: every other commit waits for the
             // disk. Setting the flag does no I/O and cannot fail on a connection with no
             // statement running; were it ever to, the caller hears of it.
-            if let Err(e) = c.pragma_update(None, "synchronous", "FULL") {
-                return Err(DomainError::Internal(format!(
-                    "cannot restore synchronous = FULL: {e}"
-                )));
+            if !durable {
+                if let Err(e) = c.pragma_update(None, "synchronous", "FULL") {
+                    return Err(DomainError::Internal(format!(
+                        "cannot restore synchronous = FULL: {e}"
+                    )));
+                }
             }
             r
         })
