@@ -13,6 +13,7 @@
 //! table. `ORGCERT_BENCH_QUICK=1`: small counts for CI. Asserts nothing about speed; it fails
 //! only when a server does not answer correctly. Talks only to 127.0.0.1; every spawned
 //! process is killed when the bench ends or panics.
+//! `ORGCERT_BENCH_ISSUANCES=N`: N issuances per CA instead of 200 (to profile against).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -382,6 +383,11 @@ async fn bench(quick: bool) -> Value {
     } else {
         (200, 5.0, &[1, 4, 16, 64])
     };
+    // A longer issuance run to profile against (`perf record -p` on the server).
+    let n_issue = std::env::var("ORGCERT_BENCH_ISSUANCES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(n_issue);
     let leaf_csrs = csrs(work.path(), n_issue + 1);
     let mut issuance = Vec::new();
     let mut ocsp = Vec::new();
