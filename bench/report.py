@@ -12,7 +12,7 @@ import math
 import sys
 from pathlib import Path
 
-COLORS = {"orgcert": "#1f5fbf", "openssl ocsp": "#c0392b", "orgcert mTLS API issue": "#27ae60",
+COLORS = {"orgcert": "#1f5fbf", "openssl ocsp": "#c0392b", "bare HTTP, fixed answer": "#7f8c8d", "orgcert mTLS API issue": "#27ae60",
           "orgcert order + issue": "#1f5fbf", "cfssl serve sign": "#c0392b"}
 
 
@@ -147,7 +147,9 @@ def main():
     lines += ["## OCSP", "",
               "POST `application/ocsp-request` over loopback, distinct requests round-robin. orgcert answers "
               "from its pre-signed store with its delegated responder; `openssl ocsp` signs each answer "
-              "with the RSA-3072 CA key (single process, as it runs).", "",
+              "with the RSA-3072 CA key (single process, as it runs). bare HTTP, fixed answer: the floor, "
+              "orgcert's HTTP stack (tokio, `axum::serve`, hyper; `tests/src/bin/bare-http.rs`) answering "
+              "the same requests with one of orgcert's answers and doing nothing else.", "",
               "| server | concurrency | responses/s | CPU µs / response | errors |", "|---|---:|---:|---:|---:|"]
     rps, cpu = {}, {}
     for r in data["ocsp"]:
@@ -158,6 +160,11 @@ def main():
     if "orgcert" in best and "openssl ocsp" in best and best["openssl ocsp"] > 0:
         lines += ["", f"Best rate: orgcert {best['orgcert']:.0f}/s, openssl ocsp {best['openssl ocsp']:.0f}/s "
                       f"— ratio {best['orgcert'] / best['openssl ocsp']:.1f}×."]
+    bare = {r["concurrency"]: r["cpu_us"] for r in data["ocsp"] if r["server"] == "bare HTTP, fixed answer"}
+    ours = {r["concurrency"]: r["cpu_us"] for r in data["ocsp"] if r["server"] == "orgcert"}
+    if bare and ours:
+        lines += ["", "CPU per response above the floor (orgcert − bare HTTP): " + ", ".join(
+            f"c={c}: {ours[c] - bare[c]:.1f} µs" for c in sorted(ours) if c in bare) + "."]
     (out / "ocsp_rps.svg").write_text(line_chart(rps, "concurrency", "responses / s", "OCSP responses per second"))
     (out / "ocsp_cpu.svg").write_text(line_chart(cpu, "concurrency", "server CPU µs / response",
                                                  "OCSP server CPU per response"))

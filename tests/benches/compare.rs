@@ -331,7 +331,7 @@ async fn ocsp_series(
         } else {
             f64::NAN
         };
-        println!("  {name:<14} c={c:<3} {rps:>9.0} responses/s  {cpu_us:>7.1} µs CPU/response  ({errors} errors)");
+        println!("  {name:<24} c={c:<3} {rps:>9.0} responses/s  {cpu_us:>7.1} µs CPU/response  ({errors} errors)");
         assert!(rps > 0.0, "{name}: no successful OCSP response");
         out.push(json!({ "server": name, "concurrency": c, "rps": rps, "cpu_us": cpu_us, "errors": errors }));
     }
@@ -435,6 +435,18 @@ async fn bench(quick: bool) -> Value {
                 )
                 .await,
             );
+            // One of orgcert's answers, for the HTTP floor below to answer with.
+            let answer = http
+                .post(format!("{}/ocsp", o.base))
+                .header("content-type", "application/ocsp-request")
+                .body(ours_req[0].clone())
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .expect("an OCSP answer")
+                .bytes()
+                .await
+                .unwrap();
             drop(o);
             let (theirs_req, responder) = openssl_responder(&dir, serials.len());
             let url = format!("http://127.0.0.1:{}/", responder.1);
@@ -444,6 +456,32 @@ async fn bench(quick: bool) -> Value {
                     responder.0.pid(),
                     &url,
                     &Arc::new(theirs_req),
+                    levels,
+                    secs,
+                )
+                .await,
+            );
+            // The floor: orgcert's HTTP stack answering the same requests with a fixed body.
+            let body_file = work.path().join("ocsp-answer.der");
+            std::fs::write(&body_file, &answer).unwrap();
+            let port = free_port();
+            let bare = Killed(
+                Command::new(env!("CARGO_BIN_EXE_bare-http"))
+                    .arg(format!("127.0.0.1:{port}"))
+                    .arg(&body_file)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("spawn bare-http"),
+            );
+            let url = format!("http://127.0.0.1:{port}/ocsp");
+            wait_ready(&http, &url).await;
+            ocsp.extend(
+                ocsp_series(
+                    "bare HTTP, fixed answer",
+                    bare.pid(),
+                    &url,
+                    &ours_req,
                     levels,
                     secs,
                 )
