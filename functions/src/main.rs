@@ -244,15 +244,25 @@ fn describe(e: &DomainError) -> String {
     }
 }
 
+/// A certificate end as RFC 3339 (`2029-11-29T08:45:49Z`), as the API writes times.
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
 async fn renew(opts: RenewOptions, daemon: bool, interval: u64) -> Result<(), String> {
     loop {
         match renew::renew_once(&opts, time::OffsetDateTime::now_utc()).await {
             Ok(Outcome::NotDue { not_after }) => println!(
-                "not due: valid until {not_after}, renews within {} days of it",
+                "not due: valid until {}, renews within {} days of it",
+                rfc3339(not_after),
                 opts.days
             ),
             Ok(Outcome::Renewed { serial, not_after }) => {
-                println!("renewed: serial {serial}, valid until {not_after}");
+                println!(
+                    "renewed: serial {serial}, valid until {}",
+                    rfc3339(not_after)
+                );
             }
             // A daemon keeps trying at the next check; the old files are unchanged.
             Err(e) if daemon => eprintln!("orgcert renew: {e}"),
