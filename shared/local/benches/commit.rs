@@ -16,7 +16,7 @@ mod common;
 
 use std::time::Instant;
 
-use common::{issued, org, percentile, profile};
+use common::{issued, percentile, seed};
 use orgcert_core::ids::Cvr;
 use orgcert_core::model::AuditEvent;
 use orgcert_core::ports::{Store, Write};
@@ -39,20 +39,7 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("orgcert.db")).unwrap();
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
-    let p = profile(now);
-    store
-        .commit(vec![
-            Write::PutOrganisation {
-                org: org(now),
-                expected: None,
-            },
-            Write::PutProfile {
-                profile: p.clone(),
-                expected: None,
-            },
-        ])
-        .await
-        .unwrap();
+    let p = seed(&store, now).await;
     let writes = |serial: u128| {
         let cert = issued(&p, serial, now, now + Duration::days(365));
         vec![

@@ -20,12 +20,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use common::*;
-use orgcert_core::ids::{Cvr, Serial};
-use orgcert_core::model;
-use orgcert_core::ports::{CertSpec, CertificateAuthority, KeySource};
+use orgcert_core::ports::{CertificateAuthority, KeySource};
 use orgcert_pki::port::PkiAuthority;
 use orgcert_pki::{generate_key, parse_csr, CaSigner, KeyAlgorithm, KeyFileSigner, RsaSignature};
-use time::OffsetDateTime;
 
 /// A P-256 CSR as a holder's tool makes it.
 fn p256_csr() -> String {
@@ -35,22 +32,6 @@ fn p256_csr() -> String {
         .distinguished_name
         .push(rcgen::DnType::CommonName, "Bench holder");
     params.serialize_request(&key).unwrap().pem().unwrap()
-}
-
-fn spec() -> CertSpec {
-    let now = OffsetDateTime::now_utc();
-    CertSpec {
-        serial: Serial::from_bytes(&orgcert_pki::random_serial()),
-        kind: model::CertKind::System,
-        cvr: Cvr::parse("10150817").unwrap(),
-        organisation_name: "Bench A/S".into(),
-        profile_id: uuid::Uuid::new_v4(),
-        common_name: "Bench system".into(),
-        email: None,
-        not_before: now,
-        not_after: now + time::Duration::days(365),
-        crl_partition: None,
-    }
 }
 
 /// User + system CPU seconds of this process, all threads (the blocking pool's included),

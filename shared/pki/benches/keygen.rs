@@ -20,32 +20,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use orgcert_core::ids::{Cvr, Serial};
 use orgcert_core::model;
-use orgcert_core::ports::{CertSpec, CertificateAuthority, KeySource};
+use orgcert_core::ports::{CertificateAuthority, KeySource};
 use orgcert_core::secret::SecretString;
 use orgcert_pki::port::PkiAuthority;
 use orgcert_pki::{KeyAlgorithm, KeyPool};
-use time::OffsetDateTime;
 
 const HOLDERS: usize = 2;
 const PACE: Duration = Duration::from_millis(1000);
-
-fn spec() -> CertSpec {
-    let now = OffsetDateTime::now_utc();
-    CertSpec {
-        serial: Serial::from_bytes(&orgcert_pki::random_serial()),
-        kind: model::CertKind::Organisation,
-        cvr: Cvr::parse("10150817").unwrap(),
-        organisation_name: "Bench A/S".into(),
-        profile_id: uuid::Uuid::new_v4(),
-        common_name: "Bench holder".into(),
-        email: None,
-        not_before: now,
-        not_after: now + time::Duration::days(365),
-        crl_partition: None,
-    }
-}
 
 struct Figures {
     label: String,

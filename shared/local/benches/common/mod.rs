@@ -7,6 +7,8 @@ use orgcert_core::model::{
     CertKind, CertStatus, Certificate, KeyAlgorithm, OrgSettings, Organisation, Profile,
     ProfileSnapshot,
 };
+use orgcert_core::ports::{Store, Write};
+use orgcert_local::SqliteStore;
 use time::OffsetDateTime;
 
 pub fn org(now: OffsetDateTime) -> Organisation {
@@ -75,4 +77,23 @@ pub fn issued(
 
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Commits the organisation and its profile to `store`; returns the profile.
+pub async fn seed(store: &SqliteStore, now: OffsetDateTime) -> Profile {
+    let p = profile(now);
+    store
+        .commit(vec![
+            Write::PutOrganisation {
+                org: org(now),
+                expected: None,
+            },
+            Write::PutProfile {
+                profile: p.clone(),
+                expected: None,
+            },
+        ])
+        .await
+        .unwrap();
+    p
 }

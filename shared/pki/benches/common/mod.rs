@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+use orgcert_core::ids::{Cvr, Serial};
+use orgcert_core::model;
+use orgcert_core::ports::CertSpec;
 use orgcert_pki::{create_ca_certificate, Authority, CaSigner, CaSubject, KeyAlgorithm};
 use orgcert_pki::{KeyFileSigner, RsaSignature};
 use time::OffsetDateTime;
@@ -104,4 +107,21 @@ pub fn openssl_ca(dir: &std::path::Path) {
         .arg(dir.join("ca.key"))
         .arg("-out")
         .arg(dir.join("ca.pem")));
+}
+
+/// An organisation certificate's spec, valid a year from now, with a fresh serial.
+pub fn spec() -> CertSpec {
+    let now = OffsetDateTime::now_utc();
+    CertSpec {
+        serial: Serial::from_bytes(&orgcert_pki::random_serial()),
+        kind: model::CertKind::Organisation,
+        cvr: Cvr::parse("10150817").unwrap(),
+        organisation_name: "Bench A/S".into(),
+        profile_id: uuid::Uuid::new_v4(),
+        common_name: "Bench holder".into(),
+        email: None,
+        not_before: now,
+        not_after: now + time::Duration::days(365),
+        crl_partition: None,
+    }
 }
