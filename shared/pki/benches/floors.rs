@@ -1,6 +1,7 @@
 //! What one issuance cannot do without, timed alone on this machine (issue 15): the
-//! figures the goals in docs/perf/RESULTS.md are measured against. One thread, nothing
-//! else running in this process:
+//! figures the goals in docs/perf/RESULTS.md are measured against. One operation at a
+//! time, nothing else running in this process (CPU counts all its threads: an RSA CA signs
+//! on the blocking pool):
 //!
 //! - the CA's certificate signature: RSA-3072 RSASSA-PSS and ECDSA P-256 (`CaSigner`);
 //! - the CSR's proof of possession: `parse_csr` of a P-256 CSR (parse + ECDSA verify);
@@ -71,7 +72,7 @@ fn main() {
         .unwrap();
     let message = vec![0x5a_u8; 1000]; // about a certificate's to-be-signed part
     let mut rows = Vec::new();
-    println!("floors, one thread:");
+    println!("floors, one operation at a time:");
     let rsa = KeyFileSigner::generate(KeyAlgorithm::Rsa3072)
         .unwrap()
         .with_rsa_signature(RsaSignature::Pss)
