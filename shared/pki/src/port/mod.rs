@@ -93,6 +93,9 @@ impl CheckedCsrs {
 
 /// Most OCSP requests [`QueryMemo`] keeps (about 200 octets each with its query).
 const QUERY_MEMO_MAX: usize = 4096;
+/// Longest request [`QueryMemo`] keeps: one CertID without a nonce is about 80 octets. The
+/// route reads requests up to 64 KiB; kept at that size, 4,096 of them would hold 256 MiB.
+const QUERY_MEMO_MAX_DER: usize = 512;
 
 /// Parsed OCSP requests by their DER. What a request asks is a function of its octets and
 /// of the issuing CAs this authority answers for, which are fixed once it is composed
@@ -113,7 +116,7 @@ impl QueryMemo {
     }
 
     fn keep(&self, der: &[u8], query: &OcspQuery) {
-        if query.nonce.is_some() {
+        if query.nonce.is_some() || der.len() > QUERY_MEMO_MAX_DER {
             return;
         }
         let mut map = self
@@ -692,6 +695,22 @@ mod tests {
         let with_nonce =
             crate::testutil::request_der(&authority, &serial, OcspHash::Sha256, Some(vec![nonce]));
         assert!(ca.parse_ocsp(&with_nonce).unwrap().nonce.is_some());
+        assert_eq!(ca.queries.0.read().unwrap().len(), 2);
+        // A large request (here an extension of 2 KiB) is parsed, not kept: the memo's
+        // memory is bounded in bytes, not only in entries.
+        let padding = x509_cert::ext::Extension {
+            extn_id: der::oid::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.55555.1"),
+            critical: false,
+            extn_value: OctetString::new(vec![0x5a; 2048]).unwrap(),
+        };
+        let large = crate::testutil::request_der(
+            &authority,
+            &serial,
+            OcspHash::Sha256,
+            Some(vec![padding]),
+        );
+        assert!(large.len() > QUERY_MEMO_MAX_DER);
+        assert!(ca.parse_ocsp(&large).unwrap().ours);
         assert_eq!(ca.queries.0.read().unwrap().len(), 2);
         // Malformed octets are refused every time.
         for _ in 0..2 {
