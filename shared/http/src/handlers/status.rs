@@ -104,16 +104,11 @@ fn ocsp_answer(answer: OcspAnswer, now: time::OffsetDateTime) -> Response {
     );
     // The URL names the certificate and CertID hash; its record is named by thisUpdate and
     // status, so this identifies the bytes without hashing them on every request.
-    let mut tag = String::with_capacity(40);
-    {
-        use std::fmt::Write as _;
-        let _ = write!(
-            tag,
-            "\"{:x}{}\"",
-            p.this_update.unix_timestamp_nanos(),
-            if p.revoked { "r" } else { "g" }
-        );
-    }
+    let tag = format!(
+        "\"{:x}{}\"",
+        p.this_update.unix_timestamp_nanos(),
+        if p.revoked { "r" } else { "g" }
+    );
     if let Ok(v) = HeaderValue::from_str(&tag) {
         h.insert(header::ETAG, v);
     }
